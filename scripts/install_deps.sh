@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs lmpack's build and test dependencies from Debian packages (root or sudo).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  g++ cmake ninja-build pkg-config \
+  libdnnl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev >/dev/null

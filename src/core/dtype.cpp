@@ -1,0 +1,135 @@
+#include "core/dtype.h"
+
+#include <array>
+#include <cctype>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace lmpack {
+namespace {
+
+constexpr std::array kTraits = {
+    DTypeTraits{DType::F32, "f32", 1, 4, true},
+    DTypeTraits{DType::F16, "f16", 1, 2, true},
+    DTypeTraits{DType::Q4_0, "q4_0", 32, 18, true},
+    DTypeTraits{DType::Q4_1, "q4_1", 32, 20, true},
+    DTypeTraits{DType::Q5_0, "q5_0", 32, 22, true},
+    DTypeTraits{DType::Q5_1, "q5_1", 32, 24, true},
+    DTypeTraits{DType::Q8_0, "q8_0", 32, 34, true},
+    DTypeTraits{DType::Q8_1, "q8_1", 32, 36, false},
+    DTypeTraits{DType::Q2_K, "q2_K", 256, 84, true},
+    DTypeTraits{DType::Q3_K, "q3_K", 256, 110, true},
+    DTypeTraits{DType::Q4_K, "q4_K", 256, 144, true},
+    DTypeTraits{DType::Q5_K, "q5_K", 256, 176, true},
+    DTypeTraits{DType::Q6_K, "q6_K", 256, 210, true},
+    DTypeTraits{DType::Q8_K, "q8_K", 256, 292, false},
+    DTypeTraits{DType::I8, "i8", 1, 1, false},
+    DTypeTraits{DType::I16, "i16", 1, 2, false},
+    DTypeTraits{DType::I32, "i32", 1, 4, false},
+    DTypeTraits{DType::I64, "i64", 1, 8, false},
+    DTypeTraits{DType::F64, "f64", 1, 8, false},
+    DTypeTraits{DType::BF16, "bf16", 1, 2, true},
+};
+
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+const DTypeTraits* dtype_traits(uint32_t ggml_type_id) {
+  for (const auto& t : kTraits)
+    if (static_cast<uint32_t>(t.type) == ggml_type_id) return &t;
+  return nullptr;
+}
+
+const DTypeTraits& dtype_traits(DType type) {
+  const DTypeTraits* t = dtype_traits(static_cast<uint32_t>(type));
+  LMPACK_CHECK(t != nullptr, cat("unknown dtype id ", static_cast<uint32_t>(type)));
+  return *t;
+}
+
+std::string_view dtype_name(DType type) { return dtype_traits(type).name; }
+
+std::optional<DType> dtype_from_name(std::string_view name) {
+  for (const auto& t : kTraits)
+    if (iequal(t.name, name)) return t.type;
+  return std::nullopt;
+}
+
+size_t dtype_bytes(DType type, int64_t n_elements) {
+  const DTypeTraits& t = dtype_traits(type);
+  LMPACK_DCHECK(n_elements % t.block_elements == 0);
+  return static_cast<size_t>(n_elements / t.block_elements * t.block_bytes);
+}
+
+bool dtype_row_fits(DType type, int64_t row_elements) {
+  return row_elements % dtype_traits(type).block_elements == 0;
+}
+
+float fp16_to_f32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalize
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400u) == 0);
+      bits = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | (mant & 0x3ffu) << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | mant << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t f32_to_fp16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t abs = x & 0x7fffffffu;
+  if (abs > 0x7f800000u) return sign | 0x7e00u;  // NaN
+  if (abs >= 0x477ff000u) return sign | 0x7c00u;  // overflow (incl. rounding up) -> inf
+  if (abs < 0x38800000u) {                        // result is subnormal or zero
+    if (abs < 0x33000000u) return sign;           // below half the smallest subnormal
+    const uint32_t e = abs >> 23;
+    const uint32_t m = (abs & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126 - e;  // value = m * 2^(e-150); half unit = 2^-24
+    const uint32_t rem = m & ((1u << shift) - 1);
+    const uint32_t halfway = 1u << (shift - 1);
+    uint32_t half = m >> shift;
+    if (rem > halfway || (rem == halfway && (half & 1))) ++half;
+    return sign | static_cast<uint16_t>(half);
+  }
+  uint32_t e = (abs >> 23) - 127 + 15;
+  uint32_t m = abs & 0x7fffffu;
+  uint32_t half = e << 10 | m >> 13;
+  const uint32_t rem = m & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (half & 1))) ++half;  // may carry into exponent: fine
+  return sign | static_cast<uint16_t>(half);
+}
+
+uint16_t f32_to_bf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40);  // quiet NaN
+  x += 0x7fffu + ((x >> 16) & 1);
+  return static_cast<uint16_t>(x >> 16);
+}
+
+}  // namespace lmpack

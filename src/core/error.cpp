@@ -1,0 +1,14 @@
+#include "core/error.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace lmpack {
+
+void check_failed(const char* expr, const char* file, int line, const std::string& msg) {
+  std::fprintf(stderr, "lmpack: internal check failed at %s:%d: %s%s%s\n", file, line, expr,
+               msg.empty() ? "" : ": ", msg.c_str());
+  std::abort();
+}
+
+}  // namespace lmpack

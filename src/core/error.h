@@ -1,0 +1,47 @@
+// Errors and invariant checks.
+//
+// Bad input (files, options, shapes) throws lmpack::Error whose message reads
+// "<path or option>: <problem, with the values>". The CLI's main is the only
+// catch site. Broken internal invariants abort through LMPACK_CHECK with
+// file:line; LMPACK_DCHECK is compiled only into debug builds (hot loops).
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace lmpack {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+  // Error(where, problem) -> "where: problem".
+  Error(std::string_view where, std::string_view problem)
+      : std::runtime_error(std::string(where) + ": " + std::string(problem)) {}
+};
+
+// cat(a, b, c...) streams its arguments into one string (g++ 12 has no <format>).
+template <typename... Args>
+std::string cat(const Args&... args) {
+  std::ostringstream out;
+  (out << ... << args);
+  return out.str();
+}
+
+[[noreturn]] void check_failed(const char* expr, const char* file, int line, const std::string& msg);
+
+}  // namespace lmpack
+
+#define LMPACK_CHECK(cond, ...)                                                            \
+  do {                                                                                     \
+    if (!(cond)) ::lmpack::check_failed(#cond, __FILE__, __LINE__, std::string{__VA_ARGS__}); \
+  } while (0)
+
+#ifdef NDEBUG
+#define LMPACK_DCHECK(cond, ...) \
+  do {                           \
+  } while (0)
+#else
+#define LMPACK_DCHECK(cond, ...) LMPACK_CHECK(cond, __VA_ARGS__)
+#endif

@@ -1,0 +1,1 @@
+// Intentionally empty: gives every layer library at least one source file.

@@ -1,0 +1,33 @@
+#include "kernels/matmul.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "core/error.h"
+
+namespace lmpack {
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b,
+                                ldb, beta, c, ldc);
+  LMPACK_CHECK(st == dnnl_success, cat("dnnl_sgemm failed with status ", static_cast<int>(st)));
+}
+
+void matmul_xwt(float* y, const float* x, const float* w, int64_t m, int64_t n, int64_t k,
+                bool accumulate) {
+  sgemm(false, true, m, n, k, 1.0f, x, k, w, k, accumulate ? 1.0f : 0.0f, y, n);
+}
+
+void matmul_xwt_reference(float* y, const float* x, const float* w, int64_t m, int64_t n, int64_t k,
+                          bool accumulate) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      float acc = 0.0f;
+      for (int64_t p = 0; p < k; ++p) acc += x[i * k + p] * w[j * k + p];
+      y[i * n + j] = accumulate ? y[i * n + j] + acc : acc;
+    }
+  }
+}
+
+}  // namespace lmpack

@@ -1,0 +1,41 @@
+// The one internal description of a Llama-family model's hyperparameters,
+// filled by every loader (HF config.json, GGUF llama.* metadata, llama2.c
+// header) and read by the forward pass and every writer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace lmpack {
+
+struct RopeScaling {
+  enum class Type { kNone, kLlama3 } type = Type::kNone;
+  float factor = 1.0f;
+  float low_freq_factor = 1.0f;
+  float high_freq_factor = 4.0f;
+  int64_t original_max_position = 8192;
+};
+
+struct ModelConfig {
+  std::string architecture = "llama";  // "llama", "mistral", "qwen2" (HF class family)
+  int64_t dim = 0;                     // hidden size
+  int64_t hidden_dim = 0;              // FFN intermediate size
+  int64_t n_layers = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;                // usually dim / n_heads; HF may set it apart
+  int64_t vocab_size = 0;
+  int64_t context_length = 0;          // the model's trained context
+  float rms_eps = 1e-5f;
+  float rope_theta = 10000.0f;
+  RopeScaling rope_scaling;
+  bool tied_embeddings = false;        // output projection = token embedding
+  bool attn_qkv_bias = false;          // Qwen2: q/k/v projections carry biases
+
+  int64_t q_dim() const { return n_heads * head_dim; }
+  int64_t kv_dim() const { return n_kv_heads * head_dim; }
+  // Throws Error(where, ...) naming the first inconsistent field.
+  void validate(const std::string& where) const;
+};
+
+}  // namespace lmpack

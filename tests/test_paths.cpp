@@ -1,0 +1,31 @@
+#include "test_paths.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace lmpack::testing {
+
+std::string shared_dir() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("LMPACK_SHARED_DIR"); env != nullptr && *env)
+    return fs::exists(env) ? std::string(env) : std::string();
+  fs::path p = fs::path(LMPACK_SOURCE_DIR) / ".." / "shared";
+  if (fs::exists(p / "models")) return fs::canonical(p).string();
+  return {};
+}
+
+std::string shared_path(const std::string& relative) { return shared_dir() + "/" + relative; }
+
+std::string temp_dir() {
+  namespace fs = std::filesystem;
+  static std::string dir = [] {
+    fs::path p = fs::temp_directory_path() / ("lmpack-test-" + std::to_string(::getpid()));
+    fs::create_directories(p);
+    return p.string();
+  }();
+  return dir;
+}
+
+}  // namespace lmpack::testing

@@ -1,0 +1,24 @@
+// Where tests find ../shared (real models and text). Tests that need it call
+// LMPACK_REQUIRE_SHARED() first, which skips with a reason when it is absent.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace lmpack::testing {
+
+// Absolute path of ../shared relative to the source tree ("" when absent).
+// LMPACK_SHARED_DIR in the environment overrides.
+std::string shared_dir();
+std::string shared_path(const std::string& relative);  // shared_dir() + "/" + relative
+std::string temp_dir();  // a fresh per-process scratch directory
+
+}  // namespace lmpack::testing
+
+#define LMPACK_REQUIRE_SHARED()                                                                 \
+  do {                                                                                          \
+    if (::lmpack::testing::shared_dir().empty())                                                \
+      GTEST_SKIP() << "../shared (real models and text, see ../shared/DATA.md) is not present " \
+                      "beside the repository; this test needs it";                              \
+  } while (0)
