@@ -1,0 +1,26 @@
+// The per-format loaders behind load_checkpoint()/load_vocab() (checkpoint.h).
+// Each maps its format's names and hyperparameters onto the internal ones;
+// load_checkpoint() then validates shapes once for all of them.
+#pragma once
+
+#include <string>
+
+#include "io/gguf.h"
+#include "model/checkpoint.h"
+
+namespace lmpack {
+
+Checkpoint load_gguf_checkpoint(const std::string& path);     // model/load_gguf.cpp
+Checkpoint load_hf_checkpoint(const std::string& dir);        // model/load_hf.cpp
+Checkpoint load_llama2c_checkpoint(const std::string& path);  // model/load_llama2c.cpp
+
+Vocab vocab_from_gguf(const GgufFile& gguf);                   // model/vocab_gguf.cpp
+Vocab load_llama2c_vocab(const std::string& path);             // model/vocab_llama2c.cpp
+// tokenizer.json (+ tokenizer_config.json beside it for BOS/EOS/add_bos).
+Vocab load_tokenizer_json_vocab(const std::string& path);      // model/vocab_tokenizer_json.cpp
+
+// Throws Error(checkpoint.path, ...) naming the first missing tensor or the
+// first shape that disagrees with the config.              // model/checkpoint.cpp
+void validate_checkpoint(const Checkpoint& checkpoint);
+
+}  // namespace lmpack
