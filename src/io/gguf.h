@@ -70,6 +70,11 @@ struct GgufFile {
 // tensor), a tensor whose bytes lie outside the file, or overlapping tensors.
 GgufFile read_gguf(const std::string& path);
 
+// The same parser over bytes already in memory (tests, fuzzing). `where`
+// names them in errors; the caller keeps [data, data + size) alive, since
+// the tensors point into it, and GgufFile::file stays null.
+GgufFile parse_gguf(const uint8_t* data, size_t size, const std::string& where);
+
 std::string_view gguf_type_name(GgufType type);
 
 }  // namespace lmpack

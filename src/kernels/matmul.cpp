@@ -1,5 +1,6 @@
 #include "kernels/matmul.h"
 
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include "core/error.h"
@@ -9,8 +10,18 @@ namespace lmpack {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  // oneDNN threads over the whole OpenMP team even for tiny products, and a
+  // parallel region costs microseconds on an idle machine but milliseconds
+  // on a busy one (a small model's generation step became 100x slower).
+  // Products below kSerialWork multiply-adds run on the calling thread:
+  // oneDNN sizes its team from omp_get_max_threads() at each call.
+  constexpr double kSerialWork = double(1 << 18);
+  const bool serial = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kSerialWork;
+  const int team = omp_get_max_threads();
+  if (serial && team > 1) omp_set_num_threads(1);
   dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b,
                                 ldb, beta, c, ldc);
+  if (serial && team > 1) omp_set_num_threads(team);
   LMPACK_CHECK(st == dnnl_success, cat("dnnl_sgemm failed with status ", static_cast<int>(st)));
 }
 

@@ -33,6 +33,9 @@ struct ModelWeights {
   const float* output_norm = nullptr;  // [dim]
   const float* output = nullptr;       // [vocab, dim] (== token_embd when tied)
   std::vector<LayerWeights> layers;
+  // [head_dim/2] RoPE inverse frequencies of the pairs (2j, 2j+1): theta,
+  // llama3 scaling and rope_freqs.weight divisors (GGUF) already applied.
+  std::vector<float> rope_inv_freq;
   std::vector<std::vector<float>> owned;          // decoded tensors
   std::vector<std::shared_ptr<const void>> keep_alive;  // the checkpoint's mappings
 };

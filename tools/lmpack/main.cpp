@@ -1,4 +1,85 @@
 // lmpack: the command-line tool. Parses options, builds a request, calls the
-// library. The only place that catches lmpack::Error.
+// library. The only place that catches lmpack::Error (and std::exception):
+// every failure becomes one line "lmpack: <message>" on stderr and exit 1.
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
-int main() { return 0; }
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cli_common.h"
+#include "core/error.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+
+namespace {
+
+int fail(const std::string& message) {
+  std::string line = message;
+  for (char& c : line)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::fflush(stdout);
+  std::fprintf(stderr, "lmpack: %s\n", line.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lmpack;
+  install_interrupt_handler();
+
+  CLI::App app{"lmpack: load, run, evaluate and compress Llama-family models on a CPU", "lmpack"};
+  app.require_subcommand(1);
+  int global_threads = 0;
+  app.add_option("-t,--threads", global_threads, "Threads for every command (default: all)");
+
+  std::vector<cli::Command> commands;
+  try {
+    commands.push_back(cli::add_info_command(app));
+    commands.push_back(cli::add_tokenize_command(app));
+    commands.push_back(cli::add_generate_command(app));
+    commands.push_back(cli::add_eval_command(app));
+    commands.push_back(cli::add_convert_command(app));
+    commands.push_back(cli::add_random_model_command(app));
+    for (cli::Command& c : commands) cli::add_threads_option(c);
+  } catch (const std::exception& e) {
+    return fail(cat("internal error while setting up options: ", e.what()));
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (app.get_subcommands().empty()) {
+      // CLI11 only says "A subcommand is required"; name the word it did not know.
+      for (const std::string& word : app.remaining())
+        if (!word.empty() && word[0] != '-')
+          return fail(cat(word, ": unknown command (expected info, tokenize, generate, eval, convert or random-model)"));
+    }
+    return fail(e.what());
+  }
+
+  try {
+    for (cli::Command& c : commands) {
+      if (!c.app->parsed()) continue;
+      int threads = *c.threads != 0 ? *c.threads : global_threads;
+      if (threads < 0) throw Error("-t", cat("must be >= 0 (0: all hardware threads), got ", threads));
+      set_num_threads(threads);
+      c.run();
+      std::fflush(stdout);
+      return 0;
+    }
+    return fail("no command given (try --help)");
+  } catch (const Error& e) {
+    return fail(e.what());
+  } catch (const std::exception& e) {
+    return fail(cat("unexpected error: ", e.what()));
+  }
+}

@@ -1,0 +1,15 @@
+// BF16: bfloat16, the top 16 bits of an IEEE float32 (16 bits per weight).
+// Layout: sign(1) exponent(8, bias 127) mantissa(7), little-endian uint16.
+// GGML type id 30.
+#pragma once
+
+#include <cstdint>
+
+namespace lmpack {
+
+// out: [n] floats; in: [n] bfloat16 values.
+void dequantize_row_bf16(float* out, const void* in, int64_t n);
+// out: [n] bfloat16, rounded to nearest even (NaN stays NaN); in: [n] floats.
+void quantize_row_bf16(void* out, const float* in, int64_t n);
+
+}  // namespace lmpack

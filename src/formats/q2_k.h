@@ -1,0 +1,31 @@
+// Q2_K: super-blocks of 256 weights in 16 sub-blocks of 16, 2-bit quants
+// with a 4-bit scale and 4-bit min per sub-block, and fp16 super-block
+// scales d and dmin. 84 bytes per 256 weights = 2.625 bits per weight.
+// GGML type id 10.
+//
+// Bit layout: scales[16], qs[64], d (fp16), dmin (fp16).
+//   scales[s]: low nibble = scale of sub-block s, high nibble = its min.
+//   The 256 weights are two halves of 128 (h = 0, 1), each using qs[32h ..
+//   32h + 31]. Within a half, weight 32p + l (p = 0..3, l = 0..31) is bits
+//   2p..2p+1 of qs[32h + l], and it belongs to sub-block s = 8h + 2p + l/16:
+//     x[128h + 32p + l] = d * (scales[s] & 15) * q - dmin * (scales[s] >> 4)
+#pragma once
+
+#include <cstdint>
+
+#include "formats/format_common.h"
+
+namespace lmpack {
+
+struct BlockQ2_K {
+  uint8_t scales[kQK_K / 16];  // 4-bit scale (low) and min (high) per sub-block
+  uint8_t qs[kQK_K / 4];       // 2-bit quants
+  uint16_t d;                  // super-block scale for scales (fp16)
+  uint16_t dmin;               // super-block scale for mins (fp16)
+};
+static_assert(sizeof(BlockQ2_K) == 84, "block_q2_K is 84 bytes in GGML");
+
+// out: [n] floats; in: [n / 256] blocks; n a multiple of 256.
+void dequantize_row_q2_k(float* out, const void* in, int64_t n);
+
+}  // namespace lmpack

@@ -1,0 +1,36 @@
+// Q3_K: super-blocks of 256 weights in 16 sub-blocks of 16, 3-bit signed
+// quants (2 low bits in qs, the third in hmask) with a 6-bit signed scale per
+// sub-block and one fp16 super-block scale d. 110 bytes per 256 weights =
+// 3.4375 bits per weight. GGML type id 11.
+//
+// Bit layout: hmask[32], qs[64], scales[12], d (fp16).
+//   Weight 128h + 32p + l (h = 0..1, p = 0..3, l = 0..31) is in sub-block
+//   s = 8h + 2p + l/16. Its low two bits are bits 2p..2p+1 of qs[32h + l];
+//   its high bit is bit 4h + p of hmask[l]. q = low + 4 * high - 4 (-4..3):
+//     x = d * (S[s] - 32) * q
+//   S[s] (6 bits, 0..63): low 4 bits = s < 8 ? scales[s] & 15
+//                                            : scales[s - 8] >> 4,
+//                         high 2 bits = (scales[8 + s % 4] >> (2 * (s / 4))) & 3.
+#pragma once
+
+#include <cstdint>
+
+#include "formats/format_common.h"
+
+namespace lmpack {
+
+struct BlockQ3_K {
+  uint8_t hmask[kQK_K / 8];  // high (third) bits
+  uint8_t qs[kQK_K / 4];     // low 2 bits
+  uint8_t scales[12];        // 16 scales, 6 bits each
+  uint16_t d;                // super-block scale (fp16)
+};
+static_assert(sizeof(BlockQ3_K) == 110, "block_q3_K is 110 bytes in GGML");
+
+// The 16 sub-block scales S[s] - 32 (-32..31) of a block's scales[12].
+void unpack_scales_q3_k(int8_t* out, const uint8_t* scales);
+
+// out: [n] floats; in: [n / 256] blocks; n a multiple of 256.
+void dequantize_row_q3_k(float* out, const void* in, int64_t n);
+
+}  // namespace lmpack

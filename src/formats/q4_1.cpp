@@ -1,0 +1,24 @@
+#include "formats/q4_1.h"
+
+#include <cstring>
+
+#include "core/dtype.h"
+
+namespace lmpack {
+
+void dequantize_row_q4_1(float* out, const void* in, int64_t n) {
+  const int64_t nb = n / kQK;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ4_1 blk;
+    std::memcpy(&blk, static_cast<const uint8_t*>(in) + b * sizeof(BlockQ4_1), sizeof blk);
+    const float d = fp16_to_f32(blk.d);
+    const float m = fp16_to_f32(blk.m);
+    float* y = out + b * kQK;
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[j] = d * static_cast<float>(blk.qs[j] & 0x0F) + m;
+      y[j + kQK / 2] = d * static_cast<float>(blk.qs[j] >> 4) + m;
+    }
+  }
+}
+
+}  // namespace lmpack

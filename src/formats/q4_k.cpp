@@ -1,0 +1,32 @@
+#include "formats/q4_k.h"
+
+#include <cstring>
+
+#include "core/dtype.h"
+
+namespace lmpack {
+
+void dequantize_row_q4_k(float* out, const void* in, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ4_K blk;
+    std::memcpy(&blk, static_cast<const uint8_t*>(in) + b * sizeof(BlockQ4_K), sizeof blk);
+    const float d = fp16_to_f32(blk.d);
+    const float dmin = fp16_to_f32(blk.dmin);
+    float* y = out + b * kQK_K;
+    for (int c = 0; c < 4; ++c) {
+      uint8_t sc0, mn0, sc1, mn1;
+      unpack_scale_min_k4(2 * c, blk.scales, &sc0, &mn0);
+      unpack_scale_min_k4(2 * c + 1, blk.scales, &sc1, &mn1);
+      const float d0 = d * sc0, m0 = dmin * mn0;
+      const float d1 = d * sc1, m1 = dmin * mn1;
+      const uint8_t* q = blk.qs + 32 * c;
+      for (int l = 0; l < 32; ++l) {
+        y[64 * c + l] = d0 * static_cast<float>(q[l] & 15) - m0;
+        y[64 * c + 32 + l] = d1 * static_cast<float>(q[l] >> 4) - m1;
+      }
+    }
+  }
+}
+
+}  // namespace lmpack

@@ -1,0 +1,27 @@
+// Q5_0: blocks of 32 weights, one fp16 scale, 5-bit unsigned quants offset
+// by 16. 22 bytes per 32 weights = 5.5 bits per weight. GGML type id 6.
+//
+// Bit layout: d (fp16), qh[4] (read as a little-endian uint32 h), qs[16].
+// Byte j of qs holds the low 4 bits of element j (low nibble) and of element
+// j + 16 (high nibble); bit i of h is bit 4 of element i (i = 0..31):
+//   x[j]      = d * (((qs[j] & 0x0F) | ((h >> j)        & 1) << 4) - 16)
+//   x[j + 16] = d * (((qs[j] >> 4)   | ((h >> (j + 16)) & 1) << 4) - 16)
+#pragma once
+
+#include <cstdint>
+
+#include "formats/format_common.h"
+
+namespace lmpack {
+
+struct BlockQ5_0 {
+  uint16_t d;              // scale (fp16)
+  uint8_t qh[4];           // fifth bits, element i at bit i
+  uint8_t qs[kQK / 2];     // low nibbles
+};
+static_assert(sizeof(BlockQ5_0) == 22, "block_q5_0 is 22 bytes in GGML");
+
+// out: [n] floats; in: [n / 32] blocks; n a multiple of 32.
+void dequantize_row_q5_0(float* out, const void* in, int64_t n);
+
+}  // namespace lmpack

@@ -1,0 +1,23 @@
+// Q8_0: blocks of 32 weights, one fp16 scale, signed 8-bit quants.
+// 34 bytes per 32 weights = 8.5 bits per weight. GGML type id 8.
+//
+// Bit layout: d (fp16), then qs[32] as int8:
+//   x[j] = d * qs[j]                            j = 0..31
+#pragma once
+
+#include <cstdint>
+
+#include "formats/format_common.h"
+
+namespace lmpack {
+
+struct BlockQ8_0 {
+  uint16_t d;          // scale (fp16)
+  int8_t qs[kQK];      // quants
+};
+static_assert(sizeof(BlockQ8_0) == 34, "block_q8_0 is 34 bytes in GGML");
+
+// out: [n] floats; in: [n / 32] blocks; n a multiple of 32.
+void dequantize_row_q8_0(float* out, const void* in, int64_t n);
+
+}  // namespace lmpack

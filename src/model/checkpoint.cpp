@@ -1,0 +1,137 @@
+// Checkpoint accessors, format detection (load_checkpoint, load_vocab) and the
+// one shape validation that every loader's output goes through.
+#include "model/checkpoint.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "model/loaders.h"
+
+namespace lmpack {
+namespace fs = std::filesystem;
+
+namespace {
+
+// True when the file's first four bytes are "GGUF".
+bool starts_with_gguf_magic(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  if (!in.read(magic, 4)) return false;
+  return std::memcmp(magic, "GGUF", 4) == 0;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void check_exists(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path, "no such file or directory");
+}
+
+}  // namespace
+
+const TensorInfo* Checkpoint::find(const std::string& name) const {
+  auto it = tensors.find(name);
+  return it == tensors.end() ? nullptr : &it->second;
+}
+
+const TensorInfo& Checkpoint::tensor(const std::string& name) const {
+  const TensorInfo* t = find(name);
+  if (t == nullptr) throw Error(path, cat("missing tensor ", name));
+  return *t;
+}
+
+int64_t Checkpoint::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& [name, t] : tensors) n += t.n_elements();
+  return n;
+}
+
+uint64_t Checkpoint::tensor_bytes() const {
+  uint64_t n = 0;
+  for (const auto& [name, t] : tensors) n += t.nbytes;
+  return n;
+}
+
+void validate_checkpoint(const Checkpoint& c) {
+  const ModelConfig& cfg = c.config;
+  cfg.validate(c.path);
+  auto expect = [&](const std::string& name, std::vector<int64_t> shape) {
+    const TensorInfo* t = c.find(name);
+    if (t == nullptr) throw Error(c.path, cat("missing tensor ", name));
+    if (t->shape != shape)
+      throw Error(c.path, cat("tensor ", name, " has shape ", shape_string(t->shape), ", expected ",
+                              shape_string(shape)));
+    if (!dtype_row_fits(t->dtype, t->cols()))
+      throw Error(c.path, cat("tensor ", name, " has rows of ", t->cols(), " elements, not a multiple of the ",
+                              dtype_name(t->dtype), " block"));
+    const size_t bytes = dtype_bytes(t->dtype, t->n_elements());
+    if (t->nbytes != bytes || (t->data == nullptr && bytes != 0))
+      throw Error(c.path, cat("tensor ", name, " holds ", t->nbytes, " bytes, expected ", bytes, " for ",
+                              dtype_name(t->dtype), " ", shape_string(t->shape)));
+  };
+  const int64_t d = cfg.dim, f = cfg.hidden_dim, q = cfg.q_dim(), kv = cfg.kv_dim();
+  expect("token_embd.weight", {cfg.vocab_size, d});
+  expect("output_norm.weight", {d});
+  if (!cfg.tied_embeddings) expect("output.weight", {cfg.vocab_size, d});
+  if (c.find("rope_freqs.weight") != nullptr) expect("rope_freqs.weight", {cfg.head_dim / 2});
+  for (int64_t l = 0; l < cfg.n_layers; ++l) {
+    const std::string p = cat("blk.", l, ".");
+    expect(p + "attn_norm.weight", {d});
+    expect(p + "attn_q.weight", {q, d});
+    expect(p + "attn_k.weight", {kv, d});
+    expect(p + "attn_v.weight", {kv, d});
+    if (cfg.attn_qkv_bias) {
+      expect(p + "attn_q.bias", {q});
+      expect(p + "attn_k.bias", {kv});
+      expect(p + "attn_v.bias", {kv});
+    }
+    expect(p + "attn_output.weight", {d, q});
+    expect(p + "ffn_norm.weight", {d});
+    expect(p + "ffn_gate.weight", {f, d});
+    expect(p + "ffn_up.weight", {f, d});
+    expect(p + "ffn_down.weight", {d, f});
+  }
+  if (c.vocab && c.vocab->size() > cfg.vocab_size)
+    throw Error(c.path, cat("vocabulary has ", c.vocab->size(), " tokens but token_embd.weight has only ",
+                            cfg.vocab_size, " rows"));
+}
+
+Checkpoint load_checkpoint(const std::string& path, const LoadOptions& options) {
+  check_exists(path);
+  Checkpoint c;
+  if (fs::is_directory(path)) {
+    if (!fs::exists(fs::path(path) / "config.json"))
+      throw Error(path, "is a directory without config.json (expected a Hugging Face checkpoint folder)");
+    c = load_hf_checkpoint(path);
+  } else if (starts_with_gguf_magic(path)) {
+    c = load_gguf_checkpoint(path);
+  } else {
+    c = load_llama2c_checkpoint(path);
+    if (options.tokenizer_path.empty()) {
+      const fs::path beside = fs::path(path).parent_path() / "tokenizer.bin";
+      if (fs::is_regular_file(beside)) c.vocab = load_llama2c_vocab(beside.string());
+    }
+  }
+  if (!options.tokenizer_path.empty()) c.vocab = load_vocab(options.tokenizer_path);
+  validate_checkpoint(c);
+  return c;
+}
+
+Vocab load_vocab(const std::string& path) {
+  check_exists(path);
+  if (fs::is_directory(path)) {
+    const fs::path json = fs::path(path) / "tokenizer.json";
+    if (!fs::exists(json)) throw Error(path, "is a directory without tokenizer.json");
+    return load_tokenizer_json_vocab(json.string());
+  }
+  if (starts_with_gguf_magic(path)) return vocab_from_gguf(read_gguf(path));
+  if (ends_with(path, ".json")) return load_tokenizer_json_vocab(path);
+  return load_llama2c_vocab(path);
+}
+
+}  // namespace lmpack

@@ -1,0 +1,250 @@
+#include "model/hf_config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace lmpack {
+namespace {
+
+using nlohmann::json;
+
+struct Architecture {
+  const char* hf_class;
+  const char* model_type;  // HF model_type, also lmpack's architecture name
+  bool qkv_bias;
+};
+constexpr Architecture kArchitectures[] = {
+    {"LlamaForCausalLM", "llama", false},
+    {"MistralForCausalLM", "mistral", false},
+    {"Qwen2ForCausalLM", "qwen2", true},
+};
+
+std::string supported_list() {
+  std::string s;
+  for (const auto& a : kArchitectures) s += cat(s.empty() ? "" : ", ", a.hf_class);
+  return s;
+}
+
+// Typed access to one config object; every error names the file and the key.
+class Reader {
+ public:
+  Reader(const json& j, std::string where, std::string prefix = "")
+      : j_(j), where_(std::move(where)), prefix_(std::move(prefix)) {}
+
+  // The value, or nullptr when absent or JSON null.
+  const json* get(const char* key) const {
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+  const json& require(const char* key) const {
+    const json* v = get(key);
+    if (v == nullptr) throw Error(where_, cat("missing key '", prefix_, key, "'"));
+    return *v;
+  }
+  [[noreturn]] void wrong(const char* key, const char* expected, const json& v) const {
+    throw Error(where_, cat("key '", prefix_, key, "' must be ", expected, ", got ", v.type_name(), " ", v.dump()));
+  }
+  int64_t to_int(const char* key, const json& v) const {
+    if (v.is_number_integer() && !v.is_number_unsigned()) return v.get<int64_t>();
+    if (v.is_number_unsigned()) {
+      uint64_t u = v.get<uint64_t>();
+      if (u > static_cast<uint64_t>(INT64_MAX)) wrong(key, "an integer in int64 range", v);
+      return static_cast<int64_t>(u);
+    }
+    wrong(key, "an integer", v);
+  }
+  double to_float(const char* key, const json& v) const {
+    if (!v.is_number()) wrong(key, "a number", v);
+    return v.get<double>();
+  }
+  int64_t integer(const char* key) const { return to_int(key, require(key)); }
+  int64_t integer(const char* key, int64_t fallback) const {
+    const json* v = get(key);
+    return v ? to_int(key, *v) : fallback;
+  }
+  double number(const char* key) const { return to_float(key, require(key)); }
+  double number(const char* key, double fallback) const {
+    const json* v = get(key);
+    return v ? to_float(key, *v) : fallback;
+  }
+  bool boolean(const char* key, bool fallback) const {
+    const json* v = get(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_boolean()) wrong(key, "true or false", *v);
+    return v->get<bool>();
+  }
+  std::string string(const char* key) const {
+    const json& v = require(key);
+    if (!v.is_string()) wrong(key, "a string", v);
+    return v.get<std::string>();
+  }
+  const std::string& where() const { return where_; }
+
+ private:
+  const json& j_;
+  std::string where_;
+  std::string prefix_;
+};
+
+const Architecture& find_architecture(const Reader& r) {
+  std::string name;
+  if (const json* a = r.get("architectures")) {
+    if (!a->is_array() || a->empty() || !(*a)[0].is_string())
+      r.wrong("architectures", "a non-empty array of strings", *a);
+    name = (*a)[0].get<std::string>();
+    for (const auto& arch : kArchitectures)
+      if (name == arch.hf_class) return arch;
+  } else if (r.get("model_type") != nullptr) {
+    name = r.string("model_type");
+    for (const auto& arch : kArchitectures)
+      if (name == arch.model_type) return arch;
+  } else {
+    throw Error(r.where(), "missing key 'architectures'");
+  }
+  throw Error(r.where(), cat("unsupported architecture '", name, "' (supported: ", supported_list(), ")"));
+}
+
+RopeScaling parse_rope_scaling(const Reader& r) {
+  RopeScaling s;
+  const json* v = r.get("rope_scaling");
+  if (v == nullptr) return s;
+  if (!v->is_object()) r.wrong("rope_scaling", "an object or null", *v);
+  Reader rs(*v, r.where(), "rope_scaling.");
+  std::string type;
+  if (rs.get("rope_type") != nullptr) type = rs.string("rope_type");
+  else if (rs.get("type") != nullptr) type = rs.string("type");
+  else throw Error(r.where(), "missing key 'rope_scaling.rope_type'");
+  if (type == "default") return s;
+  if (type != "llama3")
+    throw Error(r.where(), cat("rope_scaling type '", type, "' is not supported (supported: llama3, default)"));
+  s.type = RopeScaling::Type::kLlama3;
+  s.factor = static_cast<float>(rs.number("factor"));
+  s.low_freq_factor = static_cast<float>(rs.number("low_freq_factor"));
+  s.high_freq_factor = static_cast<float>(rs.number("high_freq_factor"));
+  s.original_max_position = rs.integer("original_max_position_embeddings");
+  if (!(s.factor >= 1.0f) || !(s.low_freq_factor > 0.0f) || !(s.high_freq_factor > s.low_freq_factor) ||
+      s.original_max_position <= 0)
+    throw Error(r.where(), cat("rope_scaling llama3 values are inconsistent: factor ", s.factor, ", low_freq_factor ",
+                               s.low_freq_factor, ", high_freq_factor ", s.high_freq_factor,
+                               ", original_max_position_embeddings ", s.original_max_position));
+  return s;
+}
+
+// Shortest decimal that reads back as the same float, as a JSON double.
+json float_json(float f) {
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof(buf), f);
+  *res.ptr = '\0';
+  return json(std::strtod(buf, nullptr));
+}
+
+const char* torch_dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "float32";
+    case DType::F16: return "float16";
+    case DType::BF16: return "bfloat16";
+    default: throw Error("config", cat("torch_dtype ", dtype_name(t), " has no Hugging Face spelling"));
+  }
+}
+
+}  // namespace
+
+ModelConfig parse_hf_config(const std::string& json_text, const std::string& where) {
+  json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw Error(where, "not valid JSON");
+  if (!j.is_object()) throw Error(where, cat("expected a JSON object, got ", j.type_name()));
+  Reader r(j, where);
+
+  const Architecture& arch = find_architecture(r);
+  ModelConfig c;
+  c.architecture = arch.model_type;
+  c.dim = r.integer("hidden_size");
+  c.hidden_dim = r.integer("intermediate_size");
+  c.n_layers = r.integer("num_hidden_layers");
+  c.n_heads = r.integer("num_attention_heads");
+  c.n_kv_heads = r.integer("num_key_value_heads", c.n_heads);
+  c.vocab_size = r.integer("vocab_size");
+  c.context_length = r.integer("max_position_embeddings");
+  if (c.n_heads <= 0) throw Error(where, cat("num_attention_heads must be positive, got ", c.n_heads));
+  c.head_dim = r.integer("head_dim", c.dim / c.n_heads);
+  if (r.get("head_dim") == nullptr && c.dim % c.n_heads != 0)
+    throw Error(where, cat("hidden_size ", c.dim, " is not a multiple of num_attention_heads ", c.n_heads,
+                           " and head_dim is not given"));
+  c.rms_eps = static_cast<float>(r.number("rms_norm_eps", 1e-6));
+  c.rope_theta = static_cast<float>(r.number("rope_theta", 10000.0));
+  c.rope_scaling = parse_rope_scaling(r);
+  c.tied_embeddings = r.boolean("tie_word_embeddings", false);
+  c.attn_qkv_bias = arch.qkv_bias;
+
+  if (r.get("hidden_act") != nullptr) {
+    std::string act = r.string("hidden_act");
+    if (act != "silu") throw Error(where, cat("hidden_act '", act, "' is not supported (only silu)"));
+  }
+  if (r.boolean("attention_bias", false) && !arch.qkv_bias)
+    throw Error(where, "attention_bias true (biases on q/k/v/o) is not supported");
+  if (r.boolean("mlp_bias", false)) throw Error(where, "mlp_bias true is not supported");
+  c.validate(where);
+  return c;
+}
+
+ModelConfig read_hf_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, "cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(path, "read failed");
+  return parse_hf_config(text.str(), path);
+}
+
+std::string hf_architecture_class(const std::string& architecture) {
+  for (const auto& a : kArchitectures)
+    if (architecture == a.model_type) return a.hf_class;
+  throw Error("config", cat("architecture '", architecture, "' has no Hugging Face class (supported: llama, mistral, qwen2)"));
+}
+
+std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& extras) {
+  const Architecture* arch = nullptr;
+  for (const auto& a : kArchitectures)
+    if (config.architecture == a.model_type) arch = &a;
+  if (arch == nullptr) hf_architecture_class(config.architecture);  // throws
+  if (config.attn_qkv_bias != arch->qkv_bias)
+    throw Error("config", cat(arch->hf_class, config.attn_qkv_bias ? " cannot carry q/k/v biases"
+                                                                   : " always has q/k/v biases"));
+  nlohmann::ordered_json j;
+  j["architectures"] = {arch->hf_class};
+  j["model_type"] = arch->model_type;
+  j["hidden_size"] = config.dim;
+  j["intermediate_size"] = config.hidden_dim;
+  j["num_hidden_layers"] = config.n_layers;
+  j["num_attention_heads"] = config.n_heads;
+  j["num_key_value_heads"] = config.n_kv_heads;
+  if (config.n_heads <= 0 || config.head_dim * config.n_heads != config.dim) j["head_dim"] = config.head_dim;
+  j["vocab_size"] = config.vocab_size;
+  j["max_position_embeddings"] = config.context_length;
+  j["rms_norm_eps"] = float_json(config.rms_eps);
+  j["rope_theta"] = float_json(config.rope_theta);
+  if (config.rope_scaling.type == RopeScaling::Type::kLlama3) {
+    const RopeScaling& s = config.rope_scaling;
+    j["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", float_json(s.factor)},
+                         {"low_freq_factor", float_json(s.low_freq_factor)},
+                         {"high_freq_factor", float_json(s.high_freq_factor)},
+                         {"original_max_position_embeddings", s.original_max_position}};
+  } else {
+    j["rope_scaling"] = nullptr;
+  }
+  j["hidden_act"] = "silu";
+  j["tie_word_embeddings"] = config.tied_embeddings;
+  if (extras.bos_token_id >= 0) j["bos_token_id"] = extras.bos_token_id;
+  if (extras.eos_token_id >= 0) j["eos_token_id"] = extras.eos_token_id;
+  j["torch_dtype"] = torch_dtype_name(extras.torch_dtype);
+  return j.dump(2) + "\n";
+}
+
+}  // namespace lmpack

@@ -1,0 +1,39 @@
+// Hugging Face config.json <-> ModelConfig, for LlamaForCausalLM,
+// MistralForCausalLM and Qwen2ForCausalLM.
+//
+// Defaults follow the transformers config classes where a key is optional
+// (num_key_value_heads = num_attention_heads, head_dim = hidden/heads,
+// rope_theta 10000, rms_norm_eps 1e-6, tie_word_embeddings false); the shape
+// keys and max_position_embeddings are required. rope_scaling may be null, of
+// type "default" (no scaling) or "llama3"; other types are refused. Qwen2
+// always has q/k/v biases. Every error names the file and the key.
+#pragma once
+
+#include <string>
+
+#include "core/dtype.h"
+#include "model/config.h"
+
+namespace lmpack {
+
+// `where` names the source in error messages (the file's path).
+ModelConfig parse_hf_config(const std::string& json_text, const std::string& where);
+// Reads and parses a config.json file.
+ModelConfig read_hf_config(const std::string& path);
+
+// HF architectures[0] for an internal architecture name ("llama" ->
+// "LlamaForCausalLM"); throws Error for an unknown one.
+std::string hf_architecture_class(const std::string& architecture);
+
+struct HfConfigExtras {
+  DType torch_dtype = DType::F32;  // written as "float32" / "float16" / "bfloat16"
+  int64_t bos_token_id = -1;       // written when >= 0
+  int64_t eos_token_id = -1;
+};
+
+// The config.json text for `config` (2-space indented, trailing newline).
+// Throws Error("config", ...) for what HF configs cannot express (a Llama or
+// Mistral with q/k/v biases, a Qwen2 without them).
+std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& extras = {});
+
+}  // namespace lmpack

@@ -1,0 +1,105 @@
+#include "model/hf_names.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace lmpack {
+namespace {
+
+struct NamePair {
+  std::string_view hf;
+  std::string_view canonical;
+};
+
+// Whole-model tensors.
+constexpr NamePair kGlobalNames[] = {
+    {"model.embed_tokens.weight", "token_embd.weight"},
+    {"model.norm.weight", "output_norm.weight"},
+    {"lm_head.weight", "output.weight"},
+};
+
+// Per-layer tensors: "model.layers.N." + hf  <->  "blk.N." + canonical.
+constexpr NamePair kLayerNames[] = {
+    {"input_layernorm.weight", "attn_norm.weight"},
+    {"self_attn.q_proj.weight", "attn_q.weight"},
+    {"self_attn.k_proj.weight", "attn_k.weight"},
+    {"self_attn.v_proj.weight", "attn_v.weight"},
+    {"self_attn.o_proj.weight", "attn_output.weight"},
+    {"self_attn.q_proj.bias", "attn_q.bias"},
+    {"self_attn.k_proj.bias", "attn_k.bias"},
+    {"self_attn.v_proj.bias", "attn_v.bias"},
+    {"post_attention_layernorm.weight", "ffn_norm.weight"},
+    {"mlp.gate_proj.weight", "ffn_gate.weight"},
+    {"mlp.up_proj.weight", "ffn_up.weight"},
+    {"mlp.down_proj.weight", "ffn_down.weight"},
+};
+
+constexpr std::string_view kHfLayerPrefix = "model.layers.";
+constexpr std::string_view kCanonicalLayerPrefix = "blk.";
+
+// Splits "<prefix>N.<rest>" into N and rest; false when it does not match.
+bool split_layer(std::string_view name, std::string_view prefix, int64_t* layer, std::string_view* rest) {
+  if (name.substr(0, prefix.size()) != prefix) return false;
+  name.remove_prefix(prefix.size());
+  size_t dot = name.find('.');
+  if (dot == std::string_view::npos || dot == 0) return false;
+  std::string_view digits = name.substr(0, dot);
+  if (digits.size() > 1 && digits[0] == '0') return false;  // "01" is not a layer number
+  for (char ch : digits)
+    if (ch < '0' || ch > '9') return false;
+  auto res = std::from_chars(digits.data(), digits.data() + digits.size(), *layer);
+  if (res.ec != std::errc() || res.ptr != digits.data() + digits.size()) return false;
+  *rest = name.substr(dot + 1);
+  return true;
+}
+
+std::optional<std::string> translate(std::string_view name, bool to_canonical) {
+  for (const NamePair& p : kGlobalNames)
+    if (name == (to_canonical ? p.hf : p.canonical)) return std::string(to_canonical ? p.canonical : p.hf);
+  const std::string_view from_prefix = to_canonical ? kHfLayerPrefix : kCanonicalLayerPrefix;
+  const std::string_view to_prefix = to_canonical ? kCanonicalLayerPrefix : kHfLayerPrefix;
+  int64_t layer = 0;
+  std::string_view rest;
+  if (!split_layer(name, from_prefix, &layer, &rest)) return std::nullopt;
+  for (const NamePair& p : kLayerNames)
+    if (rest == (to_canonical ? p.hf : p.canonical))
+      return cat(to_prefix, layer, ".", to_canonical ? p.canonical : p.hf);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> hf_to_canonical_name(std::string_view hf_name) { return translate(hf_name, true); }
+
+std::optional<std::string> canonical_to_hf_name(std::string_view canonical) { return translate(canonical, false); }
+
+bool is_rope_permuted(std::string_view canonical) {
+  int64_t layer = 0;
+  std::string_view rest;
+  if (!split_layer(canonical, kCanonicalLayerPrefix, &layer, &rest)) return false;
+  return rest == "attn_q.weight" || rest == "attn_k.weight" || rest == "attn_q.bias" || rest == "attn_k.bias";
+}
+
+void permute_rope_rows(void* dst, const void* src, int64_t n_heads, int64_t head_dim, size_t row_bytes,
+                       RopeLayout from) {
+  LMPACK_CHECK(head_dim % 2 == 0 && dst != src);
+  const int64_t half = head_dim / 2;
+  auto* out = static_cast<uint8_t*>(dst);
+  const auto* in = static_cast<const uint8_t*>(src);
+  for (int64_t h = 0; h < n_heads; ++h) {
+    const size_t base = static_cast<size_t>(h * head_dim);
+    for (int64_t i = 0; i < half; ++i) {
+      for (int64_t c = 0; c < 2; ++c) {
+        const size_t adjacent = base + static_cast<size_t>(2 * i + c);
+        const size_t halves = base + static_cast<size_t>(c * half + i);
+        const size_t to = from == RopeLayout::kHalves ? adjacent : halves;
+        const size_t fr = from == RopeLayout::kHalves ? halves : adjacent;
+        std::memcpy(out + to * row_bytes, in + fr * row_bytes, row_bytes);
+      }
+    }
+  }
+}
+
+}  // namespace lmpack

@@ -1,0 +1,38 @@
+// Hugging Face <-> canonical tensor names, and the q/k row permutation
+// between HF's rotate-half RoPE layout and lmpack's adjacent-pair layout.
+//
+// The name table (hf_names.cpp) is the one place the mapping is written down;
+// the HF loader reads it one way, the HF writer the other.
+//
+// Row permutation, per head of head_dim rows (half = head_dim / 2):
+//   adjacent (canonical) row 2*i + c  <->  HF row c*half + i,   i < half, c in {0, 1}
+// This is transformers' convert_llama_weights_to_hf permute,
+// w.reshape(heads, half, 2, in).transpose(0, 2, 1, 3), and its inverse.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lmpack {
+
+// "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight"; nullopt
+// for a name outside the table (rotary_emb.inv_freq buffers, unknown extras).
+std::optional<std::string> hf_to_canonical_name(std::string_view hf_name);
+// The inverse; nullopt for a canonical name HF Llama has no place for.
+std::optional<std::string> canonical_to_hf_name(std::string_view canonical);
+
+// True for canonical names whose rows are RoPE'd: blk.N.attn_q/attn_k .weight
+// and .bias.
+bool is_rope_permuted(std::string_view canonical);
+
+enum class RopeLayout { kHalves, kAdjacent };
+
+// Permutes whole rows from `from` layout into the other one.
+// dst, src: [n_heads * head_dim rows, row_bytes each]; dst != src.
+void permute_rope_rows(void* dst, const void* src, int64_t n_heads, int64_t head_dim, size_t row_bytes,
+                       RopeLayout from);
+
+}  // namespace lmpack

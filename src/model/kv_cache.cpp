@@ -1,0 +1,41 @@
+#include "model/kv_cache.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace lmpack {
+namespace {
+
+float* reserve(size_t bytes, int64_t max_context) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    throw Error("context", cat("cannot reserve ", bytes, " bytes of KV cache for ", max_context,
+                               " positions: ", std::strerror(errno), " (ask for a shorter context)"));
+  return static_cast<float*>(p);
+}
+
+}  // namespace
+
+KvCache::KvCache(int64_t n_layers, int64_t max_context, int64_t kv_dim)
+    : max_context_(max_context), layer_stride_(max_context * kv_dim) {
+  LMPACK_CHECK(n_layers > 0 && max_context > 0 && kv_dim > 0);
+  bytes_ = static_cast<size_t>(n_layers) * static_cast<size_t>(layer_stride_) * sizeof(float);
+  keys_ = reserve(bytes_, max_context);
+  try {
+    values_ = reserve(bytes_, max_context);
+  } catch (...) {
+    ::munmap(keys_, bytes_);
+    throw;
+  }
+}
+
+KvCache::~KvCache() {
+  ::munmap(keys_, bytes_);
+  ::munmap(values_, bytes_);
+}
+
+}  // namespace lmpack

@@ -1,0 +1,100 @@
+// GGUF -> Checkpoint: <arch>.* hyperparameters into ModelConfig, tensors
+// under their own (canonical) names, tokenizer.ggml.* into a Vocab.
+#include "model/load_gguf.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "model/loaders.h"
+
+namespace lmpack {
+namespace {
+
+int64_t int_or(const GgufFile& g, const std::string& key, int64_t fallback) {
+  return g.find(key) != nullptr ? g.get_int(key) : fallback;
+}
+
+// A hyperparameter that must be a positive integer (head counts, sizes ...).
+int64_t positive(const GgufFile& g, const std::string& key, int64_t value) {
+  if (value <= 0) throw Error(g.path, cat("metadata key ", key, " is ", value, ", must be positive"));
+  return value;
+}
+
+}  // namespace
+
+Checkpoint checkpoint_from_gguf(GgufFile g) {
+  Checkpoint c;
+  c.path = g.path;
+  c.format = "gguf";
+
+  const std::string arch = g.get_string("general.architecture");
+  if (arch != "llama" && arch != "qwen2")
+    throw Error(g.path, cat("unsupported architecture '", arch, "' (supported: llama, qwen2)"));
+  const std::string p = arch + ".";
+
+  ModelConfig& cfg = c.config;
+  cfg.architecture = arch;
+  cfg.context_length = positive(g, p + "context_length", g.get_int(p + "context_length"));
+  cfg.dim = positive(g, p + "embedding_length", g.get_int(p + "embedding_length"));
+  cfg.hidden_dim = positive(g, p + "feed_forward_length", g.get_int(p + "feed_forward_length"));
+  cfg.n_layers = positive(g, p + "block_count", g.get_int(p + "block_count"));
+  cfg.n_heads = positive(g, p + "attention.head_count", g.get_int(p + "attention.head_count"));
+  cfg.n_kv_heads = positive(g, p + "attention.head_count_kv", int_or(g, p + "attention.head_count_kv", cfg.n_heads));
+
+  if (g.find(p + "attention.key_length") != nullptr) {
+    cfg.head_dim = positive(g, p + "attention.key_length", g.get_int(p + "attention.key_length"));
+    const int64_t value_length = int_or(g, p + "attention.value_length", cfg.head_dim);
+    if (value_length != cfg.head_dim)
+      throw Error(g.path, cat(p, "attention.value_length ", value_length, " differs from key_length ",
+                              cfg.head_dim, " (not supported)"));
+  } else {
+    if (cfg.dim % cfg.n_heads != 0)
+      throw Error(g.path, cat(p, "embedding_length ", cfg.dim, " is not a multiple of ", p,
+                              "attention.head_count ", cfg.n_heads, " and no key_length is given"));
+    cfg.head_dim = cfg.dim / cfg.n_heads;
+  }
+  if (g.find(p + "rope.dimension_count") != nullptr) {
+    const int64_t rope_dims = g.get_int(p + "rope.dimension_count");
+    if (rope_dims != cfg.head_dim)
+      throw Error(g.path, cat(p, "rope.dimension_count ", rope_dims, " differs from the head dimension ",
+                              cfg.head_dim, " (partial RoPE is not supported)"));
+  }
+  if (g.find(p + "rope.scaling.type") != nullptr) {
+    const std::string type = g.get_string(p + "rope.scaling.type");
+    if (type != "none")
+      throw Error(g.path, cat("unsupported ", p, "rope.scaling.type '", type, "' (supported: none; llama3 "
+                              "scaling comes as the rope_freqs.weight tensor)"));
+  }
+
+  cfg.rms_eps = static_cast<float>(g.get_float(p + "attention.layer_norm_rms_epsilon"));
+  if (!(cfg.rms_eps > 0.0f) || !std::isfinite(cfg.rms_eps))
+    throw Error(g.path, cat(p, "attention.layer_norm_rms_epsilon is ", cfg.rms_eps, ", must be positive"));
+  cfg.rope_theta = g.find(p + "rope.freq_base") != nullptr
+                       ? static_cast<float>(g.get_float(p + "rope.freq_base"))
+                       : 10000.0f;
+  if (!(cfg.rope_theta > 0.0f) || !std::isfinite(cfg.rope_theta))
+    throw Error(g.path, cat(p, "rope.freq_base is ", cfg.rope_theta, ", must be positive"));
+  cfg.attn_qkv_bias = arch == "qwen2";
+
+  for (TensorInfo& t : g.tensors) {
+    std::string name = t.name;
+    c.tensors.emplace(std::move(name), std::move(t));
+  }
+  cfg.tied_embeddings = c.find("output.weight") == nullptr;
+
+  if (g.find(p + "vocab_size") != nullptr) {
+    cfg.vocab_size = positive(g, p + "vocab_size", g.get_int(p + "vocab_size"));
+  } else if (const TensorInfo* embd = c.find("token_embd.weight"); embd != nullptr && !embd->shape.empty()) {
+    cfg.vocab_size = embd->shape.front();
+  } else {
+    throw Error(g.path, cat("cannot tell the vocabulary size: no ", p, "vocab_size and no token_embd.weight"));
+  }
+
+  if (g.find("tokenizer.ggml.tokens") != nullptr) c.vocab = vocab_from_gguf(g);
+  if (g.file) c.keep_alive.push_back(g.file);
+  return c;
+}
+
+Checkpoint load_gguf_checkpoint(const std::string& path) { return checkpoint_from_gguf(read_gguf(path)); }
+
+}  // namespace lmpack

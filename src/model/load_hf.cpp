@@ -1,0 +1,156 @@
+#include "model/load_hf.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/safetensors.h"
+#include "model/hf_config.h"
+#include "model/hf_names.h"
+#include "model/loaders.h"
+
+namespace lmpack {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kSingleFile = "model.safetensors";
+constexpr const char* kIndexFile = "model.safetensors.index.json";
+
+struct HfTensor {
+  TensorInfo info;   // under its HF name
+  std::string file;  // the safetensors file it came from (for errors)
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, "cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Reads the shards a sharded index names, each mapped once.
+std::vector<HfTensor> read_sharded(const std::string& dir, Checkpoint& ckpt) {
+  const std::string index_path = dir + "/" + kIndexFile;
+  nlohmann::json index = nlohmann::json::parse(read_text(index_path), nullptr, /*allow_exceptions=*/false);
+  if (index.is_discarded()) throw Error(index_path, "not valid JSON");
+  if (!index.is_object()) throw Error(index_path, cat("expected a JSON object, got ", index.type_name()));
+  auto wm = index.find("weight_map");
+  if (wm == index.end()) throw Error(index_path, "missing key 'weight_map'");
+  if (!wm->is_object()) throw Error(index_path, cat("key 'weight_map' must be an object, got ", wm->type_name()));
+
+  std::map<std::string, std::vector<std::string>> by_shard;  // shard file -> tensor names
+  for (auto it = wm->begin(); it != wm->end(); ++it) {
+    if (!it->is_string())
+      throw Error(index_path, cat("weight_map['", it.key(), "'] must be a file name, got ", it->type_name()));
+    std::string shard = it->get<std::string>();
+    if (shard.empty() || shard == "." || shard == ".." || shard.find('/') != std::string::npos ||
+        shard.find('\\') != std::string::npos)
+      throw Error(index_path, cat("weight_map['", it.key(), "'] = '", shard, "' is not a plain file name"));
+    by_shard[shard].push_back(it.key());
+  }
+
+  std::vector<HfTensor> out;
+  for (const auto& [shard, names] : by_shard) {
+    const std::string shard_path = dir + "/" + shard;
+    if (!fs::exists(shard_path))
+      throw Error(index_path, cat("shard '", shard, "' (holding '", names.front(), "' and ", names.size() - 1,
+                                  " more) does not exist in ", dir));
+    SafetensorsFile st = read_safetensors(shard_path);
+    ckpt.keep_alive.push_back(st.file);
+    for (const std::string& name : names) {
+      const TensorInfo* t = st.find(name);
+      if (t == nullptr) throw Error(shard_path, cat("tensor '", name, "' named by ", kIndexFile, " is not in this shard"));
+      out.push_back({*t, shard_path});
+    }
+  }
+  return out;
+}
+
+std::vector<HfTensor> read_tensors(const std::string& dir, Checkpoint& ckpt) {
+  const std::string single = dir + "/" + kSingleFile;
+  if (fs::exists(single)) {
+    SafetensorsFile st = read_safetensors(single);
+    ckpt.keep_alive.push_back(st.file);
+    std::vector<HfTensor> out;
+    for (const TensorInfo& t : st.tensors) out.push_back({t, single});
+    return out;
+  }
+  if (fs::exists(dir + "/" + kIndexFile)) return read_sharded(dir, ckpt);
+  throw Error(dir, cat("no ", kSingleFile, " or ", kIndexFile, " in this folder"));
+}
+
+// Replaces q/k rows (weights and biases) with their adjacent-pair permutation.
+void unpermute_rope(Checkpoint& ckpt, const std::map<std::string, const HfTensor*>& origin) {
+  const ModelConfig& c = ckpt.config;
+  for (auto& [name, t] : ckpt.tensors) {
+    if (!is_rope_permuted(name)) continue;
+    const bool is_q = name.find(".attn_q.") != std::string::npos;
+    const int64_t heads = is_q ? c.n_heads : c.n_kv_heads;
+    const HfTensor& src = *origin.at(name);
+    const int64_t rows = t.shape.empty() ? 0 : t.shape[0];
+    if (rows != heads * c.head_dim)
+      throw Error(src.file, cat("tensor '", src.info.name, "' has shape ", shape_string(t.shape), "; expected ",
+                                heads * c.head_dim, " rows (", heads, " heads x head_dim ", c.head_dim, ")"));
+    if (rows == 0 || t.nbytes % static_cast<size_t>(rows) != 0) continue;  // empty: validation reports it
+    auto buffer = std::make_shared<std::vector<uint8_t>>(t.nbytes);
+    permute_rope_rows(buffer->data(), t.data, heads, c.head_dim, t.nbytes / static_cast<size_t>(rows),
+                      RopeLayout::kHalves);
+    t.data = buffer->data();
+    ckpt.keep_alive.push_back(buffer);
+  }
+}
+
+}  // namespace
+
+Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* skipped_names) {
+  Checkpoint ckpt;
+  ckpt.path = dir;
+  ckpt.format = "hf";
+  if (!fs::is_directory(dir)) throw Error(dir, "not a directory (expected a Hugging Face model folder)");
+  ckpt.config = read_hf_config(dir + "/config.json");
+
+  std::vector<HfTensor> hf = read_tensors(dir, ckpt);
+  std::map<std::string, const HfTensor*> origin;  // canonical -> HF tensor
+  std::vector<std::string> skipped;
+  for (const HfTensor& h : hf) {
+    std::optional<std::string> canonical = hf_to_canonical_name(h.info.name);
+    if (!canonical) {
+      skipped.push_back(h.info.name);
+      continue;
+    }
+    const DType d = h.info.dtype;
+    if (d != DType::F32 && d != DType::F16 && d != DType::BF16)
+      throw Error(h.file, cat("tensor '", h.info.name, "' has dtype ", dtype_name(d), "; expected F32, F16 or BF16"));
+    if (!origin.emplace(*canonical, &h).second)
+      throw Error(h.file, cat("tensor '", h.info.name, "' appears twice"));
+    TensorInfo t = h.info;
+    t.name = *canonical;
+    ckpt.tensors.emplace(*canonical, std::move(t));
+  }
+
+  // Tied classifier: no separate output.weight (an lm_head saved beside a tied
+  // embedding is the same tensor and is dropped).
+  if (ckpt.config.tied_embeddings || ckpt.tensors.count("output.weight") == 0) {
+    ckpt.config.tied_embeddings = true;
+    ckpt.tensors.erase("output.weight");
+  }
+  unpermute_rope(ckpt, origin);
+
+  const std::string tokenizer = dir + "/tokenizer.json";
+  if (fs::exists(tokenizer)) ckpt.vocab = load_tokenizer_json_vocab(tokenizer);
+
+  std::sort(skipped.begin(), skipped.end());
+  if (skipped_names != nullptr) *skipped_names = std::move(skipped);
+  return ckpt;
+}
+
+Checkpoint load_hf_checkpoint(const std::string& dir) { return load_hf_checkpoint(dir, nullptr); }
+
+}  // namespace lmpack

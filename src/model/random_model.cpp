@@ -1,0 +1,184 @@
+#include "model/random_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <vector>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+#include "io/safetensors.h"
+#include "model/hf_config.h"
+#include "model/hf_names.h"
+#include "model/save_hf.h"
+
+namespace lmpack {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kChunk = int64_t{1} << 16;     // values per independent PRNG stream
+constexpr int64_t kChunksPerWrite = 64;          // 4M values handed to the writer at once
+const float kAmplitude = 0.02f * std::sqrt(3.0f);  // uniform [-a, a) has std 0.02
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ull;
+  return h;
+}
+
+// xoshiro256+ (Blackman & Vigna), seeded through splitmix64.
+class Xoshiro {
+ public:
+  explicit Xoshiro(uint64_t seed) {
+    for (uint64_t& w : s_) w = splitmix64(seed);
+  }
+  uint64_t next() {
+    const uint64_t result = s_[0] + s_[3];
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = (s_[3] << 45) | (s_[3] >> 19);
+    return result;
+  }
+  float uniform_pm(float a) {  // [-a, a)
+    const float u = static_cast<float>(next() >> 40) * 0x1p-24f;
+    return (2.0f * u - 1.0f) * a;
+  }
+
+ private:
+  uint64_t s_[4];
+};
+
+Xoshiro chunk_stream(uint64_t seed, uint64_t name_key, int64_t chunk) {
+  uint64_t s = seed ^ name_key;
+  uint64_t mixed = splitmix64(s) ^ (static_cast<uint64_t>(chunk) * 0xd1b54a32d192ed03ull);
+  return Xoshiro(mixed);
+}
+
+struct RandomTensor {
+  std::string canonical;
+  std::vector<int64_t> shape;
+  bool ones;  // norm weights
+};
+
+std::vector<RandomTensor> tensor_list(const ModelConfig& c) {
+  std::vector<RandomTensor> t;
+  t.push_back({"token_embd.weight", {c.vocab_size, c.dim}, false});
+  t.push_back({"output_norm.weight", {c.dim}, true});
+  if (!c.tied_embeddings) t.push_back({"output.weight", {c.vocab_size, c.dim}, false});
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const std::string b = cat("blk.", l, ".");
+    t.push_back({b + "attn_norm.weight", {c.dim}, true});
+    t.push_back({b + "attn_q.weight", {c.q_dim(), c.dim}, false});
+    t.push_back({b + "attn_k.weight", {c.kv_dim(), c.dim}, false});
+    t.push_back({b + "attn_v.weight", {c.kv_dim(), c.dim}, false});
+    if (c.attn_qkv_bias) {
+      t.push_back({b + "attn_q.bias", {c.q_dim()}, false});
+      t.push_back({b + "attn_k.bias", {c.kv_dim()}, false});
+      t.push_back({b + "attn_v.bias", {c.kv_dim()}, false});
+    }
+    t.push_back({b + "attn_output.weight", {c.dim, c.q_dim()}, false});
+    t.push_back({b + "ffn_norm.weight", {c.dim}, true});
+    t.push_back({b + "ffn_gate.weight", {c.hidden_dim, c.dim}, false});
+    t.push_back({b + "ffn_up.weight", {c.hidden_dim, c.dim}, false});
+    t.push_back({b + "ffn_down.weight", {c.dim, c.hidden_dim}, false});
+  }
+  return t;
+}
+
+}  // namespace
+
+float random_model_value(uint64_t seed, const std::string& hf_name, int64_t index) {
+  Xoshiro rng = chunk_stream(seed, fnv1a(hf_name), index / kChunk);
+  float v = 0.0f;
+  for (int64_t i = 0; i <= index % kChunk; ++i) v = rng.uniform_pm(kAmplitude);
+  return v;
+}
+
+void write_random_model(const RandomModelSpec& spec, const std::string& out_dir) {
+  const DType dtype = spec.dtype;
+  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
+    throw Error(out_dir, cat("random model dtype ", dtype_name(dtype), " is not supported (f32, f16, bf16)"));
+  spec.config.validate(out_dir);
+  HfConfigExtras extras;
+  extras.torch_dtype = dtype;
+  const std::string config_text = hf_config_to_json(spec.config, extras);
+
+  std::vector<RandomTensor> list = tensor_list(spec.config);
+  std::vector<SafetensorsEntry> entries;
+  int64_t total = 0;
+  for (const RandomTensor& t : list) {
+    std::optional<std::string> hf = canonical_to_hf_name(t.canonical);
+    LMPACK_CHECK(hf.has_value(), t.canonical);
+    entries.push_back({*hf, dtype, t.shape});
+    int64_t n = 1;
+    for (int64_t d : t.shape) n *= d;
+    total += n;
+  }
+
+  std::error_code ec;
+  const bool created_dir = fs::create_directories(out_dir, ec);
+  if (ec) throw Error(out_dir, cat("cannot create directory: ", ec.message()));
+  const std::string st_path = out_dir + "/model.safetensors";
+  Progress progress("random model", total, "values");
+  int64_t done = 0;
+
+  const size_t elem = dtype_bytes(dtype, 1);
+  std::vector<float> values(static_cast<size_t>(kChunk * kChunksPerWrite));
+  std::vector<uint8_t> bytes(values.size() * elem);
+  auto produce = [&](size_t index, SafetensorsSink& sink) {
+    throw_if_interrupted();
+    const RandomTensor& t = list[index];
+    const uint64_t key = fnv1a(entries[index].name);
+    int64_t n = 1;
+    for (int64_t d : t.shape) n *= d;
+    for (int64_t first = 0; first < n; first += kChunk * kChunksPerWrite) {
+      const int64_t m = std::min(n - first, kChunk * kChunksPerWrite);
+      const int64_t chunks = (m + kChunk - 1) / kChunk;
+      parallel_for(chunks, [&](int64_t c) {
+        const int64_t begin = c * kChunk;
+        const int64_t count = std::min(kChunk, m - begin);
+        float* out = values.data() + begin;
+        if (t.ones) {
+          std::fill(out, out + count, 1.0f);
+        } else {
+          Xoshiro rng = chunk_stream(spec.seed, key, (first + begin) / kChunk);
+          for (int64_t i = 0; i < count; ++i) out[i] = rng.uniform_pm(kAmplitude);
+        }
+        encode_f32_to(bytes.data() + begin * elem, out, count, dtype);
+      });
+      sink.write(bytes.data(), static_cast<size_t>(m) * elem);
+      done += m;
+      progress.update(done);
+    }
+  };
+
+  bool wrote_tensors = false;
+  try {
+    write_safetensors(st_path, entries, produce, {{"format", "pt"}});
+    wrote_tensors = true;
+    AtomicFile config(out_dir + "/config.json");
+    config.write(config_text);
+    config.commit();
+  } catch (...) {
+    if (wrote_tensors) fs::remove(st_path, ec);
+    if (created_dir) fs::remove(out_dir, ec);
+    throw;
+  }
+  progress.finish();
+}
+
+}  // namespace lmpack

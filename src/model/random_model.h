@@ -1,0 +1,33 @@
+// Random Llama-shaped models written as Hugging Face folders, for tests and
+// benchmarks at sizes no real fixture has (a 7B layer, a 32k vocabulary).
+//
+// Norm weights are 1; every matrix and bias is uniform in [-a, a) with
+// a = 0.02 * sqrt(3) (standard deviation 0.02, as HF's initializer_range).
+// Values depend only on the seed, the tensor's name and the position, never on
+// the thread count. Tensors are generated chunk by chunk straight into the
+// streaming safetensors writer, so memory stays at a few MB whatever the size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/dtype.h"
+#include "model/config.h"
+
+namespace lmpack {
+
+struct RandomModelSpec {
+  ModelConfig config;  // validated; architecture llama, mistral or qwen2
+  DType dtype = DType::F32;  // F32, F16 or BF16
+  uint64_t seed = 1;
+};
+
+// Writes out_dir/config.json and out_dir/model.safetensors (creating out_dir).
+// Throws Error(out_dir, ...) for an invalid config or dtype.
+void write_random_model(const RandomModelSpec& spec, const std::string& out_dir);
+
+// The value at `index` of the tensor with the given HF name, before rounding
+// to the output dtype (for tests; norm weights are 1 and not drawn).
+float random_model_value(uint64_t seed, const std::string& hf_name, int64_t index);
+
+}  // namespace lmpack

@@ -1,0 +1,87 @@
+// Runs the built lmpack binary (LMPACK_BINARY) as a child process and
+// captures its stdout, stderr and exit status, for the end-to-end tests.
+#pragma once
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_paths.h"
+
+extern char** environ;
+
+namespace lmpack::testing {
+
+struct CliResult {
+  int exit_code = -1;  // 128 + signal when killed
+  std::string out;
+  std::string err;
+
+  // Lines of stderr (a trailing newline does not start another line).
+  int err_lines() const {
+    int n = 0;
+    for (char c : err) n += c == '\n';
+    if (!err.empty() && err.back() != '\n') ++n;
+    return n;
+  }
+};
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline CliResult run_cli(const std::vector<std::string>& args) {
+  static std::atomic<int> counter{0};
+  const std::string base = temp_dir() + "/cli-" + std::to_string(counter++);
+  const std::string out_path = base + ".out", err_path = base + ".err";
+  std::vector<std::string> argv_s;
+  argv_s.push_back(LMPACK_BINARY);
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  pid_t pid = 0;
+  CliResult r;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    r.err = "posix_spawn failed for " + argv_s[0];
+    return r;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  std::filesystem::remove(out_path);
+  std::filesystem::remove(err_path);
+  return r;
+}
+
+// "cmd args..." for failure messages.
+inline std::string describe(const std::vector<std::string>& args, const CliResult& r) {
+  std::string s = "lmpack";
+  for (const auto& a : args) s += " '" + a + "'";
+  return s + "\nexit " + std::to_string(r.exit_code) + "\nstdout: " + r.out.substr(0, 2000) +
+         "\nstderr: " + r.err.substr(0, 2000);
+}
+
+}  // namespace lmpack::testing
