@@ -1,0 +1,66 @@
+// Streaming GGUF v3 writer. Metadata and tensor infos are declared first;
+// then begin_data() writes the header, and each tensor's bytes are written
+// in declaration order (offsets are known up front from dtype sizes), so a
+// model of any size is written with one tensor in memory at a time. Output
+// goes to a temporary name and appears at `path` only on finish().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/atomic_file.h"
+#include "io/gguf.h"
+
+namespace lmpack {
+
+class GgufWriter {
+ public:
+  explicit GgufWriter(std::string path, uint64_t alignment = 32);
+
+  // Metadata in the order added; a duplicate key throws. Typed helpers
+  // build the GgufValue.
+  void add(const std::string& key, GgufValue value);
+  void add_u32(const std::string& key, uint32_t v);
+  void add_i32(const std::string& key, int32_t v);
+  void add_f32(const std::string& key, float v);
+  void add_bool(const std::string& key, bool v);
+  void add_string(const std::string& key, const std::string& v);
+  void add_string_array(const std::string& key, const std::vector<std::string>& v);
+  void add_f32_array(const std::string& key, const std::vector<float>& v);
+  void add_i32_array(const std::string& key, const std::vector<int32_t>& v);
+
+  // Shape row-major {rows, cols} as everywhere in lmpack (written reversed as
+  // GGUF ne[]). The innermost dimension must fit the type's block size.
+  void add_tensor(const std::string& name, DType type, const std::vector<int64_t>& shape);
+
+  void begin_data();  // writes magic, counts, metadata, tensor infos, padding
+  // Bytes of the next declared tensor; nbytes must equal its size.
+  void write_tensor(const std::string& name, const void* data, size_t nbytes);
+  // Or in pieces: append(…) any number of times, then end_tensor().
+  void append_tensor_bytes(const void* data, size_t nbytes);
+  void end_tensor();
+  void finish();  // checks every tensor was written, pads, renames into place
+
+  const std::string& path() const { return file_.path(); }
+
+ private:
+  struct Pending {
+    std::string name;
+    DType type;
+    std::vector<int64_t> shape;
+    uint64_t offset;
+    uint64_t nbytes;
+  };
+  AtomicFile file_;
+  uint64_t alignment_;
+  std::vector<std::pair<std::string, GgufValue>> metadata_;
+  std::vector<Pending> tensors_;
+  uint64_t data_size_ = 0;
+  size_t next_tensor_ = 0;
+  uint64_t written_in_tensor_ = 0;
+  uint64_t data_start_ = 0;
+  bool data_begun_ = false;
+};
+
+}  // namespace lmpack
