@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
@@ -171,15 +170,14 @@ TEST(Llama2cVocab, TokenCountsMatchDataMd) {
   EXPECT_EQ(predicted20, 6496);
 }
 
-TEST(Llama2cVocab, RoundTripsTheWholeTinyStoriesFileQuickly) {
+// The whole 807 KB file in one call also guards against quadratic merging
+// (that would take minutes); speed itself is measured in bench/, not here.
+TEST(Llama2cVocab, RoundTripsTheWholeTinyStoriesFile) {
   LMPACK_REQUIRE_SHARED();
   auto tok = make_tokenizer(load_llama2c_vocab(tok512_path()), "tok512.bin");
   std::string text = read_text_file(stories_path());
   ASSERT_EQ(text.size(), 807375u);
-  auto t0 = std::chrono::steady_clock::now();
   std::vector<int32_t> ids = tok->encode(text, true);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_LT(seconds, 1.0) << "encoding 807 KB took " << seconds << " s";
   EXPECT_LT(ids.size(), text.size() * 6 / 10);  // about 2 bytes per token with 512 pieces
   EXPECT_EQ(tok->decode(ids), text);
 }
