@@ -110,7 +110,7 @@ std::vector<int32_t> scored_targets(const std::vector<EvalSequence>& sequences) 
 }
 
 uint64_t hash_targets(const std::vector<int32_t>& targets) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a 64 offset basis
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
   for (int32_t t : targets) {
     uint32_t u = static_cast<uint32_t>(t);
     for (int b = 0; b < 4; ++b) {

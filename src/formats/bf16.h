@@ -12,4 +12,9 @@ void dequantize_row_bf16(float* out, const void* in, int64_t n);
 // out: [n] bfloat16, rounded to nearest even (NaN stays NaN); in: [n] floats.
 void quantize_row_bf16(void* out, const float* in, int64_t n);
 
+// quantize_row_bf16 runs the best variant for active_isa(); the variants
+// write the same bytes (AVX2 one in formats/float_convert_avx2.cpp).
+void quantize_row_bf16_scalar(void* out, const float* in, int64_t n);
+void quantize_row_bf16_avx2(void* out, const float* in, int64_t n);
+
 }  // namespace lmpack

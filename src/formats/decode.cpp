@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "formats/bf16.h"
 #include "formats/f16.h"
+#include "formats/iq4_nl.h"
 #include "formats/q2_k.h"
 #include "formats/q3_k.h"
 #include "formats/q4_0.h"
@@ -36,6 +37,7 @@ void decode_to_f32(float* out, const void* in, DType type, int64_t n) {
     case DType::Q4_K: dequantize_row_q4_k(out, in, n); return;
     case DType::Q5_K: dequantize_row_q5_k(out, in, n); return;
     case DType::Q6_K: dequantize_row_q6_k(out, in, n); return;
+    case DType::IQ4_NL: dequantize_row_iq4_nl(out, in, n); return;
     default: break;
   }
   throw Error(dtype_name(type), "cannot be decoded");

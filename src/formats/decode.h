@@ -1,5 +1,5 @@
 // Decoding any stored tensor type to fp32 (F32, F16, BF16 and the GGUF block
-// types Q4_0 ... Q6_K). One function per format lives in that format's file
+// types Q4_0 ... Q6_K and IQ4_NL). One function per format lives in that format's file
 // (formats/q4_k.cpp, ...); this is the single dispatch over them.
 #pragma once
 

@@ -2,11 +2,12 @@
 
 #include <cstring>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 
 namespace lmpack {
 
-void dequantize_row_f16(float* out, const void* in, int64_t n) {
+void dequantize_row_f16_scalar(float* out, const void* in, int64_t n) {
   const uint8_t* p = static_cast<const uint8_t*>(in);
   for (int64_t i = 0; i < n; ++i) {
     uint16_t h;
@@ -15,12 +16,22 @@ void dequantize_row_f16(float* out, const void* in, int64_t n) {
   }
 }
 
-void quantize_row_f16(void* out, const float* in, int64_t n) {
+void quantize_row_f16_scalar(void* out, const float* in, int64_t n) {
   uint8_t* p = static_cast<uint8_t*>(out);
   for (int64_t i = 0; i < n; ++i) {
     uint16_t h = f32_to_fp16(in[i]);
     std::memcpy(p + 2 * i, &h, 2);
   }
+}
+
+void dequantize_row_f16(float* out, const void* in, int64_t n) {
+  static const auto fn = active_isa() >= Isa::kAvx2 ? &dequantize_row_f16_avx2 : &dequantize_row_f16_scalar;
+  fn(out, in, n);
+}
+
+void quantize_row_f16(void* out, const float* in, int64_t n) {
+  static const auto fn = active_isa() >= Isa::kAvx2 ? &quantize_row_f16_avx2 : &quantize_row_f16_scalar;
+  fn(out, in, n);
 }
 
 }  // namespace lmpack

@@ -28,4 +28,12 @@ static_assert(sizeof(BlockQ2_K) == 84, "block_q2_K is 84 bytes in GGML");
 // out: [n] floats; in: [n / 256] blocks; n a multiple of 256.
 void dequantize_row_q2_k(float* out, const void* in, int64_t n);
 
+// out: [n / 256] blocks; in: [n]; importance: [n] or nullptr. Per 16-value
+// sub-block an affine (scale, min) search on levels 0..3 (weights |x|, mean
+// absolute error, without importance; importance_i * sqrt(mean x^2 + x_i^2)
+// and squared error with it), then 4-bit scales and mins against fp16 d and
+// dmin: rounded against their maxima without importance, fitted by
+// k_search_positive with it (GGML's quantize_row_q2_K_ref / _impl).
+void quantize_row_q2_k(void* out, const float* in, int64_t n, const float* importance);
+
 }  // namespace lmpack

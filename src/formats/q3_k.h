@@ -33,4 +33,15 @@ void unpack_scales_q3_k(int8_t* out, const uint8_t* scales);
 // out: [n] floats; in: [n / 256] blocks; n a multiple of 256.
 void dequantize_row_q3_k(float* out, const void* in, int64_t n);
 
+// The inverse of unpack_scales_q3_k: 16 values S[s] (0..63, i.e. scale + 32).
+void pack_scales_q3_k(uint8_t* scales, const uint8_t* S);
+
+// out: [n / 256] blocks; in: [n]; importance: [n] or nullptr. Without
+// importance: per 16-value sub-block k_search_symmetric_refine (weights x^2),
+// 6-bit scales rounded against the largest (GGML's quantize_row_q3_K_ref).
+// With importance: weights importance_i * sqrt(2 mean x^2 + x_i^2) for the
+// sub-block search, and the scales themselves fitted by k_search_symmetric
+// weighted by each sub-block's total weight (GGML's quantize_row_q3_K_impl).
+void quantize_row_q3_k(void* out, const float* in, int64_t n, const float* importance);
+
 }  // namespace lmpack

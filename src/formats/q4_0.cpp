@@ -1,8 +1,16 @@
 #include "formats/q4_0.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/dtype.h"
+#include "formats/q8_0.h"
+#include "formats/scale_search.h"
+
+// No FMA contraction: GGML builds its encoders without it, and the bytes
+// must match llama.cpp's on every rounding boundary (formats/scale_search.cpp).
+#pragma GCC optimize("fp-contract=off")
 
 namespace lmpack {
 
@@ -18,6 +26,56 @@ void dequantize_row_q4_0(float* out, const void* in, int64_t n) {
       y[j + kQK / 2] = d * static_cast<float>((blk.qs[j] >> 4) - 8);
     }
   }
+}
+
+void quantize_row_q4_0(void* out, const float* in, int64_t n, const float* importance) {
+  const int64_t nb = n / kQK;
+  const float sigma2 = importance != nullptr ? row_mean_square(in, n) : 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* x = in + b * kQK;
+    BlockQ4_0 blk;
+    if (importance == nullptr) {
+      float amax = 0, max = 0;
+      for (int j = 0; j < kQK; ++j) {
+        if (amax < std::fabs(x[j])) {
+          amax = std::fabs(x[j]);
+          max = x[j];
+        }
+      }
+      const float d = max / -8;
+      const float id = d != 0 ? 1.0f / d : 0.0f;
+      blk.d = f32_to_fp16(d);
+      for (int j = 0; j < kQK / 2; ++j) {
+        // Truncation after +8.5 rounds half up; x * id >= -8 keeps it >= 0.
+        const int q0 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
+        const int q1 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j + kQK / 2] * id + 8.5f)));
+        blk.qs[j] = static_cast<uint8_t>(q0 | q1 << 4);
+      }
+    } else {
+      float w[kQK];
+      uint8_t l[kQK];
+      importance_weights(w, x, importance + b * kQK, kQK, sigma2);
+      blk.d = f32_to_fp16(search_scale_symmetric(kQK, 8, x, w, l));
+      for (int j = 0; j < kQK / 2; ++j) blk.qs[j] = static_cast<uint8_t>(l[j] | l[j + kQK / 2] << 4);
+    }
+    std::memcpy(static_cast<uint8_t*>(out) + b * sizeof(BlockQ4_0), &blk, sizeof blk);
+  }
+}
+
+float dot_q4_0_q8_0_scalar(int64_t n, const void* w, const void* a) {
+  const int64_t nb = n / kQK;
+  float sum = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ4_0 x;
+    BlockQ8_0 y;
+    std::memcpy(&x, static_cast<const uint8_t*>(w) + b * sizeof(BlockQ4_0), sizeof x);
+    std::memcpy(&y, static_cast<const uint8_t*>(a) + b * sizeof(BlockQ8_0), sizeof y);
+    int s = 0;
+    for (int j = 0; j < kQK / 2; ++j)
+      s += ((x.qs[j] & 0x0F) - 8) * y.qs[j] + ((x.qs[j] >> 4) - 8) * y.qs[j + kQK / 2];
+    sum += static_cast<float>(s) * (fp16_to_f32(x.d) * fp16_to_f32(y.d));
+  }
+  return sum;
 }
 
 }  // namespace lmpack

@@ -22,4 +22,15 @@ static_assert(sizeof(BlockQ4_0) == 18, "block_q4_0 is 18 bytes in GGML");
 // out: [n] floats; in: [n / 32] blocks (any alignment); n a multiple of 32.
 void dequantize_row_q4_0(float* out, const void* in, int64_t n);
 
+// Encoder. Without importance: GGML's reference rounding, d = -max / 8
+// where max is the signed value of largest magnitude (so it lands on level
+// -8, the one level without a positive twin). With importance[n] (per
+// column): a weighted search of d minimizing sum_i w_i (x_i - d q_i)^2,
+// w_i = importance_i * sqrt(sigma^2 + x_i^2), sigma^2 the row's mean square.
+// out: [n / 32] blocks; in: [n]; n a multiple of 32.
+void quantize_row_q4_0(void* out, const float* in, int64_t n, const float* importance);
+
+// sum_i w[i] * a[i]; w: [n / 32] Q4_0 blocks, a: [n / 32] Q8_0 blocks.
+float dot_q4_0_q8_0_scalar(int64_t n, const void* w, const void* a);
+
 }  // namespace lmpack

@@ -23,4 +23,13 @@ static_assert(sizeof(BlockQ4_1) == 20, "block_q4_1 is 20 bytes in GGML");
 // out: [n] floats; in: [n / 32] blocks; n a multiple of 32.
 void dequantize_row_q4_1(float* out, const void* in, int64_t n);
 
+// Encoder. Without importance: GGML's reference min/max rounding,
+// d = (max - min) / 15, m = min. With importance[n]: a weighted search of
+// (d, m) over a fan of scales with least-squares refits (GGML's
+// make_qkx3_quants), weights as for Q4_0. out: [n / 32] blocks; in: [n].
+void quantize_row_q4_1(void* out, const float* in, int64_t n, const float* importance);
+
+// sum_i w[i] * a[i]; w: [n / 32] Q4_1 blocks, a: [n / 32] Q8_1 blocks.
+float dot_q4_1_q8_1_scalar(int64_t n, const void* w, const void* a);
+
 }  // namespace lmpack

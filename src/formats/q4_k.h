@@ -28,4 +28,10 @@ static_assert(sizeof(BlockQ4_K) == 144, "block_q4_K is 144 bytes in GGML");
 // out: [n] floats; in: [n / 256] blocks; n a multiple of 256.
 void dequantize_row_q4_k(float* out, const void* in, int64_t n);
 
+// out: [n / 256] blocks; in: [n]; importance: [n] or nullptr. Per 32-value
+// sub-block an affine (scale, min) search, then 6-bit scales and mins against
+// fp16 d and dmin (k_encode_scale_min_8x32 in formats/k_quant_search.h; GGML's
+// quantize_row_q4_K_ref without importance, quantize_row_q4_K_impl with).
+void quantize_row_q4_k(void* out, const float* in, int64_t n, const float* importance);
+
 }  // namespace lmpack

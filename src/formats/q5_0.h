@@ -24,4 +24,11 @@ static_assert(sizeof(BlockQ5_0) == 22, "block_q5_0 is 22 bytes in GGML");
 // out: [n] floats; in: [n / 32] blocks; n a multiple of 32.
 void dequantize_row_q5_0(float* out, const void* in, int64_t n);
 
+// Encoder as Q4_0 with 32 levels: d = -max / 16 without importance, the
+// weighted scale search with it. out: [n / 32] blocks; in: [n].
+void quantize_row_q5_0(void* out, const float* in, int64_t n, const float* importance);
+
+// sum_i w[i] * a[i]; w: [n / 32] Q5_0 blocks, a: [n / 32] Q8_0 blocks.
+float dot_q5_0_q8_0_scalar(int64_t n, const void* w, const void* a);
+
 }  // namespace lmpack

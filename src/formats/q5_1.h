@@ -25,4 +25,11 @@ static_assert(sizeof(BlockQ5_1) == 24, "block_q5_1 is 24 bytes in GGML");
 // out: [n] floats; in: [n / 32] blocks; n a multiple of 32.
 void dequantize_row_q5_1(float* out, const void* in, int64_t n);
 
+// Encoder as Q4_1 with 32 levels: d = (max - min) / 31 without importance,
+// the weighted (d, m) search with it. out: [n / 32] blocks; in: [n].
+void quantize_row_q5_1(void* out, const float* in, int64_t n, const float* importance);
+
+// sum_i w[i] * a[i]; w: [n / 32] Q5_1 blocks, a: [n / 32] Q8_1 blocks.
+float dot_q5_1_q8_1_scalar(int64_t n, const void* w, const void* a);
+
 }  // namespace lmpack

@@ -3,6 +3,9 @@
 #include <cstring>
 
 #include "core/dtype.h"
+#include "formats/k_quant_dots.h"
+#include "formats/k_quant_search.h"
+#include "formats/q8_k.h"
 
 namespace lmpack {
 
@@ -31,6 +34,52 @@ void dequantize_row_q5_k(float* out, const void* in, int64_t n) {
       }
     }
   }
+}
+
+void quantize_row_q5_k(void* out, const float* in, int64_t n, const float* importance) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ5_K blk;
+    uint8_t L[kQK_K];
+    k_encode_scale_min_8x32(in + b * kQK_K, importance != nullptr ? importance + b * kQK_K : nullptr, 31, -0.5f,
+                            15, blk.scales, &blk.d, &blk.dmin, L);
+    std::memset(blk.qh, 0, sizeof blk.qh);
+    for (int c = 0; c < 4; ++c) {
+      for (int l = 0; l < 32; ++l) {
+        const int lo = L[64 * c + l], hi = L[64 * c + 32 + l];
+        blk.qs[32 * c + l] = static_cast<uint8_t>((lo & 15) | ((hi & 15) << 4));
+        blk.qh[l] = static_cast<uint8_t>(blk.qh[l] | ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+      }
+    }
+    std::memcpy(static_cast<uint8_t*>(out) + b * sizeof(BlockQ5_K), &blk, sizeof blk);
+  }
+}
+
+float dot_q5_k_q8_k_scalar(int64_t n, const void* w, const void* a) {
+  const BlockQ5_K* x = static_cast<const BlockQ5_K*>(w);
+  const BlockQ8_K* y = static_cast<const BlockQ8_K*>(a);
+  const int64_t nb = n / kQK_K;
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) unpack_scale_min_k4(j, x[b].scales, &sc[j], &mn[j]);
+    int32_t msum = 0;
+    for (int j = 0; j < 8; ++j) msum += mn[j] * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
+    int32_t isum = 0;
+    for (int c = 0; c < 4; ++c) {
+      const uint8_t* q = x[b].qs + 32 * c;
+      const int8_t* q8 = y[b].qs + 64 * c;
+      int32_t lo = 0, hi = 0;
+      for (int l = 0; l < 32; ++l) {
+        const int h = x[b].qh[l] >> (2 * c);
+        lo += ((q[l] & 15) | ((h & 1) << 4)) * q8[l];
+        hi += ((q[l] >> 4) | ((h & 2) << 3)) * q8[32 + l];
+      }
+      isum += lo * sc[2 * c] + hi * sc[2 * c + 1];
+    }
+    sum += k_dot_block_term(y[b].d * fp16_to_f32(x[b].d), isum, y[b].d * fp16_to_f32(x[b].dmin), msum);
+  }
+  return sum;
 }
 
 }  // namespace lmpack

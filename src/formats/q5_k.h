@@ -30,4 +30,8 @@ static_assert(sizeof(BlockQ5_K) == 176, "block_q5_K is 176 bytes in GGML");
 // out: [n] floats; in: [n / 256] blocks; n a multiple of 256.
 void dequantize_row_q5_k(float* out, const void* in, int64_t n);
 
+// out: [n / 256] blocks; in: [n]; importance: [n] or nullptr. As Q4_K with
+// levels 0..31 (GGML's quantize_row_q5_K_ref / quantize_row_q5_K_impl).
+void quantize_row_q5_k(void* out, const float* in, int64_t n, const float* importance);
+
 }  // namespace lmpack

@@ -30,4 +30,10 @@ static_assert(sizeof(BlockQ6_K) == 210, "block_q6_K is 210 bytes in GGML");
 // out: [n] floats; in: [n / 256] blocks; n a multiple of 256.
 void dequantize_row_q6_k(float* out, const void* in, int64_t n);
 
+// out: [n / 256] blocks; in: [n]; importance: [n] or nullptr. Per 16-value
+// sub-block a symmetric scale search (k_search_symmetric, weights x^2, or
+// the importance itself when given), then int8 scales against fp16 d with
+// the largest scale at -128 (GGML's quantize_row_q6_K_ref / _impl).
+void quantize_row_q6_k(void* out, const float* in, int64_t n, const float* importance);
+
 }  // namespace lmpack

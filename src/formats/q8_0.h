@@ -20,4 +20,15 @@ static_assert(sizeof(BlockQ8_0) == 34, "block_q8_0 is 34 bytes in GGML");
 // out: [n] floats; in: [n / 32] blocks; n a multiple of 32.
 void dequantize_row_q8_0(float* out, const void* in, int64_t n);
 
+// Encoder, GGML's reference rounding: d = max|x| / 127, q = round(x / d)
+// (half away from zero). Importance is ignored (as in GGML: 8 bits leave
+// nothing to search). Also the activation quantizer of Q4_0, Q5_0, Q8_0 and
+// IQ4_NL dots, so it runs the best SIMD variant; all variants write the same
+// bytes. out: [n / 32] blocks; in: [n]; n a multiple of 32.
+void quantize_row_q8_0(void* out, const float* in, int64_t n, const float* importance);
+void quantize_row_q8_0_scalar(void* out, const float* in, int64_t n);
+
+// sum_i w[i] * a[i]; w, a: [n / 32] Q8_0 blocks.
+float dot_q8_0_q8_0_scalar(int64_t n, const void* w, const void* a);
+
 }  // namespace lmpack

@@ -3,6 +3,14 @@
 // in declaration order (offsets are known up front from dtype sizes), so a
 // model of any size is written with one tensor in memory at a time. Output
 // goes to a temporary name and appears at `path` only on finish().
+//
+// Layout as ggml writes it (a copy of llama.cpp's stories260K.gguf made with
+// this writer is byte-identical): GGUF v3, keys in the order added,
+// general.alignment (u32) added only when the alignment is not 32, every
+// tensor offset and the end of every tensor's data padded with zeros to the
+// alignment. Misuse (a duplicate key or tensor, a name over 63 bytes, a row
+// that does not fit the type's block, tensors out of declaration order, a
+// wrong byte count, finish() with tensors unwritten) throws Error(path, ...).
 #pragma once
 
 #include <cstdint>

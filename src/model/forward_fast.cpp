@@ -1,7 +1,10 @@
-// Forward: the fast fp32 path. A call's tokens go through the layers as one
-// [n, dim] activation matrix (in chunks of kChunk rows to bound memory):
-// every linear layer is one matmul_xwt (oneDNN sgemm on all threads), the
-// residual adds ride on the GEMM's accumulate, and attention runs in
+// Forward: the fast path. A call's tokens go through the layers as one
+// [n, dim] fp32 activation matrix (in chunks of kChunk rows to bound memory):
+// every linear layer is one qmatmul_xwt over the weight as stored (F32:
+// oneDNN sgemm; F16/BF16/GGUF block types: format dot products or decoded
+// tiles + sgemm, formats/qmatmul.h), each input quantized once for the
+// matrices that share it (q/k/v, gate/up); token embeddings are decoded row
+// by row; the residual adds ride on the GEMM's accumulate; attention runs in
 // parallel over (query head, block of kQueryBlock queries) against the KV
 // cache [layer][pos][kv_dim], into which K and V are written directly by
 // their GEMMs. Generation steps (n = 1) take the same code path.
@@ -14,8 +17,8 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "formats/qmatmul.h"
 #include "kernels/attention.h"
-#include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "model/forward.h"
 #include "model/kv_cache.h"
@@ -98,8 +101,7 @@ class FastForward final : public ForwardPass {
     float* hb2 = hb2_.data();  // [m, hidden] up
 
     for_rows(m, dim, [&](int64_t i) {
-      const float* row = w.token_embd + static_cast<int64_t>(tokens[i]) * dim;
-      std::copy(row, row + dim, x + i * dim);
+      w.embed(x + i * dim, tokens[i]);
     });
 
     for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -110,9 +112,10 @@ class FastForward final : public ForwardPass {
       float* v = vc + pos0 * kv_dim;                                // [m, kv_dim] new rows
 
       for_rows(m, dim, [&](int64_t i) { rmsnorm(xb + i * dim, x + i * dim, lw.attn_norm, dim, c.rms_eps); });
-      matmul_xwt(q, xb, lw.wq, m, q_dim, dim);
-      matmul_xwt(k, xb, lw.wk, m, kv_dim, dim);
-      matmul_xwt(v, xb, lw.wv, m, kv_dim, dim);
+      xa_.set(xb, m, dim);
+      qmatmul_xwt(q, xa_, lw.wq);
+      qmatmul_xwt(k, xa_, lw.wk);
+      qmatmul_xwt(v, xa_, lw.wv);
       for_rows(m, q_dim + 2 * kv_dim, [&](int64_t i) {
         if (lw.bq != nullptr) add_inplace(q + i * q_dim, lw.bq, q_dim);
         if (lw.bk != nullptr) add_inplace(k + i * kv_dim, lw.bk, kv_dim);
@@ -142,13 +145,16 @@ class FastForward final : public ForwardPass {
       } else {
         for (int64_t task = 0; task < c.n_heads * n_blocks; ++task) attend(task);
       }
-      matmul_xwt(x, att, lw.wo, m, dim, q_dim, /*accumulate=*/true);
+      xa_.set(att, m, q_dim);
+      qmatmul_xwt(x, xa_, lw.wo, /*accumulate=*/true);
 
       for_rows(m, dim, [&](int64_t i) { rmsnorm(xb + i * dim, x + i * dim, lw.ffn_norm, dim, c.rms_eps); });
-      matmul_xwt(hb, xb, lw.w_gate, m, hidden, dim);
-      matmul_xwt(hb2, xb, lw.w_up, m, hidden, dim);
+      xa_.set(xb, m, dim);
+      qmatmul_xwt(hb, xa_, lw.w_gate);
+      qmatmul_xwt(hb2, xa_, lw.w_up);
       for_rows(m, hidden, [&](int64_t i) { silu_mul(hb + i * hidden, hb2 + i * hidden, hidden); });
-      matmul_xwt(x, hb, lw.w_down, m, dim, hidden, /*accumulate=*/true);
+      xa_.set(hb, m, hidden);
+      qmatmul_xwt(x, xa_, lw.w_down, /*accumulate=*/true);
     }
     pos_ += m;
 
@@ -157,7 +163,8 @@ class FastForward final : public ForwardPass {
     for_rows(rows, dim, [&](int64_t i) {
       rmsnorm(xb + i * dim, x + (first + i) * dim, w.output_norm, dim, c.rms_eps);
     });
-    matmul_xwt(out, xb, w.output, rows, c.vocab_size, dim);
+    xa_.set(xb, rows, dim);
+    qmatmul_xwt(out, xa_, w.output);
   }
 
   int64_t max_context_;
@@ -166,6 +173,7 @@ class FastForward final : public ForwardPass {
   KvCache cache_;                                       // [n_layers, max_context, kv_dim]
   std::vector<float> rope_cos_, rope_sin_;              // [max_context, head_dim/2]
   std::vector<float> scratch_;                          // [threads, max_context] attention scores
+  QuantizedActivations xa_;                             // the current linear input, quantized per dot type
 };
 
 }  // namespace

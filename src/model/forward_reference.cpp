@@ -68,7 +68,7 @@ class ReferenceForward final : public ForwardPass {
  private:
   // One token at position pos_; leaves its logits in final_.
   void step(int32_t token) {
-    const ModelWeights& w = *weights_;
+    const ReferenceWeights& w = weights_->reference();
     const ModelConfig& c = config();
     const int64_t dim = c.dim, hd = c.head_dim, kv_dim = c.kv_dim(), q_dim = c.q_dim();
     const int64_t group = c.n_heads / c.n_kv_heads;
@@ -82,7 +82,7 @@ class ReferenceForward final : public ForwardPass {
     std::copy(row, row + dim, x_.begin());
 
     for (int64_t l = 0; l < c.n_layers; ++l) {
-      const LayerWeights& lw = w.layers[l];
+      const ReferenceLayerWeights& lw = w.layers[l];
       float* k_cache = cache_.keys(l);    // [max_context, kv_dim]
       float* v_cache = cache_.values(l);  // [max_context, kv_dim]
       float* k = k_cache + pos * kv_dim;                                // [kv_dim] this position
@@ -156,6 +156,7 @@ std::unique_ptr<ForwardPass> make_reference_forward(std::shared_ptr<const ModelW
   LMPACK_CHECK(static_cast<int64_t>(weights->rope_inv_freq.size()) == weights->config.head_dim / 2,
                "ModelWeights without RoPE frequencies (use build_weights)");
   if (max_context <= 0) max_context = weights->config.context_length;
+  weights->reference();  // decode the fp32 copies now, not inside the first step
   return std::make_unique<ReferenceForward>(std::move(weights), max_context);
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "model/loaders.h"
+#include "model/rope_layout.h"
 
 namespace lmpack {
 namespace {
@@ -92,6 +93,9 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
 
   if (g.find("tokenizer.ggml.tokens") != nullptr) c.vocab = vocab_from_gguf(g);
   if (g.file) c.keep_alive.push_back(g.file);
+  // llama.cpp runs qwen2 with rotate-half ("NEOX") RoPE on rows its converter
+  // copies unchanged from Hugging Face; llama keeps adjacent pairs.
+  if (arch == "qwen2") rope_rows_halves_to_adjacent(c);
   return c;
 }
 

@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "model/hf_config.h"
 #include "model/hf_names.h"
+#include "model/rope_layout.h"
 #include "model/loaders.h"
 
 namespace lmpack {
@@ -86,27 +87,6 @@ std::vector<HfTensor> read_tensors(const std::string& dir, Checkpoint& ckpt) {
   throw Error(dir, cat("no ", kSingleFile, " or ", kIndexFile, " in this folder"));
 }
 
-// Replaces q/k rows (weights and biases) with their adjacent-pair permutation.
-void unpermute_rope(Checkpoint& ckpt, const std::map<std::string, const HfTensor*>& origin) {
-  const ModelConfig& c = ckpt.config;
-  for (auto& [name, t] : ckpt.tensors) {
-    if (!is_rope_permuted(name)) continue;
-    const bool is_q = name.find(".attn_q.") != std::string::npos;
-    const int64_t heads = is_q ? c.n_heads : c.n_kv_heads;
-    const HfTensor& src = *origin.at(name);
-    const int64_t rows = t.shape.empty() ? 0 : t.shape[0];
-    if (rows != heads * c.head_dim)
-      throw Error(src.file, cat("tensor '", src.info.name, "' has shape ", shape_string(t.shape), "; expected ",
-                                heads * c.head_dim, " rows (", heads, " heads x head_dim ", c.head_dim, ")"));
-    if (rows == 0 || t.nbytes % static_cast<size_t>(rows) != 0) continue;  // empty: validation reports it
-    auto buffer = std::make_shared<std::vector<uint8_t>>(t.nbytes);
-    permute_rope_rows(buffer->data(), t.data, heads, c.head_dim, t.nbytes / static_cast<size_t>(rows),
-                      RopeLayout::kHalves);
-    t.data = buffer->data();
-    ckpt.keep_alive.push_back(buffer);
-  }
-}
-
 }  // namespace
 
 Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* skipped_names) {
@@ -117,7 +97,7 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
   ckpt.config = read_hf_config(dir + "/config.json");
 
   std::vector<HfTensor> hf = read_tensors(dir, ckpt);
-  std::map<std::string, const HfTensor*> origin;  // canonical -> HF tensor
+  std::set<std::string> seen;  // canonical names
   std::vector<std::string> skipped;
   for (const HfTensor& h : hf) {
     std::optional<std::string> canonical = hf_to_canonical_name(h.info.name);
@@ -128,7 +108,7 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
     const DType d = h.info.dtype;
     if (d != DType::F32 && d != DType::F16 && d != DType::BF16)
       throw Error(h.file, cat("tensor '", h.info.name, "' has dtype ", dtype_name(d), "; expected F32, F16 or BF16"));
-    if (!origin.emplace(*canonical, &h).second)
+    if (!seen.insert(*canonical).second)
       throw Error(h.file, cat("tensor '", h.info.name, "' appears twice"));
     TensorInfo t = h.info;
     t.name = *canonical;
@@ -141,7 +121,7 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
     ckpt.config.tied_embeddings = true;
     ckpt.tensors.erase("output.weight");
   }
-  unpermute_rope(ckpt, origin);
+  rope_rows_halves_to_adjacent(ckpt);
 
   const std::string tokenizer = dir + "/tokenizer.json";
   if (fs::exists(tokenizer)) ckpt.vocab = load_tokenizer_json_vocab(tokenizer);

@@ -157,7 +157,7 @@ TEST(CliErrors, BadOptionValues) {
   };
   const std::vector<Case> cases = {
       {{"convert", bin, dir + "/hf", "--type", "q9"}, {"--type", "q9"}},
-      {{"convert", bin, dir + "/out.gguf"}, {"out.gguf", "GGUF output is not supported yet"}},
+      {{"convert", bin, dir + "/out.gguf", "--type", "q4_0"}, {"--type", "q4_0", "q8_0"}},
       {{"eval", bin, "--tokenizer", tok512(), "--text", text_file(), "--chunks=-1", "--save-logits", logits},
        {"--chunks", "-1"}},
       {{"eval", bin, "--tokenizer", tok512(), "--text", text_file(), "--ctx", "0", "--save-logits", logits},

@@ -29,6 +29,7 @@ Command add_tokenize_command(CLI::App& parent);
 Command add_generate_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);
 Command add_convert_command(CLI::App& parent);
+Command add_quantize_command(CLI::App& parent);
 Command add_random_model_command(CLI::App& parent);
 
 // Adds "-t,--threads N" bound to *command.threads.

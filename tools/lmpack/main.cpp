@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
     commands.push_back(cli::add_generate_command(app));
     commands.push_back(cli::add_eval_command(app));
     commands.push_back(cli::add_convert_command(app));
+    commands.push_back(cli::add_quantize_command(app));
     commands.push_back(cli::add_random_model_command(app));
     for (cli::Command& c : commands) cli::add_threads_option(c);
   } catch (const std::exception& e) {
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
       // CLI11 only says "A subcommand is required"; name the word it did not know.
       for (const std::string& word : app.remaining())
         if (!word.empty() && word[0] != '-')
-          return fail(cat(word, ": unknown command (expected info, tokenize, generate, eval, convert or random-model)"));
+          return fail(cat(word, ": unknown command (expected info, tokenize, generate, eval, convert, quantize or random-model)"));
     }
     return fail(e.what());
   }

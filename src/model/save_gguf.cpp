@@ -1,0 +1,311 @@
+// GGUF model metadata, tensor plan and the float converter (model/save_gguf.h).
+// Keys and defaults follow llama.cpp's convert_hf_to_gguf.py (LlamaModel,
+// Qwen2Model) and what llama-model.cpp / llama-vocab.cpp read.
+#include "model/save_gguf.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "core/error.h"
+#include "formats/decode.h"
+#include "model/loaders.h"
+#include "model/save_hf.h"
+
+namespace lmpack {
+namespace {
+
+constexpr int64_t kChunkElements = int64_t{1} << 20;  // values converted at a time by save_gguf
+
+void add_u32_checked(GgufWriter& w, const std::string& where, const std::string& key, int64_t v) {
+  if (v < 0 || v > int64_t{0xFFFFFFFF}) throw Error(where, cat(key, " is ", v, ", does not fit in uint32"));
+  w.add_u32(key, static_cast<uint32_t>(v));
+}
+
+void add_vocab(GgufWriter& w, const Checkpoint& ckpt) {
+  if (!ckpt.vocab) throw Error(ckpt.path, "has no tokenizer; llama.cpp needs one in the GGUF: pass --tokenizer");
+  const Vocab& v = *ckpt.vocab;
+  const int64_t n_model = ckpt.config.vocab_size;
+  const size_t n = v.tokens.size();
+  if (n == 0) throw Error(ckpt.path, "the vocabulary has no tokens");
+  if (static_cast<int64_t>(n) > n_model)
+    throw Error(ckpt.path, cat("the vocabulary has ", n, " tokens but the model's embedding has ", n_model, " rows"));
+  if (!v.scores.empty() && v.scores.size() != n)
+    throw Error(ckpt.path, cat("the vocabulary has ", n, " tokens but ", v.scores.size(), " scores"));
+  if (!v.token_types.empty() && v.token_types.size() != n)
+    throw Error(ckpt.path, cat("the vocabulary has ", n, " tokens but ", v.token_types.size(), " token types"));
+  if (v.model == "gpt2" && v.merges.empty())
+    throw Error(ckpt.path, "the byte-level BPE (gpt2) vocabulary has no merges; llama.cpp needs them");
+
+  // Embedding rows past the tokenizer (HF models pad to a multiple of 64 or
+  // so): llama.cpp needs one token per row; its converter adds [PAD<id>].
+  std::vector<std::string> tokens = v.tokens;
+  std::vector<float> scores = v.scores;
+  std::vector<int32_t> types;
+  types.reserve(static_cast<size_t>(n_model));
+  for (TokenType t : v.token_types) types.push_back(static_cast<int32_t>(t));
+  for (int64_t id = static_cast<int64_t>(n); id < n_model; ++id) {
+    tokens.push_back(cat("[PAD", id, "]"));
+    if (!scores.empty()) scores.push_back(-1000.0f);
+    if (!types.empty()) types.push_back(static_cast<int32_t>(TokenType::kUnused));
+  }
+
+  w.add_string("tokenizer.ggml.model", v.model);
+  if (!v.pre.empty()) w.add_string("tokenizer.ggml.pre", v.pre);
+  w.add_string_array("tokenizer.ggml.tokens", tokens);
+  if (!scores.empty()) w.add_f32_array("tokenizer.ggml.scores", scores);
+  if (!types.empty()) w.add_i32_array("tokenizer.ggml.token_type", types);
+  if (!v.merges.empty()) w.add_string_array("tokenizer.ggml.merges", v.merges);
+  auto special = [&](const char* key, int32_t id) {
+    if (id < 0) return;
+    if (static_cast<size_t>(id) >= n)
+      throw Error(ckpt.path, cat("vocabulary ", key, " ", id, " is outside its ", n, " tokens"));
+    w.add_u32(cat("tokenizer.ggml.", key), static_cast<uint32_t>(id));
+  };
+  special("bos_token_id", v.bos_id);
+  special("eos_token_id", v.eos_id);
+  special("unknown_token_id", v.unk_id);
+  special("padding_token_id", v.pad_id);
+  w.add_bool("tokenizer.ggml.add_bos_token", v.add_bos);
+  w.add_bool("tokenizer.ggml.add_eos_token", v.add_eos);
+  if (v.model == "llama") w.add_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
+}
+
+// "blk.N.<rest>" -> N and rest; false for other names.
+bool split_block(const std::string& name, int64_t* layer, std::string* rest) {
+  if (name.compare(0, 4, "blk.") != 0) return false;
+  const size_t dot = name.find('.', 4);
+  if (dot == std::string::npos || dot == 4) return false;
+  int64_t n = 0;
+  for (size_t i = 4; i < dot; ++i) {
+    if (name[i] < '0' || name[i] > '9' || n > (int64_t{1} << 40)) return false;
+    n = n * 10 + (name[i] - '0');
+  }
+  *layer = n;
+  *rest = name.substr(dot + 1);
+  return true;
+}
+
+// Source element index of output element `out` of a RoPE'd tensor written in
+// halves order: within each head, halves position c*half + i holds adjacent
+// position 2*i + c.
+int64_t adjacent_index(int64_t out, int64_t head_dim) {
+  const int64_t half = head_dim / 2;
+  const int64_t head = out / head_dim, within = out % head_dim;
+  const int64_t c = within / half, i = within % half;
+  return head * head_dim + 2 * i + c;
+}
+
+std::string model_name_of(const std::string& path) {
+  std::filesystem::path p(path);
+  while (p.has_parent_path() && !p.has_filename()) p = p.parent_path();  // "dir/" -> "dir"
+  std::string name = p.has_extension() && !std::filesystem::is_directory(p) ? p.stem().string() : p.filename().string();
+  return name.empty() ? std::string("model") : name;
+}
+
+}  // namespace
+
+uint32_t llama_ftype_of(DType type) {
+  switch (type) {
+    case DType::F32: return llama_ftype::kAllF32;
+    case DType::F16: return llama_ftype::kMostlyF16;
+    case DType::BF16: return llama_ftype::kBF16;
+    case DType::Q4_0: return llama_ftype::kQ4_0;
+    case DType::Q4_1: return llama_ftype::kQ4_1;
+    case DType::Q5_0: return llama_ftype::kQ5_0;
+    case DType::Q5_1: return llama_ftype::kQ5_1;
+    case DType::Q8_0: return llama_ftype::kQ8_0;
+    case DType::Q6_K: return llama_ftype::kQ6_K;
+    case DType::IQ4_NL: return llama_ftype::kIQ4_NL;
+    default:
+      throw Error(dtype_name(type), "has no llama.cpp file type of its own (k-quants come as named mixes such as "
+                                    "Q4_K_M)");
+  }
+}
+
+std::string gguf_architecture(const ModelConfig& config) { return config.attn_qkv_bias ? "qwen2" : "llama"; }
+
+void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_type, const std::string& model_name) {
+  const ModelConfig& c = ckpt.config;
+  c.validate(ckpt.path);
+  if (!ckpt.vocab) throw Error(ckpt.path, "has no tokenizer; llama.cpp needs one in the GGUF: pass --tokenizer");
+  const std::string arch = gguf_architecture(c);
+  const std::string p = arch + ".";
+  w.add_string("general.architecture", arch);
+  w.add_string("general.name", model_name);
+  w.add_u32("general.file_type", file_type);
+  w.add_u32("general.quantization_version", kGgufQuantizationVersion);
+
+  add_u32_checked(w, ckpt.path, p + "vocab_size", c.vocab_size);
+  add_u32_checked(w, ckpt.path, p + "context_length", c.context_length);
+  add_u32_checked(w, ckpt.path, p + "embedding_length", c.dim);
+  add_u32_checked(w, ckpt.path, p + "feed_forward_length", c.hidden_dim);
+  add_u32_checked(w, ckpt.path, p + "block_count", c.n_layers);
+  add_u32_checked(w, ckpt.path, p + "attention.head_count", c.n_heads);
+  add_u32_checked(w, ckpt.path, p + "attention.head_count_kv", c.n_kv_heads);
+  w.add_f32(p + "rope.freq_base", c.rope_theta);
+  w.add_f32(p + "attention.layer_norm_rms_epsilon", c.rms_eps);
+  add_u32_checked(w, ckpt.path, p + "rope.dimension_count", c.head_dim);
+  // llama.cpp assumes head_dim = embedding_length / head_count unless told.
+  if (c.head_dim * c.n_heads != c.dim) {
+    add_u32_checked(w, ckpt.path, p + "attention.key_length", c.head_dim);
+    add_u32_checked(w, ckpt.path, p + "attention.value_length", c.head_dim);
+  }
+  // Llama 3 RoPE scaling travels as the rope_freqs.weight tensor (see
+  // gguf_tensor_plan), not as rope.scaling.* keys, as llama.cpp's converter does.
+  add_vocab(w, ckpt);
+}
+
+std::vector<float> llama3_rope_freq_factors(const ModelConfig& config) {
+  // In float32 like the converter's torch code: freqs = 1 / base^(2j/d), then
+  // per frequency 1 (short wavelengths), factor (long), or the smooth blend.
+  const int64_t half = config.head_dim / 2;
+  std::vector<float> factors(static_cast<size_t>(half), 1.0f);
+  const RopeScaling& s = config.rope_scaling;
+  if (s.type != RopeScaling::Type::kLlama3) return factors;
+  if (!(s.factor > 0.0f) || !(s.low_freq_factor > 0.0f) || !(s.high_freq_factor > s.low_freq_factor) ||
+      s.original_max_position <= 0)
+    throw Error("rope_scaling", cat("llama3 scaling needs factor > 0 and high_freq_factor > low_freq_factor > 0, got "
+                                    "factor ", s.factor, ", low_freq_factor ", s.low_freq_factor,
+                                    ", high_freq_factor ", s.high_freq_factor, ", original_max_position ",
+                                    s.original_max_position));
+  const float old_ctx = static_cast<float>(s.original_max_position);
+  const float low_wavelen = old_ctx / s.low_freq_factor;
+  const float high_wavelen = old_ctx / s.high_freq_factor;
+  const float two_pi = static_cast<float>(2.0 * 3.14159265358979323846);
+  for (int64_t j = 0; j < half; ++j) {
+    const float exponent = static_cast<float>(2 * j) / static_cast<float>(config.head_dim);
+    const float freq = 1.0f / std::pow(config.rope_theta, exponent);
+    const float wavelen = two_pi / freq;
+    if (wavelen < high_wavelen) {
+      factors[j] = 1.0f;
+    } else if (wavelen > low_wavelen) {
+      factors[j] = s.factor;
+    } else {
+      const float smooth = (old_ctx / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+      factors[j] = 1.0f / ((1.0f - smooth) / s.factor + smooth);
+    }
+  }
+  return factors;
+}
+
+std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
+  const ModelConfig& c = ckpt.config;
+  const bool halves = gguf_architecture(c) == "qwen2";
+  std::vector<GgufTensorSource> plan;
+  std::set<std::string> used;
+  auto take = [&](const std::string& name, bool required) {
+    const TensorInfo* t = ckpt.find(name);
+    if (t == nullptr) {
+      if (required) throw Error(ckpt.path, cat("missing tensor ", name));
+      return;
+    }
+    GgufTensorSource s{name, t->shape, t, false};
+    int64_t layer = 0;
+    std::string rest;
+    if (halves && split_block(name, &layer, &rest))
+      s.rope_halves = rest == "attn_q.weight" || rest == "attn_k.weight" || rest == "attn_q.bias" ||
+                      rest == "attn_k.bias";
+    plan.push_back(std::move(s));
+    used.insert(name);
+  };
+
+  take("token_embd.weight", true);
+  if (ckpt.find("rope_freqs.weight") != nullptr) {
+    take("rope_freqs.weight", true);
+  } else if (c.rope_scaling.type == RopeScaling::Type::kLlama3) {
+    plan.push_back(GgufTensorSource{"rope_freqs.weight", {c.head_dim / 2}, nullptr, false});
+  }
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const std::string p = cat("blk.", l, ".");
+    take(p + "attn_norm.weight", true);
+    for (const char* proj : {"attn_q", "attn_k", "attn_v"}) {
+      take(p + proj + ".weight", true);
+      take(p + proj + ".bias", c.attn_qkv_bias);
+    }
+    take(p + "attn_output.weight", true);
+    take(p + "ffn_norm.weight", true);
+    take(p + "ffn_gate.weight", true);
+    take(p + "ffn_up.weight", true);
+    take(p + "ffn_down.weight", true);
+  }
+  take("output_norm.weight", true);
+  take("output.weight", !c.tied_embeddings);
+  for (const auto& [name, t] : ckpt.tensors)
+    if (!used.count(name))
+      throw Error(ckpt.path, cat("tensor ", name, " ", shape_string(t.shape), " has no place in a ",
+                                 gguf_architecture(c), " GGUF (llama.cpp would refuse the file)"));
+  return plan;
+}
+
+void gguf_read_rows(float* dst, const GgufTensorSource& t, const ModelConfig& config, int64_t row0,
+                    int64_t n_rows) {
+  if (t.tensor == nullptr) {  // rope_freqs computed from the config
+    LMPACK_CHECK(row0 == 0 && n_rows == 1, "rope_freqs is one row");
+    const std::vector<float> f = llama3_rope_freq_factors(config);
+    std::copy(f.begin(), f.end(), dst);
+    return;
+  }
+  const TensorInfo& src = *t.tensor;
+  const int64_t cols = src.cols();
+  const size_t row_bytes = dtype_bytes(src.dtype, cols);
+  LMPACK_CHECK(row0 >= 0 && n_rows >= 0 && row0 + n_rows <= src.rows(), "rows outside the tensor");
+  if (!t.rope_halves) {
+    decode_to_f32(dst, src.data + static_cast<size_t>(row0) * row_bytes, src.dtype, n_rows * cols);
+    return;
+  }
+  if (!t.is_matrix()) {  // a q/k bias: permute its elements
+    std::vector<float> all(static_cast<size_t>(cols));
+    decode_to_f32(all.data(), src.data, src.dtype, cols);
+    for (int64_t i = 0; i < cols; ++i) dst[i] = all[static_cast<size_t>(adjacent_index(i, config.head_dim))];
+    return;
+  }
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int64_t from = adjacent_index(row0 + r, config.head_dim);
+    decode_to_f32(dst + r * cols, src.data + static_cast<size_t>(from) * row_bytes, src.dtype, cols);
+  }
+}
+
+void save_gguf(const Checkpoint& ckpt, const std::string& path, DType type) {
+  if (type != DType::F32 && type != DType::F16 && type != DType::BF16)
+    throw Error(path, cat("the float converter writes f32, f16 or bf16, not ", dtype_name(type)));
+  validate_checkpoint(ckpt);
+  const std::vector<GgufTensorSource> plan = gguf_tensor_plan(ckpt);
+
+  GgufWriter w(path);
+  add_model_metadata(w, ckpt, llama_ftype_of(type), model_name_of(ckpt.path));
+  std::vector<DType> types;
+  for (const GgufTensorSource& t : plan) {
+    types.push_back(t.is_matrix() ? type : DType::F32);
+    w.add_tensor(t.name, types.back(), t.shape);
+  }
+  w.begin_data();
+
+  std::vector<float> values;
+  std::vector<uint8_t> bytes;
+  for (size_t k = 0; k < plan.size(); ++k) {
+    const GgufTensorSource& t = plan[k];
+    const DType out = types[k];
+    const int64_t cols = t.shape.back();
+    const int64_t rows = t.is_matrix() ? t.tensor->rows() : 1;
+    if (t.tensor != nullptr && t.tensor->dtype == out && !t.rope_halves) {
+      w.write_tensor(t.name, t.tensor->data, t.tensor->nbytes);  // already the target type: bit for bit
+      continue;
+    }
+    const int64_t chunk_rows = std::max<int64_t>(1, kChunkElements / cols);
+    for (int64_t r = 0; r < rows; r += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, rows - r);
+      values.resize(static_cast<size_t>(n * cols));
+      gguf_read_rows(values.data(), t, ckpt.config, r, n);
+      bytes.resize(dtype_bytes(out, n * cols));
+      encode_f32_to(bytes.data(), values.data(), n * cols, out);
+      w.append_tensor_bytes(bytes.data(), bytes.size());
+    }
+    w.end_tensor();
+  }
+  w.finish();
+}
+
+}  // namespace lmpack

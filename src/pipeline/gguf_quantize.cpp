@@ -1,0 +1,292 @@
+// quantize_to_gguf: choose types (gguf_mix), check every option and the
+// imatrix before OUT is created, declare all tensors, then stream each tensor
+// chunk by chunk: decode rows to f32, quantize rows in parallel, append.
+#include "pipeline/gguf_quantize.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+#include "eval/resource_usage.h"
+#include "formats/decode.h"
+#include "formats/format.h"
+#include "io/gguf_writer.h"
+#include "io/imatrix.h"
+#include "model/save_gguf.h"
+#include "pipeline/gguf_mix.h"
+
+namespace lmpack {
+namespace {
+
+// f32 elements decoded per chunk (16 MiB of floats): bounds peak memory.
+constexpr int64_t kChunkElements = int64_t{4} << 20;
+
+// Gives consumed input pages back to the kernel, but only for read-only,
+// file-backed mappings (a heap buffer must never be dropped): the ranges are
+// read once from /proc/self/maps. Without it the resident set would grow to
+// the whole input, since every mapped page read stays counted.
+class InputPageReleaser {
+ public:
+  InputPageReleaser() {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+      std::istringstream in(line);
+      std::string range, perms, offset, dev;
+      uint64_t inode = 0;
+      std::string path;
+      in >> range >> perms >> offset >> dev >> inode >> path;
+      if (inode == 0 || path.empty() || perms.size() < 2 || perms[0] != 'r' || perms[1] != '-') continue;
+      const size_t dash = range.find('-');
+      if (dash == std::string::npos) continue;
+      ranges_.push_back({std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16)});
+    }
+    page_ = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  }
+
+  void release(const void* data, size_t n) const {
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(data), hi = lo + n;
+    for (const auto& [start, end] : ranges_) {
+      if (lo < start || hi > end) continue;
+      const uintptr_t a = (lo + page_ - 1) / page_ * page_, b = hi / page_ * page_;
+      if (b > a) ::madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
+      return;
+    }
+  }
+
+ private:
+  std::vector<std::pair<uint64_t, uint64_t>> ranges_;
+  uintptr_t page_ = 4096;
+};
+
+// f32 row -> the output type. Uses the format table; F32/F16/BF16 have a
+// built-in path so float output never depends on it.
+void encode_row(DType type, const FormatOps* ops, void* out, const float* in, int64_t n, const float* importance) {
+  if (ops != nullptr && ops->quantize_row != nullptr) {
+    ops->quantize_row(out, in, n, importance);
+    return;
+  }
+  switch (type) {
+    case DType::F32: std::memcpy(out, in, static_cast<size_t>(n) * 4); return;
+    case DType::F16: {
+      auto* o = static_cast<uint16_t*>(out);
+      for (int64_t i = 0; i < n; ++i) o[i] = f32_to_fp16(in[i]);
+      return;
+    }
+    case DType::BF16: {
+      auto* o = static_cast<uint16_t*>(out);
+      for (int64_t i = 0; i < n; ++i) o[i] = f32_to_bf16(in[i]);
+      return;
+    }
+    default: LMPACK_CHECK(false, cat("no encoder for ", dtype_name(type)));
+  }
+}
+
+bool is_float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+std::string default_model_name(const std::string& path) {
+  std::filesystem::path p(path);
+  std::string stem = p.has_filename() ? p.stem().string() : p.parent_path().filename().string();
+  return stem.empty() ? std::string("model") : stem;
+}
+
+// One tensor to write: where its rows come from and what it becomes.
+struct Job {
+  GgufTensorSource source;
+  QuantizedTensor info;
+  const std::vector<float>* importance = nullptr;
+};
+
+void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config, const InputPageReleaser& releaser,
+                   Progress* progress, int64_t& done_bytes) {
+  const QuantizedTensor& t = job.info;
+  const TensorInfo* in = job.source.tensor;
+  const int64_t cols = t.shape.back();
+  const int64_t rows = job.source.is_matrix() ? in->rows() : 1;
+  const size_t src_row = dtype_bytes(t.source, cols), dst_row = dtype_bytes(t.type, cols);
+
+  if (in != nullptr && t.source == t.type && !job.source.rope_halves) {  // bytes unchanged, as llama.cpp copies them
+    const int64_t step = std::max<int64_t>(1, kChunkElements * 4 / static_cast<int64_t>(src_row));
+    for (int64_t r0 = 0; r0 < rows; r0 += step) {
+      const int64_t n = std::min(step, rows - r0);
+      writer.append_tensor_bytes(in->data + r0 * src_row, n * src_row);
+      releaser.release(in->data + r0 * src_row, n * src_row);
+    }
+    writer.end_tensor();
+    done_bytes += static_cast<int64_t>(t.source_bytes);
+    if (progress) progress->update(done_bytes >> 20);
+    return;
+  }
+
+  const FormatOps* ops = find_format_ops(t.type);
+  const float* importance = job.importance ? job.importance->data() : nullptr;
+  const int64_t chunk_rows = std::clamp<int64_t>(kChunkElements / cols, 1, rows);
+  std::vector<float> f32(static_cast<size_t>(chunk_rows * cols));
+  std::vector<uint8_t> out(static_cast<size_t>(chunk_rows) * dst_row);
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+    const int64_t n = std::min(chunk_rows, rows - r0);
+    std::atomic<int64_t> bad_row{-1};
+    parallel_for(n, [&](int64_t i) {
+      float* row = f32.data() + i * cols;
+      gguf_read_rows(row, job.source, config, r0 + i, 1);
+      for (int64_t j = 0; j < cols; ++j) {
+        if (!std::isfinite(row[j])) {
+          int64_t expected = -1;
+          bad_row.compare_exchange_strong(expected, r0 + i);
+          return;
+        }
+      }
+      encode_row(t.type, ops, out.data() + i * dst_row, row, cols, importance);
+    });
+    if (bad_row.load() >= 0) throw Error(t.name, cat("non-finite value in row ", bad_row.load(), " of the input"));
+    writer.append_tensor_bytes(out.data(), static_cast<size_t>(n) * dst_row);
+    if (in != nullptr && !job.source.rope_halves) releaser.release(in->data + r0 * src_row, n * src_row);
+    done_bytes += n * static_cast<int64_t>(src_row);
+    if (progress) progress->update(done_bytes >> 20);
+    throw_if_interrupted();
+  }
+  if (in != nullptr) releaser.release(in->data, in->nbytes);
+  writer.end_tensor();
+}
+
+}  // namespace
+
+QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options) {
+  Stopwatch clock;
+  MixOptions mix;
+  mix.type = parse_quantize_type("TYPE", options.type_name);
+  for (const auto& [pattern, type] : options.tensor_types)
+    mix.overrides.push_back(make_tensor_type_override("--tensor-type", pattern, type));
+  if (!options.output_type.empty()) mix.output_type = parse_tensor_type("--output-type", options.output_type);
+  if (!options.token_embedding_type.empty())
+    mix.token_embedding_type = parse_tensor_type("--token-embedding-type", options.token_embedding_type);
+  mix.pure = options.pure;
+
+  ImportanceMatrix imatrix;
+  if (!options.imatrix_path.empty()) {
+    imatrix = read_imatrix(options.imatrix_path);
+    mix.has_imatrix = true;
+  }
+
+  // The tensors of the output file, in the writer's order (rope_freqs included
+  // when the config has llama3 scaling), with the checkpoint's names.
+  std::vector<Job> jobs;
+  for (GgufTensorSource& src : gguf_tensor_plan(input)) {
+    Job j;
+    j.info.name = src.name;
+    j.info.shape = src.shape;
+    j.info.source = src.tensor ? src.tensor->dtype : DType::F32;
+    j.info.source_bytes = src.tensor ? src.tensor->nbytes : static_cast<uint64_t>(src.shape.back()) * sizeof(float);
+    j.source = std::move(src);
+    jobs.push_back(std::move(j));
+  }
+
+  std::vector<MixTensor> described;
+  for (const Job& j : jobs) described.push_back({j.info.name, j.info.shape});
+  const std::vector<MixChoice> choices = choose_tensor_types(mix, input.config, described);
+
+  QuantizeReport report;
+  report.out_path = out_path;
+  report.type_name = mix.type.name;
+  report.file_type = static_cast<uint32_t>(mix.type.file_type);
+  report.threads = num_threads();
+  std::vector<std::string> missing_importance;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    Job& j = jobs[i];
+    QuantizedTensor& t = j.info;
+    t.type = choices[i].type;
+    t.note = choices[i].note;
+    t.fallback = choices[i].fallback;
+    t.wanted = choices[i].wanted;
+    const bool copied = j.source.tensor != nullptr && t.type == t.source && !j.source.rope_halves;
+    if (!copied && !dtype_traits(t.source).decodable_to_f32)
+      throw Error(input.path, cat(t.name, ": source type ", dtype_name(t.source), " cannot be decoded"));
+    if (!copied && !is_float_type(t.type)) {
+      const FormatOps* ops = find_format_ops(t.type);
+      if (ops == nullptr || ops->quantize_row == nullptr)
+        throw Error(dtype_name(t.type), cat("cannot be written by this build (needed for ", t.name, ")"));
+    }
+    const int64_t cols = t.shape.empty() ? 1 : t.shape.back();
+    int64_t n_elements = 1;
+    for (int64_t d : t.shape) n_elements *= d;
+    t.bytes = dtype_bytes(t.type, n_elements);
+    report.parameters += n_elements;
+    report.input_bytes += t.source_bytes;
+    report.output_bytes += t.bytes;
+    if (mix.has_imatrix && choices[i].quantizable && !is_float_type(t.type) && !copied) {
+      auto it = imatrix.values.find(t.name);
+      if (it == imatrix.values.end()) {
+        missing_importance.push_back(t.name);
+      } else if (static_cast<int64_t>(it->second.size()) != cols) {
+        if (t.name != "token_embd.weight")  // llama.cpp ignores a token_embd mismatch too
+          throw Error(options.imatrix_path, cat(t.name, ": ", it->second.size(), " importance values, the tensor has ",
+                                                cols, " columns"));
+        report.warnings.push_back(cat(options.imatrix_path, ": ", t.name, ": ", it->second.size(),
+                                      " importance values for ", cols, " columns, ignored"));
+      } else {
+        j.importance = &it->second;
+        t.used_importance = true;
+      }
+    }
+  }
+  if (!missing_importance.empty()) {
+    std::string list;
+    for (size_t i = 0; i < missing_importance.size() && i < 4; ++i) list += (i ? ", " : "") + missing_importance[i];
+    if (missing_importance.size() > 4) list += cat(", ... (", missing_importance.size() - 4, " more)");
+    report.warnings.push_back(cat(options.imatrix_path, ": no importance for ", missing_importance.size(),
+                                  " quantized tensor(s), quantized without: ", list));
+  }
+
+  GgufWriter writer(out_path);
+  add_model_metadata(writer, input, report.file_type,
+                     options.model_name.empty() ? default_model_name(input.path) : options.model_name);
+  for (const Job& j : jobs) writer.add_tensor(j.info.name, j.info.type, j.info.shape);
+  writer.begin_data();
+
+  const InputPageReleaser releaser;
+  std::unique_ptr<Progress> progress;
+  if (options.show_progress)
+    progress = std::make_unique<Progress>("quantize", static_cast<int64_t>(report.input_bytes >> 20), "MiB");
+  int64_t done = 0;
+  for (const Job& j : jobs) {
+    throw_if_interrupted();
+    stream_tensor(writer, j, input.config, releaser, progress.get(), done);
+    report.tensors.push_back(j.info);
+  }
+  writer.finish();
+  if (progress) progress->finish();
+  std::error_code ec;
+  report.file_bytes = std::filesystem::file_size(out_path, ec);
+  report.seconds = clock.seconds();
+  return report;
+}
+
+std::vector<QuantizeTypeSummary> summarize_by_type(const QuantizeReport& report) {
+  std::map<uint32_t, QuantizeTypeSummary> by;
+  for (const QuantizedTensor& t : report.tensors) {
+    auto [it, fresh] = by.try_emplace(static_cast<uint32_t>(t.type));
+    QuantizeTypeSummary& s = it->second;
+    s.type = t.type;
+    ++s.tensors;
+    int64_t n = 1;
+    for (int64_t d : t.shape) n *= d;
+    s.parameters += n;
+    s.bytes += t.bytes;
+  }
+  std::vector<QuantizeTypeSummary> out;
+  for (auto& [id, s] : by) out.push_back(s);
+  return out;
+}
+
+}  // namespace lmpack

@@ -1,0 +1,76 @@
+// Writing a checkpoint as a GGUF file at any tensor type or llama.cpp mix:
+// the engine behind `lmpack quantize` and `lmpack convert ... OUT.gguf`.
+//
+// Streaming: every tensor is declared first with the type gguf_mix chose (so
+// all sizes and offsets are known), then each is read from the memory-mapped
+// input, decoded to f32 a chunk of rows at a time, quantized in parallel over
+// rows on all threads and appended to the GgufWriter. Peak memory is a chunk
+// of rows (a few MB), not the model; consumed input pages are handed back to
+// the kernel as we go. Output goes through the writer's temporary file, so a
+// failure or an interrupt never leaves a partial OUT.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/dtype.h"
+#include "model/checkpoint.h"
+
+namespace lmpack {
+
+struct QuantizeOptions {
+  std::string type_name;  // a mix ("Q4_K_M") or a tensor type ("q8_0"); see gguf_mix.h
+  std::vector<std::pair<std::string, std::string>> tensor_types;  // --tensor-type REGEX=TYPE, in order
+  std::string output_type;           // "" : the mix decides
+  std::string token_embedding_type;  // "" : the mix decides
+  bool pure = false;
+  std::string imatrix_path;  // "" : no importance weights
+  std::string model_name;    // general.name ("" : derived from the input path)
+  bool show_progress = true; // progress bar on a terminal
+};
+
+struct QuantizedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  DType source = DType::F32;
+  DType type = DType::F32;    // written
+  DType wanted = DType::F32;  // what the rules chose before a fallback (== type when none)
+  bool fallback = false;
+  uint64_t source_bytes = 0;
+  uint64_t bytes = 0;
+  bool used_importance = false;
+  std::string note;  // fallback / override, "" when none
+};
+
+struct QuantizeReport {
+  std::string out_path;
+  std::string type_name;    // canonical TYPE
+  uint32_t file_type = 0;   // general.file_type written
+  std::vector<QuantizedTensor> tensors;  // in file order
+  std::vector<std::string> warnings;     // imatrix problems (fallbacks are per tensor)
+  uint64_t input_bytes = 0;   // sum of the input tensors' bytes
+  uint64_t output_bytes = 0;  // sum of the written tensors' bytes
+  uint64_t file_bytes = 0;    // size of OUT
+  int64_t parameters = 0;
+  double seconds = 0.0;
+  int threads = 1;
+};
+
+// Throws Error for a bad TYPE/override/imatrix (before OUT is created) and
+// for any failure while writing (OUT is then absent).
+QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path,
+                                const QuantizeOptions& options);
+
+// Per output type: count, parameters, bytes, bits per weight.
+struct QuantizeTypeSummary {
+  DType type;
+  int64_t tensors = 0;
+  int64_t parameters = 0;
+  uint64_t bytes = 0;
+  double bits_per_weight() const { return parameters ? 8.0 * static_cast<double>(bytes) / parameters : 0.0; }
+};
+std::vector<QuantizeTypeSummary> summarize_by_type(const QuantizeReport& report);
+
+}  // namespace lmpack
