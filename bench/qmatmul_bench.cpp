@@ -99,7 +99,10 @@ void BM_Q4_K(benchmark::State& s) { run(s, DType::Q4_K); }
 void BM_Q6_K(benchmark::State& s) { run(s, DType::Q6_K); }
 void BM_F16(benchmark::State& s) { run(s, DType::F16); }
 
-BENCHMARK(BM_F32Sgemm)->ArgsProduct({{4096, 11008}, {1, 8, 16, 32, 64, 128}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_F32Sgemm)
+    ->ArgsProduct({{4096, 11008}, {1, 8, 16, 32, 64, 96, 128, 256}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_Q8_0)->Apply(args);
 BENCHMARK(BM_Q4_0)->Apply(args);
 BENCHMARK(BM_Q4_K)->Apply(args);

@@ -3,14 +3,19 @@
 // F32, separate output: about 2.7 GB) to Q8_0, Q4_0, Q4_K_M and Q2_K with 1
 // and 2 threads, in GB/s of input, with the peak resident memory of each run.
 //
+// The model is generated once as a Hugging Face folder and converted once to
+// an F32 GGUF (model.gguf), which is the input of every measurement: a GGUF
+// loads as a pure memory mapping, whereas the HF loader permutes q/k rows
+// into memory at load time, which would dominate the peak RSS.
 // Each measurement runs in a child process (this binary with --one ...), so
-// that its peak RSS is its own: peak RSS near a chunk of rows plus the
-// output page cache, not the 2.7 GB input, shows the streaming works.
+// that its peak RSS is its own: a peak RSS near a chunk of rows, not the
+// 2.7 GB input, shows the streaming works.
 // The vocabulary (needed for GGUF metadata) is llama.cpp's Llama SPM test
 // vocabulary from ../shared (32000 tokens).
 //
 // Usage: quantize_bench [DIR]   (DIR keeps the generated model between runs;
 // default /tmp/lmpack-quantize-bench)
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +30,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/progress.h"
 #include "eval/resource_usage.h"
 #include "model/checkpoint.h"
 #include "model/random_model.h"
@@ -59,11 +65,19 @@ ModelConfig llama7b_layers() {
 }
 
 // Child: one quantization; prints "input_bytes output_bytes seconds peak_rss".
+// TYPE "convert": writes DIR/model.gguf (F32) from the HF folder instead.
 int run_one(const std::string& dir, const std::string& type, int threads) {
+  install_interrupt_handler();
   set_num_threads(threads);
-  LoadOptions lo;
-  lo.tokenizer_path = vocab_path();
-  const Checkpoint ckpt = load_checkpoint(dir + "/model", lo);
+  if (type == "convert") {
+    LoadOptions lo;
+    lo.tokenizer_path = vocab_path();
+    QuantizeOptions o;
+    o.type_name = "F32";
+    quantize_to_gguf(load_checkpoint(dir + "/model", lo), dir + "/model.gguf", o);
+    return 0;
+  }
+  const Checkpoint ckpt = load_checkpoint(dir + "/model.gguf");
   QuantizeOptions o;
   o.type_name = type;
   o.show_progress = false;
@@ -133,6 +147,18 @@ int main(int argc, char** argv) {
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(dir, "generating the model failed");
     }
     const std::string self = fs::canonical("/proc/self/exe").string();
+    if (!fs::exists(dir + "/model.gguf")) {
+      std::printf("converting it to %s/model.gguf (F32) ...\n", dir.c_str());
+      std::fflush(stdout);
+      if (!spawn_one(self, dir, "convert", 0).ok && !fs::exists(dir + "/model.gguf"))
+        throw Error(dir, "converting the model to GGUF failed");
+    }
+    {  // Warm the page cache so that the first measurement does not also time the disk.
+      std::ifstream warm(dir + "/model.gguf", std::ios::binary);
+      std::vector<char> buf(1 << 20);  // small: a spawned child inherits our peak RSS
+      while (warm.read(buf.data(), static_cast<std::streamsize>(buf.size())) || warm.gcount() > 0) {
+      }
+    }
     std::printf("quantize_to_gguf throughput, random Llama-7B-layer model (2 layers, vocab 32000, F32)\n");
     std::printf("%-8s %8s %10s %10s %10s %12s %12s\n", "type", "threads", "input GB", "seconds", "GB/s", "output GB",
                 "peak RSS MB");

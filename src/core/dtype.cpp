@@ -24,7 +24,7 @@ constexpr std::array kTraits = {
     DTypeTraits{DType::Q5_K, "q5_K", 256, 176, true},
     DTypeTraits{DType::Q6_K, "q6_K", 256, 210, true},
     DTypeTraits{DType::Q8_K, "q8_K", 256, 292, false},
-    DTypeTraits{DType::IQ4_NL, "iq4_nl", 32, 18, false},
+    DTypeTraits{DType::IQ4_NL, "iq4_nl", 32, 18, true},
     DTypeTraits{DType::I8, "i8", 1, 1, false},
     DTypeTraits{DType::I16, "i16", 1, 2, false},
     DTypeTraits{DType::I32, "i32", 1, 4, false},

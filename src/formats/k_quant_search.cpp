@@ -26,6 +26,11 @@ float signed_max(const float* x, int n, float* amax_out) {
   return max;
 }
 
+// Sum of 8 partial sums, in a fixed order.
+inline float fold_lanes(const float* v) {
+  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
 }  // namespace
 
 float k_sum_squares(const float* x, int n) {
@@ -53,16 +58,31 @@ float k_search_symmetric(int n, int nmax, const float* x, const float* w, int8_t
   }
   float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
   float best = scale * sumlx;
+  // The 18 other candidates, with sums in 8 interleaved partial sums (n is
+  // a multiple of 8, at most 32) as in k_search_affine.
+  constexpr int kLanes = 8;
+  float wt[32], wx[32];
+  for (int i = 0; i < n; ++i) {
+    wt[i] = weight(i);
+    wx[i] = wt[i] * x[i];
+  }
+  const float lo = static_cast<float>(-nmax), hi = static_cast<float>(nmax - 1);
   for (int k = -9; k <= 9; ++k) {
     if (k == 0) continue;
     iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(k)) / max;
-    sumlx = suml2 = 0.0f;
-    for (int i = 0; i < n; ++i) {
-      const int l = k_round(iscale * x[i], -nmax, nmax - 1);
-      const float wi = weight(i);
-      sumlx += wi * x[i] * static_cast<float>(l);
-      suml2 += wi * static_cast<float>(l * l);
+    float a[kLanes] = {}, b[kLanes] = {};
+    for (int i = 0; i < n; i += kLanes) {
+      for (int j = 0; j < kLanes; ++j) {
+        float v = iscale * x[i + j];
+        v = v > lo ? v : lo;  // NaN -> lo
+        v = v < hi ? v : hi;
+        const float l = std::nearbyint(v);
+        a[j] += wx[i + j] * l;
+        b[j] += wt[i + j] * (l * l);
+      }
     }
+    sumlx = fold_lanes(a);
+    suml2 = fold_lanes(b);
     // A larger sumlx^2 / suml2 is a smaller weighted squared error at the
     // least-squares scale sumlx / suml2.
     if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
@@ -143,19 +163,31 @@ float k_search_affine(int n, int nmax, const float* x, const float* w, uint8_t* 
     *neg_min = -min;
     return scale;
   }
-  uint8_t trial[32];  // n <= 32: the k-quant sub-blocks are 16 or 32 long
+  // The candidate loop is the encoders' hot spot. Its sums run in 8
+  // interleaved partial sums (n is 16 or 32), so the compiler can keep them
+  // in one vector register instead of a chain of dependent scalar adds; the
+  // results differ from an in-order sum only by float rounding.
+  constexpr int kLanes = 8;
+  float trial[32];  // n <= 32: the k-quant sub-blocks are 16 or 32 long
+  const float fmax_level = static_cast<float>(nmax);
   for (int k = 0; k <= nstep; ++k) {
     // The range uses the best (scale, min) so far, as GGML's search does.
-    iscale = (rmin + rdelta * static_cast<float>(k) + static_cast<float>(nmax)) / (max - min);
-    float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
-    for (int i = 0; i < n; ++i) {
-      const int l = k_round(iscale * (x[i] - min), 0, nmax);
-      trial[i] = static_cast<uint8_t>(l);
-      const float fl = static_cast<float>(l);
-      sum_l += w[i] * fl;
-      sum_l2 += w[i] * fl * fl;
-      sum_xl += w[i] * fl * x[i];
+    iscale = (rmin + rdelta * static_cast<float>(k) + fmax_level) / (max - min);
+    float sl[kLanes] = {}, sl2[kLanes] = {}, sxl[kLanes] = {};
+    for (int i = 0; i < n; i += kLanes) {
+      for (int j = 0; j < kLanes; ++j) {
+        float v = iscale * (x[i + j] - min);
+        v = v > 0.0f ? v : 0.0f;  // NaN -> 0
+        v = v < fmax_level ? v : fmax_level;
+        const float l = std::nearbyint(v);
+        trial[i + j] = l;
+        const float wl = w[i + j] * l;
+        sl[j] += wl;
+        sl2[j] += wl * l;
+        sxl[j] += wl * x[i + j];
+      }
     }
+    const float sum_l = fold_lanes(sl), sum_l2 = fold_lanes(sl2), sum_xl = fold_lanes(sxl);
     const float det = sum_w * sum_l2 - sum_l * sum_l;
     if (!(det > 0.0f)) continue;
     float this_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
@@ -164,10 +196,16 @@ float k_search_affine(int n, int nmax, const float* x, const float* w, uint8_t* 
       this_min = 0.0f;
       this_scale = sum_xl / sum_l2;
     }
-    float err = 0.0f;
-    for (int i = 0; i < n; ++i) err += w[i] * error_of(this_scale * static_cast<float>(trial[i]) + this_min - x[i]);
+    float e[kLanes] = {};
+    for (int i = 0; i < n; i += kLanes) {
+      for (int j = 0; j < kLanes; ++j) {
+        const float diff = this_scale * trial[i + j] + this_min - x[i + j];
+        e[j] += w[i + j] * (use_mad ? std::fabs(diff) : diff * diff);
+      }
+    }
+    const float err = fold_lanes(e);
     if (err < best_error) {
-      std::memcpy(L, trial, static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(trial[i]);
       best_error = err;
       scale = this_scale;
       min = this_min;

@@ -24,10 +24,11 @@ inline int k_round(float v, int lo, int hi) {
 }
 
 // Symmetric levels with a signed scale: value(l) = scale * (L[i] - nmax),
-// L[i] in [0, 2 * nmax - 1]. The fan of 19 candidate inverse scales
-// -(nmax + 0.1 k) / max (k = -9..9) around the max-magnitude one; each is
-// scored by the weighted least-squares fit. w == nullptr weighs by x^2.
-// Returns the scale (GGML make_qx_quants with rmse_type 1).
+// L[i] in [0, 2 * nmax - 1]; n a multiple of 8, at most 32. The fan of 19
+// candidate inverse scales -(nmax + 0.1 k) / max (k = -9..9) around the
+// max-magnitude one; each is scored by the weighted least-squares fit.
+// w == nullptr weighs by x^2. Returns the scale (GGML make_qx_quants with
+// rmse_type 1).
 float k_search_symmetric(int n, int nmax, const float* x, const float* w, int8_t* L);
 
 // Symmetric levels refined by coordinate descent (each level moved to its
@@ -35,11 +36,12 @@ float k_search_symmetric(int n, int nmax, const float* x, const float* w, int8_t
 // [0, 2 * nmax - 1] as above. Returns the scale (GGML make_q3_quants).
 float k_search_symmetric_refine(int n, int nmax, const float* x, int8_t* L);
 
-// Affine levels: value(l) = scale * L[i] - *neg_min, L[i] in [0, nmax], with
-// the minimum -*neg_min <= 0. Starts from the min-max fit, then tries inverse
-// scales (rmin + rdelta * k + nmax) / (max - min), k = 0..nstep, solving the
-// weighted least-squares (scale, min) for each candidate's levels; keeps the
-// best by weighted squared (or absolute, use_mad) error. w: [n], required.
+// Affine levels: value(l) = scale * L[i] - *neg_min, L[i] in [0, nmax],
+// with the minimum -*neg_min <= 0; n a multiple of 8, at most 32. Starts
+// from the min-max fit, then tries inverse scales (rmin + rdelta * k + nmax)
+// / (max - min), k = 0..nstep, solving the weighted least-squares (scale,
+// min) for each candidate's levels; keeps the best by weighted squared (or
+// absolute, use_mad) error. w: [n], required.
 // Returns the scale (GGML make_qkx2_quants / make_qkx3_quants).
 float k_search_affine(int n, int nmax, const float* x, const float* w, uint8_t* L, float* neg_min,
                       float rmin, float rdelta, int nstep, bool use_mad);

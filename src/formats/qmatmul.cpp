@@ -15,8 +15,6 @@
 // GEMM; F16 dots (fp32 activations) stay ahead up to ~200 rows.
 #include "formats/qmatmul.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -89,14 +87,13 @@ void qmatmul_dequant_gemm(float* y, const QuantizedActivations& x, const WeightM
   const int64_t m = x.m(), n = w.rows, k = w.cols;
   const int64_t n_tiles = (n + kGemmTileRows - 1) / kGemmTileRows;
   const bool parallel = is_parallel_worth(m, n, k);
-  const int threads = parallel ? num_threads() : 1;
-  // [threads][kGemmTileRows, k] decoded rows; one block per thread.
-  std::vector<float> scratch(static_cast<size_t>(threads) * kGemmTileRows * k);
   const float beta = accumulate ? 1.0f : 0.0f;
   for_tiles(n_tiles, parallel, [&](int64_t t) {
     const int64_t j0 = t * kGemmTileRows, rows = std::min(kGemmTileRows, n - j0);
-    const int thread = parallel ? omp_get_thread_num() : 0;
-    float* tile = scratch.data() + static_cast<size_t>(thread) * kGemmTileRows * k;  // [rows, k]
+    // Each thread's decoded rows, kept between calls (1-3 MB a thread).
+    thread_local std::vector<float> scratch;
+    if (scratch.size() < static_cast<size_t>(kGemmTileRows * k)) scratch.resize(static_cast<size_t>(kGemmTileRows * k));
+    float* tile = scratch.data();  // [rows, k]
     for (int64_t r = 0; r < rows; ++r) ops.dequantize_row(tile + r * k, w.row(j0 + r), k);
     // Inside the team this sgemm runs on the calling thread (no nested teams).
     sgemm(false, true, m, rows, k, 1.0f, x.x(), k, tile, k, beta, y + j0, n);

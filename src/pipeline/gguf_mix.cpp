@@ -31,15 +31,15 @@ struct MixRow {
 
 // The named mixes lmpack writes, with llama_ftype_get_default_type's base type.
 constexpr std::array kMixes = {
-    MixRow{"Q2_K", FT::kMostlyQ2_K, DType::Q2_K},      MixRow{"Q3_K_S", FT::kMostlyQ3_K_S, DType::Q3_K},
-    MixRow{"Q3_K_M", FT::kMostlyQ3_K_M, DType::Q3_K},  MixRow{"Q3_K_L", FT::kMostlyQ3_K_L, DType::Q3_K},
-    MixRow{"Q4_0", FT::kMostlyQ4_0, DType::Q4_0},      MixRow{"Q4_1", FT::kMostlyQ4_1, DType::Q4_1},
-    MixRow{"Q4_K_S", FT::kMostlyQ4_K_S, DType::Q4_K},  MixRow{"Q4_K_M", FT::kMostlyQ4_K_M, DType::Q4_K},
-    MixRow{"Q5_0", FT::kMostlyQ5_0, DType::Q5_0},      MixRow{"Q5_1", FT::kMostlyQ5_1, DType::Q5_1},
-    MixRow{"Q5_K_S", FT::kMostlyQ5_K_S, DType::Q5_K},  MixRow{"Q5_K_M", FT::kMostlyQ5_K_M, DType::Q5_K},
-    MixRow{"Q6_K", FT::kMostlyQ6_K, DType::Q6_K},      MixRow{"Q8_0", FT::kMostlyQ8_0, DType::Q8_0},
+    MixRow{"Q2_K", FT::kMostlyQ2_K, DType::Q2_K},       MixRow{"Q3_K_S", FT::kMostlyQ3_K_S, DType::Q3_K},
+    MixRow{"Q3_K_M", FT::kMostlyQ3_K_M, DType::Q3_K},   MixRow{"Q3_K_L", FT::kMostlyQ3_K_L, DType::Q3_K},
+    MixRow{"Q4_0", FT::kMostlyQ4_0, DType::Q4_0},       MixRow{"Q4_1", FT::kMostlyQ4_1, DType::Q4_1},
+    MixRow{"Q4_K_S", FT::kMostlyQ4_K_S, DType::Q4_K},   MixRow{"Q4_K_M", FT::kMostlyQ4_K_M, DType::Q4_K},
+    MixRow{"Q5_0", FT::kMostlyQ5_0, DType::Q5_0},       MixRow{"Q5_1", FT::kMostlyQ5_1, DType::Q5_1},
+    MixRow{"Q5_K_S", FT::kMostlyQ5_K_S, DType::Q5_K},   MixRow{"Q5_K_M", FT::kMostlyQ5_K_M, DType::Q5_K},
+    MixRow{"Q6_K", FT::kMostlyQ6_K, DType::Q6_K},       MixRow{"Q8_0", FT::kMostlyQ8_0, DType::Q8_0},
     MixRow{"IQ4_NL", FT::kMostlyIQ4_NL, DType::IQ4_NL}, MixRow{"F16", FT::kMostlyF16, DType::F16},
-    MixRow{"BF16", FT::kMostlyBF16, DType::BF16},      MixRow{"F32", FT::kAllF32, DType::F32},
+    MixRow{"BF16", FT::kMostlyBF16, DType::BF16},       MixRow{"F32", FT::kAllF32, DType::F32},
 };
 
 // Tensor types a user may ask for, and the file_type llama.cpp's loader guesses
@@ -66,7 +66,20 @@ std::string upper(std::string s) {
 bool is_block_quantized(DType t) { return dtype_traits(t).block_elements > 1; }
 int64_t block_size(DType t) { return dtype_traits(t).block_elements; }
 
-enum class Category { kTokenEmbd, kAttnQ, kAttnV, kAttnK, kAttnQkv, kAttnKvB, kAttnOutput, kFfnUp, kFfnGate, kFfnDown, kOutput, kOther };
+enum class Category {
+  kTokenEmbd,
+  kAttnQ,
+  kAttnV,
+  kAttnK,
+  kAttnQkv,
+  kAttnKvB,
+  kAttnOutput,
+  kFfnUp,
+  kFfnGate,
+  kFfnDown,
+  kOutput,
+  kOther
+};
 
 bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
 
@@ -179,15 +192,21 @@ DType mix_rule(MixState& qs, const MixOptions& o, DType new_type, const MixTenso
     return new_type;
   }
   if (category == Category::kAttnOutput) {
-    if (ftype == FT::kMostlyQ2_K) new_type = DType::Q3_K;
-    else if (ftype == FT::kMostlyQ3_K_M) new_type = DType::Q4_K;
-    else if (ftype == FT::kMostlyQ3_K_L) new_type = DType::Q5_K;
+    if (ftype == FT::kMostlyQ2_K)
+      new_type = DType::Q3_K;
+    else if (ftype == FT::kMostlyQ3_K_M)
+      new_type = DType::Q4_K;
+    else if (ftype == FT::kMostlyQ3_K_L)
+      new_type = DType::Q5_K;
     return new_type;
   }
   if (category == Category::kAttnQkv) {
-    if (ftype == FT::kMostlyQ3_K_M || ftype == FT::kMostlyQ3_K_L) new_type = DType::Q4_K;
-    else if (ftype == FT::kMostlyQ4_K_M) new_type = DType::Q5_K;
-    else if (ftype == FT::kMostlyQ5_K_M) new_type = DType::Q6_K;
+    if (ftype == FT::kMostlyQ3_K_M || ftype == FT::kMostlyQ3_K_L)
+      new_type = DType::Q4_K;
+    else if (ftype == FT::kMostlyQ4_K_M)
+      new_type = DType::Q5_K;
+    else if (ftype == FT::kMostlyQ5_K_M)
+      new_type = DType::Q6_K;
   }
   return new_type;  // attn_q, attn_k, ffn_gate, ffn_up: no change for these mixes
 }
@@ -244,11 +263,9 @@ TensorTypeOverride make_tensor_type_override(const std::string& option, const st
   return o;
 }
 
-std::pair<std::string, std::string> split_tensor_type_argument(const std::string& option,
-                                                               const std::string& argument) {
+std::pair<std::string, std::string> split_tensor_type_argument(const std::string& option, const std::string& argument) {
   const size_t eq = argument.rfind('=');
-  if (eq == std::string::npos)
-    throw Error(option, cat("expected REGEX=TYPE, got '", argument, "'"));
+  if (eq == std::string::npos) throw Error(option, cat("expected REGEX=TYPE, got '", argument, "'"));
   return {argument.substr(0, eq), argument.substr(eq + 1)};
 }
 
@@ -257,11 +274,21 @@ DType fallback_type(DType type, int64_t cols) {
   DType r = DType::F16;
   switch (type) {
     case DType::Q2_K:
-    case DType::Q3_K: r = DType::Q4_0; break;
-    case DType::Q4_K: r = DType::Q5_0; break;
-    case DType::Q5_K: r = DType::Q5_1; break;
-    case DType::Q6_K: r = DType::Q8_0; break;
-    default: r = DType::F16; break;
+    case DType::Q3_K:
+      r = DType::Q4_0;
+      break;
+    case DType::Q4_K:
+      r = DType::Q5_0;
+      break;
+    case DType::Q5_K:
+      r = DType::Q5_1;
+      break;
+    case DType::Q6_K:
+      r = DType::Q8_0;
+      break;
+    default:
+      r = DType::F16;
+      break;
   }
   if (!dtype_row_fits(r, cols)) r = DType::F16;
   return r;

@@ -44,10 +44,10 @@ enum class LlamaFileType : uint32_t {
 
 // A parsed TYPE argument.
 struct QuantizeType {
-  std::string name;            // canonical spelling: "Q4_K_M" for a mix, "q4_K" for a tensor type
-  LlamaFileType file_type;     // general.file_type to write
-  DType base;                  // llama_ftype_get_default_type(file_type)
-  bool is_mix = true;          // false: one tensor type for every 2-D weight (as --pure)
+  std::string name;         // canonical spelling: "Q4_K_M" for a mix, "q4_K" for a tensor type
+  LlamaFileType file_type;  // general.file_type to write
+  DType base;               // llama_ftype_get_default_type(file_type)
+  bool is_mix = true;       // false: one tensor type for every 2-D weight (as --pure)
 };
 
 // Case-insensitive. A name that is a named mix is the mix (so "q4_0" and
@@ -77,8 +77,7 @@ struct TensorTypeOverride {
 TensorTypeOverride make_tensor_type_override(const std::string& option, const std::string& pattern,
                                              const std::string& type);
 // "REGEX=TYPE" split at the last '='; Error(option, ...) when there is none.
-std::pair<std::string, std::string> split_tensor_type_argument(const std::string& option,
-                                                               const std::string& argument);
+std::pair<std::string, std::string> split_tensor_type_argument(const std::string& option, const std::string& argument);
 
 struct MixOptions {
   QuantizeType type;
@@ -98,9 +97,9 @@ struct MixChoice {
   std::string name;
   DType type = DType::F32;
   DType wanted = DType::F32;  // the rules' choice before the fallback
-  bool quantizable = false;  // a weight matrix the mix decides; false: kept F32 (norms, 1-D)
-  bool fallback = false;     // the rule's type did not fit the row and a fallback was used
-  std::string note;          // fallback or override explanation, "" when none
+  bool quantizable = false;   // a weight matrix the mix decides; false: kept F32 (norms, 1-D)
+  bool fallback = false;      // the rule's type did not fit the row and a fallback was used
+  std::string note;           // fallback or override explanation, "" when none
 };
 
 // One choice per tensor, in the same order. Tensors are visited in llama.cpp's

@@ -50,7 +50,8 @@ class InputPageReleaser {
       if (inode == 0 || path.empty() || perms.size() < 2 || perms[0] != 'r' || perms[1] != '-') continue;
       const size_t dash = range.find('-');
       if (dash == std::string::npos) continue;
-      ranges_.push_back({std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16)});
+      ranges_.push_back(
+          {std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16)});
     }
     page_ = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   }
@@ -78,7 +79,9 @@ void encode_row(DType type, const FormatOps* ops, void* out, const float* in, in
     return;
   }
   switch (type) {
-    case DType::F32: std::memcpy(out, in, static_cast<size_t>(n) * 4); return;
+    case DType::F32:
+      std::memcpy(out, in, static_cast<size_t>(n) * 4);
+      return;
     case DType::F16: {
       auto* o = static_cast<uint16_t*>(out);
       for (int64_t i = 0; i < n; ++i) o[i] = f32_to_fp16(in[i]);
@@ -89,7 +92,8 @@ void encode_row(DType type, const FormatOps* ops, void* out, const float* in, in
       for (int64_t i = 0; i < n; ++i) o[i] = f32_to_bf16(in[i]);
       return;
     }
-    default: LMPACK_CHECK(false, cat("no encoder for ", dtype_name(type)));
+    default:
+      LMPACK_CHECK(false, cat("no encoder for ", dtype_name(type)));
   }
 }
 
@@ -230,8 +234,8 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
         missing_importance.push_back(t.name);
       } else if (static_cast<int64_t>(it->second.size()) != cols) {
         if (t.name != "token_embd.weight")  // llama.cpp ignores a token_embd mismatch too
-          throw Error(options.imatrix_path, cat(t.name, ": ", it->second.size(), " importance values, the tensor has ",
-                                                cols, " columns"));
+          throw Error(options.imatrix_path,
+                      cat(t.name, ": ", it->second.size(), " importance values, the tensor has ", cols, " columns"));
         report.warnings.push_back(cat(options.imatrix_path, ": ", t.name, ": ", it->second.size(),
                                       " importance values for ", cols, " columns, ignored"));
       } else {

@@ -23,12 +23,12 @@ namespace lmpack {
 struct QuantizeOptions {
   std::string type_name;  // a mix ("Q4_K_M") or a tensor type ("q8_0"); see gguf_mix.h
   std::vector<std::pair<std::string, std::string>> tensor_types;  // --tensor-type REGEX=TYPE, in order
-  std::string output_type;           // "" : the mix decides
-  std::string token_embedding_type;  // "" : the mix decides
+  std::string output_type;                                        // "" : the mix decides
+  std::string token_embedding_type;                               // "" : the mix decides
   bool pure = false;
-  std::string imatrix_path;  // "" : no importance weights
-  std::string model_name;    // general.name ("" : derived from the input path)
-  bool show_progress = true; // progress bar on a terminal
+  std::string imatrix_path;   // "" : no importance weights
+  std::string model_name;     // general.name ("" : derived from the input path)
+  bool show_progress = true;  // progress bar on a terminal
 };
 
 struct QuantizedTensor {
@@ -46,13 +46,13 @@ struct QuantizedTensor {
 
 struct QuantizeReport {
   std::string out_path;
-  std::string type_name;    // canonical TYPE
-  uint32_t file_type = 0;   // general.file_type written
+  std::string type_name;                 // canonical TYPE
+  uint32_t file_type = 0;                // general.file_type written
   std::vector<QuantizedTensor> tensors;  // in file order
   std::vector<std::string> warnings;     // imatrix problems (fallbacks are per tensor)
-  uint64_t input_bytes = 0;   // sum of the input tensors' bytes
-  uint64_t output_bytes = 0;  // sum of the written tensors' bytes
-  uint64_t file_bytes = 0;    // size of OUT
+  uint64_t input_bytes = 0;              // sum of the input tensors' bytes
+  uint64_t output_bytes = 0;             // sum of the written tensors' bytes
+  uint64_t file_bytes = 0;               // size of OUT
   int64_t parameters = 0;
   double seconds = 0.0;
   int threads = 1;
@@ -60,8 +60,7 @@ struct QuantizeReport {
 
 // Throws Error for a bad TYPE/override/imatrix (before OUT is created) and
 // for any failure while writing (OUT is then absent).
-QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path,
-                                const QuantizeOptions& options);
+QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options);
 
 // Per output type: count, parameters, bytes, bits per weight.
 struct QuantizeTypeSummary {

@@ -3,10 +3,10 @@
 // and one-line errors for a bad TYPE, regex, override and imatrix, with no
 // output left behind on failure.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
 #include "io/gguf.h"
@@ -36,9 +36,10 @@ TEST(QuantizeCli, PrintsSummaryAndWritesTheFile) {
   auto r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   EXPECT_TRUE(r.err.empty()) << r.err;
-  for (const char* s : {"as Q4_K_M (general.file_type 15)", "fallback: 28 tensor(s) with 64 columns fit no q4_K block of 256, using q5_0",
-                        "172 columns fit no q6_K block of 256, using f16", "bits/weight", "q5_0", "q8_0", "f16",
-                        "total", "ratio"})
+  for (const char* s :
+       {"as Q4_K_M (general.file_type 15)",
+        "fallback: 28 tensor(s) with 64 columns fit no q4_K block of 256, using q5_0",
+        "172 columns fit no q6_K block of 256, using f16", "bits/weight", "q5_0", "q8_0", "f16", "total", "ratio"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   const GgufFile g = read_gguf(out);
   EXPECT_EQ(g.get_int("general.file_type"), 15);
@@ -48,8 +49,8 @@ TEST(QuantizeCli, PrintsSummaryAndWritesTheFile) {
 TEST(QuantizeCli, JsonCarriesTheSameSummary) {
   LMPACK_REQUIRE_SHARED();
   const std::string out = scratch("json") + "/s.gguf";
-  const std::vector<std::string> args = {"quantize", bin(), out, "q8_0", "--tokenizer", tok(), "--json",
-                                         "--output-type", "f16", "--tensor-type", "attn_v=q5_1"};
+  const std::vector<std::string> args = {"quantize", bin(),           out,   "q8_0",          "--tokenizer", tok(),
+                                         "--json",   "--output-type", "f16", "--tensor-type", "attn_v=q5_1"};
   auto r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   const auto j = nlohmann::json::parse(r.out);
@@ -124,7 +125,8 @@ TEST(QuantizeCli, BadOptionsFailWithOneLineAndNoFile) {
     EXPECT_EQ(r.exit_code, 1) << describe(args, r);
     EXPECT_EQ(r.err_lines(), 1) << describe(args, r);
     EXPECT_EQ(r.err.rfind("lmpack: ", 0), 0u) << describe(args, r);
-    for (const std::string& m : c.mentions) EXPECT_NE(r.err.find(m), std::string::npos) << m << "\n" << describe(args, r);
+    for (const std::string& m : c.mentions)
+      EXPECT_NE(r.err.find(m), std::string::npos) << m << "\n" << describe(args, r);
     EXPECT_FALSE(fs::exists(dir + "/out.gguf")) << describe(args, r);
   }
   // Only the inputs we made remain: no temporaries.

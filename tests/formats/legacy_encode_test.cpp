@@ -160,6 +160,7 @@ TEST(LegacyEncode, Iq4NlDecodesHandBuiltBlock) {
   EXPECT_EQ(y[15], -5.0f);
   EXPECT_EQ(y[31], -32.5f);
   EXPECT_EQ(y[1], 0.5f);
+  EXPECT_TRUE(dtype_traits(DType::IQ4_NL).decodable_to_f32);
 }
 
 TEST(LegacyEncode, ZeroBlocksDecodeToZero) {

@@ -2,6 +2,8 @@
 // reading llama.cpp's src/llama-quant.cpp (llama_tensor_get_type_impl,
 // tensor_type_fallback; ggml-org/llama.cpp at 007dbbf3fd17eefe9b47fee45f48f7ba5e62b714)
 // for the llama architecture and are written here as data.
+#include "pipeline/gguf_mix.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "pipeline/gguf_mix.h"
 
 namespace lmpack {
 namespace {
@@ -81,8 +82,8 @@ struct MixExpectation {
   const char* mix;
   const char* token_embd;
   const char* output;
-  const char* attn_q_k;        // attn_q, attn_k
-  const char* attn_v_more;     // attn_v in a use_more_bits layer (or the first two for Q3_K_M)
+  const char* attn_q_k;     // attn_q, attn_k
+  const char* attn_v_more;  // attn_v in a use_more_bits layer (or the first two for Q3_K_M)
   const char* attn_v_other;
   const char* attn_output;
   const char* ffn_gate_up;
@@ -162,7 +163,7 @@ TEST(GgufMix, GqaModelChoices) {
   EXPECT_EQ(t(q2, blk(3, "ffn_down")), "q3_K");
   EXPECT_EQ(t(q2, blk(3, "attn_k")), "q2_K");
   auto nl = choose("IQ4_NL", c, false);
-  EXPECT_EQ(t(nl, blk(9, "attn_v")), "q5_K");  // IQ4_NL && n_gqa >= 4
+  EXPECT_EQ(t(nl, blk(9, "attn_v")), "q5_K");    // IQ4_NL && n_gqa >= 4
   EXPECT_EQ(t(nl, blk(0, "ffn_down")), "q5_K");  // i < n/8 without imatrix
   EXPECT_EQ(t(nl, blk(4, "ffn_down")), "iq4_nl");
   auto q4km = choose("Q4_K_M", c, false);
@@ -204,10 +205,10 @@ TEST(GgufMix, FallbacksOnNarrowRows) {
   EXPECT_EQ(t(m, blk(1, "ffn_gate")), "q5_0");
 
   auto q2 = choose("Q2_K", c, true);
-  EXPECT_EQ(t(q2, blk(0, "attn_q")), "q4_0");   // q2_K -> q4_0
-  EXPECT_EQ(t(q2, blk(0, "attn_v")), "q4_0");   // q3_K -> q4_0
+  EXPECT_EQ(t(q2, blk(0, "attn_q")), "q4_0");  // q2_K -> q4_0
+  EXPECT_EQ(t(q2, blk(0, "attn_v")), "q4_0");  // q3_K -> q4_0
   auto q5 = choose("Q5_K_S", c, true);
-  EXPECT_EQ(t(q5, blk(0, "attn_q")), "q5_1");   // q5_K -> q5_1
+  EXPECT_EQ(t(q5, blk(0, "attn_q")), "q5_1");  // q5_K -> q5_1
   auto q40 = choose("Q4_0", c, true);
   EXPECT_EQ(t(q40, blk(0, "attn_q")), "q4_0");
   EXPECT_EQ(t(q40, blk(0, "ffn_down")), "f16");  // llama.cpp would refuse; we fall back

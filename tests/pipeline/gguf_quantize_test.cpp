@@ -4,10 +4,13 @@
 // mix's, their size is the header plus the aligned tensors, and perplexity on
 // the first 20 TinyStories validation documents stays under a ceiling per
 // type. Plus: imatrix use, imatrix errors, and failures that leave no file.
+#include "pipeline/gguf_quantize.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,10 +22,10 @@
 #include "io/gguf.h"
 #include "io/imatrix.h"
 #include "model/forward.h"
+#include "model/save_gguf.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
 #include "pipeline/gguf_mix.h"
-#include "pipeline/gguf_quantize.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -97,17 +100,17 @@ struct Ceiling {
 // Q5_1 +0.81, Q2_K +7.10 (falls back to Q4_0/F16), Q3_K_S +7.10, Q3_K_M +6.05,
 // Q3_K_L +5.85, Q4_K_S +1.60, Q4_K_M +1.22, Q5_K_S +0.81, Q5_K_M +0.71, Q6_K +0.09, IQ4_NL +6.87.
 const Ceiling kStories260K[] = {
-    {"F32", 0.0}, {"F16", 0.1}, {"BF16", 0.2}, {"Q8_0", 0.5}, {"Q4_0", 9.0}, {"Q4_1", 9.0},
-    {"Q5_0", 2.5}, {"Q5_1", 1.5}, {"Q2_K", 9.0}, {"Q3_K_S", 9.0}, {"Q3_K_M", 8.0}, {"Q3_K_L", 8.0},
-    {"Q4_K_S", 2.5}, {"Q4_K_M", 2.0}, {"Q5_K_S", 1.5}, {"Q5_K_M", 1.5}, {"Q6_K", 0.5}, {"IQ4_NL", 9.0},
+    {"F32", 0.01},   {"F16", 0.1},    {"BF16", 0.2},   {"Q8_0", 0.5},   {"Q4_0", 9.0},   {"Q4_1", 9.0},
+    {"Q5_0", 2.5},   {"Q5_1", 1.5},   {"Q2_K", 9.0},   {"Q3_K_S", 9.0}, {"Q3_K_M", 8.0}, {"Q3_K_L", 8.0},
+    {"Q4_K_S", 2.5}, {"Q4_K_M", 2.0}, {"Q5_K_S", 1.5}, {"Q5_K_M", 1.5}, {"Q6_K", 0.5},   {"IQ4_NL", 9.0},
 };
 // ts-llama-4.9M F32 3.6861: F16/BF16 +0.00, Q8_0 -0.02, Q4_0 +0.72, Q4_1 +1.04, Q5_0 +0.36,
 // Q5_1 +0.26, Q2_K +5.56, Q3_K_S +2.16, Q3_K_M +1.48, Q3_K_L +1.49, Q4_K_S +0.23, Q4_K_M +0.52,
 // Q5_K_S -0.02, Q5_K_M +0.02, Q6_K +0.08, IQ4_NL +0.06.
 const Ceiling kTsLlama[] = {
-    {"F32", 0.0}, {"F16", 0.1}, {"BF16", 0.2}, {"Q8_0", 0.5}, {"Q4_0", 1.5}, {"Q4_1", 2.0},
-    {"Q5_0", 1.0}, {"Q5_1", 1.0}, {"Q2_K", 8.0}, {"Q3_K_S", 4.0}, {"Q3_K_M", 3.0}, {"Q3_K_L", 3.0},
-    {"Q4_K_S", 1.0}, {"Q4_K_M", 1.2}, {"Q5_K_S", 0.5}, {"Q5_K_M", 0.5}, {"Q6_K", 0.5}, {"IQ4_NL", 1.0},
+    {"F32", 0.01},   {"F16", 0.1},    {"BF16", 0.2},   {"Q8_0", 0.5},   {"Q4_0", 1.5},   {"Q4_1", 2.0},
+    {"Q5_0", 1.0},   {"Q5_1", 1.0},   {"Q2_K", 8.0},   {"Q3_K_S", 4.0}, {"Q3_K_M", 3.0}, {"Q3_K_L", 3.0},
+    {"Q4_K_S", 1.0}, {"Q4_K_M", 1.2}, {"Q5_K_S", 0.5}, {"Q5_K_M", 0.5}, {"Q6_K", 0.5},   {"IQ4_NL", 1.0},
 };
 
 template <size_t N>
@@ -289,6 +292,31 @@ TEST(GgufQuantize, OverridesReachTheFileAndSummaryAddsUp) {
   EXPECT_EQ(params, input.parameter_count());
   EXPECT_EQ(bytes, r.output_bytes);
   EXPECT_EQ(r.input_bytes, input.tensor_bytes());
+}
+
+TEST(GgufQuantize, Llama3ScalingWritesRopeFreqs) {
+  LMPACK_REQUIRE_SHARED();
+  Checkpoint input = load_bin("models/stories260K/stories260K.bin");
+  ASSERT_EQ(input.find("rope_freqs.weight"), nullptr);
+  input.config.rope_scaling.type = RopeScaling::Type::kLlama3;
+  input.config.rope_scaling.factor = 8.0f;
+  input.config.rope_scaling.original_max_position = 64;  // short enough that some factors differ from 1
+  QuantizeOptions o;
+  o.type_name = "Q4_K_M";
+  o.show_progress = false;
+  const std::string out = testing::temp_dir() + "/llama3.gguf";
+  quantize_to_gguf(input, out, o);
+  const GgufFile g = read_gguf(out);
+  const TensorInfo* freqs = nullptr;
+  for (const TensorInfo& t : g.tensors)
+    if (t.name == "rope_freqs.weight") freqs = &t;
+  ASSERT_NE(freqs, nullptr);
+  EXPECT_EQ(freqs->dtype, DType::F32);
+  const std::vector<float> expected = llama3_rope_freq_factors(input.config);
+  ASSERT_EQ(freqs->shape, std::vector<int64_t>{static_cast<int64_t>(expected.size())});
+  std::vector<float> got(expected.size());
+  std::memcpy(got.data(), freqs->data, got.size() * sizeof(float));
+  EXPECT_EQ(got, expected);
 }
 
 }  // namespace

@@ -56,10 +56,10 @@ Command add_convert_command(CLI::App& parent) {
       q.pure = true;  // the converter's choice: every matrix this type, 1-D tensors F32
       const QuantizeReport r = quantize_to_gguf(ckpt, o->out, q);
       std::printf("wrote %s (%zu tensors, %s, %lld parameters, %s) in %.2f s\n", o->out.c_str(), r.tensors.size(),
-                  t.c_str(), static_cast<long long>(r.parameters), format_bytes(static_cast<int64_t>(r.file_bytes)).c_str(),
-                  r.seconds);
-      for (const QuantizedTensor& t : r.tensors)
-        if (t.fallback) std::printf("fallback: %s\n", t.note.c_str());
+                  t.c_str(), static_cast<long long>(r.parameters),
+                  format_bytes(static_cast<int64_t>(r.file_bytes)).c_str(), r.seconds);
+      for (const QuantizedTensor& written : r.tensors)
+        if (written.fallback) std::printf("fallback: %s\n", written.note.c_str());
       return;
     }
     const DType dtype = parse_float_dtype("--type", o->type);

@@ -2,10 +2,9 @@
 // GGUF file at a llama.cpp mix (Q4_K_M, ...) or one tensor type, then prints
 // a summary: per chosen tensor type the count, bits per weight and bytes; the
 // total and its ratio to the input (--json: the same as one JSON object).
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -122,10 +121,12 @@ Command add_quantize_command(CLI::App& parent) {
   cmd.app = app;
   app->add_option("MODEL", o->model, "Model (GGUF, llama2.c .bin, Hugging Face folder)")->required();
   app->add_option("OUT", o->out, "Output GGUF file")->required();
-  app->add_option("TYPE", o->type, "A mix (" + valid_mix_names() + ") or one tensor type (" +
-                                       valid_tensor_type_names() + ")")
+  app->add_option("TYPE", o->type,
+                  "A mix (" + valid_mix_names() + ") or one tensor type (" + valid_tensor_type_names() + ")")
       ->required();
-  app->add_option("--tensor-type", o->tensor_types, "REGEX=TYPE: tensors whose name matches get TYPE (repeatable, first match wins)");
+  app->add_option("--tensor-type", o->tensor_types,
+                  "REGEX=TYPE: tensors whose name matches get TYPE (repeatable, first match wins)")
+      ->allow_extra_args(false);
   app->add_option("--output-type", o->output_type, "Type of output.weight");
   app->add_option("--token-embedding-type", o->token_embedding_type, "Type of token_embd.weight");
   app->add_flag("--pure", o->pure, "Every matrix gets the base type (no mix adjustments; fallbacks still apply)");
