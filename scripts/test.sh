@@ -8,4 +8,15 @@ scripts/build.sh
 # barriers then fight over the cores (measured: 64 s vs 2.8 s for one eval on
 # a loaded machine), so tests wait passively.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# Real llama.cpp (npm package node-llama-cpp) for the compatibility tests
+# (tests/e2e/llamacpp_compat_test.cpp). Optional: if it cannot be installed,
+# those tests skip (pointed at a folder without the package) and CI goes on.
+if ! llamacpp_log=$(scripts/install_llamacpp_check.sh 2>&1); then
+  echo "$llamacpp_log"
+  echo "test.sh: the llama.cpp compatibility tests will be SKIPPED: scripts/install_llamacpp_check.sh" \
+       "failed: $(echo "$llamacpp_log" | tail -n 1)"
+  export LMPACK_LLAMACPP_DIR="$PWD/build-llamacpp-unavailable"
+else
+  echo "$llamacpp_log"
+fi
 ctest --test-dir build/release --output-on-failure -j "$(nproc)" --timeout 900
