@@ -8,9 +8,8 @@
 // the scalar reference. Built with -mavx2 -mfma -mf16c (CMake, *_avx2.cpp).
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "formats/k_quant_dots.h"
+#include "formats/k_quant_simd_common.h"
 #include "formats/q2_k.h"
 #include "formats/q3_k.h"
 #include "formats/q4_k.h"
@@ -21,61 +20,6 @@
 namespace lmpack {
 
 namespace {
-
-// Local (internal-linkage) copies of the scale unpacking, so that no inline
-// function compiled with this file's ISA flags can be picked by the linker
-// for code that runs on a lesser CPU.
-//
-// Q4_K/Q5_K scales[12] -> 16 bytes: the 8 scales, then the 8 mins
-// (the layout of unpack_scale_min_k4, four sub-blocks per 32-bit word).
-inline __m128i unpack_scales_mins_k4(const uint8_t* s12) {
-  uint32_t w[3], o[4];
-  std::memcpy(w, s12, 12);
-  o[0] = w[0] & 0x3f3f3f3fu;                                              // scales 0..3
-  o[1] = (w[2] & 0x0f0f0f0fu) | (((w[0] >> 6) & 0x03030303u) << 4);      // scales 4..7
-  o[2] = w[1] & 0x3f3f3f3fu;                                              // mins 0..3
-  o[3] = ((w[2] >> 4) & 0x0f0f0f0fu) | (((w[1] >> 6) & 0x03030303u) << 4);  // mins 4..7
-  // Built in registers: four narrow stores read back by one wide load would
-  // stall on store forwarding.
-  return _mm_set_epi32(static_cast<int>(o[3]), static_cast<int>(o[2]), static_cast<int>(o[1]),
-                       static_cast<int>(o[0]));
-}
-
-// Q3_K scales[12] -> the 16 signed scales S[s] - 32 as int8 (the layout of
-// unpack_scales_q3_k).
-inline __m128i unpack_scales_q3(const uint8_t* s12) {
-  uint32_t w[3];
-  std::memcpy(w, s12, 12);
-  const uint32_t o0 = (w[0] & 0x0f0f0f0fu) | ((w[2] & 0x03030303u) << 4);
-  const uint32_t o1 = (w[1] & 0x0f0f0f0fu) | (((w[2] >> 2) & 0x03030303u) << 4);
-  const uint32_t o2 = ((w[0] >> 4) & 0x0f0f0f0fu) | (((w[2] >> 4) & 0x03030303u) << 4);
-  const uint32_t o3 = ((w[1] >> 4) & 0x0f0f0f0fu) | (((w[2] >> 6) & 0x03030303u) << 4);
-  const __m128i v = _mm_set_epi32(static_cast<int>(o3), static_cast<int>(o2), static_cast<int>(o1),
-                                  static_cast<int>(o0));
-  return _mm_sub_epi8(v, _mm_set1_epi8(32));
-}
-
-// sum_j min[j] * (bsums[2j] + bsums[2j + 1]) for the 8 mins in bytes 8..15.
-inline int32_t mins_dot_bsums(__m128i scales_mins, const int16_t* bsums) {
-  const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(scales_mins, 8));
-  const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bsums)),
-                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(bsums + 8)));
-  __m128i s = _mm_madd_epi16(mins, pairs);
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
-
-inline int32_t hsum_i32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-  return _mm_cvtsi128_si32(s);
-}
-
-inline float half(uint16_t h) { return _cvtsh_ss(h); }
-
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 // For 8 int16 scales s16 of a 128-value half (sub-blocks of 16), the scale
 // vector of the 32 values 32k .. 32k + 31: int16 lanes 0..7 (values 0..15)
@@ -97,14 +41,6 @@ inline __m256i pick_i16(int e) {
 inline __m256i scales8_i16(const int8_t* s) {
   const __m128i v = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(s)));
   return _mm256_broadcastsi128_si256(v);
-}
-
-inline __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
-
-// sum_s scale[s] * bsums[s] over the 16 sub-blocks (scales as int8).
-inline int32_t scaled_bsums(__m128i scale_i8, const int16_t* bsums) {
-  const __m256i s = _mm256_cvtepi8_epi16(scale_i8);
-  return hsum_i32(_mm256_madd_epi16(s, load32(bsums)));
 }
 
 }  // namespace
@@ -235,9 +171,8 @@ float dot_q2_k_q8_k_avx2(int64_t n, const void* w, const void* a) {
   const __m128i m4 = _mm_set1_epi8(0x0F);
   float sum = 0.0f;
   for (int64_t b = 0; b < n / kQK_K; ++b) {
-    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales));
-    const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), m4));
-    const int32_t msum = hsum_i32(_mm256_madd_epi16(mins, load32(y[b].bsums)));
+    const __m128i packed = load16(x[b].scales);
+    const int32_t msum = q2_mins_dot_bsums(packed, y[b].bsums);
     const __m128i scales = _mm_and_si128(packed, m4);
     // Scales of sub-blocks 0..7 (first half) and 8..15 as int16, in both lanes.
     const __m256i s16[2] = {_mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales)),

@@ -1,10 +1,10 @@
 #include "formats/q4_0.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "core/dtype.h"
+#include "formats/legacy_block.h"
 #include "formats/q8_0.h"
 #include "formats/scale_search.h"
 
@@ -35,14 +35,7 @@ void quantize_row_q4_0(void* out, const float* in, int64_t n, const float* impor
     const float* x = in + b * kQK;
     BlockQ4_0 blk;
     if (importance == nullptr) {
-      float amax = 0, max = 0;
-      for (int j = 0; j < kQK; ++j) {
-        if (amax < std::fabs(x[j])) {
-          amax = std::fabs(x[j]);
-          max = x[j];
-        }
-      }
-      const float d = max / -8;
+      const float d = block_signed_absmax(x) / -8;
       const float id = d != 0 ? 1.0f / d : 0.0f;
       blk.d = f32_to_fp16(d);
       for (int j = 0; j < kQK / 2; ++j) {

@@ -1,10 +1,10 @@
 #include "formats/q4_1.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "core/dtype.h"
+#include "formats/legacy_block.h"
 #include "formats/q8_1.h"
 #include "formats/scale_search.h"
 
@@ -36,11 +36,8 @@ void quantize_row_q4_1(void* out, const float* in, int64_t n, const float* impor
     const float* x = in + b * kQK;
     BlockQ4_1 blk;
     if (importance == nullptr) {
-      float min = x[0], max = x[0];
-      for (int j = 1; j < kQK; ++j) {
-        min = std::min(min, x[j]);
-        max = std::max(max, x[j]);
-      }
+      float min, max;
+      block_min_max(x, &min, &max);
       const float d = (max - min) / 15;
       const float id = d != 0 ? 1.0f / d : 0.0f;
       blk.d = f32_to_fp16(d);

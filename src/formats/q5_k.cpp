@@ -3,36 +3,40 @@
 #include <cstring>
 
 #include "core/dtype.h"
+#include "formats/k4_block.h"
 #include "formats/k_quant_dots.h"
 #include "formats/k_quant_search.h"
 #include "formats/q8_k.h"
 
 namespace lmpack {
 
+namespace {
+
+// The 256 levels 0..31 in element order. Chunk c of 64 values: low / high
+// nibbles as in Q4_K, fifth bits in bits 2c (first 32) and 2c + 1 (next 32)
+// of qh[l].
+void levels_q5_k(const BlockQ5_K& blk, uint8_t* L) {
+  for (int c = 0; c < 4; ++c) {
+    const uint8_t* q = blk.qs + 32 * c;
+    const uint8_t u0 = static_cast<uint8_t>(1u << (2 * c));
+    const uint8_t u1 = static_cast<uint8_t>(1u << (2 * c + 1));
+    for (int l = 0; l < 32; ++l) {
+      L[64 * c + l] = static_cast<uint8_t>((q[l] & 15) + ((blk.qh[l] & u0) ? 16 : 0));
+      L[64 * c + 32 + l] = static_cast<uint8_t>((q[l] >> 4) + ((blk.qh[l] & u1) ? 16 : 0));
+    }
+  }
+}
+
+}  // namespace
+
 void dequantize_row_q5_k(float* out, const void* in, int64_t n) {
   const int64_t nb = n / kQK_K;
   for (int64_t b = 0; b < nb; ++b) {
     BlockQ5_K blk;
     std::memcpy(&blk, static_cast<const uint8_t*>(in) + b * sizeof(BlockQ5_K), sizeof blk);
-    const float d = fp16_to_f32(blk.d);
-    const float dmin = fp16_to_f32(blk.dmin);
-    float* y = out + b * kQK_K;
-    for (int c = 0; c < 4; ++c) {
-      uint8_t sc0, mn0, sc1, mn1;
-      unpack_scale_min_k4(2 * c, blk.scales, &sc0, &mn0);
-      unpack_scale_min_k4(2 * c + 1, blk.scales, &sc1, &mn1);
-      const float d0 = d * sc0, m0 = dmin * mn0;
-      const float d1 = d * sc1, m1 = dmin * mn1;
-      const uint8_t* q = blk.qs + 32 * c;
-      const uint8_t u0 = static_cast<uint8_t>(1u << (2 * c));
-      const uint8_t u1 = static_cast<uint8_t>(1u << (2 * c + 1));
-      for (int l = 0; l < 32; ++l) {
-        const int lo = (q[l] & 15) + ((blk.qh[l] & u0) ? 16 : 0);
-        const int hi = (q[l] >> 4) + ((blk.qh[l] & u1) ? 16 : 0);
-        y[64 * c + l] = d0 * static_cast<float>(lo) - m0;
-        y[64 * c + 32 + l] = d1 * static_cast<float>(hi) - m1;
-      }
-    }
+    uint8_t L[kQK_K];
+    levels_q5_k(blk, L);
+    dequantize_k4_levels(out + b * kQK_K, blk.scales, fp16_to_f32(blk.d), fp16_to_f32(blk.dmin), L);
   }
 }
 
@@ -61,23 +65,9 @@ float dot_q5_k_q8_k_scalar(int64_t n, const void* w, const void* a) {
   const int64_t nb = n / kQK_K;
   float sum = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
-    uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) unpack_scale_min_k4(j, x[b].scales, &sc[j], &mn[j]);
-    int32_t msum = 0;
-    for (int j = 0; j < 8; ++j) msum += mn[j] * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
-    int32_t isum = 0;
-    for (int c = 0; c < 4; ++c) {
-      const uint8_t* q = x[b].qs + 32 * c;
-      const int8_t* q8 = y[b].qs + 64 * c;
-      int32_t lo = 0, hi = 0;
-      for (int l = 0; l < 32; ++l) {
-        const int h = x[b].qh[l] >> (2 * c);
-        lo += ((q[l] & 15) | ((h & 1) << 4)) * q8[l];
-        hi += ((q[l] >> 4) | ((h & 2) << 3)) * q8[32 + l];
-      }
-      isum += lo * sc[2 * c] + hi * sc[2 * c + 1];
-    }
-    sum += k_dot_block_term(y[b].d * fp16_to_f32(x[b].d), isum, y[b].d * fp16_to_f32(x[b].dmin), msum);
+    uint8_t L[kQK_K];
+    levels_q5_k(x[b], L);
+    sum += k4_levels_dot_q8_k(L, x[b].scales, x[b].d, x[b].dmin, y[b]);
   }
   return sum;
 }

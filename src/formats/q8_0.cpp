@@ -6,6 +6,8 @@
 #include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "formats/dots_x86.h"
+#include "formats/q8_block.h"
+#include "formats/quantize_q8_rows.h"
 
 // No FMA contraction: GGML builds its encoders without it, and the bytes
 // must match llama.cpp's on every rounding boundary (formats/scale_search.cpp).
@@ -13,30 +15,41 @@
 
 namespace lmpack {
 
+float quantize_block_q8_scalar(int8_t* qs, const float* x, int* sum) {
+  float amax = 0;
+  for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  const float d = amax / 127;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  int s = 0;
+  for (int j = 0; j < kQK; ++j) {
+    qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+    s += qs[j];
+  }
+  *sum = s;
+  return d;
+}
+
+void dequantize_block_q8(float* y, float d, const int8_t* qs) {
+  for (int j = 0; j < kQK; ++j) y[j] = d * static_cast<float>(qs[j]);
+}
+
+int dot_block_q8_q8(const int8_t* x, const int8_t* y) {
+  int s = 0;
+  for (int j = 0; j < kQK; ++j) s += x[j] * y[j];
+  return s;
+}
+
 void dequantize_row_q8_0(float* out, const void* in, int64_t n) {
   const int64_t nb = n / kQK;
   for (int64_t b = 0; b < nb; ++b) {
     BlockQ8_0 blk;
     std::memcpy(&blk, static_cast<const uint8_t*>(in) + b * sizeof(BlockQ8_0), sizeof blk);
-    const float d = fp16_to_f32(blk.d);
-    float* y = out + b * kQK;
-    for (int j = 0; j < kQK; ++j) y[j] = d * static_cast<float>(blk.qs[j]);
+    dequantize_block_q8(out + b * kQK, fp16_to_f32(blk.d), blk.qs);
   }
 }
 
 void quantize_row_q8_0_scalar(void* out, const float* in, int64_t n) {
-  const int64_t nb = n / kQK;
-  for (int64_t b = 0; b < nb; ++b) {
-    const float* x = in + b * kQK;
-    float amax = 0;
-    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    const float d = amax / 127;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    BlockQ8_0 blk;
-    blk.d = f32_to_fp16(d);
-    for (int j = 0; j < kQK; ++j) blk.qs[j] = static_cast<int8_t>(std::round(x[j] * id));
-    std::memcpy(static_cast<uint8_t*>(out) + b * sizeof(BlockQ8_0), &blk, sizeof blk);
-  }
+  quantize_rows_q8_0<quantize_block_q8_scalar>(out, in, n);
 }
 
 void quantize_row_q8_0(void* out, const float* in, int64_t n, const float* /*importance*/) {
@@ -57,9 +70,7 @@ float dot_q8_0_q8_0_scalar(int64_t n, const void* w, const void* a) {
     BlockQ8_0 x, y;
     std::memcpy(&x, static_cast<const uint8_t*>(w) + b * sizeof(BlockQ8_0), sizeof x);
     std::memcpy(&y, static_cast<const uint8_t*>(a) + b * sizeof(BlockQ8_0), sizeof y);
-    int s = 0;
-    for (int j = 0; j < kQK; ++j) s += x.qs[j] * y.qs[j];
-    sum += static_cast<float>(s) * (fp16_to_f32(x.d) * fp16_to_f32(y.d));
+    sum += static_cast<float>(dot_block_q8_q8(x.qs, y.qs)) * (fp16_to_f32(x.d) * fp16_to_f32(y.d));
   }
   return sum;
 }

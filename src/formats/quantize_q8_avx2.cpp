@@ -4,13 +4,8 @@
 // sign(v) when |v - t| >= 0.5; v - t is exact), so no tie can differ.
 #include <immintrin.h>
 
-#include <cstring>
-
-#include "core/dtype.h"
 #include "formats/dots_x86.h"
-#include "formats/format_common.h"
-#include "formats/q8_0.h"
-#include "formats/q8_1.h"
+#include "formats/quantize_q8_rows.h"
 
 namespace lmpack {
 namespace {
@@ -56,25 +51,11 @@ inline float quantize_block(int8_t* qs, const float* x, int* sum) {
 }  // namespace
 
 void quantize_row_q8_0_avx2(void* out, const float* in, int64_t n) {
-  const int64_t nb = n / kQK;
-  for (int64_t b = 0; b < nb; ++b) {
-    BlockQ8_0 blk;
-    int sum;
-    blk.d = f32_to_fp16(quantize_block(blk.qs, in + b * kQK, &sum));
-    std::memcpy(static_cast<uint8_t*>(out) + b * sizeof(BlockQ8_0), &blk, sizeof blk);
-  }
+  quantize_rows_q8_0<quantize_block>(out, in, n);
 }
 
 void quantize_row_q8_1_avx2(void* out, const float* in, int64_t n) {
-  const int64_t nb = n / kQK;
-  for (int64_t b = 0; b < nb; ++b) {
-    BlockQ8_1 blk;
-    int sum;
-    const float d = quantize_block(blk.qs, in + b * kQK, &sum);
-    blk.d = f32_to_fp16(d);
-    blk.s = f32_to_fp16(static_cast<float>(sum) * d);
-    std::memcpy(static_cast<uint8_t*>(out) + b * sizeof(BlockQ8_1), &blk, sizeof blk);
-  }
+  quantize_rows_q8_1<quantize_block>(out, in, n);
 }
 
 }  // namespace lmpack

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -58,6 +59,11 @@ class FastForward final : public ForwardPass {
     rope_cos_.resize(max_context_ * half);
     rope_sin_.resize(max_context_ * half);
     rope_tables(rope_cos_.data(), rope_sin_.data(), weights_->rope_inv_freq.data(), half, 0, max_context_);
+    static const char* const kLinear[kLinearPerLayer] = {"attn_q", "attn_k", "attn_v", "attn_output",
+                                                          "ffn_gate", "ffn_up", "ffn_down"};
+    for (int64_t l = 0; l < c.n_layers; ++l)
+      for (const char* name : kLinear) linear_names_.push_back(cat("blk.", l, ".", name, ".weight"));
+    output_name_ = c.tied_embeddings ? "token_embd.weight" : "output.weight";
   }
 
   void forward(const int32_t* tokens, int64_t n, float* logits, bool last_only) override {
@@ -84,6 +90,15 @@ class FastForward final : public ForwardPass {
   int64_t max_context() const override { return max_context_; }
 
  private:
+  static constexpr int kLinearPerLayer = 7;
+
+  // Reports x [m, cols] to the observer as the input of layer l's matrices
+  // first .. first+count-1 (indices into kLinear).
+  void observe(int64_t l, int first, int count, const float* x, int64_t m, int64_t cols) {
+    for (int i = first; i < first + count; ++i)
+      observer_->observe(linear_names_[l * kLinearPerLayer + i], x, m, cols);
+  }
+
   // m tokens at positions pos_ .. pos_+m-1; logits of every row (or only of
   // the last one when last_only) into out [m or 1, vocab] unless out is null.
   void run_chunk(const int32_t* tokens, int64_t m, float* out, bool last_only) {
@@ -113,6 +128,7 @@ class FastForward final : public ForwardPass {
 
       for_rows(m, dim, [&](int64_t i) { rmsnorm(xb + i * dim, x + i * dim, lw.attn_norm, dim, c.rms_eps); });
       xa_.set(xb, m, dim);
+      if (observer_ != nullptr) observe(l, 0, 3, xb, m, dim);
       qmatmul_xwt(q, xa_, lw.wq);
       qmatmul_xwt(k, xa_, lw.wk);
       qmatmul_xwt(v, xa_, lw.wv);
@@ -146,14 +162,17 @@ class FastForward final : public ForwardPass {
         for (int64_t task = 0; task < c.n_heads * n_blocks; ++task) attend(task);
       }
       xa_.set(att, m, q_dim);
+      if (observer_ != nullptr) observe(l, 3, 1, att, m, q_dim);
       qmatmul_xwt(x, xa_, lw.wo, /*accumulate=*/true);
 
       for_rows(m, dim, [&](int64_t i) { rmsnorm(xb + i * dim, x + i * dim, lw.ffn_norm, dim, c.rms_eps); });
       xa_.set(xb, m, dim);
+      if (observer_ != nullptr) observe(l, 4, 2, xb, m, dim);
       qmatmul_xwt(hb, xa_, lw.w_gate);
       qmatmul_xwt(hb2, xa_, lw.w_up);
       for_rows(m, hidden, [&](int64_t i) { silu_mul(hb + i * hidden, hb2 + i * hidden, hidden); });
       xa_.set(hb, m, hidden);
+      if (observer_ != nullptr) observe(l, 6, 1, hb, m, hidden);
       qmatmul_xwt(x, xa_, lw.w_down, /*accumulate=*/true);
     }
     pos_ += m;
@@ -164,6 +183,7 @@ class FastForward final : public ForwardPass {
       rmsnorm(xb + i * dim, x + (first + i) * dim, w.output_norm, dim, c.rms_eps);
     });
     xa_.set(xb, rows, dim);
+    if (observer_ != nullptr) observer_->observe(output_name_, xb, rows, dim);
     qmatmul_xwt(out, xa_, w.output);
   }
 
@@ -174,6 +194,8 @@ class FastForward final : public ForwardPass {
   std::vector<float> rope_cos_, rope_sin_;              // [max_context, head_dim/2]
   std::vector<float> scratch_;                          // [threads, max_context] attention scores
   QuantizedActivations xa_;                             // the current linear input, quantized per dot type
+  std::vector<std::string> linear_names_;               // [n_layers * kLinearPerLayer] for the observer
+  std::string output_name_;
 };
 
 }  // namespace

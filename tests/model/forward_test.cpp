@@ -335,7 +335,9 @@ TEST(Forward, F16WeightsRunInPlace) {
   EXPECT_EQ(w16->owned_bytes(), 0u);
   const auto tokens = random_tokens(40, 50, 5);
   auto f16 = make_fast_forward(w16), f32 = make_fast_forward(build_weights(c32));
-  EXPECT_LT(max_abs_diff(run(*f16, tokens), run(*f32, tokens)), 1e-5f);
+  // Same values, different float summation orders (F16 dot kernels vs
+  // sgemm, which differ again per ISA): agreement to float noise.
+  EXPECT_LT(max_abs_diff(run(*f16, tokens), run(*f32, tokens)), 1e-4f);
 }
 
 TEST(Forward, TiedOutputIsTheEmbedding) {

@@ -31,6 +31,7 @@ Command add_eval_command(CLI::App& parent);
 Command add_convert_command(CLI::App& parent);
 Command add_quantize_command(CLI::App& parent);
 Command add_random_model_command(CLI::App& parent);
+Command add_imatrix_command(CLI::App& parent);
 
 // Adds "-t,--threads N" bound to *command.threads.
 void add_threads_option(Command& command);

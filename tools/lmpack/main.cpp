@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     commands.push_back(cli::add_convert_command(app));
     commands.push_back(cli::add_quantize_command(app));
     commands.push_back(cli::add_random_model_command(app));
+    commands.push_back(cli::add_imatrix_command(app));
     for (cli::Command& c : commands) cli::add_threads_option(c);
   } catch (const std::exception& e) {
     return fail(cat("internal error while setting up options: ", e.what()));
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
       // CLI11 only says "A subcommand is required"; name the word it did not know.
       for (const std::string& word : app.remaining())
         if (!word.empty() && word[0] != '-')
-          return fail(cat(word, ": unknown command (expected info, tokenize, generate, eval, convert, quantize or random-model)"));
+          return fail(cat(word, ": unknown command (expected info, tokenize, generate, eval, convert, quantize, random-model or imatrix)"));
     }
     return fail(e.what());
   }

@@ -1,0 +1,59 @@
+// Shared per-block steps of the 32-element legacy formats (formats/legacy_block.h).
+#include "formats/legacy_block.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "formats/format_common.h"
+
+// No FMA contraction: GGML builds its encoders without it, and the bytes
+// must match llama.cpp's on every rounding boundary (formats/scale_search.cpp).
+#pragma GCC optimize("fp-contract=off")
+
+namespace lmpack {
+
+float block_signed_absmax(const float* x) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < kQK; ++j) {
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  return max;
+}
+
+void block_min_max(const float* x, float* min, float* max) {
+  float lo = x[0], hi = x[0];
+  for (int j = 1; j < kQK; ++j) {
+    lo = std::min(lo, x[j]);
+    hi = std::max(hi, x[j]);
+  }
+  *min = lo;
+  *max = hi;
+}
+
+uint32_t load_qh_q5(const uint8_t* qh) {
+  return static_cast<uint32_t>(qh[0]) | static_cast<uint32_t>(qh[1]) << 8 | static_cast<uint32_t>(qh[2]) << 16 |
+         static_cast<uint32_t>(qh[3]) << 24;
+}
+
+void pack_5bit(uint8_t* qs, uint8_t* qh, const uint8_t* l) {
+  uint32_t h = 0;
+  for (int j = 0; j < kQK / 2; ++j) {
+    qs[j] = static_cast<uint8_t>((l[j] & 0x0F) | (l[j + kQK / 2] & 0x0F) << 4);
+    h |= static_cast<uint32_t>(l[j] >> 4 & 1) << j;
+    h |= static_cast<uint32_t>(l[j + kQK / 2] >> 4 & 1) << (j + kQK / 2);
+  }
+  for (int k = 0; k < 4; ++k) qh[k] = static_cast<uint8_t>(h >> (8 * k));
+}
+
+void unpack_5bit(int* l, const uint8_t* qs, const uint8_t* qh) {
+  const uint32_t h = load_qh_q5(qh);
+  for (int j = 0; j < kQK / 2; ++j) {
+    l[j] = (qs[j] & 0x0F) | static_cast<int>((h >> j) & 1) << 4;
+    l[j + kQK / 2] = (qs[j] >> 4) | static_cast<int>((h >> (j + 16)) & 1) << 4;
+  }
+}
+
+}  // namespace lmpack

@@ -1,0 +1,197 @@
+// GPTQ and the round-to-nearest baseline; see gptq.h for the method, its
+// source and the deviations from the reference code.
+#include "methods/gptq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "kernels/linalg.h"
+#include "kernels/matmul.h"
+
+namespace lmpack {
+namespace {
+
+constexpr const char* kWhere = "gptq";
+
+// Columns per group: group_size, or cols for per-channel (-1).
+int64_t group_width(int64_t group_size, int64_t cols, const char* where) {
+  if (group_size == -1) return cols;
+  if (group_size <= 0) throw Error(where, cat("group_size must be > 0 or -1 (per-channel), got ", group_size));
+  return std::min(group_size, cols);
+}
+
+IntQuantizedMatrix make_result(int64_t rows, int64_t cols, int64_t gs) {
+  IntQuantizedMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  m.group_size = gs;
+  m.n_groups = (cols + gs - 1) / gs;
+  m.codes.assign(static_cast<size_t>(rows * cols), 0);
+  m.dequantized.assign(static_cast<size_t>(rows * cols), 0.0f);
+  m.scales.assign(static_cast<size_t>(rows * m.n_groups), 0.0f);
+  m.zeros.assign(static_cast<size_t>(rows * m.n_groups), 0);
+  m.g_idx.resize(static_cast<size_t>(cols));
+  for (int64_t c = 0; c < cols; ++c) m.g_idx[c] = static_cast<int32_t>(c / gs);
+  return m;
+}
+
+void check_shape(int64_t rows, int64_t cols, const char* where) {
+  if (rows <= 0 || cols <= 0) throw Error(where, cat("weight shape must be positive, got [", rows, ", ", cols, "]"));
+}
+
+// Cholesky in place, or an Error that names the matrix and suggests a fix.
+void factor_or_throw(double* a, int64_t n, const char* what, double damp) {
+  const int64_t pivot = cholesky(a, n);
+  if (pivot >= 0)
+    throw Error(kWhere, cat(what, " is not positive definite (Cholesky pivot ", pivot, " of ", n,
+                            " is not > 0) with damp ", damp,
+                            "; use a larger damp (e.g. 0.1) or more calibration samples"));
+}
+
+}  // namespace
+
+IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
+                                 const GptqOptions& options) {
+  check_shape(rows, cols, kWhere);
+  if (hessian.cols != cols || static_cast<int64_t>(hessian.h.size()) != cols * cols)
+    throw Error(kWhere, cat("Hessian is for ", hessian.cols, " columns (", hessian.h.size(),
+                            " entries) but the weight has ", cols, " columns"));
+  validate_int_grid(options.grid);
+  if (options.block_size <= 0) throw Error(kWhere, cat("block_size must be > 0, got ", options.block_size));
+  if (!(options.damp >= 0.0) || !std::isfinite(options.damp))
+    throw Error(kWhere, cat("damp must be a finite value >= 0, got ", options.damp));
+  const int64_t gs = group_width(options.group_size, cols, kWhere);
+  IntQuantizedMatrix out = make_result(rows, cols, gs);
+  const int64_t n_groups = out.n_groups;
+
+  // Dead columns: no input ever reached them, so their weights cannot matter.
+  const std::vector<double>& h = hessian.h;  // [cols, cols]
+  std::vector<double> diag(static_cast<size_t>(cols));
+  std::vector<float> w0(w, w + rows * cols);  // [rows, cols]
+  for (int64_t c = 0; c < cols; ++c) {
+    diag[c] = h[c * cols + c];
+    if (diag[c] != 0.0) continue;
+    diag[c] = 1.0;
+    for (int64_t r = 0; r < rows; ++r) w0[r * cols + c] = 0.0f;
+  }
+
+  // Static groups (act_order): parameters from the unpermuted weights.
+  std::vector<IntGroupParams> params(static_cast<size_t>(rows * n_groups));  // [rows, n_groups]
+  if (options.act_order) {
+    parallel_for(rows, [&](int64_t r) {
+      for (int64_t g = 0; g < n_groups; ++g) {
+        const int64_t c0 = g * gs, len = std::min(gs, cols - c0);
+        params[r * n_groups + g] = find_params(w0.data() + r * cols + c0, len, options.grid);
+      }
+    });
+  }
+
+  // Column order: descending diag(H) with act_order (stable, so ties keep order).
+  // wp [rows, cols] and hp [cols, cols] are W and H in that order (one copy of
+  // H in double: at 11008 columns it is ~1 GB).
+  std::vector<int64_t> perm(static_cast<size_t>(cols));
+  std::iota(perm.begin(), perm.end(), 0);
+  if (options.act_order)
+    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return diag[a] > diag[b]; });
+  std::vector<float> wp(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < cols; ++i) wp[r * cols + i] = w0[r * cols + perm[i]];
+  std::vector<float>().swap(w0);
+  std::vector<double> hp(static_cast<size_t>(cols * cols));
+  parallel_for(cols, [&](int64_t i) {
+    for (int64_t j = 0; j < cols; ++j) hp[i * cols + j] = h[perm[i] * cols + perm[j]];
+    hp[i * cols + i] = diag[perm[i]];
+  });
+
+  // Dampen, then U = upper Cholesky factor of H⁻¹ (H⁻¹ = Uᵀ·U).
+  double mean_diag = 0.0;
+  for (int64_t i = 0; i < cols; ++i) mean_diag += hp[i * cols + i];
+  mean_diag /= static_cast<double>(cols);
+  for (int64_t i = 0; i < cols; ++i) hp[i * cols + i] += options.damp * mean_diag;
+  factor_or_throw(hp.data(), cols, "H + damp·mean(diag H)·I", options.damp);
+  cholesky_inverse(hp.data(), cols);
+  factor_or_throw(hp.data(), cols, "the inverse of H + damp·mean(diag H)·I", options.damp);
+  std::vector<float> u(static_cast<size_t>(cols * cols), 0.0f);
+  for (int64_t i = 0; i < cols; ++i)
+    for (int64_t j = i; j < cols; ++j) u[i * cols + j] = static_cast<float>(hp[j * cols + i]);
+  std::vector<double>().swap(hp);
+
+  // Column sweep, block by block (Algorithm 1 of the paper).
+  const int64_t bs = std::min(options.block_size, cols);
+  std::vector<float> err(static_cast<size_t>(rows * bs));
+  for (int64_t b0 = 0; b0 < cols; b0 += bs) {
+    const int64_t b1 = std::min(b0 + bs, cols), nb = b1 - b0;
+    parallel_for(rows, [&](int64_t r) {
+      float* wr = wp.data() + r * cols;
+      float* er = err.data() + r * bs;
+      std::vector<float> group;
+      for (int64_t i = b0; i < b1; ++i) {
+        IntGroupParams p;
+        if (options.act_order) {
+          p = params[r * n_groups + perm[i] / gs];
+        } else {
+          const int64_t g = i / gs;
+          if (i % gs == 0) {
+            // The group's weights with every update so far, including the
+            // ones still pending for columns past this block.
+            const int64_t end = std::min(i + gs, cols);
+            group.assign(wr + i, wr + end);
+            for (int64_t j = std::max(i, b1); j < end; ++j) {
+              float v = wr[j];
+              for (int64_t k = b0; k < i; ++k) v -= er[k - b0] * u[k * cols + j];
+              group[j - i] = v;
+            }
+            params[r * n_groups + g] = find_params(group.data(), end - i, options.grid);
+          }
+          p = params[r * n_groups + g];
+        }
+        const int32_t q = quantize_value(wr[i], p);
+        const float wq = dequantize(q, p);
+        out.codes[r * cols + perm[i]] = static_cast<uint8_t>(q);
+        out.dequantized[r * cols + perm[i]] = wq;
+        const float e = (wr[i] - wq) / u[i * cols + i];
+        er[i - b0] = e;
+        const float* ui = u.data() + i * cols;
+        for (int64_t j = i + 1; j < b1; ++j) wr[j] -= e * ui[j];
+      }
+    });
+    // Lazy update of the columns past the block: W[:, b1:] -= Err · U[b0:b1, b1:].
+    if (b1 < cols)
+      sgemm(false, false, rows, cols - b1, nb, -1.0f, err.data(), bs, u.data() + b0 * cols + b1, cols, 1.0f,
+            wp.data() + b1, cols);
+  }
+
+  for (int64_t k = 0; k < rows * n_groups; ++k) {
+    out.scales[k] = params[k].scale;
+    out.zeros[k] = params[k].zero;
+  }
+  return out;
+}
+
+IntQuantizedMatrix rtn_quantize(const float* w, int64_t rows, int64_t cols, const IntGridSpec& grid,
+                                int64_t group_size) {
+  constexpr const char* where = "rtn";
+  check_shape(rows, cols, where);
+  validate_int_grid(grid);
+  const int64_t gs = group_width(group_size, cols, where);
+  IntQuantizedMatrix out = make_result(rows, cols, gs);
+  parallel_for(rows, [&](int64_t r) {
+    for (int64_t g = 0; g < out.n_groups; ++g) {
+      const int64_t c0 = g * gs, len = std::min(gs, cols - c0);
+      const IntGroupParams p = find_params(w + r * cols + c0, len, grid);
+      out.scales[r * out.n_groups + g] = p.scale;
+      out.zeros[r * out.n_groups + g] = p.zero;
+      for (int64_t c = c0; c < c0 + len; ++c) {
+        const int32_t q = quantize_value(w[r * cols + c], p);
+        out.codes[r * cols + c] = static_cast<uint8_t>(q);
+        out.dequantized[r * cols + c] = dequantize(q, p);
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace lmpack

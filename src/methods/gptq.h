@@ -1,0 +1,69 @@
+// GPTQ: Frantar, Ashkboos, Hoefler, Alistarh (2022), "GPTQ: Accurate
+// Post-Training Quantization for Generative Pre-trained Transformers",
+// arXiv:2210.17323. For one linear layer with weights W [rows, cols] and
+// calibration inputs X, it seeks
+//     argmin_Ŵ ||W·X - Ŵ·X||²_F,   Ŵ on an integer group grid (grids/int_grid.h),
+// using only H = 2·X·Xᵀ/N (stats/hessian.h). Columns are quantized one at a
+// time (Algorithm 1); the error of column i, divided by U[i][i], is pushed onto
+// the later columns through row i of U, the upper Cholesky factor of H⁻¹
+// (H⁻¹ = Uᵀ·U, Step 3 of the paper). Updates beyond the current block of
+// block_size columns are applied lazily, one GEMM per block (Step 2).
+// Rows are independent given H, so the per-block sweep is threaded over rows.
+//
+// Steps, as in the reference code: dead columns (H_ii = 0) get H_ii = 1 and
+// W[:, i] = 0; act_order permutes columns by descending diag(H); dampening
+// adds damp · mean(diag H) to the diagonal; U = chol(chol_inverse(chol(H)))ᵀ.
+//
+// Deviations from the reference / AutoGPTQ:
+//  - act_order always uses static groups (AutoGPTQ's static_groups=True):
+//    group g covers the original columns [g·gs, (g+1)·gs) and its parameters
+//    come from the unpermuted W before the sweep; g_idx[c] = c / gs.
+//  - Without act_order, a group's parameters are found when the sweep reaches
+//    its first column, from the fully updated weights, including the updates
+//    still pending for columns past the current block. The reference reads W,
+//    which misses the in-block updates when group_size < block_size; here the
+//    result does not depend on block_size (up to float rounding).
+//  - All of the Hessian algebra runs in double; the sweep runs in float.
+//  - The symmetric grid is always [-max|w|, max|w|] (see int_grid.h).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "grids/int_grid.h"
+#include "stats/hessian.h"
+
+namespace lmpack {
+
+// An integer group-quantized matrix.
+struct IntQuantizedMatrix {
+  int64_t rows = 0, cols = 0;
+  int64_t group_size = 0;         // columns per group (cols when per-channel)
+  int64_t n_groups = 0;
+  std::vector<uint8_t> codes;     // [rows, cols], in [0, 2^bits - 1]
+  std::vector<float> scales;      // [rows, n_groups]
+  std::vector<int32_t> zeros;     // [rows, n_groups]
+  std::vector<int32_t> g_idx;     // [cols]: the group of each column
+  std::vector<float> dequantized; // [rows, cols]: Ŵ = scale · (code - zero)
+};
+
+struct GptqOptions {
+  IntGridSpec grid;           // bits, symmetric, optional MSE clip search
+  int64_t group_size = 128;   // > 0, or -1: one group per row (per-channel)
+  double damp = 0.01;         // fraction of mean(diag H) added to the diagonal
+  int64_t block_size = 128;   // lazy-batch width, > 0
+  bool act_order = false;     // quantize columns by descending diag(H)
+};
+
+// GPTQ on w [rows, cols] (row-major {out, in}) with the Hessian of its inputs
+// (hessian.cols == cols). Throws Error on bad options or shapes, and when
+// H + damp is not positive definite (the message suggests a larger damp).
+IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
+                                 const GptqOptions& options);
+
+// Round-to-nearest baseline on the same grid: each group's parameters from
+// its own weights, every weight rounded independently.
+IntQuantizedMatrix rtn_quantize(const float* w, int64_t rows, int64_t cols, const IntGridSpec& grid,
+                                int64_t group_size);
+
+}  // namespace lmpack
