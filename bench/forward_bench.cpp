@@ -121,15 +121,7 @@ int main(int argc, char** argv) {
 
     const std::string dir = (fs::temp_directory_path() / ("lmpack-bench-7b-" + std::to_string(::getpid()))).string();
     RandomModelSpec spec;
-    ModelConfig& c = spec.config;
-    c.dim = 4096;
-    c.hidden_dim = 11008;
-    c.n_layers = 2;
-    c.n_heads = 32;
-    c.n_kv_heads = 32;
-    c.head_dim = 128;
-    c.vocab_size = 32000;
-    c.context_length = 4096;
+    spec.config = llama7b_shaped_config(2);
     Stopwatch wsw;
     write_random_model(spec, dir);
     std::printf("\n(wrote the random 7B-layer model to %s in %.1f s)\n", dir.c_str(), wsw.seconds());

@@ -132,15 +132,7 @@ int main(int argc, char** argv) {
     const std::string hf = dir + "/random-7b-2l";
     if (!fs::exists(hf + "/model.safetensors")) {
       RandomModelSpec spec;
-      ModelConfig& c = spec.config;
-      c.dim = 4096;
-      c.hidden_dim = 11008;
-      c.n_layers = 2;
-      c.n_heads = 32;
-      c.n_kv_heads = 32;
-      c.head_dim = 128;
-      c.vocab_size = 32000;
-      c.context_length = 4096;
+      spec.config = llama7b_shaped_config(2);
       Stopwatch sw;
       write_random_model(spec, hf);
       std::printf("(wrote the random Llama-7B-shaped 2-layer model to %s in %.1f s)\n", hf.c_str(), sw.seconds());

@@ -49,21 +49,6 @@ std::string vocab_path() {
   return shared + "/data/llamacpp-vocab-tests/ggml-vocab-llama-spm.gguf";
 }
 
-ModelConfig llama7b_layers() {
-  ModelConfig c;
-  c.dim = 4096;
-  c.hidden_dim = 11008;
-  c.n_layers = 2;
-  c.n_heads = 32;
-  c.n_kv_heads = 32;
-  c.head_dim = 128;
-  c.vocab_size = 32000;
-  c.context_length = 4096;
-  c.rms_eps = 1e-5f;
-  c.tied_embeddings = false;
-  return c;
-}
-
 // Child: one quantization; prints "input_bytes output_bytes seconds peak_rss".
 // TYPE "convert": writes DIR/model.gguf (F32) from the HF folder instead.
 int run_one(const std::string& dir, const std::string& type, int threads) {
@@ -133,7 +118,7 @@ int main(int argc, char** argv) {
       std::printf("generating the random model in %s/model ...\n", dir.c_str());
       std::fflush(stdout);
       RandomModelSpec spec;
-      spec.config = llama7b_layers();
+      spec.config = llama7b_shaped_config(2);
       spec.dtype = DType::F32;
       spec.seed = 7;
       // In a child, so that this process never starts OpenMP before spawning.

@@ -108,6 +108,21 @@ float random_model_value(uint64_t seed, const std::string& hf_name, int64_t inde
   return v;
 }
 
+ModelConfig llama7b_shaped_config(int64_t n_layers) {
+  ModelConfig c;
+  c.dim = 4096;
+  c.hidden_dim = 11008;
+  c.n_layers = n_layers;
+  c.n_heads = 32;
+  c.n_kv_heads = 32;
+  c.head_dim = 128;
+  c.vocab_size = 32000;
+  c.context_length = 4096;
+  c.rms_eps = 1e-5f;
+  c.tied_embeddings = false;
+  return c;
+}
+
 void write_random_model(const RandomModelSpec& spec, const std::string& out_dir) {
   const DType dtype = spec.dtype;
   if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)

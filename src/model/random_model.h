@@ -22,6 +22,10 @@ struct RandomModelSpec {
   uint64_t seed = 1;
 };
 
+// The benchmarks' scale model: n_layers blocks with Llama-7B layer shapes
+// (hidden 4096, FFN 11008, 32 heads, head_dim 128, vocab 32000, untied).
+ModelConfig llama7b_shaped_config(int64_t n_layers = 2);
+
 // Writes out_dir/config.json and out_dir/model.safetensors (creating out_dir).
 // Throws Error(out_dir, ...) for an invalid config or dtype.
 void write_random_model(const RandomModelSpec& spec, const std::string& out_dir);

@@ -41,13 +41,11 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-inline CliResult run_cli(const std::vector<std::string>& args) {
+// Runs any executable (argv[0] is its path) and captures stdout and stderr.
+inline CliResult run_program(std::vector<std::string> argv_s) {
   static std::atomic<int> counter{0};
   const std::string base = temp_dir() + "/cli-" + std::to_string(counter++);
   const std::string out_path = base + ".out", err_path = base + ".err";
-  std::vector<std::string> argv_s;
-  argv_s.push_back(LMPACK_BINARY);
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -74,6 +72,13 @@ inline CliResult run_cli(const std::vector<std::string>& args) {
   std::filesystem::remove(out_path);
   std::filesystem::remove(err_path);
   return r;
+}
+
+// Runs the built lmpack binary with these arguments.
+inline CliResult run_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_s{LMPACK_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  return run_program(std::move(argv_s));
 }
 
 // "cmd args..." for failure messages.

@@ -10,14 +10,11 @@
 // default <repo>/build-llamacpp) is absent.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <ostream>
 #include <string>
@@ -85,39 +82,6 @@ std::string llamacpp_dir() {
   const char* env = std::getenv("LMPACK_LLAMACPP_DIR");
   if (env != nullptr && *env) return env;
   return std::string(LMPACK_SOURCE_DIR) + "/build-llamacpp";
-}
-
-// Runs any executable (not only lmpack) and captures stdout and stderr.
-testing::CliResult run_program(const std::vector<std::string>& argv_s) {
-  static int counter = 0;
-  const std::string base = testing::temp_dir() + "/prog-" + std::to_string(counter++);
-  const std::string out_path = base + ".out", err_path = base + ".err";
-  std::vector<std::string> args = argv_s;
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  pid_t pid = 0;
-  testing::CliResult r;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    r.err = "posix_spawn failed for " + argv_s[0];
-    return r;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = testing::slurp(out_path);
-  r.err = testing::slurp(err_path);
-  fs::remove(out_path);
-  fs::remove(err_path);
-  return r;
 }
 
 std::string join(const std::vector<std::string>& args) {
@@ -200,7 +164,7 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
   std::vector<std::string> lc = {node, std::string(LMPACK_SOURCE_DIR) + "/tests/compat/llamacpp_ppl.mjs", out};
   lc.insert(lc.end(), common.begin(), common.end());
   lc.insert(lc.end(), {"--kv-type", "F32", "--threads", "1"});
-  auto c = run_program(lc);
+  auto c = testing::run_program(lc);
   ASSERT_EQ(c.exit_code, 0) << "llama.cpp could not load or evaluate " << out << "\n"
                             << join(lc) << "\nexit " << c.exit_code << "\nstderr: " << c.err.substr(0, 3000);
   nlohmann::json cj = parse_json(c.out, "llamacpp_ppl.mjs");
