@@ -15,11 +15,6 @@
 //
 // Usage: quantize_bench [DIR]   (DIR keeps the generated model between runs;
 // default /tmp/lmpack-quantize-bench)
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -35,19 +30,12 @@
 #include "model/checkpoint.h"
 #include "model/random_model.h"
 #include "pipeline/gguf_quantize.h"
-
-extern char** environ;
+#include "bench_child.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace lmpack;
-
-std::string vocab_path() {
-  const char* env = std::getenv("LMPACK_SHARED_DIR");
-  const std::string shared = env ? env : std::string(LMPACK_SOURCE_DIR) + "/../shared";
-  return shared + "/data/llamacpp-vocab-tests/ggml-vocab-llama-spm.gguf";
-}
 
 // Child: one quantization; prints "input_bytes output_bytes seconds peak_rss".
 // TYPE "convert": writes DIR/model.gguf (F32) from the HF folder instead.
@@ -56,7 +44,7 @@ int run_one(const std::string& dir, const std::string& type, int threads) {
   set_num_threads(threads);
   if (type == "convert") {
     LoadOptions lo;
-    lo.tokenizer_path = vocab_path();
+    lo.tokenizer_path = bench::llama_vocab_path();
     QuantizeOptions o;
     o.type_name = "F32";
     quantize_to_gguf(load_checkpoint(dir + "/model", lo), dir + "/model.gguf", o);
@@ -80,26 +68,10 @@ struct Result {
 };
 
 Result spawn_one(const std::string& self, const std::string& dir, const std::string& type, int threads) {
-  const std::string out_path = dir + "/child.out";
-  std::vector<std::string> args = {self, "--one", dir, type, std::to_string(threads)};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
   Result r;
-  const int rc = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return r;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
-  std::ifstream in(out_path);
-  r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-         static_cast<bool>(in >> r.input_bytes >> r.output_bytes >> r.seconds >> r.peak_rss);
-  fs::remove(out_path);
+  bool ok = false;
+  std::istringstream in(bench::spawn_child(self, {"--one", dir, type, std::to_string(threads)}, dir, &ok));
+  r.ok = ok && static_cast<bool>(in >> r.input_bytes >> r.output_bytes >> r.seconds >> r.peak_rss);
   return r;
 }
 
@@ -109,41 +81,12 @@ int main(int argc, char** argv) {
   try {
     if (argc == 5 && std::string(argv[1]) == "--one") return run_one(argv[2], argv[3], std::atoi(argv[4]));
     const std::string dir = argc > 1 ? argv[1] : "/tmp/lmpack-quantize-bench";
-    if (!fs::exists(vocab_path())) {
-      std::fprintf(stderr, "quantize_bench: %s is missing (../shared)\n", vocab_path().c_str());
+    if (!fs::exists(bench::llama_vocab_path())) {
+      std::fprintf(stderr, "quantize_bench: %s is missing (../shared)\n", bench::llama_vocab_path().c_str());
       return 1;
     }
-    fs::create_directories(dir);
-    if (!fs::exists(dir + "/model/model.safetensors")) {
-      std::printf("generating the random model in %s/model ...\n", dir.c_str());
-      std::fflush(stdout);
-      RandomModelSpec spec;
-      spec.config = llama7b_shaped_config(2);
-      spec.dtype = DType::F32;
-      spec.seed = 7;
-      // In a child, so that this process never starts OpenMP before spawning.
-      const pid_t pid = fork();
-      if (pid == 0) {
-        write_random_model(spec, dir + "/model");
-        _exit(0);
-      }
-      int status = 0;
-      waitpid(pid, &status, 0);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error(dir, "generating the model failed");
-    }
     const std::string self = fs::canonical("/proc/self/exe").string();
-    if (!fs::exists(dir + "/model.gguf")) {
-      std::printf("converting it to %s/model.gguf (F32) ...\n", dir.c_str());
-      std::fflush(stdout);
-      if (!spawn_one(self, dir, "convert", 0).ok && !fs::exists(dir + "/model.gguf"))
-        throw Error(dir, "converting the model to GGUF failed");
-    }
-    {  // Warm the page cache so that the first measurement does not also time the disk.
-      std::ifstream warm(dir + "/model.gguf", std::ios::binary);
-      std::vector<char> buf(1 << 20);  // small: a spawned child inherits our peak RSS
-      while (warm.read(buf.data(), static_cast<std::streamsize>(buf.size())) || warm.gcount() > 0) {
-      }
-    }
+    bench::ensure_random_7b_gguf(self, dir, {"--one", dir, "convert", "0"});
     std::printf("quantize_to_gguf throughput, random Llama-7B-layer model (2 layers, vocab 32000, F32)\n");
     std::printf("%-8s %8s %10s %10s %10s %12s %12s\n", "type", "threads", "input GB", "seconds", "GB/s", "output GB",
                 "peak RSS MB");

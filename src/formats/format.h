@@ -19,6 +19,16 @@ using QuantizeRowFn = void (*)(void* out, const float* in, int64_t n, const floa
 using DequantizeRowFn = void (*)(float* out, const void* in, int64_t n);
 // sum_i w[i] * a[i] over n elements; w: a stored row, a: a dot_type row.
 using DotFn = float (*)(int64_t n, const void* w, const void* a);
+// The grid of an encoded row, for methods that choose the codes themselves
+// (GPTQ onto a block format, methods/gptq_format.h): element j of the row
+// can hold exactly the values scale[j] * q + offset[j] for the integers q in
+// [code_min, code_max], given the block scales/mins that quantize_row wrote.
+//   scale, offset: [n] out; row: dtype_bytes(type, n) bytes.
+using RowGridFn = void (*)(float* scale, float* offset, const void* row, int64_t n);
+// Replaces the codes of an encoded row, keeping its block scales/mins:
+// afterwards dequantize_row gives scale[j] * codes[j] + offset[j] (as
+// RowGridFn reports them). codes: [n], each in [code_min, code_max].
+using SetRowCodesFn = void (*)(void* row, const int32_t* codes, int64_t n);
 
 struct FormatOps {
   DType type;
@@ -27,6 +37,11 @@ struct FormatOps {
   DType dot_type;                  // the activation format of `dot`
   DotFn dot_by_isa[kIsaCount];     // [Isa]; scalar always set, others may be nullptr
   DotFn dot;                       // best variant for active_isa()
+  // Uniform block grids (Q2_K..Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) set these;
+  // float formats and non-uniform grids (IQ4_NL) leave them null.
+  RowGridFn row_grid = nullptr;
+  SetRowCodesFn set_row_codes = nullptr;
+  int32_t code_min = 0, code_max = 0;
 };
 
 // nullptr for a type with no ops.

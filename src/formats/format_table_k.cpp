@@ -18,12 +18,17 @@ namespace lmpack {
 namespace {
 
 FormatOps k_row(DType type, QuantizeRowFn quantize, DequantizeRowFn dequantize, DotFn scalar, DotFn avx2,
-                DotFn avx512) {
+                DotFn avx512, RowGridFn row_grid = nullptr, SetRowCodesFn set_row_codes = nullptr,
+                int32_t code_min = 0, int32_t code_max = 0) {
   FormatOps ops{};
   ops.type = type;
   ops.quantize_row = quantize;
   ops.dequantize_row = dequantize;
   ops.dot_type = DType::Q8_K;
+  ops.row_grid = row_grid;
+  ops.set_row_codes = set_row_codes;
+  ops.code_min = code_min;
+  ops.code_max = code_max;
   ops.dot_by_isa[static_cast<int>(Isa::kScalar)] = scalar;
   ops.dot_by_isa[static_cast<int>(Isa::kAvx2)] = avx2;
   ops.dot_by_isa[static_cast<int>(Isa::kAvx512)] = avx512;
@@ -37,15 +42,15 @@ FormatOps k_row(DType type, QuantizeRowFn quantize, DequantizeRowFn dequantize, 
 const std::array<FormatOps, 6>& k_table() {
   static const std::array<FormatOps, 6> table = {
       k_row(DType::Q2_K, quantize_row_q2_k, dequantize_row_q2_k, dot_q2_k_q8_k_scalar, dot_q2_k_q8_k_avx2,
-            dot_q2_k_q8_k_avx512),
+            dot_q2_k_q8_k_avx512, row_grid_q2_k, set_row_codes_q2_k, 0, 3),
       k_row(DType::Q3_K, quantize_row_q3_k, dequantize_row_q3_k, dot_q3_k_q8_k_scalar, dot_q3_k_q8_k_avx2,
-            dot_q3_k_q8_k_avx512),
+            dot_q3_k_q8_k_avx512, row_grid_q3_k, set_row_codes_q3_k, -4, 3),
       k_row(DType::Q4_K, quantize_row_q4_k, dequantize_row_q4_k, dot_q4_k_q8_k_scalar, dot_q4_k_q8_k_avx2,
-            dot_q4_k_q8_k_avx512),
+            dot_q4_k_q8_k_avx512, row_grid_q4_k, set_row_codes_q4_k, 0, 15),
       k_row(DType::Q5_K, quantize_row_q5_k, dequantize_row_q5_k, dot_q5_k_q8_k_scalar, dot_q5_k_q8_k_avx2,
-            dot_q5_k_q8_k_avx512),
+            dot_q5_k_q8_k_avx512, row_grid_q5_k, set_row_codes_q5_k, 0, 31),
       k_row(DType::Q6_K, quantize_row_q6_k, dequantize_row_q6_k, dot_q6_k_q8_k_scalar, dot_q6_k_q8_k_avx2,
-            dot_q6_k_q8_k_avx512),
+            dot_q6_k_q8_k_avx512, row_grid_q6_k, set_row_codes_q6_k, -32, 31),
       k_row(DType::Q8_K, quantize_row_q8_k, dequantize_row_q8_k, dot_q8_k_q8_k_scalar, nullptr, nullptr),
   };
   return table;

@@ -31,9 +31,12 @@ namespace {
 //   q8_0       143     167    152
 //   iq4_nl     193     229    186
 // dot_by_isa keeps every variant for tests and bench/formats_bench.cpp.
+// The uniform grids (all but IQ4_NL and Q8_1) also pass their row grid.
 FormatOps make_ops(DType type, QuantizeRowFn quantize, DequantizeRowFn dequantize, DType dot_type, DotFn scalar,
-                   DotFn avx2, DotFn avx512) {
-  FormatOps ops{type, quantize, dequantize, dot_type, {scalar, avx2, avx512}, nullptr};
+                   DotFn avx2, DotFn avx512, RowGridFn row_grid = nullptr, SetRowCodesFn set_row_codes = nullptr,
+                   int32_t code_min = 0, int32_t code_max = 0) {
+  FormatOps ops{type, quantize, dequantize, dot_type, {scalar, avx2, avx512}, nullptr,
+                row_grid, set_row_codes, code_min, code_max};
   const int best = std::min(static_cast<int>(active_isa()), static_cast<int>(Isa::kAvx2));
   for (int isa = best; isa >= 0 && ops.dot == nullptr; --isa) ops.dot = ops.dot_by_isa[isa];
   return ops;
@@ -42,15 +45,15 @@ FormatOps make_ops(DType type, QuantizeRowFn quantize, DequantizeRowFn dequantiz
 const std::array<FormatOps, 7>& table() {
   static const std::array<FormatOps, 7> kTable = {
       make_ops(DType::Q4_0, quantize_row_q4_0, dequantize_row_q4_0, DType::Q8_0, dot_q4_0_q8_0_scalar,
-               dot_q4_0_q8_0_avx2, dot_q4_0_q8_0_avx512),
+               dot_q4_0_q8_0_avx2, dot_q4_0_q8_0_avx512, row_grid_q4_0, set_row_codes_q4_0, -8, 7),
       make_ops(DType::Q4_1, quantize_row_q4_1, dequantize_row_q4_1, DType::Q8_1, dot_q4_1_q8_1_scalar,
-               dot_q4_1_q8_1_avx2, dot_q4_1_q8_1_avx512),
+               dot_q4_1_q8_1_avx2, dot_q4_1_q8_1_avx512, row_grid_q4_1, set_row_codes_q4_1, 0, 15),
       make_ops(DType::Q5_0, quantize_row_q5_0, dequantize_row_q5_0, DType::Q8_0, dot_q5_0_q8_0_scalar,
-               dot_q5_0_q8_0_avx2, dot_q5_0_q8_0_avx512),
+               dot_q5_0_q8_0_avx2, dot_q5_0_q8_0_avx512, row_grid_q5_0, set_row_codes_q5_0, -16, 15),
       make_ops(DType::Q5_1, quantize_row_q5_1, dequantize_row_q5_1, DType::Q8_1, dot_q5_1_q8_1_scalar,
-               dot_q5_1_q8_1_avx2, dot_q5_1_q8_1_avx512),
+               dot_q5_1_q8_1_avx2, dot_q5_1_q8_1_avx512, row_grid_q5_1, set_row_codes_q5_1, 0, 31),
       make_ops(DType::Q8_0, quantize_row_q8_0, dequantize_row_q8_0, DType::Q8_0, dot_q8_0_q8_0_scalar,
-               dot_q8_0_q8_0_avx2, dot_q8_0_q8_0_avx512),
+               dot_q8_0_q8_0_avx2, dot_q8_0_q8_0_avx512, row_grid_q8_0, set_row_codes_q8_0, -128, 127),
       make_ops(DType::IQ4_NL, quantize_row_iq4_nl, dequantize_row_iq4_nl, DType::Q8_0, dot_iq4_nl_q8_0_scalar,
                dot_iq4_nl_q8_0_avx2, dot_iq4_nl_q8_0_avx512),
       // An activation format; its dot (scalar only) is there for completeness.

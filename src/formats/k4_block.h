@@ -15,6 +15,11 @@ namespace lmpack {
 // with L[256] the levels in element order and scales[12] the packed field.
 void dequantize_k4_levels(float* y, const uint8_t* scales, float d, float dmin, const uint8_t* levels);
 
+// The grid of one super-block (FormatOps::row_grid): for i < 256 and
+// s = i / 32, scale[i] = d * scale[s] and offset[i] = -(dmin * min[s]).
+// scale, offset: [256] out; scales[12] the packed field.
+void grid_k4_block(float* scale, float* offset, const uint8_t* scales, float d, float dmin);
+
 // The term of one super-block in a dot with a Q8_K block: with the exact
 // integers isum = sum_i scale[s] * L[i] * q8[i] and msum = sum_s min[s] *
 // (bsums[2s] + bsums[2s + 1]), k_dot_block_term(a.d * d, isum, a.d * dmin,

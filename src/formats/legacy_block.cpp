@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
+#include "core/dtype.h"
 #include "formats/format_common.h"
 
 // No FMA contraction: GGML builds its encoders without it, and the bytes
@@ -53,6 +55,20 @@ void unpack_5bit(int* l, const uint8_t* qs, const uint8_t* qh) {
   for (int j = 0; j < kQK / 2; ++j) {
     l[j] = (qs[j] & 0x0F) | static_cast<int>((h >> j) & 1) << 4;
     l[j + kQK / 2] = (qs[j] >> 4) | static_cast<int>((h >> (j + 16)) & 1) << 4;
+  }
+}
+
+void legacy_row_grid(float* scale, float* offset, const void* row, int64_t n, int64_t block_bytes, bool has_min) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const uint8_t* blk = static_cast<const uint8_t*>(row) + b * block_bytes;
+    uint16_t d = 0, m = 0;
+    std::memcpy(&d, blk, sizeof d);
+    if (has_min) std::memcpy(&m, blk + 2, sizeof m);
+    const float scale_b = fp16_to_f32(d), offset_b = has_min ? fp16_to_f32(m) : -0.0f;
+    for (int64_t j = 0; j < 32; ++j) {
+      scale[b * 32 + j] = scale_b;
+      offset[b * 32 + j] = offset_b;
+    }
   }
 }
 

@@ -30,4 +30,10 @@ void pack_5bit(uint8_t* qs, uint8_t* qh, const uint8_t* l);
 // The inverse: the 32 levels 0..31 of a block into l[32].
 void unpack_5bit(int* l, const uint8_t* qs, const uint8_t* qh);
 
+// The row grid (formats/format.h RowGridFn) of a legacy row of n / 32 blocks
+// of block_bytes bytes, each starting with its fp16 scale d and, when
+// has_min, its fp16 min m: element j holds d·q + m (offset -0.0f without a
+// min, so that d·q + offset is the decoded value bit for bit).
+void legacy_row_grid(float* scale, float* offset, const void* row, int64_t n, int64_t block_bytes, bool has_min);
+
 }  // namespace lmpack

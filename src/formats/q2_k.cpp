@@ -1,6 +1,7 @@
 #include "formats/q2_k.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 #include "core/dtype.h"
@@ -117,6 +118,37 @@ float dot_q2_k_q8_k_scalar(int64_t n, const void* w, const void* a) {
     sum += k_dot_block_term(y[b].d * fp16_to_f32(x[b].d), isum, y[b].d * fp16_to_f32(x[b].dmin), msum);
   }
   return sum;
+}
+
+void row_grid_q2_k(float* scale, float* offset, const void* row, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ2_K blk;
+    std::memcpy(&blk, static_cast<const uint8_t*>(row) + b * sizeof(BlockQ2_K), sizeof blk);
+    const float d = fp16_to_f32(blk.d), dmin = fp16_to_f32(blk.dmin);
+    for (int s = 0; s < 16; ++s) {
+      const float dl = d * static_cast<float>(blk.scales[s] & 15);
+      const float ml = dmin * static_cast<float>(blk.scales[s] >> 4);
+      for (int i = 0; i < 16; ++i) {
+        scale[b * kQK_K + 16 * s + i] = dl;
+        offset[b * kQK_K + 16 * s + i] = -ml;
+      }
+    }
+  }
+}
+
+void set_row_codes_q2_k(void* row, const int32_t* codes, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* qs = static_cast<uint8_t*>(row) + b * sizeof(BlockQ2_K) + offsetof(BlockQ2_K, qs);
+    const int32_t* L = codes + b * kQK_K;
+    // Element 128h + 32p + l sits in bits 2p of qs[32h + l].
+    for (int h = 0; h < 2; ++h)
+      for (int l = 0; l < 32; ++l) {
+        const int32_t* Lh = L + 128 * h;
+        qs[32 * h + l] = static_cast<uint8_t>(Lh[l] | (Lh[l + 32] << 2) | (Lh[l + 64] << 4) | (Lh[l + 96] << 6));
+      }
+  }
 }
 
 }  // namespace lmpack

@@ -36,4 +36,15 @@ void dequantize_row_q2_k(float* out, const void* in, int64_t n);
 // k_search_positive with it (GGML's quantize_row_q2_K_ref / _impl).
 void quantize_row_q2_k(void* out, const float* in, int64_t n, const float* importance);
 
+// The grid of a stored row (FormatOps::row_grid): element j holds exactly
+// scale[j] * q + offset[j] for the codes q = 0..3, with
+// scale = d * (scales[s] & 15) and offset = -(dmin * (scales[s] >> 4)) for
+// its sub-block s = j / 16.
+// scale, offset: [n] out; row: [n / 256] blocks.
+void row_grid_q2_k(float* scale, float* offset, const void* row, int64_t n);
+
+// Rewrites the codes of a stored row (FormatOps::set_row_codes), keeping
+// d, dmin and scales. row: [n / 256] blocks, in place; codes: [n], each in 0..3.
+void set_row_codes_q2_k(void* row, const int32_t* codes, int64_t n);
+
 }  // namespace lmpack

@@ -145,4 +145,42 @@ float dot_q3_k_q8_k_scalar(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+void row_grid_q3_k(float* scale, float* offset, const void* row, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ3_K blk;
+    std::memcpy(&blk, static_cast<const uint8_t*>(row) + b * sizeof(BlockQ3_K), sizeof blk);
+    const float d = fp16_to_f32(blk.d);
+    int8_t sc[16];
+    unpack_scales_q3_k(sc, blk.scales);
+    for (int s = 0; s < 16; ++s) {
+      const float dl = d * static_cast<float>(sc[s]);
+      for (int i = 0; i < 16; ++i) {
+        scale[b * kQK_K + 16 * s + i] = dl;
+        offset[b * kQK_K + 16 * s + i] = -0.0f;
+      }
+    }
+  }
+}
+
+void set_row_codes_q3_k(void* row, const int32_t* codes, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ3_K blk;
+    uint8_t* out = static_cast<uint8_t*>(row) + b * sizeof(BlockQ3_K);
+    std::memcpy(&blk, out, sizeof blk);
+    // Level v + 4 (0..7): low bits at qs[32h + l] bits 2p, high bit at
+    // hmask[l] bit 4h + p, for element 128h + 32p + l.
+    std::memset(blk.hmask, 0, sizeof blk.hmask);
+    std::memset(blk.qs, 0, sizeof blk.qs);
+    for (int j = 0; j < kQK_K; ++j) {
+      const int h = j / 128, p = (j / 32) % 4, l = j % 32;
+      const int v = codes[b * kQK_K + j] + 4;
+      blk.qs[32 * h + l] = static_cast<uint8_t>(blk.qs[32 * h + l] | ((v & 3) << (2 * p)));
+      if (v > 3) blk.hmask[l] = static_cast<uint8_t>(blk.hmask[l] | (1 << (j / 32)));
+    }
+    std::memcpy(out, &blk, sizeof blk);
+  }
+}
+
 }  // namespace lmpack

@@ -44,4 +44,15 @@ void pack_scales_q3_k(uint8_t* scales, const uint8_t* S);
 // weighted by each sub-block's total weight (GGML's quantize_row_q3_K_impl).
 void quantize_row_q3_k(void* out, const float* in, int64_t n, const float* importance);
 
+// The grid of a stored row (FormatOps::row_grid): element j holds exactly
+// scale[j] * q + offset[j] for the codes q = -4..3, with
+// scale = d * (S[s] - 32) for its sub-block s = j / 16 and offset -0 (adding
+// -0 leaves the product unchanged bit for bit).
+// scale, offset: [n] out; row: [n / 256] blocks.
+void row_grid_q3_k(float* scale, float* offset, const void* row, int64_t n);
+
+// Rewrites the codes of a stored row (FormatOps::set_row_codes), keeping
+// d and scales. row: [n / 256] blocks, in place; codes: [n], each in -4..3.
+void set_row_codes_q3_k(void* row, const int32_t* codes, int64_t n);
+
 }  // namespace lmpack

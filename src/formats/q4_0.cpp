@@ -1,6 +1,7 @@
 #include "formats/q4_0.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "core/dtype.h"
@@ -69,6 +70,19 @@ float dot_q4_0_q8_0_scalar(int64_t n, const void* w, const void* a) {
     sum += static_cast<float>(s) * (fp16_to_f32(x.d) * fp16_to_f32(y.d));
   }
   return sum;
+}
+
+void row_grid_q4_0(float* scale, float* offset, const void* row, int64_t n) {
+  legacy_row_grid(scale, offset, row, n, sizeof(BlockQ4_0), /*has_min=*/false);
+}
+
+void set_row_codes_q4_0(void* row, const int32_t* codes, int64_t n) {
+  const int64_t nb = n / kQK;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* qs = static_cast<uint8_t*>(row) + b * sizeof(BlockQ4_0) + offsetof(BlockQ4_0, qs);
+    const int32_t* c = codes + b * kQK;
+    for (int j = 0; j < kQK / 2; ++j) qs[j] = static_cast<uint8_t>((c[j] + 8) | (c[j + kQK / 2] + 8) << 4);
+  }
 }
 
 }  // namespace lmpack

@@ -33,4 +33,14 @@ void quantize_row_q4_0(void* out, const float* in, int64_t n, const float* impor
 // sum_i w[i] * a[i]; w: [n / 32] Q4_0 blocks, a: [n / 32] Q8_0 blocks.
 float dot_q4_0_q8_0_scalar(int64_t n, const void* w, const void* a);
 
+// The grid of a stored row (FormatOps::row_grid): element j holds exactly
+// scale[j] * q + offset[j] for the codes q = -8..7, with scale = d of its
+// block, offset -0.
+// scale, offset: [n] out; row: [n / 32] blocks.
+void row_grid_q4_0(float* scale, float* offset, const void* row, int64_t n);
+
+// Rewrites the codes of a stored row (FormatOps::set_row_codes), keeping
+// d. row: [n / 32] blocks, in place; codes: [n], each in -8..7.
+void set_row_codes_q4_0(void* row, const int32_t* codes, int64_t n);
+
 }  // namespace lmpack

@@ -1,6 +1,7 @@
 #include "formats/q4_1.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "core/dtype.h"
@@ -73,6 +74,19 @@ float dot_q4_1_q8_1_scalar(int64_t n, const void* w, const void* a) {
     sum += static_cast<float>(s) * (fp16_to_f32(x.d) * fp16_to_f32(y.d)) + fp16_to_f32(x.m) * fp16_to_f32(y.s);
   }
   return sum;
+}
+
+void row_grid_q4_1(float* scale, float* offset, const void* row, int64_t n) {
+  legacy_row_grid(scale, offset, row, n, sizeof(BlockQ4_1), /*has_min=*/true);
+}
+
+void set_row_codes_q4_1(void* row, const int32_t* codes, int64_t n) {
+  const int64_t nb = n / kQK;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* qs = static_cast<uint8_t*>(row) + b * sizeof(BlockQ4_1) + offsetof(BlockQ4_1, qs);
+    const int32_t* c = codes + b * kQK;
+    for (int j = 0; j < kQK / 2; ++j) qs[j] = static_cast<uint8_t>((c[j]) | (c[j + kQK / 2]) << 4);
+  }
 }
 
 }  // namespace lmpack

@@ -1,5 +1,6 @@
 #include "formats/q4_k.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include "core/dtype.h"
@@ -86,6 +87,37 @@ float dot_q4_k_q8_k_scalar(int64_t n, const void* w, const void* a) {
     sum += k4_levels_dot_q8_k(L, x[b].scales, x[b].d, x[b].dmin, y[b]);
   }
   return sum;
+}
+
+void grid_k4_block(float* scale, float* offset, const uint8_t* scales, float d, float dmin) {
+  for (int s = 0; s < 8; ++s) {
+    uint8_t sc, mn;
+    unpack_scale_min_k4(s, scales, &sc, &mn);
+    const float ds = d * sc, ms = dmin * mn;
+    for (int l = 0; l < 32; ++l) {
+      scale[32 * s + l] = ds;
+      offset[32 * s + l] = -ms;
+    }
+  }
+}
+
+void row_grid_q4_k(float* scale, float* offset, const void* row, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ4_K blk;
+    std::memcpy(&blk, static_cast<const uint8_t*>(row) + b * sizeof(BlockQ4_K), sizeof blk);
+    grid_k4_block(scale + b * kQK_K, offset + b * kQK_K, blk.scales, fp16_to_f32(blk.d), fp16_to_f32(blk.dmin));
+  }
+}
+
+void set_row_codes_q4_k(void* row, const int32_t* codes, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* qs = static_cast<uint8_t*>(row) + b * sizeof(BlockQ4_K) + offsetof(BlockQ4_K, qs);
+    const int32_t* L = codes + b * kQK_K;
+    for (int c = 0; c < 4; ++c)
+      for (int l = 0; l < 32; ++l) qs[32 * c + l] = static_cast<uint8_t>(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
+  }
 }
 
 }  // namespace lmpack

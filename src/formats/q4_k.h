@@ -34,4 +34,14 @@ void dequantize_row_q4_k(float* out, const void* in, int64_t n);
 // quantize_row_q4_K_ref without importance, quantize_row_q4_K_impl with).
 void quantize_row_q4_k(void* out, const float* in, int64_t n, const float* importance);
 
+// The grid of a stored row (FormatOps::row_grid): element j holds exactly
+// scale[j] * q + offset[j] for the codes q = 0..15, with scale = d * sc[s],
+// offset = -dmin * mn[s] for its sub-block s = j / 32.
+// scale, offset: [n] out; row: [n / 256] blocks.
+void row_grid_q4_k(float* scale, float* offset, const void* row, int64_t n);
+
+// Rewrites the codes of a stored row (FormatOps::set_row_codes), keeping
+// d, dmin and scales. row: [n / 256] blocks, in place; codes: [n], each in 0..15.
+void set_row_codes_q4_k(void* row, const int32_t* codes, int64_t n);
+
 }  // namespace lmpack

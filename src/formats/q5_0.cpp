@@ -67,4 +67,21 @@ float dot_q5_0_q8_0_scalar(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+void row_grid_q5_0(float* scale, float* offset, const void* row, int64_t n) {
+  legacy_row_grid(scale, offset, row, n, sizeof(BlockQ5_0), /*has_min=*/false);
+}
+
+void set_row_codes_q5_0(void* row, const int32_t* codes, int64_t n) {
+  const int64_t nb = n / kQK;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ5_0 blk;
+    uint8_t* out = static_cast<uint8_t*>(row) + b * sizeof(BlockQ5_0);
+    std::memcpy(&blk, out, sizeof blk);
+    uint8_t l[kQK];
+    for (int j = 0; j < kQK; ++j) l[j] = static_cast<uint8_t>(codes[b * kQK + j] + 16);
+    pack_5bit(blk.qs, blk.qh, l);
+    std::memcpy(out, &blk, sizeof blk);
+  }
+}
+
 }  // namespace lmpack

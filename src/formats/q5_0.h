@@ -31,4 +31,14 @@ void quantize_row_q5_0(void* out, const float* in, int64_t n, const float* impor
 // sum_i w[i] * a[i]; w: [n / 32] Q5_0 blocks, a: [n / 32] Q8_0 blocks.
 float dot_q5_0_q8_0_scalar(int64_t n, const void* w, const void* a);
 
+// The grid of a stored row (FormatOps::row_grid): element j holds exactly
+// scale[j] * q + offset[j] for the codes q = -16..15, with scale = d of its
+// block, offset -0.
+// scale, offset: [n] out; row: [n / 32] blocks.
+void row_grid_q5_0(float* scale, float* offset, const void* row, int64_t n);
+
+// Rewrites the codes of a stored row (FormatOps::set_row_codes), keeping
+// d. row: [n / 32] blocks, in place; codes: [n], each in -16..15.
+void set_row_codes_q5_0(void* row, const int32_t* codes, int64_t n);
+
 }  // namespace lmpack

@@ -32,4 +32,14 @@ void quantize_row_q5_1(void* out, const float* in, int64_t n, const float* impor
 // sum_i w[i] * a[i]; w: [n / 32] Q5_1 blocks, a: [n / 32] Q8_1 blocks.
 float dot_q5_1_q8_1_scalar(int64_t n, const void* w, const void* a);
 
+// The grid of a stored row (FormatOps::row_grid): element j holds exactly
+// scale[j] * q + offset[j] for the codes q = 0..31, with scale = d, offset = m
+// of its block.
+// scale, offset: [n] out; row: [n / 32] blocks.
+void row_grid_q5_1(float* scale, float* offset, const void* row, int64_t n);
+
+// Rewrites the codes of a stored row (FormatOps::set_row_codes), keeping
+// d and m. row: [n / 32] blocks, in place; codes: [n], each in 0..31.
+void set_row_codes_q5_1(void* row, const int32_t* codes, int64_t n);
+
 }  // namespace lmpack

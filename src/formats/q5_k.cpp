@@ -72,4 +72,32 @@ float dot_q5_k_q8_k_scalar(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+void row_grid_q5_k(float* scale, float* offset, const void* row, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ5_K blk;
+    std::memcpy(&blk, static_cast<const uint8_t*>(row) + b * sizeof(BlockQ5_K), sizeof blk);
+    grid_k4_block(scale + b * kQK_K, offset + b * kQK_K, blk.scales, fp16_to_f32(blk.d), fp16_to_f32(blk.dmin));
+  }
+}
+
+void set_row_codes_q5_k(void* row, const int32_t* codes, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ5_K blk;
+    uint8_t* out = static_cast<uint8_t*>(row) + b * sizeof(BlockQ5_K);
+    std::memcpy(&blk, out, sizeof blk);
+    const int32_t* L = codes + b * kQK_K;
+    std::memset(blk.qh, 0, sizeof blk.qh);
+    for (int c = 0; c < 4; ++c) {
+      for (int l = 0; l < 32; ++l) {
+        const int lo = L[64 * c + l], hi = L[64 * c + 32 + l];
+        blk.qs[32 * c + l] = static_cast<uint8_t>((lo & 15) | ((hi & 15) << 4));
+        blk.qh[l] = static_cast<uint8_t>(blk.qh[l] | ((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+      }
+    }
+    std::memcpy(out, &blk, sizeof blk);
+  }
+}
+
 }  // namespace lmpack

@@ -107,4 +107,40 @@ float dot_q6_k_q8_k_scalar(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+void row_grid_q6_k(float* scale, float* offset, const void* row, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ6_K blk;
+    std::memcpy(&blk, static_cast<const uint8_t*>(row) + b * sizeof(BlockQ6_K), sizeof blk);
+    const float d = fp16_to_f32(blk.d);
+    for (int s = 0; s < 16; ++s) {
+      const float ds = d * static_cast<float>(blk.scales[s]);
+      for (int i = 0; i < 16; ++i) {
+        scale[b * kQK_K + 16 * s + i] = ds;
+        offset[b * kQK_K + 16 * s + i] = -0.0f;
+      }
+    }
+  }
+}
+
+void set_row_codes_q6_k(void* row, const int32_t* codes, int64_t n) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ6_K blk;
+    uint8_t* out = static_cast<uint8_t*>(row) + b * sizeof(BlockQ6_K);
+    std::memcpy(&blk, out, sizeof blk);
+    for (int h = 0; h < 2; ++h) {
+      int L[128];  // levels 0..63
+      for (int i = 0; i < 128; ++i) L[i] = codes[b * kQK_K + 128 * h + i] + 32;
+      for (int l = 0; l < 32; ++l) {
+        blk.ql[64 * h + l] = static_cast<uint8_t>((L[l] & 15) | ((L[l + 64] & 15) << 4));
+        blk.ql[64 * h + l + 32] = static_cast<uint8_t>((L[l + 32] & 15) | ((L[l + 96] & 15) << 4));
+        blk.qh[32 * h + l] = static_cast<uint8_t>((L[l] >> 4) | ((L[l + 32] >> 4) << 2) | ((L[l + 64] >> 4) << 4) |
+                                                  ((L[l + 96] >> 4) << 6));
+      }
+    }
+    std::memcpy(out, &blk, sizeof blk);
+  }
+}
+
 }  // namespace lmpack

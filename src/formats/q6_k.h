@@ -36,4 +36,14 @@ void dequantize_row_q6_k(float* out, const void* in, int64_t n);
 // the largest scale at -128 (GGML's quantize_row_q6_K_ref / _impl).
 void quantize_row_q6_k(void* out, const float* in, int64_t n, const float* importance);
 
+// The grid of a stored row (FormatOps::row_grid): element j holds exactly
+// scale[j] * q + offset[j] for the codes q = -32..31, with scale = d *
+// scales[s] for its sub-block s = j / 16, offset -0.
+// scale, offset: [n] out; row: [n / 256] blocks.
+void row_grid_q6_k(float* scale, float* offset, const void* row, int64_t n);
+
+// Rewrites the codes of a stored row (FormatOps::set_row_codes), keeping
+// d and scales. row: [n / 256] blocks, in place; codes: [n], each in -32..31.
+void set_row_codes_q6_k(void* row, const int32_t* codes, int64_t n);
+
 }  // namespace lmpack

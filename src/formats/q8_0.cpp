@@ -1,6 +1,8 @@
 #include "formats/q8_0.h"
+#include "formats/legacy_block.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 #include "core/cpu_features.h"
@@ -73,6 +75,18 @@ float dot_q8_0_q8_0_scalar(int64_t n, const void* w, const void* a) {
     sum += static_cast<float>(dot_block_q8_q8(x.qs, y.qs)) * (fp16_to_f32(x.d) * fp16_to_f32(y.d));
   }
   return sum;
+}
+
+void row_grid_q8_0(float* scale, float* offset, const void* row, int64_t n) {
+  legacy_row_grid(scale, offset, row, n, sizeof(BlockQ8_0), /*has_min=*/false);
+}
+
+void set_row_codes_q8_0(void* row, const int32_t* codes, int64_t n) {
+  const int64_t nb = n / kQK;
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* qs = static_cast<uint8_t*>(row) + b * sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs);
+    for (int j = 0; j < kQK; ++j) qs[j] = static_cast<uint8_t>(static_cast<int8_t>(codes[b * kQK + j]));
+  }
 }
 
 }  // namespace lmpack

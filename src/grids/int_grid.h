@@ -27,6 +27,11 @@ struct IntGridSpec {
   int grid_points = 100;    // MSE search resolution
   float max_shrink = 0.8f;  // search shrink factors down to 1 - max_shrink
   float norm = 2.4f;        // exponent of the MSE search's error
+  // Smallest asymmetric zero point (0 or 1). GPTQ checkpoints store zero - 1
+  // in `bits` bits, so a zero of 0 cannot be written (it would read back as
+  // 2^bits); exports set 1: a group whose range would need zero 0 (no
+  // negative value) gets zero 1 and scale = xmax / (maxq - 1) instead.
+  int32_t min_zero = 0;
 };
 
 // Parameters of one group. zero is an integer in [0, maxq].
@@ -40,8 +45,12 @@ struct IntGroupParams {
 // are sane.
 void validate_int_grid(const IntGridSpec& spec);
 
-// Scale and zero point for the n values w (n > 0).
-IntGroupParams find_params(const float* w, int64_t n, const IntGridSpec& spec);
+// Scale and zero point for the n values w (n > 0). With importance ([n]
+// non-negative weights, e.g. an imatrix's mean x² per column), the shrink
+// factors of the MSE search are always tried (grid_points, max_shrink from
+// spec, mse_clip or not) and the one with the least Σ importance·(x̂ - x)² wins
+// (plain min-max included, so it never does worse by that measure).
+IntGroupParams find_params(const float* w, int64_t n, const IntGridSpec& spec, const float* importance = nullptr);
 
 // The code of x on the grid, in [0, maxq].
 inline int32_t quantize_value(float x, const IntGroupParams& p) {

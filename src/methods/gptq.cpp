@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "kernels/linalg.h"
 #include "kernels/matmul.h"
+#include "methods/gptq_hessian.h"
 
 namespace lmpack {
 namespace {
@@ -22,6 +23,9 @@ int64_t group_width(int64_t group_size, int64_t cols, const char* where) {
   if (group_size <= 0) throw Error(where, cat("group_size must be > 0 or -1 (per-channel), got ", group_size));
   return std::min(group_size, cols);
 }
+
+// importance + c, or null when there is no importance.
+const float* at(const float* importance, int64_t c) { return importance != nullptr ? importance + c : nullptr; }
 
 IntQuantizedMatrix make_result(int64_t rows, int64_t cols, int64_t gs) {
   IntQuantizedMatrix m;
@@ -42,41 +46,19 @@ void check_shape(int64_t rows, int64_t cols, const char* where) {
   if (rows <= 0 || cols <= 0) throw Error(where, cat("weight shape must be positive, got [", rows, ", ", cols, "]"));
 }
 
-// Cholesky in place, or an Error that names the matrix and suggests a fix.
-void factor_or_throw(double* a, int64_t n, const char* what, double damp) {
-  const int64_t pivot = cholesky(a, n);
-  if (pivot >= 0)
-    throw Error(kWhere, cat(what, " is not positive definite (Cholesky pivot ", pivot, " of ", n,
-                            " is not > 0) with damp ", damp,
-                            "; use a larger damp (e.g. 0.1) or more calibration samples"));
-}
-
 }  // namespace
 
 IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
                                  const GptqOptions& options) {
-  check_shape(rows, cols, kWhere);
-  if (hessian.cols != cols || static_cast<int64_t>(hessian.h.size()) != cols * cols)
-    throw Error(kWhere, cat("Hessian is for ", hessian.cols, " columns (", hessian.h.size(),
-                            " entries) but the weight has ", cols, " columns"));
+  check_gptq_inputs(rows, cols, hessian, options.block_size, options.damp, kWhere);
   validate_int_grid(options.grid);
-  if (options.block_size <= 0) throw Error(kWhere, cat("block_size must be > 0, got ", options.block_size));
-  if (!(options.damp >= 0.0) || !std::isfinite(options.damp))
-    throw Error(kWhere, cat("damp must be a finite value >= 0, got ", options.damp));
   const int64_t gs = group_width(options.group_size, cols, kWhere);
   IntQuantizedMatrix out = make_result(rows, cols, gs);
   const int64_t n_groups = out.n_groups;
 
-  // Dead columns: no input ever reached them, so their weights cannot matter.
-  const std::vector<double>& h = hessian.h;  // [cols, cols]
-  std::vector<double> diag(static_cast<size_t>(cols));
   std::vector<float> w0(w, w + rows * cols);  // [rows, cols]
-  for (int64_t c = 0; c < cols; ++c) {
-    diag[c] = h[c * cols + c];
-    if (diag[c] != 0.0) continue;
-    diag[c] = 1.0;
-    for (int64_t r = 0; r < rows; ++r) w0[r * cols + c] = 0.0f;
-  }
+  const std::vector<double> diag = gptq_clear_dead_columns(w0.data(), rows, cols, hessian);
+  const std::vector<double>& h = hessian.h;  // [cols, cols]
 
   // Static groups (act_order): parameters from the unpermuted weights.
   std::vector<IntGroupParams> params(static_cast<size_t>(rows * n_groups));  // [rows, n_groups]
@@ -84,7 +66,8 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
     parallel_for(rows, [&](int64_t r) {
       for (int64_t g = 0; g < n_groups; ++g) {
         const int64_t c0 = g * gs, len = std::min(gs, cols - c0);
-        params[r * n_groups + g] = find_params(w0.data() + r * cols + c0, len, options.grid);
+        params[r * n_groups + g] =
+            find_params(w0.data() + r * cols + c0, len, options.grid, at(options.importance, c0));
       }
     });
   }
@@ -107,17 +90,7 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
   });
 
   // Dampen, then U = upper Cholesky factor of H⁻¹ (H⁻¹ = Uᵀ·U).
-  double mean_diag = 0.0;
-  for (int64_t i = 0; i < cols; ++i) mean_diag += hp[i * cols + i];
-  mean_diag /= static_cast<double>(cols);
-  for (int64_t i = 0; i < cols; ++i) hp[i * cols + i] += options.damp * mean_diag;
-  factor_or_throw(hp.data(), cols, "H + damp·mean(diag H)·I", options.damp);
-  cholesky_inverse(hp.data(), cols);
-  factor_or_throw(hp.data(), cols, "the inverse of H + damp·mean(diag H)·I", options.damp);
-  std::vector<float> u(static_cast<size_t>(cols * cols), 0.0f);
-  for (int64_t i = 0; i < cols; ++i)
-    for (int64_t j = i; j < cols; ++j) u[i * cols + j] = static_cast<float>(hp[j * cols + i]);
-  std::vector<double>().swap(hp);
+  const std::vector<float> u = gptq_inverse_factor(std::move(hp), cols, options.damp);
 
   // Column sweep, block by block (Algorithm 1 of the paper).
   const int64_t bs = std::min(options.block_size, cols);
@@ -144,7 +117,7 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
               for (int64_t k = b0; k < i; ++k) v -= er[k - b0] * u[k * cols + j];
               group[j - i] = v;
             }
-            params[r * n_groups + g] = find_params(group.data(), end - i, options.grid);
+            params[r * n_groups + g] = find_params(group.data(), end - i, options.grid, at(options.importance, i));
           }
           p = params[r * n_groups + g];
         }
@@ -172,7 +145,7 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
 }
 
 IntQuantizedMatrix rtn_quantize(const float* w, int64_t rows, int64_t cols, const IntGridSpec& grid,
-                                int64_t group_size) {
+                                int64_t group_size, const float* importance) {
   constexpr const char* where = "rtn";
   check_shape(rows, cols, where);
   validate_int_grid(grid);
@@ -181,7 +154,7 @@ IntQuantizedMatrix rtn_quantize(const float* w, int64_t rows, int64_t cols, cons
   parallel_for(rows, [&](int64_t r) {
     for (int64_t g = 0; g < out.n_groups; ++g) {
       const int64_t c0 = g * gs, len = std::min(gs, cols - c0);
-      const IntGroupParams p = find_params(w + r * cols + c0, len, grid);
+      const IntGroupParams p = find_params(w + r * cols + c0, len, grid, at(importance, c0));
       out.scales[r * out.n_groups + g] = p.scale;
       out.zeros[r * out.n_groups + g] = p.zero;
       for (int64_t c = c0; c < c0 + len; ++c) {

@@ -53,6 +53,9 @@ struct GptqOptions {
   double damp = 0.01;         // fraction of mean(diag H) added to the diagonal
   int64_t block_size = 128;   // lazy-batch width, > 0
   bool act_order = false;     // quantize columns by descending diag(H)
+  // [cols] non-negative per-column weights (e.g. an imatrix) for each group's
+  // scale/zero search (grids/int_grid.h find_params), or null for none.
+  const float* importance = nullptr;
 };
 
 // GPTQ on w [rows, cols] (row-major {out, in}) with the Hessian of its inputs
@@ -62,8 +65,9 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
                                  const GptqOptions& options);
 
 // Round-to-nearest baseline on the same grid: each group's parameters from
-// its own weights, every weight rounded independently.
+// its own weights (importance: [cols] weights for find_params, or null),
+// every weight rounded independently.
 IntQuantizedMatrix rtn_quantize(const float* w, int64_t rows, int64_t cols, const IntGridSpec& grid,
-                                int64_t group_size);
+                                int64_t group_size, const float* importance = nullptr);
 
 }  // namespace lmpack

@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "model/hf_config.h"
 #include "model/hf_names.h"
+#include "model/load_hf_int.h"
 #include "model/rope_layout.h"
 #include "model/loaders.h"
 
@@ -22,11 +23,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSingleFile = "model.safetensors";
 constexpr const char* kIndexFile = "model.safetensors.index.json";
-
-struct HfTensor {
-  TensorInfo info;   // under its HF name
-  std::string file;  // the safetensors file it came from (for errors)
-};
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -97,6 +93,7 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
   ckpt.config = read_hf_config(dir + "/config.json");
 
   std::vector<HfTensor> hf = read_tensors(dir, ckpt);
+  dequantize_hf_int_linears(dir, hf, ckpt);  // GPTQ/AWQ linears -> F32 <prefix>.weight
   std::set<std::string> seen;  // canonical names
   std::vector<std::string> skipped;
   for (const HfTensor& h : hf) {

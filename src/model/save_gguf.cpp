@@ -73,6 +73,8 @@ void add_vocab(GgufWriter& w, const Checkpoint& ckpt) {
   if (v.model == "llama") w.add_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
 }
 
+}  // namespace
+
 // "blk.N.<rest>" -> N and rest; false for other names.
 bool split_block(const std::string& name, int64_t* layer, std::string* rest) {
   if (name.compare(0, 4, "blk.") != 0) return false;
@@ -105,7 +107,6 @@ std::string model_name_of(const std::string& path) {
   return name.empty() ? std::string("model") : name;
 }
 
-}  // namespace
 
 uint32_t llama_ftype_of(DType type) {
   switch (type) {

@@ -164,10 +164,8 @@ void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config
   writer.end_tensor();
 }
 
-}  // namespace
 
-QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options) {
-  Stopwatch clock;
+MixOptions make_mix_options(const QuantizeOptions& options) {
   MixOptions mix;
   mix.type = parse_quantize_type("TYPE", options.type_name);
   for (const auto& [pattern, type] : options.tensor_types)
@@ -176,15 +174,19 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
   if (!options.token_embedding_type.empty())
     mix.token_embedding_type = parse_tensor_type("--token-embedding-type", options.token_embedding_type);
   mix.pure = options.pure;
+  mix.has_imatrix = !options.imatrix_path.empty();
+  return mix;
+}
 
-  ImportanceMatrix imatrix;
-  if (!options.imatrix_path.empty()) {
-    imatrix = read_imatrix(options.imatrix_path);
-    mix.has_imatrix = true;
-  }
+std::vector<MixChoice> choose_types(const MixOptions& mix, const Checkpoint& input, const std::vector<Job>& jobs) {
+  std::vector<MixTensor> described;
+  for (const Job& j : jobs) described.push_back({j.info.name, j.info.shape});
+  return choose_tensor_types(mix, input.config, described);
+}
 
-  // The tensors of the output file, in the writer's order (rope_freqs included
-  // when the config has llama3 scaling), with the checkpoint's names.
+// The tensors of the output file, in the writer's order (rope_freqs included
+// when the config has llama3 scaling), with the checkpoint's names.
+std::vector<Job> plan_jobs(const Checkpoint& input) {
   std::vector<Job> jobs;
   for (GgufTensorSource& src : gguf_tensor_plan(input)) {
     Job j;
@@ -195,10 +197,63 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
     j.source = std::move(src);
     jobs.push_back(std::move(j));
   }
+  return jobs;
+}
 
-  std::vector<MixTensor> described;
-  for (const Job& j : jobs) described.push_back({j.info.name, j.info.shape});
-  const std::vector<MixChoice> choices = choose_tensor_types(mix, input.config, described);
+// A tensor the calibration pipeline supplies: encoded linear weights as they
+// are, f32 tensors encoded here; q/k rows go to rotate-half order when the
+// architecture wants it (rope_halves).
+void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& config, CalibratedTensors& calibrated) {
+  const QuantizedTensor& t = job.info;
+  const int64_t cols = t.shape.back();
+  const int64_t rows = job.source.is_matrix() ? job.source.tensor->rows() : 1;
+  std::vector<uint8_t> bytes;
+  if (job.source.is_matrix()) {
+    bytes = calibrated.take_encoded(t.name, t.type);
+  } else {
+    const std::vector<float> v = calibrated.take_f32(t.name);
+    LMPACK_CHECK(static_cast<int64_t>(v.size()) == cols, cat(t.name, ": calibrated tensor of the wrong size"));
+    bytes.resize(dtype_bytes(t.type, cols));
+    encode_row(t.type, find_format_ops(t.type), bytes.data(), v.data(), cols, nullptr);
+    if (job.source.rope_halves) {  // a q/k bias: permute its elements
+      std::vector<float> perm(v.size());
+      for (int64_t i = 0; i < cols; ++i) perm[i] = v[static_cast<size_t>(adjacent_index(i, config.head_dim))];
+      encode_row(t.type, find_format_ops(t.type), bytes.data(), perm.data(), cols, nullptr);
+    }
+  }
+  const size_t row_bytes = dtype_bytes(t.type, cols);
+  LMPACK_CHECK(bytes.size() == row_bytes * static_cast<size_t>(rows), cat(t.name, ": calibrated bytes of the wrong size"));
+  if (job.source.rope_halves && job.source.is_matrix()) {
+    std::vector<uint8_t> out(bytes.size());
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(out.data() + r * row_bytes, bytes.data() + adjacent_index(r, config.head_dim) * row_bytes,
+                  row_bytes);
+    bytes.swap(out);
+  }
+  writer.append_tensor_bytes(bytes.data(), bytes.size());
+  writer.end_tensor();
+}
+
+}  // namespace
+
+std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const QuantizeOptions& options) {
+  const MixOptions mix = make_mix_options(options);
+  const std::vector<Job> jobs = plan_jobs(input);
+  const std::vector<MixChoice> choices = choose_types(mix, input, jobs);
+  std::map<std::string, DType> types;
+  for (size_t i = 0; i < jobs.size(); ++i) types[jobs[i].info.name] = choices[i].type;
+  return types;
+}
+
+QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options,
+                                CalibratedTensors* calibrated) {
+  Stopwatch clock;
+  const MixOptions mix = make_mix_options(options);
+  ImportanceMatrix imatrix;
+  if (!options.imatrix_path.empty()) imatrix = read_imatrix(options.imatrix_path);
+
+  std::vector<Job> jobs = plan_jobs(input);
+  const std::vector<MixChoice> choices = choose_types(mix, input, jobs);
 
   QuantizeReport report;
   report.out_path = out_path;
@@ -265,7 +320,13 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
   int64_t done = 0;
   for (const Job& j : jobs) {
     throw_if_interrupted();
-    stream_tensor(writer, j, input.config, releaser, progress.get(), done);
+    if (calibrated != nullptr && calibrated->handles(j.info.name)) {
+      write_calibrated(writer, j, input.config, *calibrated);
+      done += static_cast<int64_t>(j.info.source_bytes);
+      if (progress) progress->update(done >> 20);
+    } else {
+      stream_tensor(writer, j, input.config, releaser, progress.get(), done);
+    }
     report.tensors.push_back(j.info);
   }
   writer.finish();

@@ -11,12 +11,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/dtype.h"
 #include "model/checkpoint.h"
+#include "pipeline/calibrated_tensors.h"
 
 namespace lmpack {
 
@@ -59,8 +61,16 @@ struct QuantizeReport {
 };
 
 // Throws Error for a bad TYPE/override/imatrix (before OUT is created) and
-// for any failure while writing (OUT is then absent).
-QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options);
+// for any failure while writing (OUT is then absent). With `calibrated`, the
+// tensors it handles come from it (pipeline/calibrated_tensors.h): linear
+// weights already encoded in the type the mix chose (plan_gguf_types), other
+// block tensors as f32; the rest stream from the checkpoint as usual.
+QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options,
+                                CalibratedTensors* calibrated = nullptr);
+
+// The type every tensor of the output will get (mix rules, overrides and
+// fallbacks), by canonical name; the same choices quantize_to_gguf makes.
+std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const QuantizeOptions& options);
 
 // Per output type: count, parameters, bytes, bits per weight.
 struct QuantizeTypeSummary {

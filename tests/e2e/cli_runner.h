@@ -89,4 +89,23 @@ inline std::string describe(const std::vector<std::string>& args, const CliResul
          "\nstderr: " + r.err.substr(0, 2000);
 }
 
+// TinyStories validation stories 200-999 (never evaluated on: the tests
+// evaluate on stories 0-99) in a temp file, as calibration text; made once.
+inline std::string calibration_stories_file() {
+  const std::string dir = temp_dir() + "/calibration-text";
+  const std::string path = dir + "/stories200-999.txt";
+  if (std::filesystem::exists(path)) return path;
+  std::filesystem::create_directories(dir);
+  const std::string sep = "\n<|endoftext|>\n";
+  const std::string all = slurp(shared_path("data/tinystories-valid/tinystories_valid_first1000.txt"));
+  size_t pos = 0;
+  for (int i = 0; i < 200 && pos != std::string::npos; ++i) {
+    pos = all.find(sep, pos);
+    if (pos != std::string::npos) pos += sep.size();
+  }
+  if (pos == std::string::npos) return "";  // the caller's run fails on the empty name
+  std::ofstream(path, std::ios::binary) << all.substr(pos);
+  return path;
+}
+
 }  // namespace lmpack::testing

@@ -34,24 +34,10 @@ std::string scratch(const std::string& name) {
   return d;
 }
 
-// Validation stories 200-999 (never evaluated on) in a temp file.
-std::string calibration_text() {
-  const std::string path = scratch("text") + "/stories200-999.txt";
-  const std::string sep = "\n<|endoftext|>\n";
-  const std::string all = slurp(shared_path("data/tinystories-valid/tinystories_valid_first1000.txt"));
-  size_t pos = 0;
-  for (int i = 0; i < 200; ++i) {
-    pos = all.find(sep, pos);
-    EXPECT_NE(pos, std::string::npos);
-    pos += sep.size();
-  }
-  std::ofstream(path, std::ios::binary) << all.substr(pos);
-  return path;
-}
 
 TEST(ImatrixCli, WritesAnEntryPerLinearWeight) {
   LMPACK_REQUIRE_SHARED();
-  const std::string text = calibration_text(), d = scratch("stories");
+  const std::string text = testing::calibration_stories_file(), d = scratch("stories");
   const std::string out = d + "/a.imatrix.gguf", again = d + "/b.imatrix.gguf";
   std::vector<std::string> args = {"imatrix", stories_gguf(), "--calib", text, "--calib-samples", "8",
                                    "--calib-ctx", "128", "-o", out};
@@ -89,7 +75,7 @@ TEST(ImatrixCli, WritesAnEntryPerLinearWeight) {
 
 TEST(ImatrixCli, QuantizeWithTheImatrixChangesTheModel) {
   LMPACK_REQUIRE_SHARED();
-  const std::string text = calibration_text(), d = scratch("ts");
+  const std::string text = testing::calibration_stories_file(), d = scratch("ts");
   const std::string im_path = d + "/ts.imatrix.gguf";
   std::vector<std::string> args = {"imatrix", ts_llama(), "--tokenizer", tok(), "--calib", text,
                                    "--calib-samples", "8", "--calib-ctx", "128", "--consecutive", "-o", im_path};
@@ -122,7 +108,7 @@ TEST(ImatrixCli, OptionErrorsAreOneLine) {
     std::vector<std::string> args;
     std::string message;
   };
-  const std::string text = calibration_text();
+  const std::string text = testing::calibration_stories_file();
   const std::vector<Case> cases = {
       {{"imatrix", stories_gguf(), "-o", out},
        "lmpack: --calib: calibrated methods need --calib FILE; lmpack has no built-in calibration set\n"},

@@ -132,6 +132,22 @@ TEST(IntGrid, MseClipNeverWorseAndHelpsOutliers) {
   EXPECT_GE(strictly_better, 50);
 }
 
+TEST(IntGrid, MinZeroKeepsTheRangeOfNonNegativeGroups) {
+  const std::vector<float> w = {0.0f, 0.5f, 1.0f, 1.5f, 3.0f};  // min 0: the plain zero point is 0
+  IntGridSpec spec{.bits = 4};
+  EXPECT_EQ(find_params(w.data(), 5, spec).zero, 0);
+  spec.min_zero = 1;
+  const IntGroupParams p = find_params(w.data(), 5, spec);
+  EXPECT_EQ(p.zero, 1);
+  EXPECT_FLOAT_EQ(p.scale, 3.0f / 14.0f);
+  EXPECT_FLOAT_EQ(round_to_grid(3.0f, p), 3.0f) << "the top of the range stays representable";
+  EXPECT_FLOAT_EQ(round_to_grid(0.0f, p), 0.0f);
+  const std::vector<float> mixed = {-1.0f, 2.0f};
+  EXPECT_EQ(find_params(mixed.data(), 2, spec).zero, find_params(mixed.data(), 2, IntGridSpec{.bits = 4}).zero)
+      << "groups with a negative value are unaffected";
+  EXPECT_THROW(validate_int_grid({.bits = 4, .min_zero = 2}), Error);
+}
+
 TEST(IntGrid, RejectsBadSpec) {
   EXPECT_THROW(validate_int_grid({.bits = 5}), Error);
   EXPECT_THROW(validate_int_grid({.bits = 1}), Error);

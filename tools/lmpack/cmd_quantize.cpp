@@ -2,16 +2,28 @@
 // GGUF file at a llama.cpp mix (Q4_K_M, ...) or one tensor type, then prints
 // a summary: per chosen tensor type the count, bits per weight and bytes; the
 // total and its ratio to the input (--json: the same as one JSON object).
+// --method gptq|awq|awq+gptq (with --calib) runs the sequential calibration
+// pipeline (pipeline/sequential_calibration.h) and reports each layer's
+// relative output error on the calibration set. --format gptq|awq writes a
+// Hugging Face folder with integer group-quantized linears instead
+// (pipeline/export_int_hf.h; --bits, --group-size, --sym, --act-order).
 #include <algorithm>
+#include <cmath>
+#include <memory>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "cli_calibration.h"
 #include "cli_common.h"
 #include "core/error.h"
+#include "eval/resource_usage.h"
+#include "io/imatrix.h"
+#include "pipeline/export_int_hf.h"
 #include "pipeline/gguf_mix.h"
 #include "pipeline/gguf_quantize.h"
+#include "pipeline/sequential_calibration.h"
 
 namespace lmpack::cli {
 namespace {
@@ -28,7 +40,55 @@ struct QuantizeCliOptions {
   std::string tokenizer;
   std::string name;
   bool json = false;
+  std::string method = "rtn";
+  std::string format = "gguf";
+  int bits = 4;
+  int64_t group_size = 128;
+  bool sym = false;
+  bool act_order = false;
+  double damp = 0.01;
+  bool awq_clip = false;
+  int awq_grid = 20;
+  CalibCliOptions calib;
 };
+
+struct MethodChoice {
+  RoundingMethod rounding = RoundingMethod::kRtn;
+  bool awq = false;
+};
+
+MethodChoice parse_method(const std::string& m) {
+  if (m == "rtn") return {RoundingMethod::kRtn, false};
+  if (m == "gptq") return {RoundingMethod::kGptq, false};
+  if (m == "awq") return {RoundingMethod::kRtn, true};
+  if (m == "awq+gptq" || m == "gptq+awq") return {RoundingMethod::kGptq, true};
+  throw Error("--method", cat("must be rtn, gptq, awq or awq+gptq, got '", m, "'"));
+}
+
+void print_layer_errors(const std::vector<LayerError>& errors) {
+  if (errors.empty() || std::isnan(errors.front().relative_error)) return;
+  std::printf("%-28s %12s %-22s %10s %6s %8s\n", "layer", "shape", "grid", "rel.error", "awq α", "seconds");
+  double sum = 0.0;
+  for (const LayerError& e : errors) {
+    std::printf("%-28s %5lldx%-6lld %-22s %10.5f %6s %8.2f\n", e.name.c_str(), static_cast<long long>(e.rows),
+                static_cast<long long>(e.cols), e.grid.c_str(), e.relative_error,
+                e.awq_alpha < 0 ? "-" : cat(e.awq_alpha).c_str(), e.seconds);
+    sum += e.relative_error;
+  }
+  std::printf("mean relative output error %.5f over %zu layers\n", sum / static_cast<double>(errors.size()),
+              errors.size());
+}
+
+nlohmann::json layer_errors_json(const std::vector<LayerError>& errors) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const LayerError& e : errors) {
+    nlohmann::json j = {{"name", e.name}, {"rows", e.rows}, {"cols", e.cols}, {"grid", e.grid}, {"seconds", e.seconds}};
+    j["relative_error"] = std::isnan(e.relative_error) ? nlohmann::json(nullptr) : nlohmann::json(e.relative_error);
+    j["awq_alpha"] = e.awq_alpha < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.awq_alpha);
+    a.push_back(j);
+  }
+  return a;
+}
 
 double ratio(uint64_t a, uint64_t b) { return b ? static_cast<double>(a) / static_cast<double>(b) : 0.0; }
 
@@ -112,6 +172,64 @@ nlohmann::json report_json(const QuantizeReport& r) {
   return j;
 }
 
+CalibrationRecipe make_recipe(const QuantizeCliOptions& o, const MethodChoice& method) {
+  CalibrationRecipe recipe;
+  recipe.rounding = method.rounding;
+  recipe.awq = method.awq;
+  recipe.awq_clip = o.awq_clip;
+  recipe.awq_grid = o.awq_grid;
+  recipe.damp = o.damp;
+  if (!o.imatrix.empty()) recipe.importance = read_imatrix(o.imatrix);
+  return recipe;
+}
+
+void run_int_export(const QuantizeCliOptions& o, const MethodChoice& method) {
+  Stopwatch clock;
+  IntExportSpec spec;
+  spec.format = o.format == "awq" ? IntExportFormat::kAwq : IntExportFormat::kGptq;
+  spec.bits = o.bits;
+  spec.group_size = o.group_size;
+  spec.symmetric = o.sym;
+  spec.act_order = o.act_order;
+  spec.damp = o.damp;
+  if (o.bits != 2 && o.bits != 3 && o.bits != 4 && o.bits != 8)
+    throw Error("--bits", cat("must be 2, 3, 4 or 8, got ", o.bits));
+  if (o.group_size == 0 || o.group_size < -1)
+    throw Error("--group-size", cat("must be > 0 or -1 (per channel), got ", o.group_size));
+  if (o.act_order && method.rounding != RoundingMethod::kGptq)
+    throw Error("--act-order", "applies to GPTQ only (--method gptq or awq+gptq)");
+  Checkpoint ckpt = load_model(o.model, o.tokenizer);
+  validate_int_export(ckpt, spec);
+  CalibrationRecipe recipe = make_recipe(o, method);
+  IntGridSpec grid;
+  grid.bits = o.bits;
+  grid.symmetric = spec.format == IntExportFormat::kGptq && o.sym;
+  // GPTQ stores zero - 1: a zero of 0 cannot be written (int_grid.h).
+  if (spec.format == IntExportFormat::kGptq && !grid.symmetric) grid.min_zero = 1;
+  recipe.int_grid = grid;
+  recipe.group_size = o.group_size;
+  recipe.act_order = o.act_order;
+  std::vector<std::vector<int32_t>> windows;
+  if (!o.calib.files.empty())
+    windows = calibration_windows_for(ckpt, o.calib, o.tokenizer.empty() ? o.model : o.tokenizer);
+  SequentialCalibration pipeline(ckpt, std::move(windows), std::move(recipe));
+  save_int_quantized_hf(ckpt, o.out, spec, pipeline);
+  const double seconds = clock.seconds();
+  if (o.json) {
+    nlohmann::json j = {{"out", o.out},         {"format", o.format},         {"method", o.method},
+                        {"bits", o.bits},       {"group_size", o.group_size}, {"symmetric", grid.symmetric},
+                        {"act_order", o.act_order}, {"seconds", seconds},
+                        {"calibration_tokens", pipeline.calibration_tokens()}};
+    j["layers"] = layer_errors_json(pipeline.layer_errors());
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("quantized %s -> %s (%s layout, %d-bit, group %lld, %s, method %s) in %.2f s\n", o.model.c_str(),
+                o.out.c_str(), o.format.c_str(), o.bits, static_cast<long long>(o.group_size),
+                grid.symmetric ? "symmetric" : "asymmetric", o.method.c_str(), seconds);
+    print_layer_errors(pipeline.layer_errors());
+  }
+}
+
 }  // namespace
 
 Command add_quantize_command(CLI::App& parent) {
@@ -120,10 +238,10 @@ Command add_quantize_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("quantize", "Write a model as a quantized GGUF (llama.cpp's mixes)");
   cmd.app = app;
   app->add_option("MODEL", o->model, "Model (GGUF, llama2.c .bin, Hugging Face folder)")->required();
-  app->add_option("OUT", o->out, "Output GGUF file")->required();
+  app->add_option("OUT", o->out, "Output GGUF file (--format gptq/awq: output folder)")->required();
   app->add_option("TYPE", o->type,
-                  "A mix (" + valid_mix_names() + ") or one tensor type (" + valid_tensor_type_names() + ")")
-      ->required();
+                  "A mix (" + valid_mix_names() + ") or one tensor type (" + valid_tensor_type_names() +
+                      "); GGUF output only");
   app->add_option("--tensor-type", o->tensor_types,
                   "REGEX=TYPE: tensors whose name matches get TYPE (repeatable, first match wins)")
       ->allow_extra_args(false);
@@ -134,7 +252,34 @@ Command add_quantize_command(CLI::App& parent) {
   app->add_option("--tokenizer", o->tokenizer, "Vocabulary from elsewhere");
   app->add_option("--name", o->name, "general.name (default: the input's file name)");
   app->add_flag("--json", o->json, "One JSON object on stdout");
+  app->add_option("--method", o->method,
+                  "rtn (default), gptq, awq or awq+gptq; all but rtn need --calib");
+  app->add_option("--format", o->format, "gguf (default), gptq or awq (Hugging Face folder, integer groups)");
+  app->add_option("--bits", o->bits, "Integer grid bits for --format gptq/awq: 2, 3, 4 or 8 (default 4)");
+  app->add_option("--group-size", o->group_size, "Columns per group for --format gptq/awq (default 128; -1 per channel)");
+  app->add_flag("--sym", o->sym, "Symmetric integer grid (--format gptq)");
+  app->add_flag("--act-order", o->act_order, "GPTQ act-order with static groups (--format gptq)");
+  app->add_option("--damp", o->damp, "GPTQ dampening, fraction of mean diag(H) (default 0.01)");
+  app->add_flag("--awq-clip", o->awq_clip, "AWQ clipping search (integer grids)");
+  app->add_option("--awq-grid", o->awq_grid, "AWQ α grid points (default 20)");
+  add_calibration_options(app, o->calib);
   cmd.run = [o] {
+    const MethodChoice method = parse_method(o->method);
+    if (o->format != "gguf" && o->format != "gptq" && o->format != "awq")
+      throw Error("--format", cat("must be gguf, gptq or awq, got '", o->format, "'"));
+    const bool calibrated = method.rounding == RoundingMethod::kGptq || method.awq || o->awq_clip;
+    if (calibrated || !o->calib.files.empty()) validate_calibration_options(o->calib);
+    if (!(o->damp >= 0.0 && o->damp < 10.0)) throw Error("--damp", cat("must be in [0, 10), got ", o->damp));
+    if (o->awq_grid < 1) throw Error("--awq-grid", cat("must be >= 1, got ", o->awq_grid));
+    if (!o->imatrix.empty()) require_existing_path("--imatrix", o->imatrix);
+    if (o->format != "gguf") {
+      run_int_export(*o, method);
+      return;
+    }
+    if (o->type.empty()) throw Error("TYPE", "is required for GGUF output (e.g. Q4_K_M)");
+    if (o->awq_clip) throw Error("--awq-clip", "the clipping search is for integer grids (--format gptq/awq)");
+    if (o->act_order)
+      throw Error("--act-order", "applies to integer groups (--format gptq); GGUF blocks are swept in order");
     QuantizeOptions q;
     q.type_name = o->type;
     // Every option is checked before the model is read.
@@ -153,11 +298,30 @@ Command add_quantize_command(CLI::App& parent) {
     if (!o->imatrix.empty()) require_existing_path("--imatrix", o->imatrix);
     q.model_name = o->name;
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
-    const QuantizeReport r = quantize_to_gguf(ckpt, o->out, q);
-    if (o->json)
-      std::printf("%s\n", report_json(r).dump(2).c_str());
-    else
+    std::unique_ptr<SequentialCalibration> pipeline;
+    if (calibrated || !o->calib.files.empty()) {
+      CalibrationRecipe recipe = make_recipe(*o, method);
+      recipe.gguf_types = plan_gguf_types(ckpt, q);
+      auto windows = calibration_windows_for(ckpt, o->calib, o->tokenizer.empty() ? o->model : o->tokenizer);
+      pipeline = std::make_unique<SequentialCalibration>(ckpt, std::move(windows), std::move(recipe));
+      q.imatrix_path.clear();  // the pipeline applies the importance itself
+    }
+    QuantizeReport r = quantize_to_gguf(ckpt, o->out, q, pipeline.get());
+    if (pipeline && !o->imatrix.empty())
+      for (QuantizedTensor& t : r.tensors)
+        if (pipeline->handles(t.name) && t.shape.size() == 2) t.used_importance = true;
+    if (o->json) {
+      nlohmann::json j = report_json(r);
+      j["method"] = o->method;
+      if (pipeline) {
+        j["calibration_tokens"] = pipeline->calibration_tokens();
+        j["layers"] = layer_errors_json(pipeline->layer_errors());
+      }
+      std::printf("%s\n", j.dump(2).c_str());
+    } else {
       print_summary(r, o->model);
+      if (pipeline) print_layer_errors(pipeline->layer_errors());
+    }
   };
   return cmd;
 }

@@ -1,0 +1,276 @@
+#include "model/load_hf_int.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "formats/decode.h"
+#include "formats/int_packing.h"
+
+namespace lmpack {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kSuffixes[] = {".qweight", ".qzeros", ".scales", ".g_idx"};
+
+struct QuantConfig {
+  enum class Method { kGptq, kAwq } method = Method::kGptq;
+  int bits = 4;
+  int64_t group_size = -1;   // -1: one group per row
+  bool zeros_minus_one = true;  // GPTQ checkpoint_format "gptq"
+  std::string where;         // the file it came from
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, "cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+const json* find_key(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it == j.end() || it->is_null() ? nullptr : &*it;
+}
+
+int64_t int_key(const json& j, const char* key, const std::string& where, const std::string& prefix) {
+  const json* v = find_key(j, key);
+  if (v == nullptr) throw Error(where, cat("missing key '", prefix, key, "'"));
+  if (!v->is_number_integer()) throw Error(where, cat("key '", prefix, key, "' must be an integer, got ", v->dump()));
+  return v->get<int64_t>();
+}
+
+std::string string_key(const json& j, const char* key, const std::string& where, const std::string& prefix,
+                       const std::string& fallback) {
+  const json* v = find_key(j, key);
+  if (v == nullptr) return fallback;
+  if (!v->is_string()) throw Error(where, cat("key '", prefix, key, "' must be a string, got ", v->dump()));
+  return v->get<std::string>();
+}
+
+json parse_object(const std::string& path) {
+  json j = json::parse(read_text(path), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw Error(path, "not a JSON object");
+  return j;
+}
+
+// config.json's quantization_config, else AutoGPTQ's quantize_config.json,
+// else AutoAWQ's quant_config.json.
+QuantConfig read_quant_config(const std::string& dir) {
+  const std::string config_path = dir + "/config.json";
+  const json config = parse_object(config_path);
+  QuantConfig q;
+  json j;
+  std::string prefix;
+  if (const json* qc = find_key(config, "quantization_config")) {
+    if (!qc->is_object()) throw Error(config_path, "key 'quantization_config' must be an object");
+    j = *qc;
+    q.where = config_path;
+    prefix = "quantization_config.";
+  } else if (fs::exists(dir + "/quantize_config.json")) {
+    q.where = dir + "/quantize_config.json";
+    j = parse_object(q.where);
+    if (find_key(j, "quant_method") == nullptr) j["quant_method"] = "gptq";
+  } else if (fs::exists(dir + "/quant_config.json")) {
+    q.where = dir + "/quant_config.json";
+    j = parse_object(q.where);
+    if (find_key(j, "quant_method") == nullptr) j["quant_method"] = "awq";
+  } else {
+    throw Error(config_path, "the model has quantized linears (.qweight) but no 'quantization_config' (nor "
+                             "quantize_config.json / quant_config.json beside it)");
+  }
+  const std::string method = lower(string_key(j, "quant_method", q.where, prefix, ""));
+  if (method == "gptq") {
+    q.method = QuantConfig::Method::kGptq;
+    q.bits = static_cast<int>(int_key(j, "bits", q.where, prefix));
+    if (q.bits != 2 && q.bits != 3 && q.bits != 4 && q.bits != 8)
+      throw Error(q.where, cat("key '", prefix, "bits' = ", q.bits, " is not supported for GPTQ (2, 3, 4, 8)"));
+    q.group_size = int_key(j, "group_size", q.where, prefix);
+    const std::string format = string_key(j, "checkpoint_format", q.where, prefix, "gptq");
+    if (format == "gptq_v2")
+      q.zeros_minus_one = false;
+    else if (format != "gptq")
+      throw Error(q.where, cat("key '", prefix, "checkpoint_format' = '", format,
+                               "' is not supported (gptq, gptq_v2)"));
+  } else if (method == "awq") {
+    q.method = QuantConfig::Method::kAwq;
+    const bool has_bits = find_key(j, "bits") != nullptr;
+    q.bits = static_cast<int>(int_key(j, has_bits ? "bits" : "w_bit", q.where, prefix));
+    if (q.bits != 4) throw Error(q.where, cat("AWQ with ", q.bits, " bits is not supported (4)"));
+    q.group_size = int_key(j, find_key(j, "group_size") != nullptr ? "group_size" : "q_group_size", q.where, prefix);
+    const std::string version = lower(string_key(j, "version", q.where, prefix, "gemm"));
+    if (version != "gemm")
+      throw Error(q.where, cat("key '", prefix, "version' = '", version, "' is not supported (gemm)"));
+    const json* zp = find_key(j, "zero_point");
+    if (zp != nullptr && !(zp->is_boolean() && zp->get<bool>()))
+      throw Error(q.where, cat("key '", prefix, "zero_point' = ", zp->dump(), " is not supported (true)"));
+  } else {
+    throw Error(q.where, cat("key '", prefix, "quant_method' = '", method, "' is not supported (gptq, awq)"));
+  }
+  if (q.group_size == 0 || q.group_size < -1)
+    throw Error(q.where, cat("group size ", q.group_size, " must be positive or -1"));
+  return q;
+}
+
+struct Parts {
+  const HfTensor* part[4] = {nullptr, nullptr, nullptr, nullptr};  // qweight, qzeros, scales, g_idx
+};
+
+std::string shape_of(const HfTensor& t) { return shape_string(t.info.shape); }
+
+[[noreturn]] void bad(const HfTensor& t, const std::string& problem) {
+  throw Error(t.file, cat("tensor '", t.info.name, "': ", problem));
+}
+
+// The int32 values of a 2-D (or 1-D when dims == 1) I32 tensor, copied out
+// (safetensors offsets need not be 4-byte aligned).
+std::vector<int32_t> int32_values(const HfTensor& t, size_t dims) {
+  if (t.info.dtype != DType::I32) bad(t, cat("dtype ", dtype_name(t.info.dtype), "; expected I32"));
+  if (t.info.shape.size() != dims) bad(t, cat("shape ", shape_of(t), " has ", t.info.shape.size(), " dimensions; expected ", dims));
+  std::vector<int32_t> v(static_cast<size_t>(t.info.n_elements()));
+  std::memcpy(v.data(), t.info.data, v.size() * 4);
+  return v;
+}
+
+void expect_shape(const HfTensor& t, std::vector<int64_t> shape) {
+  if (t.info.shape != shape) bad(t, cat("shape ", shape_of(t), "; expected ", shape_string(shape)));
+}
+
+// Dequantizes one linear into an owned F32 buffer; returns its tensor.
+HfTensor dequantize_linear(const std::string& prefix, const Parts& p, const QuantConfig& q, Checkpoint& ckpt) {
+  const HfTensor& qw = *p.part[0];
+  for (int k = 1; k < 3; ++k)
+    if (p.part[k] == nullptr) throw Error(qw.file, cat("tensor '", qw.info.name, "' has no '", prefix, kSuffixes[k], "' beside it"));
+  const HfTensor& qz = *p.part[1];
+  const HfTensor& sc = *p.part[2];
+  const bool gptq = q.method == QuantConfig::Method::kGptq;
+  const std::vector<int32_t> qweight = int32_values(qw, 2);
+  int64_t in = 0, out = 0;
+  if (gptq) {
+    const int64_t unit_values = q.bits == 3 ? 32 : 32 / q.bits, unit_words = q.bits == 3 ? 3 : 1;
+    if (qw.info.shape[0] % unit_words != 0)
+      bad(qw, cat("shape ", shape_of(qw), ": ", qw.info.shape[0], " rows do not hold whole ", q.bits, "-bit values"));
+    in = qw.info.shape[0] / unit_words * unit_values;
+    out = qw.info.shape[1];
+  } else {
+    in = qw.info.shape[0];
+    out = qw.info.shape[1] * 8;
+  }
+  if (in <= 0 || out <= 0) bad(qw, cat("empty shape ", shape_of(qw)));
+  if (sc.info.shape.size() != 2 || sc.info.shape[1] != out || sc.info.shape[0] <= 0)
+    bad(sc, cat("shape ", shape_of(sc), "; expected [n_groups, ", out, "]"));
+  const int64_t n_groups = sc.info.shape[0];
+  if (sc.info.dtype != DType::F16 && sc.info.dtype != DType::F32 && sc.info.dtype != DType::BF16)
+    bad(sc, cat("dtype ", dtype_name(sc.info.dtype), "; expected F16, BF16 or F32"));
+  std::vector<float> scales(static_cast<size_t>(n_groups * out));
+  decode_to_f32(scales.data(), sc.info.data, sc.info.dtype, n_groups * out);
+
+  std::vector<int32_t> zeros(static_cast<size_t>(n_groups * out));
+  const std::vector<int32_t> qzeros = int32_values(qz, 2);
+  if (gptq) {
+    if (!gptq_packing_fits(out, q.bits))
+      bad(qz, cat(out, " output columns do not fill whole int32 words at ", q.bits, " bits"));
+    expect_shape(qz, {n_groups, gptq_packed_words(out, q.bits)});
+    unpack_gptq_qzeros(zeros.data(), qzeros.data(), n_groups, out, q.bits);
+    if (!q.zeros_minus_one)
+      for (int32_t& z : zeros) z = (z - 1) & ((1 << q.bits) - 1);
+  } else {
+    expect_shape(qz, {n_groups, out / 8});
+    unpack_awq_qzeros(zeros.data(), qzeros.data(), n_groups, out);
+  }
+
+  std::vector<int32_t> g_idx(static_cast<size_t>(in));
+  if (p.part[3] != nullptr) {
+    const HfTensor& gi = *p.part[3];
+    g_idx = int32_values(gi, 1);
+    expect_shape(gi, {in});
+    for (int64_t c = 0; c < in; ++c)
+      if (g_idx[c] < 0 || g_idx[c] >= n_groups)
+        bad(gi, cat("g_idx[", c, "] = ", g_idx[c], " is outside the ", n_groups, " groups of '", sc.info.name, "'"));
+  } else {
+    const int64_t gs = q.group_size == -1 ? in : q.group_size;
+    const int64_t expected = (in + gs - 1) / gs;
+    if (n_groups != expected)
+      bad(sc, cat(n_groups, " groups; ", in, " inputs in groups of ", gs, " (", q.where, ") make ", expected));
+    for (int64_t c = 0; c < in; ++c) g_idx[c] = static_cast<int32_t>(c / gs);
+  }
+
+  std::vector<uint8_t> codes(static_cast<size_t>(out * in));
+  if (gptq)
+    unpack_gptq_qweight(codes.data(), qweight.data(), out, in, q.bits);
+  else
+    unpack_awq_qweight(codes.data(), qweight.data(), out, in);
+
+  auto buffer = std::make_shared<std::vector<float>>(static_cast<size_t>(out * in));
+  float* w = buffer->data();
+  parallel_for(out, [&](int64_t o) {
+    for (int64_t c = 0; c < in; ++c) {
+      const int64_t g = g_idx[c];
+      w[o * in + c] = scales[g * out + o] * static_cast<float>(static_cast<int32_t>(codes[o * in + c]) - zeros[g * out + o]);
+    }
+  });
+  ckpt.keep_alive.push_back(buffer);
+  HfTensor t;
+  t.file = qw.file;
+  t.info.name = prefix + ".weight";
+  t.info.dtype = DType::F32;
+  t.info.shape = {out, in};
+  t.info.data = reinterpret_cast<const uint8_t*>(w);
+  t.info.nbytes = buffer->size() * sizeof(float);
+  return t;
+}
+
+}  // namespace
+
+void dequantize_hf_int_linears(const std::string& dir, std::vector<HfTensor>& tensors, Checkpoint& ckpt) {
+  std::map<std::string, Parts> linears;  // prefix -> its parts
+  for (const HfTensor& t : tensors)
+    for (int k = 0; k < 4; ++k) {
+      const std::string& name = t.info.name;
+      const size_t n = std::strlen(kSuffixes[k]);
+      if (name.size() > n && name.compare(name.size() - n, n, kSuffixes[k]) == 0)
+        linears[name.substr(0, name.size() - n)].part[k] = &t;
+    }
+  bool any = false;
+  for (const auto& [prefix, parts] : linears) {
+    if (parts.part[0] != nullptr) {
+      any = true;
+      continue;
+    }
+    const HfTensor* some = parts.part[1] != nullptr ? parts.part[1] : parts.part[2] != nullptr ? parts.part[2] : parts.part[3];
+    if (parts.part[1] != nullptr || parts.part[3] != nullptr)  // .scales alone may be something else's
+      throw Error(some->file, cat("tensor '", some->info.name, "' has no '", prefix, ".qweight' beside it"));
+  }
+  if (!any) return;
+  const QuantConfig q = read_quant_config(dir);
+
+  std::vector<HfTensor> result;
+  std::map<const HfTensor*, bool> consumed;
+  for (const auto& [prefix, parts] : linears) {
+    if (parts.part[0] == nullptr) continue;
+    result.push_back(dequantize_linear(prefix, parts, q, ckpt));
+    for (const HfTensor* t : parts.part)
+      if (t != nullptr) consumed[t] = true;
+  }
+  for (const HfTensor& t : tensors)
+    if (!consumed.count(&t)) result.push_back(t);
+  tensors = std::move(result);
+}
+
+}  // namespace lmpack

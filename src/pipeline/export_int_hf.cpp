@@ -1,0 +1,370 @@
+#include "pipeline/export_int_hf.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "formats/decode.h"
+#include "formats/int_packing.h"
+#include "io/safetensors.h"
+#include "model/hf_config.h"
+#include "model/hf_names.h"
+#include "model/loaders.h"
+#include "model/save_hf.h"
+
+namespace lmpack {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_gptq(const IntExportSpec& s) { return s.format == IntExportFormat::kGptq; }
+const char* format_name(const IntExportSpec& s) { return is_gptq(s) ? "gptq" : "awq"; }
+
+// A block's linear weight: blk.N.<name>.weight with two dimensions.
+bool is_block_linear(const std::string& name, const TensorInfo& t) {
+  return name.rfind("blk.", 0) == 0 && t.shape.size() == 2 && name.size() > 7 &&
+         name.compare(name.size() - 7, 7, ".weight") == 0;
+}
+
+// Block number of a blk.N.* name, or -1.
+int64_t block_of(const std::string& name) {
+  if (name.rfind("blk.", 0) != 0) return -1;
+  int64_t n = 0;
+  size_t i = 4;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) n = n * 10 + (name[i] - '0');
+  return i == 4 ? -1 : n;
+}
+
+int64_t effective_group(const IntExportSpec& s, int64_t in) { return s.group_size == -1 ? in : s.group_size; }
+
+int64_t rope_heads_of(const std::string& name, const ModelConfig& c) {
+  if (!is_rope_permuted(name)) return 0;
+  return name.find(".attn_q.") != std::string::npos ? c.n_heads : c.n_kv_heads;
+}
+
+std::string json_double(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+// quantization_config (config.json) and the side file's text.
+std::string quantization_config_json(const IntExportSpec& s, const std::string& indent) {
+  const std::string i2 = indent + "  ";
+  if (is_gptq(s))
+    return cat("{\n", i2, "\"quant_method\": \"gptq\",\n", i2, "\"bits\": ", s.bits, ",\n", i2,
+               "\"group_size\": ", s.group_size, ",\n", i2, "\"desc_act\": ", s.act_order ? "true" : "false", ",\n",
+               i2, "\"sym\": ", s.symmetric ? "true" : "false", ",\n", i2, "\"damp_percent\": ", json_double(s.damp),
+               ",\n", i2, "\"true_sequential\": true,\n", i2, "\"static_groups\": ", s.act_order ? "true" : "false",
+               ",\n", i2, "\"checkpoint_format\": \"gptq\",\n", i2, "\"model_name_or_path\": null,\n", i2,
+               "\"model_file_base_name\": \"model\"\n", indent, "}");
+  return cat("{\n", i2, "\"quant_method\": \"awq\",\n", i2, "\"bits\": 4,\n", i2, "\"group_size\": ", s.group_size,
+             ",\n", i2, "\"zero_point\": true,\n", i2, "\"version\": \"gemm\",\n", i2,
+             "\"modules_to_not_convert\": null\n", indent, "}");
+}
+
+std::string side_config_json(const IntExportSpec& s) {
+  if (is_gptq(s)) return quantization_config_json(s, "") + "\n";
+  return cat("{\n  \"zero_point\": true,\n  \"q_group_size\": ", s.group_size,
+             ",\n  \"w_bit\": 4,\n  \"version\": \"GEMM\"\n}\n");
+}
+
+// config.json: save_hf's text (torch_dtype float16) with quantization_config added last.
+std::string config_json(const Checkpoint& ckpt, const IntExportSpec& s) {
+  HfConfigExtras extras;
+  extras.torch_dtype = DType::F16;
+  if (ckpt.vocab) {
+    extras.bos_token_id = ckpt.vocab->bos_id;
+    extras.eos_token_id = ckpt.vocab->eos_id;
+  }
+  std::string text = hf_config_to_json(ckpt.config, extras);
+  const size_t close = text.rfind('}');
+  LMPACK_CHECK(close != std::string::npos && close > 0);
+  size_t end = close;
+  while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == ' ')) --end;
+  return cat(text.substr(0, end), ",\n  \"quantization_config\": ", quantization_config_json(s, "  "), "\n}\n");
+}
+
+// One tensor of the output file.
+enum class Kind { kFloat, kQWeight, kQZeros, kScales, kGIdx };
+struct Planned {
+  Kind kind;
+  std::string name;  // canonical name of the source tensor
+  const TensorInfo* src;
+  int64_t rope_heads = 0;
+};
+
+// A linear's tensors, packed on its first entry and written over the next ones.
+struct PackedLinear {
+  std::vector<int32_t> qweight, qzeros, g_idx;
+  std::vector<uint16_t> scales;  // fp16 [n_groups, out]
+};
+
+// Checks a supplied matrix against the tensor it replaces and the spec.
+void check_matrix(const IntQuantizedMatrix& m, const TensorInfo& t, const IntExportSpec& s, const std::string& where) {
+  const int64_t out = t.shape[0], in = t.shape[1];
+  const int64_t gs = effective_group(s, in);
+  const auto fail = [&](const std::string& problem) {
+    throw Error(where, cat("tensor '", t.name, "' supplied for ", format_name(s), " export: ", problem));
+  };
+  if (m.rows != out || m.cols != in) fail(cat("shape [", m.rows, ", ", m.cols, "]; expected ", shape_string(t.shape)));
+  if (m.group_size != gs || m.n_groups != in / gs)
+    fail(cat("group size ", m.group_size, " with ", m.n_groups, " groups; the export wants ", gs, " with ", in / gs));
+  if (m.codes.size() != static_cast<size_t>(out * in) || m.scales.size() != static_cast<size_t>(out * m.n_groups) ||
+      m.zeros.size() != static_cast<size_t>(out * m.n_groups) ||
+      !(m.g_idx.empty() || m.g_idx.size() == static_cast<size_t>(in)))
+    fail("codes/scales/zeros/g_idx sizes do not match the shape");
+  const int32_t maxq = (1 << s.bits) - 1;
+  for (size_t i = 0; i < m.codes.size(); ++i)
+    if (m.codes[i] > maxq) fail(cat("code ", int{m.codes[i]}, " at ", i, " exceeds ", maxq, " (", s.bits, " bits)"));
+  for (size_t i = 0; i < m.zeros.size(); ++i) {
+    if (m.zeros[i] < 0 || m.zeros[i] > maxq) fail(cat("zero point ", m.zeros[i], " outside [0, ", maxq, "]"));
+    if (is_gptq(s) && m.zeros[i] == 0)
+      fail(cat("row ", i / m.n_groups, " group ", i % m.n_groups,
+               " has zero point 0, which GPTQ's zero-minus-one layout (checkpoint_format gptq) cannot store "
+               "(readers take it as ", maxq + 1, "); use a symmetric grid or the awq format"));
+  }
+  for (size_t i = 0; i < m.scales.size(); ++i)
+    if (!std::isfinite(fp16_to_f32(f32_to_fp16(m.scales[i]))))
+      fail(cat("scale ", m.scales[i], " (row ", i / m.n_groups, ") does not fit fp16"));
+  const bool any_order = is_gptq(s) && s.act_order;  // desc_act: readers use g_idx as stored
+  for (size_t c = 0; c < m.g_idx.size(); ++c) {
+    const int32_t g = m.g_idx[c];
+    if (g < 0 || g >= m.n_groups) fail(cat("g_idx[", c, "] = ", g, " outside [0, ", m.n_groups, ")"));
+    if (!any_order && g != static_cast<int32_t>(static_cast<int64_t>(c) / gs))
+      fail(cat("g_idx[", c, "] = ", g, " is not column / group size (", static_cast<int64_t>(c) / gs,
+               "), which this layout requires without desc_act"));
+  }
+}
+
+PackedLinear pack_linear(IntQuantizedMatrix m, const TensorInfo& t, int64_t rope_heads, const ModelConfig& c,
+                         const IntExportSpec& s, const std::string& where) {
+  check_matrix(m, t, s, where);
+  const int64_t out = m.rows, in = m.cols, ng = m.n_groups;
+  if (rope_heads > 0) {  // adjacent pairs -> rotate-half, on every row-indexed array
+    std::vector<uint8_t> codes(m.codes.size());
+    permute_rope_rows(codes.data(), m.codes.data(), rope_heads, c.head_dim, static_cast<size_t>(in),
+                      RopeLayout::kAdjacent);
+    m.codes = std::move(codes);
+    std::vector<float> scales(m.scales.size());
+    permute_rope_rows(scales.data(), m.scales.data(), rope_heads, c.head_dim, ng * sizeof(float), RopeLayout::kAdjacent);
+    m.scales = std::move(scales);
+    std::vector<int32_t> zeros(m.zeros.size());
+    permute_rope_rows(zeros.data(), m.zeros.data(), rope_heads, c.head_dim, ng * sizeof(int32_t), RopeLayout::kAdjacent);
+    m.zeros = std::move(zeros);
+  }
+  PackedLinear p;
+  // scales and zeros: [out, n_groups] -> [n_groups, out]
+  std::vector<int32_t> zeros_t(static_cast<size_t>(ng * out));
+  p.scales.resize(static_cast<size_t>(ng * out));
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t g = 0; g < ng; ++g) {
+      zeros_t[g * out + o] = m.zeros[o * ng + g];
+      p.scales[g * out + o] = f32_to_fp16(m.scales[o * ng + g]);
+    }
+  if (is_gptq(s)) {
+    p.qweight.resize(static_cast<size_t>(gptq_packed_words(in, s.bits) * out));
+    pack_gptq_qweight(p.qweight.data(), m.codes.data(), out, in, s.bits);
+    p.qzeros.resize(static_cast<size_t>(ng * gptq_packed_words(out, s.bits)));
+    pack_gptq_qzeros(p.qzeros.data(), zeros_t.data(), ng, out, s.bits);
+    p.g_idx.resize(static_cast<size_t>(in));
+    for (int64_t col = 0; col < in; ++col)
+      p.g_idx[col] = m.g_idx.empty() ? static_cast<int32_t>(col / m.group_size) : m.g_idx[col];
+  } else {
+    p.qweight.resize(static_cast<size_t>(in * out / 8));
+    pack_awq_qweight(p.qweight.data(), m.codes.data(), out, in);
+    p.qzeros.resize(static_cast<size_t>(ng * out / 8));
+    pack_awq_qzeros(p.qzeros.data(), zeros_t.data(), ng, out);
+  }
+  return p;
+}
+
+// Every output tensor in file order: token_embd, then blocks in increasing N,
+// then the rest; a linear as qweight, qzeros, scales (, g_idx).
+std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s,
+                                  std::vector<SafetensorsEntry>* entries) {
+  const ModelConfig& c = ckpt.config;
+  std::vector<std::string> head, tail;
+  std::map<int64_t, std::vector<std::string>> blocks;
+  for (const auto& [name, t] : ckpt.tensors) {
+    if (c.tied_embeddings && name == "output.weight") continue;
+    if (name == "rope_freqs.weight") {  // as save_hf: HF derives the factors from rope_scaling
+      if (c.rope_scaling.type == RopeScaling::Type::kLlama3) continue;
+      throw Error(ckpt.path, "tensor 'rope_freqs.weight' (per-frequency RoPE factors) has no Hugging Face form "
+                             "without llama3 rope_scaling in the config");
+    }
+    if (!canonical_to_hf_name(name)) throw Error(ckpt.path, cat("tensor '", name, "' has no Hugging Face Llama name"));
+    const int64_t b = block_of(name);
+    if (b >= 0)
+      blocks[b].push_back(name);
+    else if (name == "token_embd.weight")
+      head.push_back(name);
+    else
+      tail.push_back(name);
+  }
+  std::vector<std::string> order = head;
+  for (const auto& [b, names] : blocks) order.insert(order.end(), names.begin(), names.end());
+  order.insert(order.end(), tail.begin(), tail.end());
+
+  std::vector<Planned> plan;
+  for (const std::string& name : order) {
+    const TensorInfo& t = ckpt.tensors.at(name);
+    const std::string hf = *canonical_to_hf_name(name);
+    const int64_t heads = rope_heads_of(name, c);
+    if (!is_block_linear(name, t)) {
+      plan.push_back({Kind::kFloat, name, &t, heads});
+      entries->push_back({hf, DType::F16, t.shape});
+      continue;
+    }
+    const std::string prefix = hf.substr(0, hf.size() - 7);  // without ".weight"
+    const int64_t out = t.shape[0], in = t.shape[1], ng = in / effective_group(s, in);
+    if (is_gptq(s)) {
+      entries->push_back({prefix + ".qweight", DType::I32, {gptq_packed_words(in, s.bits), out}});
+      entries->push_back({prefix + ".qzeros", DType::I32, {ng, gptq_packed_words(out, s.bits)}});
+      entries->push_back({prefix + ".scales", DType::F16, {ng, out}});
+      entries->push_back({prefix + ".g_idx", DType::I32, {in}});
+      for (Kind k : {Kind::kQWeight, Kind::kQZeros, Kind::kScales, Kind::kGIdx}) plan.push_back({k, name, &t, heads});
+    } else {
+      entries->push_back({prefix + ".qweight", DType::I32, {in, out / 8}});
+      entries->push_back({prefix + ".qzeros", DType::I32, {ng, out / 8}});
+      entries->push_back({prefix + ".scales", DType::F16, {ng, out}});
+      for (Kind k : {Kind::kQWeight, Kind::kQZeros, Kind::kScales}) plan.push_back({k, name, &t, heads});
+    }
+  }
+  return plan;
+}
+
+}  // namespace
+
+void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec) {
+  const bool gptq = is_gptq(spec);
+  if (gptq && spec.bits != 2 && spec.bits != 3 && spec.bits != 4 && spec.bits != 8)
+    throw Error("--bits", cat(spec.bits, " is not a GPTQ width (2, 3, 4, 8)"));
+  if (!gptq && spec.bits != 4) throw Error("--bits", cat(spec.bits, ": the awq format stores 4-bit codes only"));
+  if (!gptq && spec.symmetric)
+    throw Error("--format", "awq always stores a zero point (zero_point true); a symmetric grid has no awq form");
+  if (spec.group_size == 0 || spec.group_size < -1)
+    throw Error("--group-size", cat(spec.group_size, " must be positive or -1 (per channel)"));
+  if (!gptq && spec.group_size == -1)
+    throw Error("--group-size", "-1 (per channel) has no awq form; give a group size");
+  if (!(spec.damp >= 0.0 && std::isfinite(spec.damp)))
+    throw Error("--damp", cat(spec.damp, " must be a finite fraction >= 0"));
+  validate_checkpoint(ckpt);
+  for (const auto& [name, t] : ckpt.tensors) {
+    if (!is_block_linear(name, t)) continue;
+    const int64_t out = t.shape[0], in = t.shape[1];
+    const int64_t gs = effective_group(spec, in);
+    if (in % gs != 0)
+      throw Error("--group-size", cat(gs, " does not divide the ", in, " input columns of '", name, "' ",
+                                      shape_string(t.shape)));
+    if (gptq) {
+      const int64_t unit = spec.bits == 3 ? 32 : 32 / spec.bits;
+      if (!gptq_packing_fits(in, spec.bits))
+        throw Error("--bits", cat("'", name, "' ", shape_string(t.shape), ": qweight packs ", spec.bits,
+                                  "-bit codes along the ", in, " input columns into int32 words, which needs a "
+                                  "multiple of ", unit));
+      if (!gptq_packing_fits(out, spec.bits))
+        throw Error("--bits", cat("'", name, "' ", shape_string(t.shape), ": qzeros packs ", spec.bits,
+                                  "-bit zero points along the ", out, " output rows into int32 words, which needs "
+                                  "a multiple of ", unit));
+    } else if (out % 8 != 0) {
+      throw Error("--format", cat("awq packs 8 output rows per int32; '", name, "' ", shape_string(t.shape), " has ",
+                                  out));
+    }
+  }
+}
+
+void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, const IntExportSpec& spec,
+                           CalibratedTensors& tensors) {
+  validate_int_export(ckpt, spec);
+  const ModelConfig& c = ckpt.config;
+  const std::string config_text = config_json(ckpt, spec);
+  const std::string side_text = side_config_json(spec);
+  std::vector<SafetensorsEntry> entries;
+  const std::vector<Planned> plan = plan_tensors(ckpt, spec, &entries);
+
+  std::error_code ec;
+  const bool created_dir = fs::create_directories(out_dir, ec);
+  if (ec) throw Error(out_dir, cat("cannot create directory: ", ec.message()));
+  const std::string st_path = out_dir + "/model.safetensors";
+  const std::string config_path = out_dir + "/config.json";
+  const std::string side_path = out_dir + (is_gptq(spec) ? "/quantize_config.json" : "/quant_config.json");
+  Progress progress(cat("export ", format_name(spec)), static_cast<int64_t>(plan.size()), "tensors");
+
+  std::optional<PackedLinear> packed;
+  std::vector<float> values, permuted;
+  std::vector<uint8_t> bytes;
+  auto produce = [&](size_t index, SafetensorsSink& sink) {
+    throw_if_interrupted();
+    const Planned& p = plan[index];
+    const TensorInfo& t = *p.src;
+    switch (p.kind) {
+      case Kind::kFloat: {
+        const int64_t n = t.n_elements();
+        if (block_of(p.name) >= 0 && tensors.handles(p.name)) {
+          values = tensors.take_f32(p.name);
+          if (values.size() != static_cast<size_t>(n))
+            throw Error(out_dir, cat("tensor '", p.name, "': ", values.size(), " values supplied; expected ", n));
+        } else {
+          values.resize(static_cast<size_t>(n));
+          decode_to_f32(values.data(), t.data, t.dtype, n);
+        }
+        const float* ready = values.data();
+        if (p.rope_heads > 0) {
+          permuted.resize(values.size());
+          permute_rope_rows(permuted.data(), values.data(), p.rope_heads, c.head_dim,
+                            static_cast<size_t>(n / t.shape[0]) * sizeof(float), RopeLayout::kAdjacent);
+          ready = permuted.data();
+        }
+        bytes.resize(dtype_bytes(DType::F16, n));
+        encode_f32_to(bytes.data(), ready, n, DType::F16);
+        sink.write(bytes.data(), bytes.size());
+        break;
+      }
+      case Kind::kQWeight:
+        packed = pack_linear(tensors.take_int(p.name), t, p.rope_heads, c, spec, out_dir);
+        sink.write(packed->qweight.data(), packed->qweight.size() * 4);
+        break;
+      case Kind::kQZeros:
+        sink.write(packed->qzeros.data(), packed->qzeros.size() * 4);
+        break;
+      case Kind::kScales:
+        sink.write(packed->scales.data(), packed->scales.size() * 2);
+        if (!is_gptq(spec)) packed.reset();
+        break;
+      case Kind::kGIdx:
+        sink.write(packed->g_idx.data(), packed->g_idx.size() * 4);
+        packed.reset();
+        break;
+    }
+    progress.update(static_cast<int64_t>(index) + 1);
+  };
+
+  bool wrote_tensors = false, wrote_config = false;
+  try {
+    write_safetensors(st_path, entries, produce, {{"format", "pt"}});
+    wrote_tensors = true;
+    AtomicFile config(config_path);
+    config.write(config_text);
+    config.commit();
+    wrote_config = true;
+    AtomicFile side(side_path);
+    side.write(side_text);
+    side.commit();
+  } catch (...) {
+    if (wrote_config) fs::remove(config_path, ec);
+    if (wrote_tensors) fs::remove(st_path, ec);
+    if (created_dir) fs::remove(out_dir, ec);  // only if empty
+    throw;
+  }
+  progress.finish();
+}
+
+}  // namespace lmpack

@@ -1,0 +1,55 @@
+// Writing integer-group-quantized models as Hugging Face folders in the two
+// public layouts that vLLM, transformers (optimum/gptqmodel, autoawq) read:
+//
+// GPTQ ("quant_method": "gptq", "checkpoint_format": "gptq"), per linear
+// <prefix>.{qweight, qzeros, scales, g_idx} (formats/int_packing.h):
+//   qweight int32 [in·bits/32, out]   codes packed along the input dimension
+//   qzeros  int32 [n_groups, out·bits/32]  zero points minus one, packed along out
+//   scales  fp16  [n_groups, out]
+//   g_idx   int32 [in]                group of each input column
+// plus quantize_config.json {bits, group_size, desc_act, sym, damp_percent,
+// true_sequential, static_groups, quant_method, checkpoint_format} and the
+// same object as "quantization_config" in config.json.
+// AWQ GEMM ("quant_method": "awq", "version": "gemm", 4 bits, zero point):
+//   qweight int32 [in, out/8], qzeros int32 [n_groups, out/8] packed along out
+//   in the order 0,2,4,6,1,3,5,7; scales fp16 [n_groups, out]; zeros stored as is.
+// Everything else (embeddings, norms, lm_head) is written as F16 under the HF
+// names, q/k rows permuted back to rotate-half order, as save_hf does.
+// model.safetensors is streamed tensor by tensor; both files are written
+// atomically and nothing is left behind on failure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "model/checkpoint.h"
+#include "pipeline/calibrated_tensors.h"
+
+namespace lmpack {
+
+enum class IntExportFormat { kGptq, kAwq };
+
+struct IntExportSpec {
+  IntExportFormat format = IntExportFormat::kGptq;
+  int bits = 4;              // GPTQ: 2, 3, 4, 8; AWQ: 4
+  int64_t group_size = 128;  // > 0, or -1 (per-channel, GPTQ only)
+  bool symmetric = false;    // GPTQ "sym"; AWQ is always asymmetric (zero_point true)
+  bool act_order = false;    // GPTQ "desc_act" (lmpack uses static groups: g_idx = c / group_size)
+  double damp = 0.01;        // GPTQ "damp_percent"
+};
+
+// Checks the spec against the model before anything is written: Error(
+// "--format"/"--bits"/"--group-size", ...) for combinations the layout cannot
+// hold (AWQ with bits != 4 or symmetric, in_features not a multiple of the
+// group size or of 32/bits packing, out_features not a multiple of 32/bits for
+// qzeros and AWQ's qweight).
+void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec);
+
+// Writes out_dir/{config.json, quantize_config.json, model.safetensors}. The
+// seven linear weights of every block come from tensors.take_int(name) (asked
+// in block order); other blk.N.* tensors that tensors.handles() come from
+// take_f32; the rest from the checkpoint.
+void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, const IntExportSpec& spec,
+                           CalibratedTensors& tensors);
+
+}  // namespace lmpack

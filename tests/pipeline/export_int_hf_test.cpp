@@ -1,0 +1,547 @@
+// GPTQ and AWQ safetensors exports (pipeline/export_int_hf.h) and loading
+// them back (model/load_hf_int.h): a random Llama/Qwen2 whose rows fit every
+// width is quantized with RTN by a test CalibratedTensors, written, loaded
+// with load_checkpoint, and every linear must decode to exactly
+// fp16(scale) · (code - zero) of the matrix that was supplied, in the
+// canonical (adjacent-pair) row order; the file's words are checked by hand
+// against the public layouts; config keys; block order; failures leave
+// nothing behind; bad specs and stories260K's 172-wide rows are refused
+// before anything is written; broken files give errors naming the tensor.
+#include "pipeline/export_int_hf.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <tuple>
+
+#include "core/error.h"
+#include "formats/decode.h"
+#include "io/safetensors.h"
+#include "model/forward.h"
+#include "model/hf_names.h"
+#include "model/random_model.h"
+#include "model/weights.h"
+#include "test_paths.h"
+
+namespace lmpack {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string temp(const std::string& name) { return testing::temp_dir() + "/export_int_" + name; }
+
+std::vector<float> decoded(const TensorInfo& t) {
+  std::vector<float> v(static_cast<size_t>(t.n_elements()));
+  decode_to_f32(v.data(), t.data, t.dtype, t.n_elements());
+  return v;
+}
+
+bool is_linear(const std::string& name, const TensorInfo& t) {
+  return name.rfind("blk.", 0) == 0 && t.shape.size() == 2;
+}
+
+// Supplies RTN-quantized linears and the checkpoint's other block tensors;
+// remembers what it gave and in which order it was asked.
+class RtnTensors : public CalibratedTensors {
+ public:
+  RtnTensors(const Checkpoint& ckpt, IntGridSpec grid, int64_t group_size)
+      : ckpt_(ckpt), grid_(grid), group_size_(group_size) {}
+
+  bool handles(const std::string& name) const override { return name.rfind("blk.", 0) == 0; }
+  std::vector<float> take_f32(const std::string& name) override {
+    asked.push_back(name);
+    return decoded(ckpt_.tensor(name));
+  }
+  std::vector<uint8_t> take_encoded(const std::string& name, DType) override {
+    throw Error(name, "not used by the int export");
+  }
+  IntQuantizedMatrix take_int(const std::string& name) override {
+    asked.push_back(name);
+    if (fail_at >= 0 && static_cast<int>(given.size()) == fail_at) throw Error(name, "supplier failed");
+    const TensorInfo& t = ckpt_.tensor(name);
+    const std::vector<float> w = decoded(t);
+    IntQuantizedMatrix m = rtn_quantize(w.data(), t.shape[0], t.shape[1], grid_, group_size_);
+    if (zero_point_zero) m.zeros[0] = 0;
+    given[name] = m;
+    return m;
+  }
+
+  std::vector<std::string> asked;
+  std::map<std::string, IntQuantizedMatrix> given;
+  int fail_at = -1;
+  bool zero_point_zero = false;
+
+ private:
+  const Checkpoint& ckpt_;
+  IntGridSpec grid_;
+  int64_t group_size_;
+};
+
+ModelConfig small_config(bool qwen2) {
+  ModelConfig c;
+  c.architecture = qwen2 ? "qwen2" : "llama";
+  c.attn_qkv_bias = qwen2;
+  c.dim = 64;
+  c.hidden_dim = 128;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;  // k/v have 32 rows: one 3-bit qzeros unit
+  c.head_dim = 16;
+  c.vocab_size = 96;
+  c.context_length = 64;
+  c.tied_embeddings = false;
+  return c;
+}
+
+const std::string& random_model_dir(bool qwen2) {
+  static std::map<bool, std::string> dirs;
+  auto it = dirs.find(qwen2);
+  if (it != dirs.end()) return it->second;
+  RandomModelSpec spec;
+  spec.config = small_config(qwen2);
+  spec.seed = qwen2 ? 11 : 5;
+  const std::string dir = temp(qwen2 ? "random_qwen2" : "random_llama");
+  write_random_model(spec, dir);
+  return dirs[qwen2] = dir;
+}
+
+float fp16_round(float x) { return fp16_to_f32(f32_to_fp16(x)); }
+
+// w = fp16(scale) · (code - zero), [rows, cols], canonical order.
+std::vector<float> expected_weights(const IntQuantizedMatrix& m) {
+  std::vector<float> w(static_cast<size_t>(m.rows * m.cols));
+  for (int64_t r = 0; r < m.rows; ++r)
+    for (int64_t c = 0; c < m.cols; ++c) {
+      const int64_t g = m.g_idx.empty() ? c / m.group_size : m.g_idx[c];
+      w[r * m.cols + c] = fp16_round(m.scales[r * m.n_groups + g]) *
+                          static_cast<float>(int{m.codes[r * m.cols + c]} - m.zeros[r * m.n_groups + g]);
+    }
+  return w;
+}
+
+// Loads `dir` back and checks every tensor against what was supplied: the
+// linears exactly (dequantized with fp16 scales), the rest as fp16 roundings.
+void check_loaded(const Checkpoint& src, const RtnTensors& supplied, const std::string& dir) {
+  Checkpoint back = load_checkpoint(dir);
+  ASSERT_EQ(back.tensors.size(), src.tensors.size());
+  int linears = 0;
+  for (const auto& [name, t] : src.tensors) {
+    const TensorInfo& b = back.tensor(name);
+    ASSERT_EQ(b.shape, t.shape) << name;
+    const std::vector<float> got = decoded(b);
+    std::vector<float> want;
+    if (is_linear(name, t)) {
+      ++linears;
+      EXPECT_EQ(b.dtype, DType::F32) << name;
+      want = expected_weights(supplied.given.at(name));
+    } else {
+      want = decoded(t);
+      for (float& v : want) v = fp16_round(v);
+    }
+    ASSERT_EQ(got.size(), want.size());
+    int64_t mismatches = 0;
+    for (size_t i = 0; i < got.size(); ++i) mismatches += got[i] != want[i];
+    EXPECT_EQ(mismatches, 0) << name;
+  }
+  EXPECT_EQ(linears, 7 * src.config.n_layers);
+}
+
+// Logits of the loaded export against a model built from the expected weights.
+double max_logit_difference(const Checkpoint& src, const RtnTensors& supplied, const std::string& dir) {
+  Checkpoint back = load_checkpoint(dir);
+  Checkpoint ref = src;
+  std::vector<std::vector<float>> buffers;
+  buffers.reserve(ref.tensors.size());
+  for (auto& [name, t] : ref.tensors) {
+    if (is_linear(name, t)) {
+      buffers.push_back(expected_weights(supplied.given.at(name)));
+    } else {
+      buffers.push_back(decoded(t));
+      for (float& v : buffers.back()) v = fp16_round(v);
+    }
+    t.dtype = DType::F32;
+    t.data = reinterpret_cast<const uint8_t*>(buffers.back().data());
+    t.nbytes = buffers.back().size() * 4;
+  }
+  const int32_t tokens[] = {1, 17, 42, 5, 88, 3, 60, 9};
+  const int64_t n = 8, vocab = src.config.vocab_size;
+  std::vector<float> a(n * vocab), b(n * vocab);
+  make_fast_forward(build_weights(back), 16)->forward(tokens, n, a.data());
+  make_fast_forward(build_weights(ref), 16)->forward(tokens, n, b.data());
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i])) return INFINITY;
+    d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
+  }
+  return d;
+}
+
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return json::parse(s.str());
+}
+
+TEST(ExportIntHf, GptqRoundTripsEveryWidthSymAndAsym) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  for (int bits : {2, 3, 4, 8})
+    for (bool sym : {false, true}) {
+      SCOPED_TRACE(cat(bits, " bits, sym ", sym));
+      IntExportSpec spec;
+      spec.bits = bits;
+      spec.symmetric = sym;
+      spec.group_size = 32;
+      IntGridSpec grid;
+      grid.bits = bits;
+      grid.symmetric = sym;
+      RtnTensors t(src, grid, 32);
+      const std::string dir = temp(cat("gptq", bits, sym ? "s" : "a"));
+      save_int_quantized_hf(src, dir, spec, t);
+      check_loaded(src, t, dir);
+      EXPECT_LE(max_logit_difference(src, t, dir), 1e-5);
+    }
+}
+
+TEST(ExportIntHf, AwqRoundTripsWithBiasesAndRopeRows) {
+  const Checkpoint src = load_checkpoint(random_model_dir(true));  // qwen2: q/k/v biases
+  IntExportSpec spec;
+  spec.format = IntExportFormat::kAwq;
+  spec.group_size = 32;
+  IntGridSpec grid;
+  RtnTensors t(src, grid, 32);
+  const std::string dir = temp("awq");
+  save_int_quantized_hf(src, dir, spec, t);
+  check_loaded(src, t, dir);
+  EXPECT_LE(max_logit_difference(src, t, dir), 1e-5);
+  EXPECT_FALSE(fs::exists(dir + "/quantize_config.json"));
+  const json q = read_json(dir + "/quant_config.json");
+  EXPECT_EQ(q, json::parse(R"({"zero_point": true, "q_group_size": 32, "w_bit": 4, "version": "GEMM"})"));
+  const json c = read_json(dir + "/config.json");
+  EXPECT_EQ(c["quantization_config"],
+            json::parse(R"({"quant_method": "awq", "bits": 4, "group_size": 32, "zero_point": true,
+                            "version": "gemm", "modules_to_not_convert": null})"));
+  EXPECT_EQ(c["torch_dtype"], "float16");
+  EXPECT_EQ(c["architectures"][0], "Qwen2ForCausalLM");
+}
+
+TEST(ExportIntHf, GptqConfigKeysPerChannelActOrder) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec spec;
+  spec.bits = 4;
+  spec.group_size = -1;
+  spec.act_order = true;
+  spec.symmetric = true;
+  spec.damp = 0.05;
+  IntGridSpec grid;
+  grid.symmetric = true;
+  RtnTensors t(src, grid, -1);
+  const std::string dir = temp("gptq_perchannel");
+  save_int_quantized_hf(src, dir, spec, t);
+  check_loaded(src, t, dir);
+  const json want = json::parse(R"({"bits": 4, "group_size": -1, "desc_act": true, "sym": true,
+      "damp_percent": 0.05, "true_sequential": true, "static_groups": true, "quant_method": "gptq",
+      "checkpoint_format": "gptq", "model_name_or_path": null, "model_file_base_name": "model"})");
+  EXPECT_EQ(read_json(dir + "/quantize_config.json"), want);
+  const json c = read_json(dir + "/config.json");
+  EXPECT_EQ(c["quantization_config"], want);
+  EXPECT_EQ(c["torch_dtype"], "float16");
+  EXPECT_EQ(c["hidden_size"], 64);
+  const SafetensorsFile st = read_safetensors(dir + "/model.safetensors");
+  const TensorInfo* g = st.find("model.layers.1.mlp.down_proj.g_idx");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->shape, (std::vector<int64_t>{128}));
+  for (int64_t i = 0; i < 128; ++i) EXPECT_EQ(reinterpret_cast<const int32_t*>(g->data)[i], 0);
+  EXPECT_EQ(st.find("model.layers.1.mlp.down_proj.scales")->shape, (std::vector<int64_t>{1, 64}));
+}
+
+// The stored words, read by hand: GPTQ qweight column o is row o's codes as a
+// bit stream along the input; q_proj's columns are in rotate-half order.
+TEST(ExportIntHf, GptqWordsFollowThePublicLayout) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec spec;
+  spec.bits = 4;
+  spec.group_size = 32;
+  IntGridSpec grid;
+  RtnTensors t(src, grid, 32);
+  const std::string dir = temp("gptq_words");
+  save_int_quantized_hf(src, dir, spec, t);
+  const SafetensorsFile st = read_safetensors(dir + "/model.safetensors");
+  const auto i32 = [&](const std::string& name) { return reinterpret_cast<const int32_t*>(st.find(name)->data); };
+  const std::string p = "model.layers.0.self_attn.";
+  EXPECT_EQ(st.find(p + "q_proj.qweight")->shape, (std::vector<int64_t>{8, 64}));
+  EXPECT_EQ(st.find(p + "k_proj.qzeros")->shape, (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(st.find(p + "k_proj.scales")->dtype, DType::F16);
+  EXPECT_EQ(st.find(p + "k_proj.g_idx")->dtype, DType::I32);
+  const IntQuantizedMatrix& v = t.given.at("blk.0.attn_v.weight");  // 32 x 64, no RoPE
+  const IntQuantizedMatrix& q = t.given.at("blk.0.attn_q.weight");  // 64 x 64, 4 heads of 16
+  for (int64_t r = 0; r < 8; ++r)
+    for (int64_t o = 0; o < 64; ++o) {
+      // HF row o of q is canonical row 2i + c for o = 16h + 8c + i.
+      const int64_t h = o / 16, c = (o % 16) / 8, i = o % 8, canon = 16 * h + 2 * i + c;
+      uint32_t wq = 0;
+      for (int j = 0; j < 8; ++j) wq |= uint32_t{q.codes[canon * 64 + 8 * r + j]} << (4 * j);
+      ASSERT_EQ(static_cast<uint32_t>(i32(p + "q_proj.qweight")[r * 64 + o]), wq) << r << "," << o;
+      if (o < 32) {
+        uint32_t wv = 0;
+        for (int j = 0; j < 8; ++j) wv |= uint32_t{v.codes[o * 64 + 8 * r + j]} << (4 * j);
+        ASSERT_EQ(static_cast<uint32_t>(i32(p + "v_proj.qweight")[r * 32 + o]), wv);
+      }
+    }
+  // qzeros row g: (zero - 1) & 15 of 8 consecutive output rows per word.
+  for (int64_t g = 0; g < 2; ++g) {
+    uint32_t wz = 0;
+    for (int j = 0; j < 8; ++j) wz |= static_cast<uint32_t>((v.zeros[j * 2 + g] - 1) & 15) << (4 * j);
+    EXPECT_EQ(static_cast<uint32_t>(i32(p + "v_proj.qzeros")[g * 4]), wz);
+    EXPECT_EQ(reinterpret_cast<const uint16_t*>(st.find(p + "v_proj.scales")->data)[g * 32 + 5],
+              f32_to_fp16(v.scales[5 * 2 + g]));
+  }
+  EXPECT_EQ(st.find("model.embed_tokens.weight")->dtype, DType::F16);
+  EXPECT_EQ(st.find(p + "q_proj.weight"), nullptr);
+}
+
+TEST(ExportIntHf, AwqWordsFollowThePublicLayout) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec spec;
+  spec.format = IntExportFormat::kAwq;
+  spec.group_size = 32;
+  IntGridSpec grid;
+  RtnTensors t(src, grid, 32);
+  const std::string dir = temp("awq_words");
+  save_int_quantized_hf(src, dir, spec, t);
+  const SafetensorsFile st = read_safetensors(dir + "/model.safetensors");
+  const std::string p = "model.layers.1.mlp.up_proj.";  // 128 x 64
+  ASSERT_EQ(st.find(p + "qweight")->shape, (std::vector<int64_t>{64, 16}));
+  ASSERT_EQ(st.find(p + "qzeros")->shape, (std::vector<int64_t>{2, 16}));
+  EXPECT_EQ(st.find(p + "g_idx"), nullptr);
+  const IntQuantizedMatrix& m = t.given.at("blk.1.ffn_up.weight");
+  const auto* qw = reinterpret_cast<const int32_t*>(st.find(p + "qweight")->data);
+  const auto* qz = reinterpret_cast<const int32_t*>(st.find(p + "qzeros")->data);
+  const int order[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+  for (int64_t c = 0; c < 64; ++c)
+    for (int64_t k = 0; k < 16; ++k) {
+      uint32_t w = 0;
+      for (int i = 0; i < 8; ++i) w |= uint32_t{m.codes[(8 * k + order[i]) * 64 + c]} << (4 * i);
+      ASSERT_EQ(static_cast<uint32_t>(qw[c * 16 + k]), w);
+    }
+  for (int64_t g = 0; g < 2; ++g)
+    for (int64_t k = 0; k < 16; ++k) {
+      uint32_t w = 0;
+      for (int i = 0; i < 8; ++i) w |= static_cast<uint32_t>(m.zeros[(8 * k + order[i]) * 2 + g]) << (4 * i);
+      ASSERT_EQ(static_cast<uint32_t>(qz[g * 16 + k]), w);
+    }
+}
+
+TEST(ExportIntHf, BlocksAreAskedInOrderOnce) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec spec;
+  spec.group_size = 32;
+  RtnTensors t(src, IntGridSpec{}, 32);
+  save_int_quantized_hf(src, temp("order"), spec, t);
+  int64_t last = -1;
+  std::map<std::string, int> count;
+  for (const std::string& name : t.asked) {
+    const int64_t b = std::stoll(name.substr(4));
+    EXPECT_GE(b, last) << name;
+    last = b;
+    ++count[name];
+  }
+  EXPECT_EQ(t.given.size(), 14u);
+  EXPECT_EQ(count.size(), 18u);  // 7 linears and 2 norms per block
+  for (const auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
+}
+
+TEST(ExportIntHf, FailureMidwayLeavesNothing) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec spec;
+  spec.group_size = 32;
+  RtnTensors t(src, IntGridSpec{}, 32);
+  t.fail_at = 9;  // in block 1
+  const std::string dir = temp("fails");
+  EXPECT_THROW(save_int_quantized_hf(src, dir, spec, t), Error);
+  EXPECT_FALSE(fs::exists(dir));
+
+  // A zero point of 0 has no GPTQ (zero - 1) form: refused, nothing written.
+  RtnTensors z(src, IntGridSpec{}, 32);
+  z.zero_point_zero = true;
+  try {
+    save_int_quantized_hf(src, dir, spec, z);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("zero point 0"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir));
+  // AWQ stores zeros as they are: the same matrix exports and loads back.
+  spec.format = IntExportFormat::kAwq;
+  RtnTensors za(src, IntGridSpec{}, 32);
+  za.zero_point_zero = true;
+  save_int_quantized_hf(src, dir, spec, za);
+  check_loaded(src, za, dir);
+}
+
+void expect_refused(const Checkpoint& src, const IntExportSpec& spec, const std::string& option,
+                    const std::string& fragment) {
+  RtnTensors t(src, IntGridSpec{}, 32);
+  const std::string dir = temp("refused");
+  try {
+    validate_int_export(src, spec);
+    ADD_FAILURE() << "expected an error about " << fragment;
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind(option + ": ", 0), 0u) << what;
+    EXPECT_NE(what.find(fragment), std::string::npos) << what;
+  }
+  EXPECT_THROW(save_int_quantized_hf(src, dir, spec, t), Error);
+  EXPECT_TRUE(t.asked.empty());
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST(ExportIntHf, BadSpecsRefusedBeforeWriting) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec s;
+  s.group_size = 32;
+  s.bits = 5;
+  expect_refused(src, s, "--bits", "2, 3, 4, 8");
+  s.format = IntExportFormat::kAwq;
+  s.bits = 3;
+  expect_refused(src, s, "--bits", "4-bit");
+  s.bits = 4;
+  s.symmetric = true;
+  expect_refused(src, s, "--format", "zero point");
+  s.symmetric = false;
+  s.group_size = -1;
+  expect_refused(src, s, "--group-size", "per channel");
+  s.format = IntExportFormat::kGptq;
+  s.group_size = 48;
+  expect_refused(src, s, "--group-size", "48 does not divide the 64");
+  s.group_size = 0;
+  expect_refused(src, s, "--group-size", "0");
+}
+
+// stories260K: linears of 64 and 172 columns/rows. Only 8 bits packs 172
+// (4 values per word) and only group sizes dividing both 64 and 172 (1, 2, 4,
+// or per-channel -1) fit; AWQ needs out % 8 == 0 and ffn_gate/up have 172.
+TEST(ExportIntHf, Stories260kLayoutLimits) {
+  LMPACK_REQUIRE_SHARED();
+  LoadOptions o;
+  o.tokenizer_path = testing::shared_path("models/stories260K/tok512.bin");
+  const Checkpoint src = load_checkpoint(testing::shared_path("models/stories260K/stories260K.bin"), o);
+  IntExportSpec s;
+  s.bits = 4;
+  s.group_size = -1;
+  expect_refused(src, s, "--bits", "172 input columns");
+  s.bits = 2;
+  expect_refused(src, s, "--bits", "multiple of 16");
+  s.bits = 8;
+  s.group_size = 32;
+  expect_refused(src, s, "--group-size", "32 does not divide the 172");
+  s.format = IntExportFormat::kAwq;
+  s.bits = 4;
+  s.group_size = 4;
+  expect_refused(src, s, "--format", "172");
+
+  // 8 bits, groups of 4: writes, loads back exactly, and runs.
+  s = IntExportSpec{};
+  s.bits = 8;
+  s.group_size = 4;
+  IntGridSpec grid;
+  grid.bits = 8;
+  grid.symmetric = true;
+  s.symmetric = true;
+  RtnTensors t(src, grid, 4);
+  const std::string dir = temp("stories_gptq8");
+  save_int_quantized_hf(src, dir, s, t);
+  check_loaded(src, t, dir);
+  EXPECT_LE(max_logit_difference(src, t, dir), 1e-4);
+}
+
+// Rewrites dir's model.safetensors through `edit` (name -> keep?) to break it.
+void rewrite(const std::string& from, const std::string& to,
+             const std::function<bool(TensorInfo&, std::vector<uint8_t>&)>& edit) {
+  fs::remove_all(to);
+  fs::create_directories(to);
+  fs::copy(from + "/config.json", to + "/config.json");
+  const SafetensorsFile st = read_safetensors(from + "/model.safetensors");
+  std::vector<SafetensorsEntry> entries;
+  std::vector<std::vector<uint8_t>> data;
+  for (TensorInfo t : st.tensors) {
+    std::vector<uint8_t> bytes(t.data, t.data + t.nbytes);
+    if (!edit(t, bytes)) continue;
+    entries.push_back({t.name, t.dtype, t.shape});
+    data.push_back(std::move(bytes));
+  }
+  write_safetensors(to + "/model.safetensors", entries,
+                    [&](size_t i, SafetensorsSink& sink) { sink.write(data[i].data(), data[i].size()); });
+}
+
+void expect_load_error(const std::string& dir, const std::string& fragment) {
+  try {
+    load_checkpoint(dir);
+    ADD_FAILURE() << "expected an error about " << fragment;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(ExportIntHf, BrokenExportsNameFileAndTensor) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec spec;
+  spec.group_size = 32;
+  RtnTensors t(src, IntGridSpec{}, 32);
+  const std::string good = temp("good");
+  save_int_quantized_hf(src, good, spec, t);
+  const std::string bad = temp("bad");
+  const std::string k = "model.layers.1.self_attn.k_proj.";
+
+  rewrite(good, bad, [&](TensorInfo& ti, std::vector<uint8_t>&) { return ti.name != k + "qzeros"; });
+  expect_load_error(bad, "'" + k + "qweight' has no '" + k + "qzeros'");
+
+  rewrite(good, bad, [&](TensorInfo& ti, std::vector<uint8_t>& b) {
+    if (ti.name == k + "g_idx") {
+      int32_t big = 7;
+      std::memcpy(b.data() + 4 * 10, &big, 4);
+    }
+    return true;
+  });
+  expect_load_error(bad, "g_idx[10] = 7 is outside the 2 groups");
+
+  rewrite(good, bad, [&](TensorInfo& ti, std::vector<uint8_t>& b) {
+    if (ti.name == k + "scales") {
+      ti.shape = {1, 64};  // 2 x 32 halves read as 1 x 64
+    }
+    return true;
+  });
+  expect_load_error(bad, k + "scales");
+
+  // Unsupported settings in config.json.
+  for (const auto& [key, value, fragment] :
+       std::vector<std::tuple<std::string, json, std::string>>{{"bits", 5, "bits' = 5"},
+                                                               {"quant_method", "marlin", "'marlin'"},
+                                                               {"checkpoint_format", "exl2", "'exl2'"}}) {
+    rewrite(good, bad, [](TensorInfo&, std::vector<uint8_t>&) { return true; });
+    json c = read_json(good + "/config.json");
+    c["quantization_config"][key] = value;
+    std::ofstream(bad + "/config.json") << c.dump(2);
+    expect_load_error(bad, fragment);
+  }
+  // No quantization config anywhere.
+  json c = read_json(good + "/config.json");
+  c.erase("quantization_config");
+  std::ofstream(bad + "/config.json") << c.dump(2);
+  expect_load_error(bad, "no 'quantization_config'");
+  // AutoGPTQ's side file alone is enough.
+  fs::copy(good + "/quantize_config.json", bad + "/quantize_config.json");
+  Checkpoint back = load_checkpoint(bad);
+  EXPECT_EQ(decoded(back.tensor("blk.1.attn_k.weight")), expected_weights(t.given.at("blk.1.attn_k.weight")));
+}
+
+}  // namespace
+}  // namespace lmpack

@@ -1,0 +1,45 @@
+// Calibration options; see cli_calibration.h.
+#include "cli_calibration.h"
+
+#include "cli_common.h"
+#include "core/error.h"
+#include "eval/calibration.h"
+
+namespace lmpack::cli {
+
+void add_calibration_options(CLI::App* app, CalibCliOptions& o) {
+  app->add_option("--calib", o.files, "Calibration text file (repeatable; concatenated)")->allow_extra_args(false);
+  app->add_option("--calib-samples", o.samples, "Windows of calibration text (default 128)");
+  app->add_option("--calib-ctx", o.ctx, "Tokens per window, BOS included (default 512)");
+  app->add_option("--seed", o.seed, "Seed for the random window starts (default 0)");
+  app->add_flag("--consecutive", o.consecutive, "Consecutive windows from the start instead of random ones");
+}
+
+void validate_calibration_options(const CalibCliOptions& o) {
+  if (o.files.empty())
+    throw Error("--calib", "calibrated methods need --calib FILE; lmpack has no built-in calibration set");
+  require_positive("--calib-samples", o.samples);
+  if (o.ctx < 2) throw Error("--calib-ctx", cat("must be at least 2, got ", o.ctx));
+  for (const std::string& f : o.files) require_existing_path("--calib", f);
+}
+
+std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt, const CalibCliOptions& o,
+                                                          const std::string& model_or_tokenizer) {
+  std::unique_ptr<Tokenizer> tokenizer = tokenizer_for(ckpt);
+  CalibrationOptions co;
+  co.files = o.files;
+  co.samples = o.samples;
+  co.ctx = o.ctx;
+  co.seed = o.seed;
+  co.random = !o.consecutive;
+  std::vector<std::vector<int32_t>> windows = calibration_windows(*tokenizer, co);
+  const int64_t vocab = ckpt.config.vocab_size;
+  for (const std::vector<int32_t>& w : windows)
+    for (int32_t id : w)
+      if (id < 0 || id >= vocab)
+        throw Error(model_or_tokenizer, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
+                                            " (tokenizer does not match the model?)"));
+  return windows;
+}
+
+}  // namespace lmpack::cli
