@@ -57,6 +57,10 @@ const char* const kTypes[] = {"Q2_K",   "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_0",   
                               "Q4_K_S", "Q4_K_M", "Q5_0",   "Q5_1",   "Q5_K_S", "Q5_K_M",
                               "Q6_K",   "Q8_0",   "IQ4_NL", "F16",    "BF16",   "F32"};
 
+// Issue 4: GGUF files made by the calibrated methods ("MIX+METHOD": `lmpack
+// quantize MODEL OUT MIX --method METHOD --calib stories 200-999`).
+const char* const kCalibratedTypes[] = {"Q4_K_M+gptq", "Q2_K+gptq", "Q4_K_M+awq", "Q3_K_M+awq+gptq"};
+
 bool is_convert_type(const std::string& t) { return t == "F16" || t == "BF16" || t == "F32"; }
 
 // Absolute path of an executable found on PATH ("" when none).
@@ -137,6 +141,9 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
     std::string lower = type;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     write = {"convert", shared_path(m.model), out, "--type", lower, "-t", "1"};
+  } else if (const size_t plus = type.find('+'); plus != std::string::npos) {
+    write = {"quantize",  shared_path(m.model), out, type.substr(0, plus), "--method", type.substr(plus + 1),
+             "--calib",   testing::calibration_stories_file(), "--calib-samples", "32", "--calib-ctx", "128"};
   } else {
     write = {"quantize", shared_path(m.model), out, type, "-t", "1"};
   }
@@ -189,11 +196,17 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
 }
 
 std::string case_name(const ::testing::TestParamInfo<CompatParam>& info) {
-  return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);
+  std::string type = std::get<1>(info.param);
+  for (char& c : type)
+    if (c == '+') c = '_';
+  return std::string(std::get<0>(info.param).name) + "_" + type;
 }
 
 INSTANTIATE_TEST_SUITE_P(Issue3Types, LlamaCppCompat,
                          ::testing::Combine(::testing::ValuesIn(kCompatModels), ::testing::ValuesIn(kTypes)),
+                         case_name);
+INSTANTIATE_TEST_SUITE_P(Issue4Methods, LlamaCppCompat,
+                         ::testing::Combine(::testing::ValuesIn(kCompatModels), ::testing::ValuesIn(kCalibratedTypes)),
                          case_name);
 
 }  // namespace
