@@ -35,6 +35,7 @@
 #include "model/tokenizer.h"
 #include "model/weights.h"
 #include "pipeline/compressed_checkpoint.h"
+#include "quality_eval.h"
 #include "pipeline/gguf_quantize.h"
 #include "pipeline/sequential_calibration.h"
 #include "stats/act_stats.h"
@@ -42,39 +43,6 @@
 namespace {
 
 using namespace lmpack;
-
-std::string shared_dir() {
-  const char* env = std::getenv("LMPACK_SHARED_DIR");
-  return env ? env : std::string(LMPACK_SOURCE_DIR) + "/../shared";
-}
-
-struct Baseline {
-  std::vector<EvalSequence> eval;
-  std::vector<float> log_probs;  // [scored, vocab]
-  double perplexity = 0.0;
-};
-
-struct Quality {
-  double perplexity = 0.0, kl_mean = 0.0, top1 = 0.0;
-};
-
-Quality evaluate(const Checkpoint& c, const Baseline& base, int64_t ctx, std::vector<float>* keep) {
-  auto forward = make_fast_forward(build_weights(c), ctx);
-  const int64_t vocab = c.config.vocab_size;
-  int64_t i = 0, top1 = 0;
-  double kl = 0.0;
-  const PerplexityResult r = evaluate_perplexity(*forward, base.eval, [&](int32_t, const float* lp, int64_t) {
-    if (keep != nullptr) {
-      keep->insert(keep->end(), lp, lp + vocab);
-    } else {
-      const float* b = base.log_probs.data() + i * vocab;
-      kl += kl_divergence(b, lp, vocab);
-      top1 += argmax(b, vocab) == argmax(lp, vocab);
-    }
-    ++i;
-  });
-  return {r.perplexity, i ? kl / static_cast<double>(i) : 0.0, i ? static_cast<double>(top1) / i : 0.0};
-}
 
 class StatsObserver final : public LinearInputObserver {
  public:
@@ -114,31 +82,9 @@ int main(int argc, char** argv) {
       else model = a;
     }
     set_num_threads(0);
-    const std::string root = shared_dir() + "/models/";
-    LoadOptions lo;
-    lo.tokenizer_path = root + "stories260K/tok512.bin";
-    const std::string path =
-        model == "ts-llama" ? root + "ts-llama-4.9M/ts-llama-4.9M.bin" : root + "stories260K/stories260K.bin";
-    const Checkpoint ckpt = load_checkpoint(path, lo);
-    std::unique_ptr<Tokenizer> tok = make_tokenizer(*ckpt.vocab, ckpt.path);
-
-    std::ifstream in(shared_dir() + "/data/tinystories-valid/tinystories_valid_first1000.txt", std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::vector<std::string> docs = split_documents(text.str(), "<|endoftext|>", 0);
-    if (docs.size() < 1000) throw Error("tinystories", cat("expected 1000 stories, got ", docs.size()));
-    const int64_t eval_ctx = std::min<int64_t>(512, ckpt.config.context_length);
-    Baseline base;
-    base.eval = build_documents(std::vector<std::string>(docs.begin(), docs.begin() + 100), *tok, eval_ctx);
-    std::string calib_text;
-    for (size_t d = 200; d < 1000; ++d) calib_text += docs[d] + "\n";
-    CalibrationOptions co;
-    co.files = {"stories 200-999"};
-    co.samples = samples;
-    co.ctx = calib_ctx;
-    const auto windows = cut_calibration_windows(tok->encode(calib_text, false), ckpt.vocab->bos_id, co);
-
-    base.perplexity = evaluate(ckpt, base, eval_ctx, &base.log_probs).perplexity;
+    const Checkpoint ckpt = bench::load_quality_model(model);
+    bench::QualityProtocol protocol(ckpt, samples, calib_ctx);
+    const auto& windows = protocol.windows();
     // The importance matrix over the calibration windows.
     ActStats stats;
     {
@@ -154,7 +100,7 @@ int main(int argc, char** argv) {
     const ImportanceMatrix imatrix = stats.to_importance_matrix(static_cast<int64_t>(windows.size()), calib_ctx, {});
     std::printf("%s: F32 perplexity %.4f on stories 0-99 (%lld tokens scored); calibration %zu windows x %lld "
                 "tokens from stories 200-999\n\n",
-                model.c_str(), base.perplexity, static_cast<long long>(count_scored(base.eval)), windows.size(),
+                model.c_str(), protocol.baseline().perplexity, static_cast<long long>(protocol.scored()), windows.size(),
                 static_cast<long long>(calib_ctx));
     std::printf("| grid | method | perplexity | Δppl %% | KL mean | top-1 | mean layer rel. error | bits/weight (linears) | seconds |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|\n");
@@ -200,9 +146,9 @@ int main(int argc, char** argv) {
         double err = 0.0;
         for (const LayerError& e : p.layer_errors()) err += e.relative_error;
         err /= static_cast<double>(p.layer_errors().size());
-        const Quality qa = evaluate(q, base, eval_ctx, nullptr);
+        const bench::Quality qa = protocol.evaluate(q);
         std::printf("| %s | %s | %.4f | %+.2f | %.5f | %.4f | %.4f | %.2f | %.1f |\n", grid.c_str(), method.c_str(),
-                    qa.perplexity, 100.0 * (qa.perplexity / base.perplexity - 1.0), qa.kl_mean, qa.top1, err,
+                    qa.perplexity, 100.0 * (qa.perplexity / protocol.baseline().perplexity - 1.0), qa.kl_mean, qa.top1, err,
                     linear_bits / linear_params, clock.seconds());
         std::fflush(stdout);
       }

@@ -9,38 +9,13 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "kernels/matmul.h"
 #include "methods/gptq_hessian.h"
+#include "methods/gptq_sweep.h"
 
 namespace lmpack {
 namespace {
 
 constexpr const char* kWhere = "gptq";
-
-// Columns per group: group_size, or cols for per-channel (-1).
-int64_t group_width(int64_t group_size, int64_t cols, const char* where) {
-  if (group_size == -1) return cols;
-  if (group_size <= 0) throw Error(where, cat("group_size must be > 0 or -1 (per-channel), got ", group_size));
-  return std::min(group_size, cols);
-}
-
-// importance + c, or null when there is no importance.
-const float* at(const float* importance, int64_t c) { return importance != nullptr ? importance + c : nullptr; }
-
-IntQuantizedMatrix make_result(int64_t rows, int64_t cols, int64_t gs) {
-  IntQuantizedMatrix m;
-  m.rows = rows;
-  m.cols = cols;
-  m.group_size = gs;
-  m.n_groups = (cols + gs - 1) / gs;
-  m.codes.assign(static_cast<size_t>(rows * cols), 0);
-  m.dequantized.assign(static_cast<size_t>(rows * cols), 0.0f);
-  m.scales.assign(static_cast<size_t>(rows * m.n_groups), 0.0f);
-  m.zeros.assign(static_cast<size_t>(rows * m.n_groups), 0);
-  m.g_idx.resize(static_cast<size_t>(cols));
-  for (int64_t c = 0; c < cols; ++c) m.g_idx[c] = static_cast<int32_t>(c / gs);
-  return m;
-}
 
 void check_shape(int64_t rows, int64_t cols, const char* where) {
   if (rows <= 0 || cols <= 0) throw Error(where, cat("weight shape must be positive, got [", rows, ", ", cols, "]"));
@@ -52,8 +27,8 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
                                  const GptqOptions& options) {
   check_gptq_inputs(rows, cols, hessian, options.block_size, options.damp, kWhere);
   validate_int_grid(options.grid);
-  const int64_t gs = group_width(options.group_size, cols, kWhere);
-  IntQuantizedMatrix out = make_result(rows, cols, gs);
+  const int64_t gs = int_group_width(options.group_size, cols, kWhere);
+  IntQuantizedMatrix out = make_int_quantized(rows, cols, gs);
   const int64_t n_groups = out.n_groups;
 
   std::vector<float> w0(w, w + rows * cols);  // [rows, cols]
@@ -67,7 +42,7 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
       for (int64_t g = 0; g < n_groups; ++g) {
         const int64_t c0 = g * gs, len = std::min(gs, cols - c0);
         params[r * n_groups + g] =
-            find_params(w0.data() + r * cols + c0, len, options.grid, at(options.importance, c0));
+            find_params(w0.data() + r * cols + c0, len, options.grid, importance_at(options.importance, c0));
       }
     });
   }
@@ -96,7 +71,7 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
   const int64_t bs = std::min(options.block_size, cols);
   std::vector<float> err(static_cast<size_t>(rows * bs));
   for (int64_t b0 = 0; b0 < cols; b0 += bs) {
-    const int64_t b1 = std::min(b0 + bs, cols), nb = b1 - b0;
+    const int64_t b1 = std::min(b0 + bs, cols);
     parallel_for(rows, [&](int64_t r) {
       float* wr = wp.data() + r * cols;
       float* er = err.data() + r * bs;
@@ -111,17 +86,15 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
             // The group's weights with every update so far, including the
             // ones still pending for columns past this block.
             const int64_t end = std::min(i + gs, cols);
-            group.assign(wr + i, wr + end);
-            for (int64_t j = std::max(i, b1); j < end; ++j) {
-              float v = wr[j];
-              for (int64_t k = b0; k < i; ++k) v -= er[k - b0] * u[k * cols + j];
-              group[j - i] = v;
-            }
-            params[r * n_groups + g] = find_params(group.data(), end - i, options.grid, at(options.importance, i));
+            group.resize(static_cast<size_t>(end - i));
+            sweep_current_values(group.data(), wr, er, u.data(), cols, b0, i, b1, end);
+            params[r * n_groups + g] =
+                find_params(group.data(), end - i, options.grid, importance_at(options.importance, i));
           }
           p = params[r * n_groups + g];
         }
-        const int32_t q = quantize_value(wr[i], p);
+        const bool keep_zero = options.keep_zeros && w[r * cols + perm[i]] == 0.0f;
+        const int32_t q = quantize_value(keep_zero ? 0.0f : wr[i], p);
         const float wq = dequantize(q, p);
         out.codes[r * cols + perm[i]] = static_cast<uint8_t>(q);
         out.dequantized[r * cols + perm[i]] = wq;
@@ -132,9 +105,7 @@ IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, con
       }
     });
     // Lazy update of the columns past the block: W[:, b1:] -= Err · U[b0:b1, b1:].
-    if (b1 < cols)
-      sgemm(false, false, rows, cols - b1, nb, -1.0f, err.data(), bs, u.data() + b0 * cols + b1, cols, 1.0f,
-            wp.data() + b1, cols);
+    sweep_lazy_update(wp.data(), err.data(), bs, u.data(), rows, cols, b0, b1);
   }
 
   for (int64_t k = 0; k < rows * n_groups; ++k) {
@@ -149,12 +120,12 @@ IntQuantizedMatrix rtn_quantize(const float* w, int64_t rows, int64_t cols, cons
   constexpr const char* where = "rtn";
   check_shape(rows, cols, where);
   validate_int_grid(grid);
-  const int64_t gs = group_width(group_size, cols, where);
-  IntQuantizedMatrix out = make_result(rows, cols, gs);
+  const int64_t gs = int_group_width(group_size, cols, where);
+  IntQuantizedMatrix out = make_int_quantized(rows, cols, gs);
   parallel_for(rows, [&](int64_t r) {
     for (int64_t g = 0; g < out.n_groups; ++g) {
       const int64_t c0 = g * gs, len = std::min(gs, cols - c0);
-      const IntGroupParams p = find_params(w + r * cols + c0, len, grid, at(importance, c0));
+      const IntGroupParams p = find_params(w + r * cols + c0, len, grid, importance_at(importance, c0));
       out.scales[r * out.n_groups + g] = p.scale;
       out.zeros[r * out.n_groups + g] = p.zero;
       for (int64_t c = c0; c < c0 + len; ++c) {

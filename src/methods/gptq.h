@@ -56,6 +56,10 @@ struct GptqOptions {
   // [cols] non-negative per-column weights (e.g. an imatrix) for each group's
   // scale/zero search (grids/int_grid.h find_params), or null for none.
   const float* importance = nullptr;
+  // Weights exactly 0 in w stay at the grid value nearest 0 (exactly 0 on
+  // every integer grid, the zero point being a code): a pruned model keeps
+  // its zeros through GPTQ; their rounding error still feeds later columns.
+  bool keep_zeros = false;
 };
 
 // GPTQ on w [rows, cols] (row-major {out, in}) with the Hessian of its inputs

@@ -25,56 +25,24 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "formats/format.h"
-#include "kernels/matmul.h"
 #include "methods/gptq_hessian.h"
+#include "methods/gptq_sweep.h"
 
 namespace lmpack {
 namespace {
 
 constexpr const char* kWhere = "gptq";
 
-// The ops of a type GPTQ can write onto, or an Error naming the type.
-const FormatOps& grid_ops(DType type, int64_t cols) {
-  const FormatOps* ops = find_format_ops(type);
-  const std::string name(dtype_name(type));
-  if (ops == nullptr || ops->quantize_row == nullptr || ops->row_grid == nullptr || ops->set_row_codes == nullptr)
-    throw Error(name, "has no uniform block grid for GPTQ (use Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q4_1, Q5_0, "
-                      "Q5_1 or Q8_0)");
-  const int64_t block = dtype_traits(type).block_elements;
-  if (cols % block != 0)
-    throw Error(name, cat("rows of ", cols, " columns are not a whole number of ", block, "-element blocks"));
-  return *ops;
-}
-
-FormatQuantizedMatrix make_result(DType type, int64_t rows, int64_t cols) {
-  FormatQuantizedMatrix m;
-  m.type = type;
-  m.rows = rows;
-  m.cols = cols;
-  m.data.assign(static_cast<size_t>(rows) * dtype_bytes(type, cols), 0);
-  m.dequantized.assign(static_cast<size_t>(rows * cols), 0.0f);
-  return m;
-}
-
-// dequantized = decode(data), row by row.
-void decode_rows(FormatQuantizedMatrix& m, const FormatOps& ops) {
-  const size_t row_bytes = dtype_bytes(m.type, m.cols);
-  parallel_for(m.rows, [&](int64_t r) {
-    ops.dequantize_row(m.dequantized.data() + r * m.cols, m.data.data() + r * row_bytes, m.cols);
-  });
-}
-
 }  // namespace
 
 FormatQuantizedMatrix gptq_quantize_format(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
                                            DType type, const float* importance, const GptqFormatOptions& options) {
   check_gptq_inputs(rows, cols, hessian, options.block_size, options.damp, kWhere);
-  const FormatOps& ops = grid_ops(type, cols);
+  const FormatOps& ops = block_grid_ops(type, cols);
   const int64_t block = dtype_traits(type).block_elements;   // columns per format block
   const size_t block_bytes = dtype_bytes(type, block);
   const size_t row_bytes = dtype_bytes(type, cols);
-  FormatQuantizedMatrix out = make_result(type, rows, cols);
+  FormatQuantizedMatrix out = make_format_quantized(type, rows, cols);
 
   std::vector<float> wp(w, w + rows * cols);  // [rows, cols], updated in place by the sweep
   const std::vector<double> diag = gptq_clear_dead_columns(wp.data(), rows, cols, hessian);
@@ -86,7 +54,7 @@ FormatQuantizedMatrix gptq_quantize_format(const float* w, int64_t rows, int64_t
   const int64_t bs = std::min((options.block_size + block - 1) / block * block, cols);
   std::vector<float> err(static_cast<size_t>(rows * bs));  // [rows, bs]: scaled errors of the batch
   for (int64_t b0 = 0; b0 < cols; b0 += bs) {
-    const int64_t b1 = std::min(b0 + bs, cols), nb = b1 - b0;
+    const int64_t b1 = std::min(b0 + bs, cols);
     parallel_for(rows, [&](int64_t r) {
       float* wr = wp.data() + r * cols;
       float* er = err.data() + r * bs;
@@ -101,10 +69,8 @@ FormatQuantizedMatrix gptq_quantize_format(const float* w, int64_t rows, int64_t
         for (int64_t k = 0; k < block; ++k) {
           const int64_t i = c0 + k;
           const float s = scale[k], o = offset[k];
-          float q = 0.0f;
-          if (s != 0.0f) q = std::nearbyint((wr[i] - o) / s);
-          q = std::clamp(q, static_cast<float>(ops.code_min), static_cast<float>(ops.code_max));
-          codes[k] = static_cast<int32_t>(q);
+          const bool keep_zero = options.keep_zeros && w[r * cols + i] == 0.0f;
+          codes[k] = block_grid_code(keep_zero ? 0.0f : wr[i], s, o, ops);
           const float wq = s * static_cast<float>(codes[k]) + o;
           const float e = (wr[i] - wq) / u[i * cols + i];
           er[i - b0] = e;
@@ -115,11 +81,9 @@ FormatQuantizedMatrix gptq_quantize_format(const float* w, int64_t rows, int64_t
       }
     });
     // Lazy update of the columns past the batch: W[:, b1:] -= Err · U[b0:b1, b1:].
-    if (b1 < cols)
-      sgemm(false, false, rows, cols - b1, nb, -1.0f, err.data(), bs, u.data() + b0 * cols + b1, cols, 1.0f,
-            wp.data() + b1, cols);
+    sweep_lazy_update(wp.data(), err.data(), bs, u.data(), rows, cols, b0, b1);
   }
-  decode_rows(out, ops);
+  decode_format_rows(out, ops);
   return out;
 }
 
@@ -133,12 +97,12 @@ FormatQuantizedMatrix rtn_quantize_format(const float* w, int64_t rows, int64_t 
   const int64_t block = dtype_traits(type).block_elements;
   if (cols % block != 0)
     throw Error(name, cat("rows of ", cols, " columns are not a whole number of ", block, "-element blocks"));
-  FormatQuantizedMatrix out = make_result(type, rows, cols);
+  FormatQuantizedMatrix out = make_format_quantized(type, rows, cols);
   const size_t row_bytes = dtype_bytes(type, cols);
   parallel_for(rows, [&](int64_t r) {
     ops.quantize_row(out.data.data() + r * row_bytes, w + r * cols, cols, importance);
   });
-  decode_rows(out, ops);
+  decode_format_rows(out, ops);
   return out;
 }
 

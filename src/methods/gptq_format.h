@@ -33,6 +33,10 @@ struct FormatQuantizedMatrix {
 struct GptqFormatOptions {
   double damp = 0.01;        // fraction of mean(diag H) added to the diagonal
   int64_t block_size = 128;  // lazy-batch width; rounded up to a multiple of the format block
+  // Weights exactly 0 in w get the code nearest 0 (exactly 0 on the grids
+  // that hold it: Q4_0, Q5_0, Q8_0, Q3_K, Q6_K; formats with block minimums
+  // usually cannot): a pruned model keeps its zeros where the format allows.
+  bool keep_zeros = false;
 };
 
 // Throws Error(dtype name, ...) when the type has no row grid (float types,

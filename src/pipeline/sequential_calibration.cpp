@@ -13,6 +13,9 @@
 #include "methods/awq.h"
 #include "methods/gptq.h"
 #include "methods/gptq_format.h"
+#include "methods/magnitude_prune.h"
+#include "methods/sparsegpt.h"
+#include "methods/wanda.h"
 #include "methods/round_trip.h"
 #include "model/block_forward.h"
 #include "model/save_gguf.h"
@@ -100,9 +103,13 @@ SequentialCalibration::SequentialCalibration(const Checkpoint& ckpt, std::vector
   State& s = *state_;
   s.recipe = std::move(recipe);
   const ModelConfig& c = s.config;
-  const bool needs_data = s.recipe.rounding == RoundingMethod::kGptq || s.recipe.awq || s.recipe.awq_clip;
+  const bool prune_needs_data = s.recipe.prune && s.recipe.prune->method != PruneMethod::kMagnitude;
+  const bool needs_data = (!s.recipe.prune && s.recipe.rounding == RoundingMethod::kGptq) || s.recipe.awq ||
+                          s.recipe.awq_clip || prune_needs_data;
   if (needs_data && windows.empty())
-    throw Error("--calib", "GPTQ and AWQ need calibration text (--calib FILE); lmpack has no built-in data set");
+    throw Error("--calib", cat(s.recipe.prune ? "Wanda and SparseGPT" : "GPTQ and AWQ",
+                               " need calibration text (--calib FILE); lmpack has no built-in data set"));
+  if (s.recipe.prune) validate_sparsity_pattern(s.recipe.prune->pattern);
   if (s.recipe.int_grid) {
     validate_int_grid(*s.recipe.int_grid);
   } else {
@@ -252,6 +259,52 @@ void SequentialCalibration::run_block(int64_t layer) {
     scale_columns(b.w_down, hidden, s_d);
   }
 
+  // Pruning (recipe.prune): the mask, then the target grid. SparseGPT
+  // quantizes jointly; magnitude/Wanda masks are rounded to nearest after.
+  auto prune_linear = [&](const std::string& name, std::vector<float>& w, int64_t rows, int64_t cols,
+                          const Hessian* h, const float* imp, LayerError& e) {
+    const PruneSpec& ps = *r.prune;
+    LMPACK_CHECK(!r.int_grid, "pruning writes GGUF or float targets");
+    const DType type = r.gguf_types.at(name);
+    const FormatOps* ops = find_format_ops(type);
+    const bool float_type = type == DType::F32 || type == DType::F16 || type == DType::BF16;
+    const int64_t block = dtype_traits(type).block_elements;
+    FormatQuantizedMatrix q;
+    if (ps.method == PruneMethod::kSparseGpt) {
+      LMPACK_CHECK(h != nullptr, "SparseGPT without a Hessian");
+      SparseGptOptions o;
+      o.damp = r.damp;
+      o.block_size = r.block_size;
+      o.importance = imp;
+      const bool joint = !float_type && ops != nullptr && ops->row_grid != nullptr && cols % block == 0;
+      if (joint) o.format = type;
+      SparseGptResult res = sparsegpt_prune(w.data(), rows, cols, *h, ps.pattern, o);
+      e.pruned_nonzero = res.pruned_nonzero;
+      if (joint) {
+        q = std::move(*res.format_quantized);
+      } else {
+        q = rtn_quantize_format(res.weights.data(), rows, cols, type, imp);
+      }
+      e.grid = cat(dtype_name(type), " sparsegpt", joint ? " (joint)" : "");
+    } else {
+      SparsityMask mask;
+      if (ps.method == PruneMethod::kMagnitude) {
+        mask = magnitude_prune_mask(w.data(), rows, cols, ps.pattern);
+      } else {
+        LMPACK_CHECK(h != nullptr, "Wanda without a Hessian");
+        const std::vector<float> norms = wanda_column_norms(*h);
+        mask = wanda_prune_mask(w.data(), rows, cols, norms.data(), ps.pattern);
+      }
+      const std::vector<float> pruned = apply_mask(w.data(), mask);
+      q = rtn_quantize_format(pruned.data(), rows, cols, type, imp);
+      for (size_t i = 0; i < mask.pruned.size(); ++i) e.pruned_nonzero += mask.pruned[i] && q.dequantized[i] != 0.0f;
+      e.grid = cat(dtype_name(type), ps.method == PruneMethod::kMagnitude ? " magnitude" : " wanda");
+    }
+    w.swap(q.dequantized);
+    std::vector<float>().swap(q.dequantized);
+    s.encoded[name] = std::move(q);
+  };
+
   // 2. True-sequential rounding.
   auto compress = [&](const std::string& name, std::vector<float>& w, int64_t cols, const Hessian* h) {
     Stopwatch clock;
@@ -266,7 +319,9 @@ void SequentialCalibration::run_block(int64_t layer) {
     const std::vector<float>* imp_v = importance_of(name);
     const float* imp = imp_v ? imp_v->data() : nullptr;
     const bool gptq = r.rounding == RoundingMethod::kGptq && h != nullptr;
-    if (r.int_grid) {
+    if (r.prune) {
+      prune_linear(name, w, rows, cols, h, imp, e);
+    } else if (r.int_grid) {
       const bool is_qk = name.size() > 13 && (name.find(".attn_q.") != std::string::npos ||
                                               name.find(".attn_k.") != std::string::npos);
       if (r.awq_clip && h != nullptr && !is_qk) awq_clip(w.data(), rows, cols, *h, *r.int_grid, r.group_size, {});
@@ -279,6 +334,7 @@ void SequentialCalibration::run_block(int64_t layer) {
         o.block_size = r.block_size;
         o.act_order = r.act_order;
         o.importance = imp;
+        o.keep_zeros = true;  // a pruned input keeps its zeros
         q = gptq_quantize(w.data(), rows, cols, *h, o);
       } else {
         q = rtn_quantize(w.data(), rows, cols, *r.int_grid, r.group_size, imp);
@@ -297,6 +353,7 @@ void SequentialCalibration::run_block(int64_t layer) {
         GptqFormatOptions o;
         o.damp = r.damp;
         o.block_size = r.block_size;
+        o.keep_zeros = true;  // a pruned input keeps its zeros where the format holds 0
         q = gptq_quantize_format(w.data(), rows, cols, *h, type, imp, o);
       } else {
         q = rtn_quantize_format(w.data(), rows, cols, type, imp);
@@ -306,6 +363,9 @@ void SequentialCalibration::run_block(int64_t layer) {
       s.encoded[name] = std::move(q);
       e.grid = cat(dtype_name(type), gptq && !on_grid ? " (rtn: no row grid)" : "");
     }
+    int64_t zeros = 0;
+    for (float v : w) zeros += v == 0.0f;
+    e.sparsity = static_cast<double>(zeros) / static_cast<double>(w.size());
     if (h != nullptr) {
       const double num = hessian_output_error(w_ref.data(), w.data(), rows, cols, *h);
       const double den = hessian_output_error(w_ref.data(), nullptr, rows, cols, *h);

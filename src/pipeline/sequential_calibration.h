@@ -33,12 +33,25 @@
 #include "core/dtype.h"
 #include "grids/int_grid.h"
 #include "io/imatrix.h"
+#include "methods/sparsity.h"
 #include "model/checkpoint.h"
 #include "pipeline/calibrated_tensors.h"
 
 namespace lmpack {
 
 enum class RoundingMethod { kRtn, kGptq };
+
+// Unstructured / N:M pruning of every linear weight (`lmpack prune`): the
+// mask by magnitude, Wanda (|W|·‖X_j‖ from the layer's Hessian diagonal) or
+// SparseGPT (OBS updates in the sequential order, jointly quantized onto the
+// target grid when it is not a float type). Magnitude and Wanda masks are
+// applied, then the weight is rounded to nearest onto the target grid (zeros
+// stay zeros on grids that hold 0: symmetric formats and integer grids).
+enum class PruneMethod { kMagnitude, kWanda, kSparseGpt };
+struct PruneSpec {
+  PruneMethod method = PruneMethod::kMagnitude;
+  SparsityPattern pattern;
+};
 
 struct CalibrationRecipe {
   RoundingMethod rounding = RoundingMethod::kGptq;
@@ -56,6 +69,7 @@ struct CalibrationRecipe {
   std::optional<IntGridSpec> int_grid;
   int64_t group_size = 128;  // integer grid: columns per group, -1 per channel
   bool act_order = false;    // integer grid + GPTQ
+  std::optional<PruneSpec> prune;  // prune instead of (before) rounding
   bool show_progress = true;
 };
 
@@ -70,6 +84,8 @@ struct LayerError {
   std::string grid;             // "q4_K", "int4 g128 asym", ...
   double relative_error = 0.0;  // NaN when no calibration data
   double awq_alpha = -1.0;      // chosen α (-1: no AWQ for this layer)
+  double sparsity = 0.0;        // fraction of exact zeros in Ŵ
+  int64_t pruned_nonzero = 0;   // pruned positions the target grid could not keep at 0
   double seconds = 0.0;
 };
 

@@ -61,6 +61,23 @@ const char* const kTypes[] = {"Q2_K",   "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_0",   
 // quantize MODEL OUT MIX --method METHOD --calib stories 200-999`).
 const char* const kCalibratedTypes[] = {"Q4_K_M+gptq", "Q2_K+gptq", "Q4_K_M+awq", "Q3_K_M+awq+gptq"};
 
+// Issue 5: models pruned by `lmpack prune` (structure changed: fewer heads,
+// narrower FFN, fewer blocks; and SparseGPT 2:4 quantized jointly to Q4_0).
+struct PrunedCase {
+  const char* type;
+  std::vector<std::string> args;  // after `prune MODEL OUT.gguf`
+};
+const std::vector<PrunedCase>& pruned_cases() {
+  static const std::vector<PrunedCase> cases = {
+      {"pruned-heads", {"--heads", "2"}},
+      {"pruned-ffn", {"--ffn-width", "129"}},
+      {"pruned-blocks", {"--drop-blocks", "1"}},
+      {"pruned-sparsegpt-2of4-Q4_0", {"--method", "sparsegpt", "--pattern", "2:4", "--then-quantize", "Q4_0"}},
+  };
+  return cases;
+}
+const char* const kPrunedTypes[] = {"pruned-heads", "pruned-ffn", "pruned-blocks", "pruned-sparsegpt-2of4-Q4_0"};
+
 bool is_convert_type(const std::string& t) { return t == "F16" || t == "BF16" || t == "F32"; }
 
 // Absolute path of an executable found on PATH ("" when none).
@@ -141,6 +158,11 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
     std::string lower = type;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     write = {"convert", shared_path(m.model), out, "--type", lower, "-t", "1"};
+  } else if (type.rfind("pruned-", 0) == 0) {
+    write = {"prune", shared_path(m.model), out, "--calib", testing::calibration_stories_file(), "--calib-samples",
+             "32", "--calib-ctx", "128"};
+    for (const PrunedCase& p : pruned_cases())
+      if (p.type == type) write.insert(write.end(), p.args.begin(), p.args.end());
   } else if (const size_t plus = type.find('+'); plus != std::string::npos) {
     write = {"quantize",  shared_path(m.model), out, type.substr(0, plus), "--method", type.substr(plus + 1),
              "--calib",   testing::calibration_stories_file(), "--calib-samples", "32", "--calib-ctx", "128"};
@@ -198,12 +220,15 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
 std::string case_name(const ::testing::TestParamInfo<CompatParam>& info) {
   std::string type = std::get<1>(info.param);
   for (char& c : type)
-    if (c == '+') c = '_';
+    if (c == '+' || c == '-') c = '_';
   return std::string(std::get<0>(info.param).name) + "_" + type;
 }
 
 INSTANTIATE_TEST_SUITE_P(Issue3Types, LlamaCppCompat,
                          ::testing::Combine(::testing::ValuesIn(kCompatModels), ::testing::ValuesIn(kTypes)),
+                         case_name);
+INSTANTIATE_TEST_SUITE_P(Issue5Pruned, LlamaCppCompat,
+                         ::testing::Combine(::testing::Values(kCompatModels[0]), ::testing::ValuesIn(kPrunedTypes)),
                          case_name);
 INSTANTIATE_TEST_SUITE_P(Issue4Methods, LlamaCppCompat,
                          ::testing::Combine(::testing::ValuesIn(kCompatModels), ::testing::ValuesIn(kCalibratedTypes)),

@@ -160,6 +160,36 @@ TEST(GptqFormat, BatchWidthDoesNotChangeResult) {
   }
 }
 
+// A 50%-pruned layer: with keep_zeros every zero survives on the grids that
+// hold 0, and GPTQ's error is still below the encoder's on the pruned weights.
+TEST(GptqFormat, KeepZerosKeepsAPrunedLayerSparse) {
+  const Layer& dense = shared_layer();
+  std::vector<float> pruned = dense.w;
+  for (size_t i = 0; i < pruned.size(); i += 2) pruned[i] = 0.0f;
+  const Layer l = make_layer(dense.rows, dense.cols, 512, 4, 11, pruned.data());
+  GptqFormatOptions o;
+  o.keep_zeros = true;
+  for (DType type : {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q3_K, DType::Q6_K, DType::Q4_K}) {
+    SCOPED_TRACE(dtype_name(type));
+    const FormatQuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, nullptr, o);
+    const FormatQuantizedMatrix r = rtn_quantize_format(l.w.data(), l.rows, l.cols, type, nullptr);
+    int64_t lost = 0;
+    for (size_t i = 0; i < pruned.size(); i += 2) lost += g.dequantized[i] != 0.0f;
+    if (type == DType::Q4_K) {
+      std::printf("Q4_K (block minimums): %lld of %zu zeros not kept\n", static_cast<long long>(lost),
+                  pruned.size() / 2);
+    } else {
+      EXPECT_EQ(lost, 0) << "a grid that holds 0 keeps every zero";
+    }
+    EXPECT_LT(output_error(l, g.dequantized), output_error(l, r.dequantized));
+  }
+  // Without keep_zeros the error feedback fills the zeros in.
+  const FormatQuantizedMatrix filled = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, DType::Q8_0, nullptr, {});
+  int64_t nonzero = 0;
+  for (size_t i = 0; i < pruned.size(); i += 2) nonzero += filled.dequantized[i] != 0.0f;
+  EXPECT_GT(nonzero, static_cast<int64_t>(pruned.size()) / 16) << "measured 3152 of 8192";
+}
+
 TEST(GptqFormat, DeadColumns) {
   Layer l = make_layer(32, 256, 512, 0, 9);
   for (int64_t c : {0, 5, 100, 255})

@@ -204,6 +204,22 @@ TEST(Gptq, ActOrderHelpsWithOutlierColumns) {
   }
 }
 
+TEST(Gptq, KeepZerosKeepsAPrunedLayerSparse) {
+  Layer l = make_layer(64, 256, 1024, 4, 9);
+  for (size_t i = 0; i < l.w.size(); i += 2) l.w[i] = 0.0f;  // 50% pruned
+  for (bool act_order : {false, true}) {
+    GptqOptions o;
+    o.grid = {.bits = 4};  // asymmetric: the zero point is a code, so 0 is exact
+    o.group_size = 64;
+    o.act_order = act_order;
+    o.keep_zeros = true;
+    const IntQuantizedMatrix q = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+    for (size_t i = 0; i < l.w.size(); i += 2) ASSERT_EQ(q.dequantized[i], 0.0f) << i;
+    const IntQuantizedMatrix r = rtn_quantize(l.w.data(), l.rows, l.cols, o.grid, o.group_size);
+    EXPECT_LT(output_error(l, q.dequantized), output_error(l, r.dequantized));
+  }
+}
+
 TEST(Gptq, DeadColumns) {
   Layer l = make_layer(32, 128, 512, 0, 9);
   const std::vector<int64_t> dead = {0, 5, 64, 127};

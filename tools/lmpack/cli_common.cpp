@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -107,6 +108,13 @@ std::string format_bytes(int64_t bytes) {
   out.precision(u == 0 ? 0 : 2);
   out << v << " " << units[u];
   return out.str();
+}
+
+bool ends_with_gguf(const std::string& path) {
+  if (path.size() < 5) return false;
+  std::string tail = path.substr(path.size() - 5);
+  for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return tail == ".gguf";
 }
 
 }  // namespace lmpack::cli

@@ -32,6 +32,7 @@ Command add_convert_command(CLI::App& parent);
 Command add_quantize_command(CLI::App& parent);
 Command add_random_model_command(CLI::App& parent);
 Command add_imatrix_command(CLI::App& parent);
+Command add_prune_command(CLI::App& parent);
 
 // Adds "-t,--threads N" bound to *command.threads.
 void add_threads_option(Command& command);
@@ -58,6 +59,10 @@ Vocab load_vocab_for(const std::string& model, const std::string& tokenizer_path
 
 // Whole file as bytes; Error("<path>: cannot read ...") otherwise.
 std::string read_text_file(const std::string& path);
+
+// True when the name ends in ".gguf" (any case): the output is a GGUF file,
+// else a Hugging Face folder.
+bool ends_with_gguf(const std::string& path);
 
 // Human-readable byte count: "1.23 MiB".
 std::string format_bytes(int64_t bytes);

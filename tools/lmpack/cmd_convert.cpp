@@ -28,12 +28,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool ends_with_gguf(const std::string& s) {
-  if (s.size() < 5) return false;
-  std::string tail = s.substr(s.size() - 5);
-  for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return tail == ".gguf";
-}
 
 }  // namespace
 

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
     commands.push_back(cli::add_quantize_command(app));
     commands.push_back(cli::add_random_model_command(app));
     commands.push_back(cli::add_imatrix_command(app));
+    commands.push_back(cli::add_prune_command(app));
     for (cli::Command& c : commands) cli::add_threads_option(c);
   } catch (const std::exception& e) {
     return fail(cat("internal error while setting up options: ", e.what()));
