@@ -5,7 +5,8 @@
 //    at 2:4 (every linear weight of the blocks, per output row), with the
 //    achieved sparsity of the linears and the nonzero parameter count;
 //  - structured pruning: 25% of the FFN channels, 2 of 8 heads per layer
-//    (one GQA group), 1 of 5 blocks, with the parameter count.
+//    (one GQA group on both test models), 1 block in 5 (at least one), with
+//    the parameter count.
 // Each cell runs the same library code as `lmpack prune` (the sequential
 // pipeline for unstructured pruning, pipeline/structured_prune for the rest)
 // and evaluates the result in memory.
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
     }
 
     struct Structured {
-      const char* label;
+      std::string label;
       StructuredPruneOptions options;
     };
     const ModelConfig& c = ckpt.config;
@@ -91,13 +92,15 @@ int main(int argc, char** argv) {
     ffn.ffn_width = c.hidden_dim - c.hidden_dim / 4;
     heads.heads = c.n_heads / 4;
     blocks.drop_blocks = std::max<int64_t>(1, c.n_layers / 5);
-    const Structured cuts[] = {{"FFN channels -25%", ffn}, {"heads -2 of 8 per layer", heads},
-                               {"blocks -1 of 5", blocks}};
+    const Structured cuts[] = {
+        {cat("FFN channels -25% (", c.hidden_dim, " -> ", ffn.ffn_width, ")"), ffn},
+        {cat("heads -", heads.heads, " of ", c.n_heads, " per layer"), heads},
+        {cat("blocks -", blocks.drop_blocks, " of ", c.n_layers), blocks}};
     for (const Structured& s : cuts) {
       Stopwatch clock;
       const StructuredPruneResult res = structured_prune(ckpt, protocol.windows(), s.options);
       const bench::Quality qa = protocol.evaluate(res.checkpoint);
-      std::printf("| %s | activation scores | %.4f | %+.2f | %.5f | %.4f | - | %lld | - | %.1f |\n", s.label,
+      std::printf("| %s | activation scores | %.4f | %+.2f | %.5f | %.4f | - | %lld | - | %.1f |\n", s.label.c_str(),
                   qa.perplexity, 100.0 * (qa.perplexity / base.perplexity - 1.0), qa.kl_mean, qa.top1,
                   static_cast<long long>(res.checkpoint.parameter_count()), clock.seconds());
       std::fflush(stdout);

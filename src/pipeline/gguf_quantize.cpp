@@ -3,9 +3,6 @@
 // chunk by chunk: decode rows to f32, quantize rows in parallel, append.
 #include "pipeline/gguf_quantize.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -17,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/mapped_page_releaser.h"
 #include "core/progress.h"
 #include "eval/resource_usage.h"
 #include "formats/decode.h"
@@ -31,45 +29,6 @@ namespace {
 
 // f32 elements decoded per chunk (16 MiB of floats): bounds peak memory.
 constexpr int64_t kChunkElements = int64_t{4} << 20;
-
-// Gives consumed input pages back to the kernel, but only for read-only,
-// file-backed mappings (a heap buffer must never be dropped): the ranges are
-// read once from /proc/self/maps. Without it the resident set would grow to
-// the whole input, since every mapped page read stays counted.
-class InputPageReleaser {
- public:
-  InputPageReleaser() {
-    std::ifstream maps("/proc/self/maps");
-    std::string line;
-    while (std::getline(maps, line)) {
-      std::istringstream in(line);
-      std::string range, perms, offset, dev;
-      uint64_t inode = 0;
-      std::string path;
-      in >> range >> perms >> offset >> dev >> inode >> path;
-      if (inode == 0 || path.empty() || perms.size() < 2 || perms[0] != 'r' || perms[1] != '-') continue;
-      const size_t dash = range.find('-');
-      if (dash == std::string::npos) continue;
-      ranges_.push_back(
-          {std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16)});
-    }
-    page_ = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  }
-
-  void release(const void* data, size_t n) const {
-    const uintptr_t lo = reinterpret_cast<uintptr_t>(data), hi = lo + n;
-    for (const auto& [start, end] : ranges_) {
-      if (lo < start || hi > end) continue;
-      const uintptr_t a = (lo + page_ - 1) / page_ * page_, b = hi / page_ * page_;
-      if (b > a) ::madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
-      return;
-    }
-  }
-
- private:
-  std::vector<std::pair<uint64_t, uint64_t>> ranges_;
-  uintptr_t page_ = 4096;
-};
 
 // f32 row -> the output type. Uses the format table; F32/F16/BF16 have a
 // built-in path so float output never depends on it.
@@ -112,7 +71,7 @@ struct Job {
   const std::vector<float>* importance = nullptr;
 };
 
-void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config, const InputPageReleaser& releaser,
+void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config, const MappedPageReleaser& releaser,
                    Progress* progress, int64_t& done_bytes) {
   const QuantizedTensor& t = job.info;
   const TensorInfo* in = job.source.tensor;
@@ -313,7 +272,7 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
   for (const Job& j : jobs) writer.add_tensor(j.info.name, j.info.type, j.info.shape);
   writer.begin_data();
 
-  const InputPageReleaser releaser;
+  const MappedPageReleaser releaser;
   std::unique_ptr<Progress> progress;
   if (options.show_progress)
     progress = std::make_unique<Progress>("quantize", static_cast<int64_t>(report.input_bytes >> 20), "MiB");

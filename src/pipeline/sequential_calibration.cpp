@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "core/error.h"
+#include "core/mapped_page_releaser.h"
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "eval/resource_usage.h"
@@ -93,6 +94,7 @@ struct SequentialCalibration::State {
   std::map<std::string, FormatQuantizedMatrix> encoded;
   std::map<std::string, IntQuantizedMatrix> ints;
   std::unique_ptr<Progress> progress;
+  MappedPageReleaser releaser;  // hands each block's input pages back once decoded
 
   explicit State(const Checkpoint& c) : ckpt(c), config(c.config) {}
 };
@@ -182,6 +184,8 @@ void SequentialCalibration::run_block(int64_t layer) {
   const int64_t T = s.tokens, dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim;
   const std::string p = cat("blk.", layer, ".");
   BlockF32 b = load_block_f32(s.ckpt, layer);
+  for (const auto& [name, t] : s.ckpt.tensors)
+    if (name.rfind(p, 0) == 0) s.releaser.release(t.data, t.nbytes);
   const bool have_data = T > 0;
   const bool v_to_o = q_dim == kv_dim;
 

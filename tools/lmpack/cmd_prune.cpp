@@ -10,6 +10,7 @@
 // pruned positions the target grid could not keep at exactly 0, and the
 // relative output error on the calibration set (--json: all of it).
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -151,6 +152,11 @@ Command add_prune_command(CLI::App& parent) {
       save_hf(pruned, o->out, dtype);
     } else {
       save_hf(ckpt, o->out, dtype);
+    }
+    if (!gguf) {  // the folder's files
+      std::error_code ec;
+      for (const auto& entry : std::filesystem::directory_iterator(o->out, ec))
+        if (entry.is_regular_file()) file_bytes += entry.file_size();
     }
     static const std::vector<LayerError> kNone;
     const std::vector<LayerError>& errors = pipeline ? pipeline->layer_errors() : kNone;
