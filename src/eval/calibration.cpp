@@ -8,21 +8,11 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 
 namespace lmpack {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(path, "no such file or directory");
-  if (std::filesystem::is_directory(path, ec)) throw Error(path, "is a directory, expected a text file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, cat("cannot open: ", std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(path, "read failed");
-  return ss.str();
-}
 
 void check_numbers(const CalibrationOptions& o, bool has_bos) {
   if (o.samples < 1) throw Error("--calib-samples", cat("must be a positive integer, got ", o.samples));
@@ -78,7 +68,7 @@ std::vector<std::vector<int32_t>> calibration_windows(const Tokenizer& tokenizer
   check_numbers(o, bos >= 0);  // before the (slow) tokenization
   std::vector<int32_t> text;
   for (const std::string& f : o.files) {
-    const std::vector<int32_t> ids = tokenizer.encode(read_file(f), /*add_bos=*/false);
+    const std::vector<int32_t> ids = tokenizer.encode(read_text_file(f), /*add_bos=*/false);
     text.insert(text.end(), ids.begin(), ids.end());
   }
   return cut_calibration_windows(text, bos, o);

@@ -106,22 +106,9 @@ void zero_upper(T* a, int64_t n) {
 }  // namespace
 
 int64_t cholesky(double* a, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    double* row_i = a + i * n;
-    // Off-diagonal entries of row i: L[i][j] = (A[i][j] - Σ_k<j L[i][k]·L[j][k]) / L[j][j].
-    for (int64_t j = 0; j < i; ++j) {
-      const double* row_j = a + j * n;
-      double s = row_i[j];
-      for (int64_t k = 0; k < j; ++k) s -= row_i[k] * row_j[k];
-      row_i[j] = s / row_j[j];
-    }
-    double d = row_i[i];
-    for (int64_t k = 0; k < i; ++k) d -= row_i[k] * row_i[k];
-    if (!(d > 0.0)) return i;  // also catches NaN
-    row_i[i] = std::sqrt(d);
-    for (int64_t j = i + 1; j < n; ++j) row_i[j] = 0.0;
-  }
-  return -1;
+  const int64_t bad = factor_block(a, n, n);
+  if (bad < 0) zero_upper(a, n);
+  return bad;
 }
 
 void cholesky_inverse(double* a, int64_t n) {
@@ -130,15 +117,7 @@ void cholesky_inverse(double* a, int64_t n) {
   //    in ascending order and rows in ascending order only ever reads L entries
   //    not yet overwritten (columns > j, and L[i][j] itself before its write),
   //    so the loop is serial: O(n³/6), small next to the factorisation's use.
-  for (int64_t j = 0; j < n; ++j) {
-    a[j * n + j] = 1.0 / a[j * n + j];
-    for (int64_t i = j + 1; i < n; ++i) {
-      const double* row_i = a + i * n;
-      double s = 0.0;
-      for (int64_t k = j; k < i; ++k) s += row_i[k] * a[k * n + j];
-      a[i * n + j] = -s / row_i[i];
-    }
-  }
+  invert_lower_block(a, n, n);
   // 2. C = Mᵀ·M, C[i][j] = Σ_{k>=max(i,j)} M[k][i]·M[k][j]. Step i writes C[b][i]
   //    (b < i) into the upper triangle, then C[i][i] over M[i][i], which no
   //    later step reads (later steps sum over k > i).

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 
 namespace lmpack {
 namespace {
@@ -194,12 +195,7 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
 }
 
 ModelConfig read_hf_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(path, "read failed");
-  return parse_hf_config(text.str(), path);
+  return parse_hf_config(read_text_file(path), path);
 }
 
 std::string hf_architecture_class(const std::string& architecture) {

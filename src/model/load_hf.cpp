@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "io/safetensors.h"
 #include "model/hf_config.h"
 #include "model/hf_names.h"
@@ -24,18 +25,11 @@ namespace fs = std::filesystem;
 constexpr const char* kSingleFile = "model.safetensors";
 constexpr const char* kIndexFile = "model.safetensors.index.json";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Reads the shards a sharded index names, each mapped once.
 std::vector<HfTensor> read_sharded(const std::string& dir, Checkpoint& ckpt) {
   const std::string index_path = dir + "/" + kIndexFile;
-  nlohmann::json index = nlohmann::json::parse(read_text(index_path), nullptr, /*allow_exceptions=*/false);
+  nlohmann::json index = nlohmann::json::parse(read_text_file(index_path), nullptr, /*allow_exceptions=*/false);
   if (index.is_discarded()) throw Error(index_path, "not valid JSON");
   if (!index.is_object()) throw Error(index_path, cat("expected a JSON object, got ", index.type_name()));
   auto wm = index.find("weight_map");

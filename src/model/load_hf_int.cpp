@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "core/parallel.h"
 #include "formats/decode.h"
 #include "formats/int_packing.h"
@@ -31,13 +32,6 @@ struct QuantConfig {
   std::string where;         // the file it came from
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string lower(std::string s) {
   for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -65,7 +59,7 @@ std::string string_key(const json& j, const char* key, const std::string& where,
 }
 
 json parse_object(const std::string& path) {
-  json j = json::parse(read_text(path), nullptr, /*allow_exceptions=*/false);
+  json j = json::parse(read_text_file(path), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) throw Error(path, "not a JSON object");
   return j;
 }

@@ -84,16 +84,6 @@ Vocab load_vocab_for(const std::string& model, const std::string& tokenizer_path
   return std::move(*ckpt.vocab);
 }
 
-std::string read_text_file(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw Error(path, "is a directory, expected a text file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, cat("cannot open: ", std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(path, "read failed");
-  return ss.str();
-}
 
 std::string format_bytes(int64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

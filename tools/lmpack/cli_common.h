@@ -57,9 +57,6 @@ std::unique_ptr<Tokenizer> tokenizer_for(const Checkpoint& checkpoint);
 // folder); --tokenizer wins when given.
 Vocab load_vocab_for(const std::string& model, const std::string& tokenizer_path);
 
-// Whole file as bytes; Error("<path>: cannot read ...") otherwise.
-std::string read_text_file(const std::string& path);
-
 // True when the name ends in ".gguf" (any case): the output is a GGUF file,
 // else a Hugging Face folder.
 bool ends_with_gguf(const std::string& path);

@@ -11,6 +11,7 @@
 
 #include "cli_common.h"
 #include "core/error.h"
+#include "core/text_file.h"
 #include "eval/kl.h"
 #include "eval/logits_file.h"
 #include "eval/perplexity.h"
