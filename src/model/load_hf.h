@@ -6,7 +6,9 @@
 // biases) are permuted from HF's rotate-half layout to the adjacent-pair
 // layout once, into buffers the checkpoint owns. Everything else stays in the
 // memory mappings. Names outside the table (rotary_emb.inv_freq buffers and
-// the like) are left out and reported through `skipped_names`.
+// the like) are left out and reported through `skipped_names`. GPTQ and AWQ
+// GEMM linears (.qweight/.qzeros/.scales/.g_idx) are dequantized to F32 at
+// load (model/load_hf_int.h), so quantized exports run like any other folder.
 #pragma once
 
 #include <string>

@@ -12,7 +12,9 @@
 // same object as "quantization_config" in config.json.
 // AWQ GEMM ("quant_method": "awq", "version": "gemm", 4 bits, zero point):
 //   qweight int32 [in, out/8], qzeros int32 [n_groups, out/8] packed along out
-//   in the order 0,2,4,6,1,3,5,7; scales fp16 [n_groups, out]; zeros stored as is.
+//   in the order 0,2,4,6,1,3,5,7; scales fp16 [n_groups, out]; zeros stored as is;
+//   quant_config.json {zero_point, q_group_size, w_bit, version} and
+//   "quantization_config" in config.json.
 // Everything else (embeddings, norms, lm_head) is written as F16 under the HF
 // names, q/k rows permuted back to rotate-half order, as save_hf does.
 // model.safetensors is streamed tensor by tensor; both files are written
@@ -45,7 +47,8 @@ struct IntExportSpec {
 // qzeros and AWQ's qweight).
 void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec);
 
-// Writes out_dir/{config.json, quantize_config.json, model.safetensors}. The
+// Writes out_dir/{config.json, quantize_config.json (GPTQ) or quant_config.json
+// (AWQ), model.safetensors}. The
 // seven linear weights of every block come from tensors.take_int(name) (asked
 // in block order); other blk.N.* tensors that tensors.handles() come from
 // take_f32; the rest from the checkpoint.
