@@ -23,27 +23,20 @@ namespace {
 namespace fs = std::filesystem;
 using testing::describe;
 using testing::run_cli;
+using testing::scratch_dir;
 using testing::shared_path;
 using testing::slurp;
-
-std::string stories() { return shared_path("models/stories260K/stories260K.bin"); }
-std::string ts_llama() { return shared_path("models/ts-llama-4.9M/ts-llama-4.9M.bin"); }
-std::string tok() { return shared_path("models/stories260K/tok512.bin"); }
-std::string valid() { return shared_path("data/tinystories-valid/tinystories_valid_first1000.txt"); }
-
-std::string scratch(const std::string& name) {
-  const std::string d = testing::temp_dir() + "/calibrate-" + name;
-  fs::create_directories(d);
-  return d;
-}
-
+using testing::stories260k_bin;
+using testing::tinystories_valid;
+using testing::tok512;
+using testing::ts_llama_bin;
 
 // Perplexity on stories 0-99 (document mode), from `lmpack eval --json`;
 // ctx: the model's trained context (stories260K 512, ts-llama-4.9M 256).
 double perplexity(const std::string& model, bool with_tokenizer, const char* ctx) {
-  std::vector<std::string> args = {"eval", model, "--text", valid(), "--doc-separator", "<|endoftext|>",
+  std::vector<std::string> args = {"eval", model, "--text", tinystories_valid(), "--doc-separator", "<|endoftext|>",
                                    "--max-docs", "100", "--ctx", ctx, "--json"};
-  if (with_tokenizer) args.insert(args.end(), {"--tokenizer", tok()});
+  if (with_tokenizer) args.insert(args.end(), {"--tokenizer", tok512()});
   const auto r = run_cli(args);
   EXPECT_EQ(r.exit_code, 0) << describe(args, r);
   if (r.exit_code != 0) return NAN;
@@ -52,19 +45,20 @@ double perplexity(const std::string& model, bool with_tokenizer, const char* ctx
 
 TEST(CalibrateCli, GptqQ4KMBeatsImportanceWeightedRtnAtTheSameSize) {
   LMPACK_REQUIRE_SHARED();
-  const std::string text = testing::calibration_stories_file(), d = scratch("q4km");
+  const std::string text = testing::calibration_stories_file(), d = scratch_dir("calibrate", "q4km");
   const std::vector<std::string> calib = {"--calib", text, "--calib-samples", "64", "--calib-ctx", "256"};
-  std::vector<std::string> args = {"imatrix", stories(), "--tokenizer", tok(), "-o", d + "/imatrix.gguf"};
+  std::vector<std::string> args = {"imatrix", stories260k_bin(), "--tokenizer", tok512(), "-o", d + "/imatrix.gguf"};
   args.insert(args.end(), calib.begin(), calib.end());
   auto r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
 
-  args = {"quantize", stories(), d + "/rtn.gguf", "Q4_K_M", "--tokenizer", tok(), "--imatrix", d + "/imatrix.gguf"};
+  args = {"quantize",  stories260k_bin(), d + "/rtn.gguf", "Q4_K_M", "--tokenizer", tok512(),
+          "--imatrix", d + "/imatrix.gguf"};
   r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
 
-  args = {"quantize", stories(), d + "/gptq.gguf", "Q4_K_M", "--tokenizer", tok(), "--imatrix", d + "/imatrix.gguf",
-          "--method", "gptq", "--json"};
+  args = {"quantize",  stories260k_bin(),     d + "/gptq.gguf", "Q4_K_M", "--tokenizer", tok512(),
+          "--imatrix", d + "/imatrix.gguf", "--method",         "gptq",   "--json"};
   args.insert(args.end(), calib.begin(), calib.end());
   r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
@@ -85,8 +79,8 @@ TEST(CalibrateCli, GptqQ4KMBeatsImportanceWeightedRtnAtTheSameSize) {
 
 TEST(CalibrateCli, GptqAndAwqExportsLoadBackAndEvaluate) {
   LMPACK_REQUIRE_SHARED();
-  const std::string text = testing::calibration_stories_file(), d = scratch("exports");
-  const double base = perplexity(ts_llama(), true, "256");
+  const std::string text = testing::calibration_stories_file(), d = scratch_dir("calibrate", "exports");
+  const double base = perplexity(ts_llama_bin(), true, "256");
   const std::vector<std::string> calib = {"--calib", text, "--calib-samples", "32", "--calib-ctx", "256"};
   struct Case {
     const char* format;
@@ -96,7 +90,7 @@ TEST(CalibrateCli, GptqAndAwqExportsLoadBackAndEvaluate) {
   for (const Case& c : {Case{"gptq", "gptq", 2.0}, Case{"awq", "awq", 3.0}}) {
     SCOPED_TRACE(c.format);
     const std::string out = d + "/" + c.format;
-    std::vector<std::string> args = {"quantize", ts_llama(), out, "--tokenizer", tok(), "--format", c.format,
+    std::vector<std::string> args = {"quantize", ts_llama_bin(), out, "--tokenizer", tok512(), "--format", c.format,
                                      "--method", c.method, "--bits", "4", "--group-size", "128"};
     args.insert(args.end(), calib.begin(), calib.end());
     auto r = run_cli(args);
@@ -113,17 +107,17 @@ TEST(CalibrateCli, GptqAndAwqExportsLoadBackAndEvaluate) {
 
 TEST(CalibrateCli, CalibratedMethodsNeedCalibrationText) {
   LMPACK_REQUIRE_SHARED();
-  const std::string d = scratch("errors");
+  const std::string d = scratch_dir("calibrate", "errors");
   for (const char* method : {"gptq", "awq", "awq+gptq"}) {
-    const std::vector<std::string> args = {"quantize", stories(), d + "/x.gguf", "Q4_K_M", "--tokenizer", tok(),
-                                           "--method", method};
+    const std::vector<std::string> args = {"quantize", stories260k_bin(), d + "/x.gguf", "Q4_K_M",
+                                           "--tokenizer", tok512(), "--method", method};
     const auto r = run_cli(args);
     EXPECT_EQ(r.exit_code, 1) << describe(args, r);
     EXPECT_EQ(r.err_lines(), 1) << r.err;
     EXPECT_NE(r.err.find("--calib"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(d + "/x.gguf"));
   }
-  const std::vector<std::string> args = {"quantize", stories(), d + "/x.gguf", "Q4_K_M", "--method", "obq"};
+  const std::vector<std::string> args = {"quantize", stories260k_bin(), d + "/x.gguf", "Q4_K_M", "--method", "obq"};
   const auto r = run_cli(args);
   EXPECT_EQ(r.exit_code, 1) << describe(args, r);
   EXPECT_NE(r.err.find("--method"), std::string::npos) << r.err;

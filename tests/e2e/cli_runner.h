@@ -89,6 +89,23 @@ inline std::string describe(const std::vector<std::string>& args, const CliResul
          "\nstderr: " + r.err.substr(0, 2000);
 }
 
+// The fixtures under ../shared the CLI tests run on (see ../shared/DATA.md).
+inline std::string stories260k_bin() { return shared_path("models/stories260K/stories260K.bin"); }
+inline std::string stories260k_gguf() { return shared_path("models/stories260K/stories260K.gguf"); }
+inline std::string ts_llama_bin() { return shared_path("models/ts-llama-4.9M/ts-llama-4.9M.bin"); }
+inline std::string tok512() { return shared_path("models/stories260K/tok512.bin"); }
+inline std::string tinystories_valid() {
+  return shared_path("data/tinystories-valid/tinystories_valid_first1000.txt");
+}
+
+// A scratch directory <temp>/<prefix>-<name>, created; fresh: emptied first.
+inline std::string scratch_dir(const std::string& prefix, const std::string& name, bool fresh = false) {
+  const std::string d = temp_dir() + "/" + prefix + "-" + name;
+  if (fresh) std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
 // TinyStories validation stories 200-999 (never evaluated on: the tests
 // evaluate on stories 0-99) in a temp file, as calibration text; made once.
 inline std::string calibration_stories_file() {
@@ -97,7 +114,7 @@ inline std::string calibration_stories_file() {
   if (std::filesystem::exists(path)) return path;
   std::filesystem::create_directories(dir);
   const std::string sep = "\n<|endoftext|>\n";
-  const std::string all = slurp(shared_path("data/tinystories-valid/tinystories_valid_first1000.txt"));
+  const std::string all = slurp(tinystories_valid());
   size_t pos = 0;
   for (int i = 0; i < 200 && pos != std::string::npos; ++i) {
     pos = all.find(sep, pos);

@@ -15,18 +15,12 @@ namespace fs = std::filesystem;
 using testing::CliResult;
 using testing::describe;
 using testing::run_cli;
+using testing::scratch_dir;
 using testing::shared_path;
-
-std::string text_file() { return shared_path("data/tinystories-valid/tinystories_valid_first1000.txt"); }
-std::string tok512() { return shared_path("models/stories260K/tok512.bin"); }
-
-// A fresh directory per test.
-std::string scratch(const std::string& name) {
-  std::string d = testing::temp_dir() + "/err-" + name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using testing::stories260k_bin;
+using testing::stories260k_gguf;
+using testing::tinystories_valid;
+using testing::tok512;
 
 // Nothing in `dir` but `allowed` entries (no outputs, no temporaries).
 void expect_only(const std::string& dir, const std::vector<std::string>& allowed) {
@@ -51,11 +45,12 @@ void copy_truncated(const std::string& from, const std::string& to, uint64_t kee
 }
 
 TEST(CliErrors, NonexistentModel) {
-  const std::string dir = scratch("missing");
+  const std::string dir = scratch_dir("err", "missing", true);
   const std::string model = dir + "/no-such-model.gguf";
   for (const char* cmd : {"info", "eval", "generate", "tokenize", "convert"}) {
     std::vector<std::string> args = {cmd, model};
-    if (std::string(cmd) == "eval") args.insert(args.end(), {"--text", text_file(), "--save-logits", dir + "/x.logits"});
+    if (std::string(cmd) == "eval")
+      args.insert(args.end(), {"--text", tinystories_valid(), "--save-logits", dir + "/x.logits"});
     if (std::string(cmd) == "generate") args.insert(args.end(), {"-p", "Once"});
     if (std::string(cmd) == "tokenize") args.insert(args.end(), {"--text", "hi"});
     if (std::string(cmd) == "convert") args.push_back(dir + "/out");
@@ -77,7 +72,7 @@ class TruncatedModel : public ::testing::TestWithParam<TruncCase> {};
 TEST_P(TruncatedModel, EvalFailsCleanly) {
   LMPACK_REQUIRE_SHARED();
   const TruncCase& c = GetParam();
-  const std::string dir = scratch(std::string("trunc-") + c.name);
+  const std::string dir = scratch_dir("err", std::string("trunc-") + c.name, true);
   std::string model, victim;
   if (c.hf) {
     model = dir + "/model";
@@ -92,7 +87,7 @@ TEST_P(TruncatedModel, EvalFailsCleanly) {
     copy_truncated(src, victim, fs::file_size(src) / 2);
   }
   const std::string out = dir + "/out.logits";
-  std::vector<std::string> args = {"eval", model, "--text", text_file(), "--doc-separator", "<|endoftext|>",
+  std::vector<std::string> args = {"eval", model, "--text", tinystories_valid(), "--doc-separator", "<|endoftext|>",
                                    "--max-docs", "2", "--save-logits", out, "--ctx", "512"};
   if (c.hf || std::string(c.name) == "bin") args.insert(args.end(), {"--tokenizer", tok512()});
   auto r = run_cli(args);
@@ -114,10 +109,10 @@ INSTANTIATE_TEST_SUITE_P(Stories260K, TruncatedModel,
 
 TEST(CliErrors, TruncatedHeaderOnly) {
   LMPACK_REQUIRE_SHARED();
-  const std::string dir = scratch("header");
+  const std::string dir = scratch_dir("err", "header", true);
   for (uint64_t keep : {0, 3, 20, 100}) {
     const std::string model = dir + "/cut.gguf";
-    copy_truncated(shared_path("models/stories260K/stories260K.gguf"), model, keep);
+    copy_truncated(stories260k_gguf(), model, keep);
     std::vector<std::string> args = {"info", model};
     auto r = run_cli(args);
     expect_one_line_failure(args, r, {model});
@@ -126,7 +121,7 @@ TEST(CliErrors, TruncatedHeaderOnly) {
 
 TEST(CliErrors, UnknownArchitectureInConfigJson) {
   LMPACK_REQUIRE_SHARED();
-  const std::string dir = scratch("arch");
+  const std::string dir = scratch_dir("err", "arch", true);
   const std::string model = dir + "/model";
   fs::create_directories(model);
   fs::copy_file(shared_path("models/stories260K-hf/model.safetensors"), model + "/model.safetensors");
@@ -138,7 +133,7 @@ TEST(CliErrors, UnknownArchitectureInConfigJson) {
   }
   std::ofstream(model + "/config.json") << config;
   const std::string out = dir + "/out.logits";
-  std::vector<std::string> args = {"eval", model, "--tokenizer", tok512(), "--text", text_file(),
+  std::vector<std::string> args = {"eval", model, "--tokenizer", tok512(), "--text", tinystories_valid(),
                                    "--save-logits", out};
   auto r = run_cli(args);
   expect_one_line_failure(args, r, {"config.json"});
@@ -148,8 +143,8 @@ TEST(CliErrors, UnknownArchitectureInConfigJson) {
 
 TEST(CliErrors, BadOptionValues) {
   LMPACK_REQUIRE_SHARED();
-  const std::string dir = scratch("options");
-  const std::string bin = shared_path("models/stories260K/stories260K.bin");
+  const std::string dir = scratch_dir("err", "options", true);
+  const std::string bin = stories260k_bin();
   const std::string logits = dir + "/x.logits";
   struct Case {
     std::vector<std::string> args;
@@ -158,17 +153,17 @@ TEST(CliErrors, BadOptionValues) {
   const std::vector<Case> cases = {
       {{"convert", bin, dir + "/hf", "--type", "q9"}, {"--type", "q9"}},
       {{"convert", bin, dir + "/out.gguf", "--type", "q4_0"}, {"--type", "q4_0", "q8_0"}},
-      {{"eval", bin, "--tokenizer", tok512(), "--text", text_file(), "--chunks=-1", "--save-logits", logits},
+      {{"eval", bin, "--tokenizer", tok512(), "--text", tinystories_valid(), "--chunks=-1", "--save-logits", logits},
        {"--chunks", "-1"}},
-      {{"eval", bin, "--tokenizer", tok512(), "--text", text_file(), "--ctx", "0", "--save-logits", logits},
+      {{"eval", bin, "--tokenizer", tok512(), "--text", tinystories_valid(), "--ctx", "0", "--save-logits", logits},
        {"--ctx", "0"}},
       {{"eval", bin, "--tokenizer", tok512(), "--text", dir + "/missing.txt", "--save-logits", logits},
        {"missing.txt"}},
-      {{"eval", bin, "--tokenizer", tok512(), "--text", text_file(), "--base", dir + "/nobase.logits"},
+      {{"eval", bin, "--tokenizer", tok512(), "--text", tinystories_valid(), "--base", dir + "/nobase.logits"},
        {"nobase.logits"}},
-      {{"eval", bin, "--tokenizer", dir + "/missing-tok.bin", "--text", text_file()}, {"missing-tok.bin"}},
-      {{"eval", bin, "--tokenizer", tok512(), "--text", text_file(), "--ctx", "abc"}, {"--ctx", "abc"}},
-      {{"eval", bin, "--tokenizer", tok512(), "--text", text_file(), "--ctx", "512", "--chunks", "1000000",
+      {{"eval", bin, "--tokenizer", dir + "/missing-tok.bin", "--text", tinystories_valid()}, {"missing-tok.bin"}},
+      {{"eval", bin, "--tokenizer", tok512(), "--text", tinystories_valid(), "--ctx", "abc"}, {"--ctx", "abc"}},
+      {{"eval", bin, "--tokenizer", tok512(), "--text", tinystories_valid(), "--ctx", "512", "--chunks", "1000000",
         "--score-second-half", "--max-docs", "3"},
        {"--max-docs"}},
       {{"random-model", dir + "/rm", "--dim", "64", "--ffn", "128", "--layers", "1", "--heads", "4", "--dtype", "f8"},
@@ -191,11 +186,10 @@ TEST(CliErrors, BadOptionValues) {
 
 TEST(CliErrors, TextTooShortForAWindow) {
   LMPACK_REQUIRE_SHARED();
-  const std::string dir = scratch("short");
+  const std::string dir = scratch_dir("err", "short", true);
   const std::string text = dir + "/short.txt";
   std::ofstream(text) << "Once upon a time there was a cat.";
-  std::vector<std::string> args = {"eval", shared_path("models/stories260K/stories260K.bin"), "--tokenizer",
-                                   tok512(), "--text", text, "--ctx", "64"};
+  std::vector<std::string> args = {"eval", stories260k_bin(), "--tokenizer", tok512(), "--text", text, "--ctx", "64"};
   auto r = run_cli(args);
   expect_one_line_failure(args, r, {text, "need at least 64"});
 }

@@ -18,6 +18,9 @@ namespace fs = std::filesystem;
 using testing::describe;
 using testing::run_cli;
 using testing::shared_path;
+using testing::stories260k_bin;
+using testing::tinystories_valid;
+using testing::tok512;
 
 struct ModelCase {
   const char* name;
@@ -43,8 +46,8 @@ std::vector<std::string> model_args(const ModelCase& m) {
 std::vector<std::string> eval_args(const ModelCase& m, const std::string& max_docs) {
   std::vector<std::string> a = {"eval"};
   for (auto& s : model_args(m)) a.push_back(s);
-  a.insert(a.end(), {"--text", shared_path("data/tinystories-valid/tinystories_valid_first1000.txt"),
-                     "--doc-separator", "<|endoftext|>", "--max-docs", max_docs, "--json", "-t", "2"});
+  a.insert(a.end(), {"--text", tinystories_valid(), "--doc-separator", "<|endoftext|>", "--max-docs", max_docs,
+                     "--json", "-t", "2"});
   return a;
 }
 
@@ -149,10 +152,9 @@ TEST(EvalCliLogits, ThreeFormatsAgreeAndSelfKlIsZero) {
 
 TEST(EvalCliWindows, WikitextWindowsCountLikeLlamaCpp) {
   LMPACK_REQUIRE_SHARED();
-  std::vector<std::string> args = {"eval", shared_path("models/stories260K/stories260K.bin"), "--tokenizer",
-                                   shared_path("models/stories260K/tok512.bin"), "--text",
-                                   shared_path("data/wikitext-2/wiki.test.raw"), "--ctx", "512", "--chunks", "4",
-                                   "--json", "-t", "2"};
+  std::vector<std::string> args = {"eval",   stories260k_bin(), "--tokenizer", tok512(),
+                                   "--text", shared_path("data/wikitext-2/wiki.test.raw"),
+                                   "--ctx",  "512", "--chunks", "4", "--json", "-t", "2"};
   nlohmann::json j = run_json(args);
   // 4 windows of 512 tokens, 511 targets each (DATA.md: 2,044 predicted tokens).
   // DATA.md's ppl of 119.8 came from a cut it does not spell out; with

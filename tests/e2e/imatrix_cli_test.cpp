@@ -21,25 +21,18 @@ namespace {
 namespace fs = std::filesystem;
 using testing::describe;
 using testing::run_cli;
+using testing::scratch_dir;
 using testing::shared_path;
 using testing::slurp;
-
-std::string stories_gguf() { return shared_path("models/stories260K/stories260K.gguf"); }
-std::string ts_llama() { return shared_path("models/ts-llama-4.9M/ts-llama-4.9M.bin"); }
-std::string tok() { return shared_path("models/stories260K/tok512.bin"); }
-
-std::string scratch(const std::string& name) {
-  const std::string d = testing::temp_dir() + "/imatrix-" + name;
-  fs::create_directories(d);
-  return d;
-}
-
+using testing::stories260k_gguf;
+using testing::tok512;
+using testing::ts_llama_bin;
 
 TEST(ImatrixCli, WritesAnEntryPerLinearWeight) {
   LMPACK_REQUIRE_SHARED();
-  const std::string text = testing::calibration_stories_file(), d = scratch("stories");
+  const std::string text = testing::calibration_stories_file(), d = scratch_dir("imatrix", "stories");
   const std::string out = d + "/a.imatrix.gguf", again = d + "/b.imatrix.gguf";
-  std::vector<std::string> args = {"imatrix", stories_gguf(), "--calib", text, "--calib-samples", "8",
+  std::vector<std::string> args = {"imatrix", stories260k_gguf(), "--calib", text, "--calib-samples", "8",
                                    "--calib-ctx", "128", "-o", out};
   auto r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
@@ -48,7 +41,7 @@ TEST(ImatrixCli, WritesAnEntryPerLinearWeight) {
   EXPECT_EQ(im.chunk_count, 8);
   EXPECT_EQ(im.chunk_size, 128);
   EXPECT_EQ(im.datasets, std::vector<std::string>({"stories200-999.txt"}));
-  const GgufFile g = read_gguf(stories_gguf());
+  const GgufFile g = read_gguf(stories260k_gguf());
   size_t linear = 0;
   for (const auto& t : g.tensors) {
     const bool is_linear = t.shape.size() == 2 && t.name != "token_embd.weight";
@@ -75,9 +68,9 @@ TEST(ImatrixCli, WritesAnEntryPerLinearWeight) {
 
 TEST(ImatrixCli, QuantizeWithTheImatrixChangesTheModel) {
   LMPACK_REQUIRE_SHARED();
-  const std::string text = testing::calibration_stories_file(), d = scratch("ts");
+  const std::string text = testing::calibration_stories_file(), d = scratch_dir("imatrix", "ts");
   const std::string im_path = d + "/ts.imatrix.gguf";
-  std::vector<std::string> args = {"imatrix", ts_llama(), "--tokenizer", tok(), "--calib", text,
+  std::vector<std::string> args = {"imatrix", ts_llama_bin(), "--tokenizer", tok512(), "--calib", text,
                                    "--calib-samples", "8", "--calib-ctx", "128", "--consecutive", "-o", im_path};
   auto r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
@@ -87,10 +80,10 @@ TEST(ImatrixCli, QuantizeWithTheImatrixChangesTheModel) {
   EXPECT_EQ(im.values.at("blk.0.attn_q.weight").size(), 256u);
 
   const std::string plain = d + "/plain.gguf", with = d + "/with.gguf";
-  args = {"quantize", ts_llama(), plain, "Q4_K_M", "--tokenizer", tok()};
+  args = {"quantize", ts_llama_bin(), plain, "Q4_K_M", "--tokenizer", tok512()};
   r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
-  args = {"quantize", ts_llama(), with, "Q4_K_M", "--tokenizer", tok(), "--imatrix", im_path, "--json"};
+  args = {"quantize", ts_llama_bin(), with, "Q4_K_M", "--tokenizer", tok512(), "--imatrix", im_path, "--json"};
   r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   const auto j = nlohmann::json::parse(r.out);
@@ -103,20 +96,20 @@ TEST(ImatrixCli, QuantizeWithTheImatrixChangesTheModel) {
 
 TEST(ImatrixCli, OptionErrorsAreOneLine) {
   LMPACK_REQUIRE_SHARED();
-  const std::string d = scratch("errors"), out = d + "/x.gguf";
+  const std::string d = scratch_dir("imatrix", "errors"), out = d + "/x.gguf";
   struct Case {
     std::vector<std::string> args;
     std::string message;
   };
   const std::string text = testing::calibration_stories_file();
   const std::vector<Case> cases = {
-      {{"imatrix", stories_gguf(), "-o", out},
+      {{"imatrix", stories260k_gguf(), "-o", out},
        "lmpack: --calib: calibrated methods need --calib FILE; lmpack has no built-in calibration set\n"},
-      {{"imatrix", stories_gguf(), "--calib", text, "--calib-samples", "0", "-o", out},
+      {{"imatrix", stories260k_gguf(), "--calib", text, "--calib-samples", "0", "-o", out},
        "lmpack: --calib-samples: must be a positive integer, got 0\n"},
-      {{"imatrix", stories_gguf(), "--calib", text, "--calib-ctx", "1", "-o", out},
+      {{"imatrix", stories260k_gguf(), "--calib", text, "--calib-ctx", "1", "-o", out},
        "lmpack: --calib-ctx: must be at least 2, got 1\n"},
-      {{"imatrix", stories_gguf(), "--calib", d + "/none.txt", "-o", out},
+      {{"imatrix", stories260k_gguf(), "--calib", d + "/none.txt", "-o", out},
        "lmpack: --calib: " + d + "/none.txt: no such file or directory\n"},
   };
   for (const Case& c : cases) {
@@ -128,7 +121,7 @@ TEST(ImatrixCli, OptionErrorsAreOneLine) {
   // Text shorter than one window: refused, nothing written.
   const std::string tiny = d + "/tiny.txt";
   std::ofstream(tiny) << "Once upon a time.";
-  auto r = run_cli({"imatrix", stories_gguf(), "--calib", tiny, "-o", out});
+  auto r = run_cli({"imatrix", stories260k_gguf(), "--calib", tiny, "-o", out});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("shorter than one window of 512"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out));

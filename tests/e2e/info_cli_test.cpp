@@ -16,6 +16,10 @@ namespace fs = std::filesystem;
 using testing::describe;
 using testing::run_cli;
 using testing::shared_path;
+using testing::stories260k_bin;
+using testing::stories260k_gguf;
+using testing::tinystories_valid;
+using testing::tok512;
 
 nlohmann::json run_json(const std::vector<std::string>& args) {
   auto r = run_cli(args);
@@ -47,8 +51,7 @@ void expect_stories260k_config(const nlohmann::json& j, int64_t context) {
 
 TEST(InfoCli, Stories260KBinJson) {
   LMPACK_REQUIRE_SHARED();
-  auto j = run_json({"info", shared_path("models/stories260K/stories260K.bin"), "--json", "--tokenizer",
-                     shared_path("models/stories260K/tok512.bin")});
+  auto j = run_json({"info", stories260k_bin(), "--json", "--tokenizer", tok512()});
   EXPECT_EQ(j.value("format", ""), "llama2c");
   expect_stories260k_config(j, 512);
   EXPECT_EQ(j.value("parameters", 0), 260032);
@@ -73,7 +76,7 @@ TEST(InfoCli, Stories260KBinJson) {
 
 TEST(InfoCli, Stories260KGgufJsonHasTheUntiedCopy) {
   LMPACK_REQUIRE_SHARED();
-  auto j = run_json({"info", shared_path("models/stories260K/stories260K.gguf"), "--json"});
+  auto j = run_json({"info", stories260k_gguf(), "--json"});
   EXPECT_EQ(j.value("format", ""), "gguf");
   expect_stories260k_config(j, 2048);
   EXPECT_EQ(j.value("parameters", 0), 292800);
@@ -146,10 +149,8 @@ TEST(TokenizeCli, VocabOnlyGgufMatchesLlamaCppVectors) {
 
 TEST(TokenizeCli, LlamaCheckpointWithTokenizer) {
   LMPACK_REQUIRE_SHARED();
-  std::vector<std::string> a = {"tokenize", shared_path("models/stories260K/stories260K.bin"), "--tokenizer",
-                                shared_path("models/stories260K/tok512.bin"), "--text", "Once upon a time"};
-  std::vector<std::string> b = {"tokenize", shared_path("models/stories260K/stories260K.gguf"), "--text",
-                                "Once upon a time"};
+  std::vector<std::string> a = {"tokenize", stories260k_bin(), "--tokenizer", tok512(), "--text", "Once upon a time"};
+  std::vector<std::string> b = {"tokenize", stories260k_gguf(), "--text", "Once upon a time"};
   auto ra = run_cli(a), rb = run_cli(b);
   ASSERT_EQ(ra.exit_code, 0) << describe(a, ra);
   ASSERT_EQ(rb.exit_code, 0) << describe(b, rb);
@@ -161,15 +162,14 @@ TEST(ConvertCli, GgufToHfKeepsThePerplexity) {
   LMPACK_REQUIRE_SHARED();
   const std::string out = testing::temp_dir() + "/converted-hf";
   fs::remove_all(out);
-  std::vector<std::string> args = {"convert", shared_path("models/stories260K/stories260K.gguf"), out};
+  std::vector<std::string> args = {"convert", stories260k_gguf(), out};
   auto r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   ASSERT_TRUE(fs::exists(out + "/config.json"));
   ASSERT_TRUE(fs::exists(out + "/model.safetensors"));
   auto info = run_json({"info", out, "--json"});
   EXPECT_EQ(info.value("format", ""), "hf");
-  auto j = run_json({"eval", out, "--tokenizer", shared_path("models/stories260K/tok512.bin"), "--ctx", "512",
-                     "--text", shared_path("data/tinystories-valid/tinystories_valid_first1000.txt"),
+  auto j = run_json({"eval", out, "--tokenizer", tok512(), "--ctx", "512", "--text", tinystories_valid(),
                      "--doc-separator", "<|endoftext|>", "--max-docs", "20", "--json", "-t", "2"});
   EXPECT_NEAR(j.value("perplexity", 0.0), 3.492, 0.002);
   EXPECT_EQ(j.value("tokens", 0), 6496);

@@ -16,16 +16,10 @@ namespace {
 namespace fs = std::filesystem;
 using testing::describe;
 using testing::run_cli;
+using testing::scratch_dir;
 using testing::shared_path;
-
-std::string stories() { return shared_path("models/stories260K/stories260K.bin"); }
-std::string tok() { return shared_path("models/stories260K/tok512.bin"); }
-
-std::string scratch(const std::string& name) {
-  const std::string d = testing::temp_dir() + "/prune-" + name;
-  fs::create_directories(d);
-  return d;
-}
+using testing::stories260k_bin;
+using testing::tok512;
 
 std::vector<std::string> calib() {
   return {"--calib", testing::calibration_stories_file(), "--calib-samples", "16", "--calib-ctx", "128"};
@@ -33,8 +27,8 @@ std::vector<std::string> calib() {
 
 TEST(PruneCli, WandaJsonReportsExactSparsity) {
   LMPACK_REQUIRE_SHARED();
-  const std::string out = scratch("wanda") + "/w.gguf";
-  std::vector<std::string> args = {"prune", stories(), out, "--tokenizer", tok(), "--method", "wanda",
+  const std::string out = scratch_dir("prune", "wanda") + "/w.gguf";
+  std::vector<std::string> args = {"prune", stories260k_bin(), out, "--tokenizer", tok512(), "--method", "wanda",
                                    "--sparsity", "0.25", "--json"};
   const auto c = calib();
   args.insert(args.end(), c.begin(), c.end());
@@ -57,9 +51,9 @@ TEST(PruneCli, WandaJsonReportsExactSparsity) {
 
 TEST(PruneCli, StructuredCutChangesTheConfigAndLoads) {
   LMPACK_REQUIRE_SHARED();
-  const std::string d = scratch("structured");
-  for (const std::string out : {d + "/s.gguf", d + "/hf"}) {
-    std::vector<std::string> args = {"prune", stories(), out, "--tokenizer", tok(), "--heads", "2",
+  const std::string d = scratch_dir("prune", "structured");
+  for (const std::string& out : {d + "/s.gguf", d + "/hf"}) {
+    std::vector<std::string> args = {"prune", stories260k_bin(), out, "--tokenizer", tok512(), "--heads", "2",
                                      "--ffn-width", "129", "--drop-blocks", "1", "--json"};
     const auto c = calib();
     args.insert(args.end(), c.begin(), c.end());
@@ -71,7 +65,7 @@ TEST(PruneCli, StructuredCutChangesTheConfigAndLoads) {
     EXPECT_EQ(j.at("config").at("n_kv_heads"), 3);
     EXPECT_EQ(j.at("config").at("hidden_dim"), 129);
     EXPECT_LT(j.at("parameters").get<int64_t>(), j.at("parameters_before").get<int64_t>());
-    std::vector<std::string> info = {"info", out, "--json", "--tokenizer", tok()};
+    std::vector<std::string> info = {"info", out, "--json", "--tokenizer", tok512()};
     const auto i = run_cli(info);
     ASSERT_EQ(i.exit_code, 0) << describe(info, i);
     EXPECT_EQ(nlohmann::json::parse(i.out).at("parameters"), j.at("parameters")) << i.out;
@@ -80,7 +74,7 @@ TEST(PruneCli, StructuredCutChangesTheConfigAndLoads) {
 
 TEST(PruneCli, OptionErrors) {
   LMPACK_REQUIRE_SHARED();
-  const std::string d = scratch("errors"), out = d + "/x.gguf";
+  const std::string d = scratch_dir("prune", "errors"), out = d + "/x.gguf";
   struct Case {
     std::vector<std::string> extra;
     const char* names;
@@ -97,7 +91,7 @@ TEST(PruneCli, OptionErrors) {
       {{"--drop-blocks", "5", "--calib", testing::calibration_stories_file()}, "--drop-blocks"},
   };
   for (const Case& c : cases) {
-    std::vector<std::string> args = {"prune", stories(), out, "--tokenizer", tok()};
+    std::vector<std::string> args = {"prune", stories260k_bin(), out, "--tokenizer", tok512()};
     args.insert(args.end(), c.extra.begin(), c.extra.end());
     const auto r = run_cli(args);
     EXPECT_EQ(r.exit_code, 1) << describe(args, r);

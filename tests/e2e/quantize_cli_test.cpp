@@ -18,21 +18,16 @@ namespace {
 namespace fs = std::filesystem;
 using testing::describe;
 using testing::run_cli;
+using testing::scratch_dir;
 using testing::shared_path;
-
-std::string bin() { return shared_path("models/stories260K/stories260K.bin"); }
-std::string tok() { return shared_path("models/stories260K/tok512.bin"); }
-
-std::string scratch(const std::string& name) {
-  const std::string d = testing::temp_dir() + "/quantize-" + name;
-  fs::create_directories(d);
-  return d;
-}
+using testing::stories260k_bin;
+using testing::tok512;
 
 TEST(QuantizeCli, PrintsSummaryAndWritesTheFile) {
   LMPACK_REQUIRE_SHARED();
-  const std::string out = scratch("summary") + "/s.gguf";
-  const std::vector<std::string> args = {"quantize", bin(), out, "Q4_K_M", "--tokenizer", tok(), "-t", "2"};
+  const std::string out = scratch_dir("quantize", "summary") + "/s.gguf";
+  const std::vector<std::string> args = {"quantize",    stories260k_bin(), out, "Q4_K_M",
+                                         "--tokenizer", tok512(),          "-t", "2"};
   auto r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   EXPECT_TRUE(r.err.empty()) << r.err;
@@ -48,9 +43,10 @@ TEST(QuantizeCli, PrintsSummaryAndWritesTheFile) {
 
 TEST(QuantizeCli, JsonCarriesTheSameSummary) {
   LMPACK_REQUIRE_SHARED();
-  const std::string out = scratch("json") + "/s.gguf";
-  const std::vector<std::string> args = {"quantize", bin(),           out,   "q8_0",          "--tokenizer", tok(),
-                                         "--json",   "--output-type", "f16", "--tensor-type", "attn_v=q5_1"};
+  const std::string out = scratch_dir("quantize", "json") + "/s.gguf";
+  const std::vector<std::string> args = {"quantize",      stories260k_bin(), out,           "q8_0",
+                                         "--tokenizer",   tok512(),          "--json",      "--output-type",
+                                         "f16",           "--tensor-type",   "attn_v=q5_1"};
   auto r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   const auto j = nlohmann::json::parse(r.out);
@@ -76,10 +72,10 @@ TEST(QuantizeCli, JsonCarriesTheSameSummary) {
 
 TEST(QuantizeCli, ConvertWritesGgufAtTheConvertersTypes) {
   LMPACK_REQUIRE_SHARED();
-  const std::string dir = scratch("convert");
+  const std::string dir = scratch_dir("quantize", "convert");
   for (const char* type : {"f16", "q8_0"}) {
     const std::string out = dir + "/" + type + ".gguf";
-    const std::vector<std::string> args = {"convert", bin(), out, "--type", type, "--tokenizer", tok()};
+    const std::vector<std::string> args = {"convert", stories260k_bin(), out, "--type", type, "--tokenizer", tok512()};
     auto r = run_cli(args);
     ASSERT_EQ(r.exit_code, 0) << describe(args, r);
     const GgufFile g = read_gguf(out);
@@ -103,7 +99,7 @@ struct ErrorCase {
 
 TEST(QuantizeCli, BadOptionsFailWithOneLineAndNoFile) {
   LMPACK_REQUIRE_SHARED();
-  const std::string dir = scratch("errors");
+  const std::string dir = scratch_dir("quantize", "errors");
   {
     std::ofstream garbage(dir + "/garbage.imatrix", std::ios::binary);
     garbage << "this is not an imatrix";
@@ -118,9 +114,9 @@ TEST(QuantizeCli, BadOptionsFailWithOneLineAndNoFile) {
       {{"Q4_K_M", "--imatrix", dir + "/garbage.imatrix"}, {"garbage.imatrix"}},
   };
   for (const ErrorCase& c : cases) {
-    std::vector<std::string> args = {"quantize", bin(), dir + "/out.gguf"};
+    std::vector<std::string> args = {"quantize", stories260k_bin(), dir + "/out.gguf"};
     args.insert(args.end(), c.extra.begin(), c.extra.end());
-    args.insert(args.end(), {"--tokenizer", tok()});
+    args.insert(args.end(), {"--tokenizer", tok512()});
     auto r = run_cli(args);
     EXPECT_EQ(r.exit_code, 1) << describe(args, r);
     EXPECT_EQ(r.err_lines(), 1) << describe(args, r);

@@ -1,8 +1,9 @@
-// AWQ property tests. Synthetic layers: inputs X = Z·A (a random mixing A
-// makes the columns correlate) with a few salient channels (activations x20),
-// two linear layers sharing X as q/k/v or gate/up do. Real layers: the
-// attention and FFN inputs of stories260K on TinyStories text. Every error the
-// search reports is checked against 2/N·||(W - Ŵ)·Xᵀ||²_F computed here from X.
+// AWQ property tests. Synthetic layers (synthetic_layer.h): inputs X = Z·A
+// (a random mixing A makes the columns correlate) with a few salient channels
+// (activations x20), two linear layers sharing X as q/k/v or gate/up do.
+// Real layers: the attention and FFN inputs of stories260K on TinyStories
+// text. Every error the search reports is checked against 2/N·||(W - Ŵ)·Xᵀ||²_F
+// computed here from X.
 #include "methods/awq.h"
 
 #include <gtest/gtest.h>
@@ -17,12 +18,12 @@
 
 #include "core/error.h"
 #include "formats/format.h"
-#include "kernels/matmul.h"
 #include "methods/round_trip.h"
 #include "model/checkpoint.h"
 #include "model/forward.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
+#include "synthetic_layer.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -58,15 +59,7 @@ Block make_block(std::vector<int64_t> rows, int64_t cols, int64_t tokens, int sa
     for (float& v : w) v = 0.05f * dist(gen);
     b.w.push_back(std::move(w));
   }
-  std::vector<float> z(tokens * cols), at(cols * cols);
-  for (float& v : z) v = dist(gen);
-  for (float& v : at) v = dist(gen) / std::sqrt(static_cast<float>(cols));
-  b.x.resize(tokens * cols);
-  matmul_xwt(b.x.data(), z.data(), at.data(), tokens, cols, cols);  // X = Z·A
-  for (int k = 0; k < salient; ++k) {
-    const int64_t c = (k * 37 + 11) % cols;
-    for (int64_t t = 0; t < tokens; ++t) b.x[t * cols + c] *= 20.0f;
-  }
+  b.x = testing::correlated_inputs(gen, dist, tokens, cols, salient);  // X = Z·A
   finish_stats(b);
   return b;
 }

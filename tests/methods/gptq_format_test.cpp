@@ -1,6 +1,6 @@
 // GPTQ onto the GGUF block grids (methods/gptq_format.h), property tests on
-// synthetic layers: inputs X = Z·A (a random mixing A correlates the
-// columns) with a few high-magnitude columns; the measure is GPTQ's
+// synthetic layers (synthetic_layer.h): inputs X = Z·A (a random mixing A
+// correlates the columns) with a few high-magnitude columns; the measure is GPTQ's
 // objective, the output error ||W·Xᵀ - Ŵ·Xᵀ||_F computed directly. The
 // baseline is the format's own encoder on the same weights and importance
 // (rtn_quantize_format). Plus: the bytes decode to `dequantized` exactly,
@@ -13,59 +13,22 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "formats/format.h"
 #include "io/llama2c.h"
-#include "kernels/matmul.h"
+#include "synthetic_layer.h"
 #include "test_paths.h"
 
 namespace lmpack {
 namespace {
 
-struct Layer {
-  int64_t rows, cols, tokens;
-  std::vector<float> w;           // [rows, cols]
-  std::vector<float> x;           // [tokens, cols]
-  std::vector<float> importance;  // [cols]: mean x² per column, as an imatrix holds
-  Hessian h;
-};
-
-// X = Z·A with standard normal Z [tokens, cols] and A [cols, cols]; outlier
-// columns (spread over the width) get activations x20. w: null for random
-// weights 0.05·N(0, 1), else [rows, cols] to copy.
-Layer make_layer(int64_t rows, int64_t cols, int64_t tokens, int outliers, uint32_t seed, const float* w = nullptr) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist;
-  Layer l{rows, cols, tokens, std::vector<float>(rows * cols), std::vector<float>(tokens * cols),
-          std::vector<float>(cols, 0.0f), {}};
-  for (int64_t i = 0; i < rows * cols; ++i) l.w[i] = w != nullptr ? w[i] : 0.05f * dist(gen);
-  std::vector<float> z(tokens * cols), at(cols * cols);  // at = Aᵀ
-  for (float& v : z) v = dist(gen);
-  for (float& v : at) v = dist(gen) / std::sqrt(static_cast<float>(cols));
-  matmul_xwt(l.x.data(), z.data(), at.data(), tokens, cols, cols);  // X = Z·(Aᵀ)ᵀ
-  for (int k = 0; k < outliers; ++k) {
-    const int64_t c = (k * 37 + 11) % cols;
-    for (int64_t t = 0; t < tokens; ++t) l.x[t * cols + c] *= 20.0f;
-  }
-  for (int64_t t = 0; t < tokens; ++t)
-    for (int64_t c = 0; c < cols; ++c) l.importance[c] += l.x[t * cols + c] * l.x[t * cols + c] / tokens;
-  l.h = make_hessian(cols);
-  hessian_add(l.h, l.x.data(), tokens);
-  return l;
-}
-
-double output_error(const Layer& l, const std::vector<float>& wq) {
-  std::vector<float> d(l.rows * l.cols), y(l.tokens * l.rows);
-  for (size_t i = 0; i < d.size(); ++i) d[i] = l.w[i] - wq[i];
-  matmul_xwt(y.data(), l.x.data(), d.data(), l.tokens, l.rows, l.cols);
-  double s = 0.0;
-  for (float v : y) s += static_cast<double>(v) * v;
-  return std::sqrt(s);
-}
+using testing::Layer;
+using testing::make_layer;
+using testing::output_error;
+using testing::shared_layer;
 
 // m.dequantized is exactly the format's decode of m.data.
 void expect_decodes(const FormatQuantizedMatrix& m) {
@@ -80,12 +43,8 @@ void expect_decodes(const FormatQuantizedMatrix& m) {
   }
 }
 
-// 256 columns: one k-quant super-block or eight legacy blocks per row. The
-// Hessian inverse (kernels/linalg.h, cubic in cols) dominates each run.
-const Layer& shared_layer() {
-  static const Layer layer = make_layer(64, 256, 1024, 4, 42);
-  return layer;
-}
+// shared_layer(): 256 columns, one k-quant super-block or eight legacy blocks
+// per row. The Hessian inverse (kernels/linalg.h, cubic in cols) dominates each run.
 
 using Case = std::tuple<DType, bool>;  // format, with importance
 class GptqFormatVsRtn : public ::testing::TestWithParam<Case> {};
@@ -166,7 +125,7 @@ TEST(GptqFormat, KeepZerosKeepsAPrunedLayerSparse) {
   const Layer& dense = shared_layer();
   std::vector<float> pruned = dense.w;
   for (size_t i = 0; i < pruned.size(); i += 2) pruned[i] = 0.0f;
-  const Layer l = make_layer(dense.rows, dense.cols, 512, 4, 11, pruned.data());
+  const Layer l = make_layer(dense.rows, dense.cols, 512, 4, 11, {.w = pruned.data()});
   GptqFormatOptions o;
   o.keep_zeros = true;
   for (DType type : {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q3_K, DType::Q6_K, DType::Q4_K}) {
@@ -192,10 +151,7 @@ TEST(GptqFormat, KeepZerosKeepsAPrunedLayerSparse) {
 
 TEST(GptqFormat, DeadColumns) {
   Layer l = make_layer(32, 256, 512, 0, 9);
-  for (int64_t c : {0, 5, 100, 255})
-    for (int64_t t = 0; t < l.tokens; ++t) l.x[t * l.cols + c] = 0.0f;
-  l.h = make_hessian(l.cols);
-  hessian_add(l.h, l.x.data(), l.tokens);
+  testing::kill_columns(l, {0, 5, 100, 255});
   const FormatQuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, DType::Q4_K, nullptr, {});
   expect_decodes(g);
   for (float v : g.dequantized) ASSERT_TRUE(std::isfinite(v));
@@ -238,7 +194,7 @@ TEST(GptqFormat, RealWeightsNoWorseThanEncoder) {
   LMPACK_REQUIRE_SHARED();
   const Llama2cFile f = read_llama2c(testing::shared_path("models/ts-llama-4.9M/ts-llama-4.9M.bin"));
   const TensorInfo wq = llama2c_layer_slice(f.tensor("wq"), 0, "wq0");
-  const Layer l = make_layer(wq.rows(), wq.cols(), 1024, 3, 11, reinterpret_cast<const float*>(wq.data));
+  const Layer l = make_layer(wq.rows(), wq.cols(), 1024, 3, 11, {.w = reinterpret_cast<const float*>(wq.data)});
   for (DType type : {DType::Q3_K, DType::Q4_K}) {
     const FormatQuantizedMatrix g =
         gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, l.importance.data(), {});

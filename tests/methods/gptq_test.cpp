@@ -1,61 +1,32 @@
-// GPTQ property tests on synthetic layers: inputs X = Z·A (a random mixing A
-// makes the columns correlate, which is what GPTQ's error feedback exploits)
-// with a few high-magnitude columns. The measure throughout is GPTQ's
-// objective, the output error ||W·Xᵀ - Ŵ·Xᵀ||_F (X is [tokens, cols]).
+// GPTQ property tests on synthetic layers (synthetic_layer.h): inputs X = Z·A
+// (a random mixing A makes the columns correlate, which is what GPTQ's error
+// feedback exploits) with a few high-magnitude columns. The measure
+// throughout is GPTQ's objective, the output error ||W·Xᵀ - Ŵ·Xᵀ||_F (X is [tokens, cols]).
 #include "methods/gptq.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/linalg.h"
-#include "kernels/matmul.h"
+#include "synthetic_layer.h"
 
 namespace lmpack {
 namespace {
 
-struct Layer {
-  int64_t rows, cols, tokens;
-  std::vector<float> w;  // [rows, cols]
-  std::vector<float> x;  // [tokens, cols]
-  Hessian h;
-};
+using testing::Layer;
+using testing::output_error;
 
-// outliers: that many columns (spread over the width) get activations x20.
+// This file's layers use the drawn mixing matrix as A (the other methods tests
+// use its transpose); the ratios quoted below were measured on them.
 Layer make_layer(int64_t rows, int64_t cols, int64_t tokens, int outliers, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist;
-  Layer l{rows, cols, tokens, std::vector<float>(rows * cols), std::vector<float>(tokens * cols), {}};
-  for (float& v : l.w) v = 0.05f * dist(gen);
-  std::vector<float> z(tokens * cols), a(cols * cols);
-  for (float& v : z) v = dist(gen);
-  for (float& v : a) v = dist(gen) / std::sqrt(static_cast<float>(cols));
-  // X = Z·A: x = z · (Aᵀ)ᵀ, i.e. matmul_xwt with "w" = Aᵀ.
-  std::vector<float> at(cols * cols);
-  for (int64_t i = 0; i < cols; ++i)
-    for (int64_t j = 0; j < cols; ++j) at[j * cols + i] = a[i * cols + j];
-  matmul_xwt(l.x.data(), z.data(), at.data(), tokens, cols, cols);
-  for (int k = 0; k < outliers; ++k) {
-    const int64_t c = (k * 37 + 11) % cols;
-    for (int64_t t = 0; t < tokens; ++t) l.x[t * cols + c] *= 20.0f;
-  }
-  l.h = make_hessian(cols);
-  hessian_add(l.h, l.x.data(), tokens);
-  return l;
+  return testing::make_layer(rows, cols, tokens, outliers, seed, {.mixing_is_a = true});
 }
 
-double output_error(const Layer& l, const std::vector<float>& wq) {
-  std::vector<float> d(l.rows * l.cols), y(l.tokens * l.rows);
-  for (size_t i = 0; i < d.size(); ++i) d[i] = l.w[i] - wq[i];
-  matmul_xwt(y.data(), l.x.data(), d.data(), l.tokens, l.rows, l.cols);
-  double s = 0.0;
-  for (float v : y) s += static_cast<double>(v) * v;
-  return std::sqrt(s);
-}
+const Layer& shared_layer() { return testing::shared_layer(/*mixing_is_a=*/true); }
 
 // Ŵ must be exactly scale[g_idx] · (code - zero).
 void expect_consistent(const IntQuantizedMatrix& m, int bits) {
@@ -68,11 +39,6 @@ void expect_consistent(const IntQuantizedMatrix& m, int bits) {
       ASSERT_EQ(m.dequantized[r * m.cols + c], s * static_cast<float>(code - m.zeros[r * m.n_groups + g]))
           << r << "," << c;
     }
-}
-
-const Layer& shared_layer() {
-  static const Layer layer = make_layer(64, 256, 1024, 4, 42);
-  return layer;
 }
 
 using Case = std::tuple<int, int64_t, bool>;  // bits, group size, symmetric
@@ -223,10 +189,7 @@ TEST(Gptq, KeepZerosKeepsAPrunedLayerSparse) {
 TEST(Gptq, DeadColumns) {
   Layer l = make_layer(32, 128, 512, 0, 9);
   const std::vector<int64_t> dead = {0, 5, 64, 127};
-  for (int64_t c : dead)
-    for (int64_t t = 0; t < l.tokens; ++t) l.x[t * l.cols + c] = 0.0f;
-  l.h = make_hessian(l.cols);
-  hessian_add(l.h, l.x.data(), l.tokens);
+  testing::kill_columns(l, dead);
   for (int64_t c : dead) ASSERT_EQ(l.h.h[c * l.cols + c], 0.0);
   for (bool act_order : {false, true}) {
     GptqOptions o;
@@ -270,9 +233,7 @@ TEST(Gptq, BlockSizeDoesNotChangeResult) {
 // importance stays no worse than that RTN on the output error.
 TEST(Gptq, ImportanceWeightedGroups) {
   const Layer& l = shared_layer();
-  std::vector<float> imp(l.cols, 0.0f);
-  for (int64_t t = 0; t < l.tokens; ++t)
-    for (int64_t c = 0; c < l.cols; ++c) imp[c] += l.x[t * l.cols + c] * l.x[t * l.cols + c] / l.tokens;
+  const std::vector<float>& imp = l.importance;
   const IntGridSpec grid{.bits = 3};
   auto weighted_error = [&](const IntQuantizedMatrix& m) {
     double s = 0.0;

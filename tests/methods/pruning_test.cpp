@@ -1,6 +1,7 @@
 // Pruning methods (methods/sparsity.h, magnitude_prune.h, wanda.h,
-// sparsegpt.h), property tests on synthetic layers: inputs X = Z·A (a random
-// mixing A correlates the columns) with a few columns of large activations.
+// sparsegpt.h), property tests on synthetic layers (synthetic_layer.h):
+// inputs X = Z·A (a random mixing A correlates the columns) with a few
+// columns of large activations.
 // The measure is the output error ||W·Xᵀ - Ŵ·Xᵀ||_F computed directly.
 // Checked: exact per-row counts (unstructured) and exact N:M counts for every
 // method; SparseGPT < Wanda < magnitude in output error at 50%, 2:4 and 4:8;
@@ -11,70 +12,26 @@
 
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "formats/format.h"
-#include "kernels/matmul.h"
 #include "methods/gptq.h"
 #include "methods/gptq_format.h"
 #include "methods/magnitude_prune.h"
 #include "methods/sparsegpt.h"
 #include "methods/sparsity.h"
 #include "methods/wanda.h"
+#include "synthetic_layer.h"
 
 namespace lmpack {
 namespace {
 
-struct Layer {
-  int64_t rows, cols, tokens;
-  std::vector<float> w;      // [rows, cols]
-  std::vector<float> x;      // [tokens, cols]
-  std::vector<float> norms;  // [cols]: ‖X_j‖₂
-  Hessian h;
-};
-
-// X = Z·A with standard normal Z [tokens, cols] and A [cols, cols]; outlier
-// columns (spread over the width) get activations x20.
-Layer make_layer(int64_t rows, int64_t cols, int64_t tokens, int outliers, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist;
-  Layer l{rows, cols, tokens, std::vector<float>(rows * cols), std::vector<float>(tokens * cols),
-          std::vector<float>(cols, 0.0f), {}};
-  for (float& v : l.w) v = 0.05f * dist(gen);
-  std::vector<float> z(tokens * cols), at(cols * cols);  // at = Aᵀ
-  for (float& v : z) v = dist(gen);
-  for (float& v : at) v = dist(gen) / std::sqrt(static_cast<float>(cols));
-  matmul_xwt(l.x.data(), z.data(), at.data(), tokens, cols, cols);  // X = Z·(Aᵀ)ᵀ
-  for (int k = 0; k < outliers; ++k) {
-    const int64_t c = (k * 37 + 11) % cols;
-    for (int64_t t = 0; t < tokens; ++t) l.x[t * cols + c] *= 20.0f;
-  }
-  for (int64_t c = 0; c < cols; ++c) {
-    double s = 0.0;
-    for (int64_t t = 0; t < tokens; ++t) s += static_cast<double>(l.x[t * cols + c]) * l.x[t * cols + c];
-    l.norms[c] = static_cast<float>(std::sqrt(s));
-  }
-  l.h = make_hessian(cols);
-  hessian_add(l.h, l.x.data(), tokens);
-  return l;
-}
-
-double output_error(const Layer& l, const std::vector<float>& wq) {
-  std::vector<float> d(l.rows * l.cols), y(l.tokens * l.rows);
-  for (size_t i = 0; i < d.size(); ++i) d[i] = l.w[i] - wq[i];
-  matmul_xwt(y.data(), l.x.data(), d.data(), l.tokens, l.rows, l.cols);
-  double s = 0.0;
-  for (float v : y) s += static_cast<double>(v) * v;
-  return std::sqrt(s);
-}
-
-const Layer& shared_layer() {
-  static const Layer layer = make_layer(64, 256, 1024, 4, 42);
-  return layer;
-}
+using testing::Layer;
+using testing::make_layer;
+using testing::output_error;
+using testing::shared_layer;
 
 SparsityPattern unstructured(double s) { return SparsityPattern{s, 0, 0}; }
 SparsityPattern n_m(int n, int m) { return SparsityPattern{0.0, n, m}; }

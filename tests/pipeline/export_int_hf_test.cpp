@@ -28,6 +28,7 @@
 #include "model/hf_names.h"
 #include "model/random_model.h"
 #include "model/weights.h"
+#include "pipeline_test_models.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -431,9 +432,7 @@ TEST(ExportIntHf, BadSpecsRefusedBeforeWriting) {
 // or per-channel -1) fit; AWQ needs out % 8 == 0 and ffn_gate/up have 172.
 TEST(ExportIntHf, Stories260kLayoutLimits) {
   LMPACK_REQUIRE_SHARED();
-  LoadOptions o;
-  o.tokenizer_path = testing::shared_path("models/stories260K/tok512.bin");
-  const Checkpoint src = load_checkpoint(testing::shared_path("models/stories260K/stories260K.bin"), o);
+  const Checkpoint src = testing::load_stories260k();
   IntExportSpec s;
   s.bits = 4;
   s.group_size = -1;

@@ -12,8 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -26,30 +24,22 @@
 #include "model/tokenizer.h"
 #include "model/weights.h"
 #include "pipeline/gguf_mix.h"
+#include "pipeline_test_models.h"
 #include "test_paths.h"
 
 namespace lmpack {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::shared_path;
-
-Checkpoint load_bin(const char* model) {
-  LoadOptions o;
-  o.tokenizer_path = shared_path("models/stories260K/tok512.bin");
-  return load_checkpoint(shared_path(model), o);
-}
+using testing::load_with_tok512;
 
 double perplexity_of(const Checkpoint& c, int64_t ctx) {
-  std::ifstream in(shared_path("data/tinystories-valid/tinystories_valid_first1000.txt"), std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
   std::unique_ptr<Tokenizer> tok = make_tokenizer(*c.vocab, c.path);
   EvalOptions eo;
   eo.ctx = ctx;
   eo.doc_separator = "<|endoftext|>";
   eo.max_docs = 20;
-  const auto seqs = build_eval_sequences(text.str(), *tok, eo, "tinystories");
+  const auto seqs = build_eval_sequences(testing::tinystories_valid_text(), *tok, eo, "tinystories");
   auto forward = make_fast_forward(build_weights(c), ctx);
   return evaluate_perplexity(*forward, seqs).perplexity;
 }
@@ -116,7 +106,7 @@ const Ceiling kTsLlama[] = {
 template <size_t N>
 void quantize_every_type(const char* model, int64_t ctx, const Ceiling (&ceilings)[N]) {
   set_num_threads(2);
-  const Checkpoint input = load_bin(model);
+  const Checkpoint input = load_with_tok512(model);
   const double base = perplexity_of(input, ctx);
   std::printf("%s F32 perplexity %.4f\n", model, base);
   const std::string dir = testing::temp_dir();
@@ -172,7 +162,7 @@ double weighted_error(const Checkpoint& input, const std::string& path, const st
 
 TEST(GgufQuantize, ImatrixChangesTheResultTowardImportantColumns) {
   LMPACK_REQUIRE_SHARED();
-  const Checkpoint input = load_bin("models/ts-llama-4.9M/ts-llama-4.9M.bin");
+  const Checkpoint input = load_with_tok512("models/ts-llama-4.9M/ts-llama-4.9M.bin");
   const std::string dir = testing::temp_dir();
   // Synthetic importance: every 8th column 1000x as important. No token_embd entry.
   ImportanceMatrix m;
@@ -211,7 +201,7 @@ TEST(GgufQuantize, ImatrixChangesTheResultTowardImportantColumns) {
 
 TEST(GgufQuantize, ImatrixOfTheWrongLengthIsAnErrorAndLeavesNoFile) {
   LMPACK_REQUIRE_SHARED();
-  const Checkpoint input = load_bin("models/ts-llama-4.9M/ts-llama-4.9M.bin");
+  const Checkpoint input = load_with_tok512("models/ts-llama-4.9M/ts-llama-4.9M.bin");
   const std::string dir = testing::temp_dir() + "/badimatrix";
   fs::create_directories(dir);
   ImportanceMatrix m;
@@ -236,7 +226,7 @@ TEST(GgufQuantize, ImatrixOfTheWrongLengthIsAnErrorAndLeavesNoFile) {
 
 TEST(GgufQuantize, FailureMidStreamLeavesNoFile) {
   LMPACK_REQUIRE_SHARED();
-  Checkpoint input = load_bin("models/stories260K/stories260K.bin");
+  Checkpoint input = load_with_tok512("models/stories260K/stories260K.bin");
   // A NaN in the last layer's ffn_up: found while that tensor streams, after
   // earlier tensors were already written to the temporary file.
   TensorInfo& t = input.tensors.at("blk.4.ffn_up.weight");
@@ -265,7 +255,7 @@ TEST(GgufQuantize, FailureMidStreamLeavesNoFile) {
 
 TEST(GgufQuantize, OverridesReachTheFileAndSummaryAddsUp) {
   LMPACK_REQUIRE_SHARED();
-  const Checkpoint input = load_bin("models/ts-llama-4.9M/ts-llama-4.9M.bin");
+  const Checkpoint input = load_with_tok512("models/ts-llama-4.9M/ts-llama-4.9M.bin");
   QuantizeOptions o;
   o.type_name = "Q4_K_M";
   o.tensor_types = {{"ffn_(up|gate)", "q8_0"}, {"attn_q", "iq4_nl"}};
@@ -296,7 +286,7 @@ TEST(GgufQuantize, OverridesReachTheFileAndSummaryAddsUp) {
 
 TEST(GgufQuantize, Llama3ScalingWritesRopeFreqs) {
   LMPACK_REQUIRE_SHARED();
-  Checkpoint input = load_bin("models/stories260K/stories260K.bin");
+  Checkpoint input = load_with_tok512("models/stories260K/stories260K.bin");
   ASSERT_EQ(input.find("rope_freqs.weight"), nullptr);
   input.config.rope_scaling.type = RopeScaling::Type::kLlama3;
   input.config.rope_scaling.factor = 8.0f;

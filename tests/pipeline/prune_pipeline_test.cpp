@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -20,6 +18,7 @@
 #include "model/weights.h"
 #include "pipeline/compressed_checkpoint.h"
 #include "pipeline/sequential_calibration.h"
+#include "pipeline_test_models.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -30,14 +29,9 @@ class PrunePipeline : public ::testing::Test {
   void SetUp() override {
     if (testing::shared_dir().empty()) GTEST_SKIP() << "../shared (real models and text) is absent; this test needs it";
     set_num_threads(2);
-    LoadOptions o;
-    o.tokenizer_path = testing::shared_path("models/stories260K/tok512.bin");
-    ckpt_ = load_checkpoint(testing::shared_path("models/stories260K/stories260K.bin"), o);
+    ckpt_ = testing::load_stories260k();
     tok_ = make_tokenizer(*ckpt_.vocab, ckpt_.path);
-    std::ifstream in(testing::shared_path("data/tinystories-valid/tinystories_valid_first1000.txt"), std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    const auto docs = split_documents(text.str(), "<|endoftext|>", 0);
+    const auto docs = split_documents(testing::tinystories_valid_text(), "<|endoftext|>", 0);
     ASSERT_GE(docs.size(), 1000u);
     eval_ = build_documents(std::vector<std::string>(docs.begin(), docs.begin() + 20), *tok_, 512);
     std::string calib;

@@ -22,25 +22,17 @@
 #include "model/tokenizer.h"
 #include "model/weights.h"
 #include "pipeline/compressed_checkpoint.h"
+#include "pipeline_test_models.h"
 #include "test_paths.h"
 
 namespace lmpack {
 namespace {
 
-Checkpoint load_stories() {
-  LoadOptions o;
-  o.tokenizer_path = testing::shared_path("models/stories260K/tok512.bin");
-  return load_checkpoint(testing::shared_path("models/stories260K/stories260K.bin"), o);
-}
+using testing::load_stories260k;
 
+// Calibration windows of TinyStories text (seed 3).
 std::vector<std::vector<int32_t>> story_windows(const Checkpoint& c, int64_t samples, int64_t ctx) {
-  std::unique_ptr<Tokenizer> tok = make_tokenizer(*c.vocab, c.path);
-  CalibrationOptions o;
-  o.files = {testing::shared_path("data/tinystories-valid/tinystories_valid_first1000.txt")};
-  o.samples = samples;
-  o.ctx = ctx;
-  o.seed = 3;
-  return calibration_windows(*tok, o);
+  return testing::story_windows(c, samples, ctx, 3);
 }
 
 // Every linear of the checkpoint gets `type`, except rows that fit no block of it (F16).
@@ -74,7 +66,7 @@ double rms_diff(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(SequentialCalibration, RtnThroughThePipelineIsTheFormatEncoder) {
   LMPACK_REQUIRE_SHARED();
   set_num_threads(2);
-  const Checkpoint c = load_stories();
+  const Checkpoint c = load_stories260k();
   CalibrationRecipe r;
   r.rounding = RoundingMethod::kRtn;
   r.gguf_types = all_linears(c, DType::Q8_0);
@@ -95,7 +87,7 @@ TEST(SequentialCalibration, RtnThroughThePipelineIsTheFormatEncoder) {
 TEST(SequentialCalibration, GptqHasLowerOutputErrorThanRtnOnStories260K) {
   LMPACK_REQUIRE_SHARED();
   set_num_threads(2);
-  const Checkpoint c = load_stories();
+  const Checkpoint c = load_stories260k();
   const auto windows = story_windows(c, 16, 128);
   auto run = [&](RoundingMethod m) {
     CalibrationRecipe r;
@@ -126,7 +118,7 @@ TEST(SequentialCalibration, GptqHasLowerOutputErrorThanRtnOnStories260K) {
 TEST(SequentialCalibration, IntegerGridGivesConsistentCodes) {
   LMPACK_REQUIRE_SHARED();
   set_num_threads(2);
-  const Checkpoint c = load_stories();
+  const Checkpoint c = load_stories260k();
   CalibrationRecipe r;
   r.rounding = RoundingMethod::kGptq;
   IntGridSpec g;
@@ -194,7 +186,7 @@ TEST(SequentialCalibration, AwqFoldingKeepsTheModelsFunction) {
 
 TEST(SequentialCalibration, RefusesCalibratedMethodsWithoutData) {
   LMPACK_REQUIRE_SHARED();
-  const Checkpoint c = load_stories();
+  const Checkpoint c = load_stories260k();
   CalibrationRecipe r;
   r.rounding = RoundingMethod::kGptq;
   r.gguf_types = all_linears(c, DType::Q4_0);

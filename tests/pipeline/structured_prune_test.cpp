@@ -26,6 +26,7 @@
 #include "model/save_hf.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
+#include "pipeline_test_models.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -33,20 +34,11 @@ namespace {
 
 constexpr float kMaskedTolerance = 1e-4f;
 
-Checkpoint load_stories() {
-  LoadOptions o;
-  o.tokenizer_path = testing::shared_path("models/stories260K/tok512.bin");
-  return load_checkpoint(testing::shared_path("models/stories260K/stories260K.bin"), o);
-}
+using testing::load_stories260k;
 
+// Calibration windows of TinyStories text (seed 7).
 std::vector<std::vector<int32_t>> story_windows(const Checkpoint& c, int64_t samples, int64_t ctx) {
-  std::unique_ptr<Tokenizer> tok = make_tokenizer(*c.vocab, c.path);
-  CalibrationOptions o;
-  o.files = {testing::shared_path("data/tinystories-valid/tinystories_valid_first1000.txt")};
-  o.samples = samples;
-  o.ctx = ctx;
-  o.seed = 7;
-  return calibration_windows(*tok, o);
+  return testing::story_windows(c, samples, ctx, 7);
 }
 
 std::vector<std::vector<int32_t>> random_windows(int64_t n, int64_t ctx, int64_t vocab, uint32_t seed) {
@@ -202,7 +194,7 @@ TEST(StructuredPrune, MaskedEquivalenceOnARandomGqaQwen2Model) {
 TEST(StructuredPrune, MaskedEquivalenceOnStories260K) {
   LMPACK_REQUIRE_SHARED();
   set_num_threads(2);
-  const Checkpoint c = load_stories();
+  const Checkpoint c = load_stories260k();
   const auto windows = story_windows(c, 8, 64);
   const auto probe = story_windows(c, 1, 96)[0];
   // 2 of 8 heads (one GQA group of 2), 25% of 172 FFN channels, 1 of 5 blocks.
@@ -212,7 +204,7 @@ TEST(StructuredPrune, MaskedEquivalenceOnStories260K) {
 TEST(StructuredPrune, PrunedStoriesRoundTripsThroughGgufAndHf) {
   LMPACK_REQUIRE_SHARED();
   set_num_threads(2);
-  const Checkpoint c = load_stories();
+  const Checkpoint c = load_stories260k();
   const auto probe = story_windows(c, 1, 64)[0];
   const StructuredPruneResult r = structured_prune(c, story_windows(c, 8, 64), {2, 129, 1});
   const Checkpoint& p = r.checkpoint;
@@ -296,7 +288,7 @@ void expect_close(const std::vector<double>& got, const std::vector<double>& wan
 TEST(StructuredPrune, ScoresAreTheFastForwardsActivationsAndDeterministic) {
   LMPACK_REQUIRE_SHARED();
   set_num_threads(2);
-  const Checkpoint c = load_stories();
+  const Checkpoint c = load_stories260k();
   const auto windows = story_windows(c, 6, 48);
   const StructuredScores s = structured_scores(c, windows);
   const StructuredScores again = structured_scores(c, windows);
