@@ -274,13 +274,26 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
     out.tensors[name] = std::move(t);
   };
 
+  // A tensor that loses nothing stays a view of the input (renamed).
+  auto view = [&](const std::string& name, const TensorInfo& t) {
+    TensorInfo v = t;
+    v.name = name;
+    out.tensors[name] = std::move(v);
+  };
+  auto is_identity = [](const std::vector<int64_t>& kept, int64_t n) {
+    if (static_cast<int64_t>(kept.size()) != n) return false;
+    for (int64_t i = 0; i < n; ++i)
+      if (kept[i] != i) return false;
+    return true;
+  };
+
   std::vector<int64_t> new_index(static_cast<size_t>(c.n_layers), -1);
   for (size_t i = 0; i < p.kept_blocks.size(); ++i) new_index[p.kept_blocks[i]] = static_cast<int64_t>(i);
   for (const auto& [name, t] : ckpt.tensors) {
     int64_t layer = 0;
     std::string rest;
     if (!split_block(name, &layer, &rest)) {
-      add(name, t.shape, decode_all(t));
+      view(name, t);
       continue;
     }
     if (layer < 0 || layer >= c.n_layers) throw Error(where, cat("tensor ", name, " belongs to no block of the model"));
@@ -292,9 +305,15 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
       for (int64_t j = 0; j < group; ++j) q_heads.push_back(g * group + j);
     const std::vector<int64_t>& ch = p.kept_channels[layer];
     const int64_t nw = static_cast<int64_t>(width), nkv = static_cast<int64_t>(n_kv) * hd;
+    const bool attention = rest.rfind("attn_", 0) == 0 && rest != "attn_norm.weight";
+    const bool ffn = rest.rfind("ffn_", 0) == 0 && rest != "ffn_norm.weight";
+    if (rest == "attn_norm.weight" || rest == "ffn_norm.weight" ||
+        (attention && is_identity(kv, c.n_kv_heads)) || (ffn && is_identity(ch, c.hidden_dim))) {
+      view(n, t);
+      continue;
+    }
     const std::vector<float> v = decode_all(t);
-    if (rest == "attn_norm.weight" || rest == "ffn_norm.weight") add(n, t.shape, v);
-    else if (rest == "attn_q.weight") add(n, {new_q, dim}, gather_rows(v, dim, q_heads, hd));
+    if (rest == "attn_q.weight") add(n, {new_q, dim}, gather_rows(v, dim, q_heads, hd));
     else if (rest == "attn_q.bias") add(n, {new_q}, gather_rows(v, 1, q_heads, hd));
     else if (rest == "attn_k.weight" || rest == "attn_v.weight") add(n, {nkv, dim}, gather_rows(v, dim, kv, hd));
     else if (rest == "attn_k.bias" || rest == "attn_v.bias") add(n, {nkv}, gather_rows(v, 1, kv, hd));
@@ -303,6 +322,7 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
     else if (rest == "ffn_down.weight") add(n, {dim, nw}, gather_cols(v, dim, c.hidden_dim, ch, 1));
     else throw Error(where, cat("tensor ", name, ": structured pruning does not know how to cut it"));
   }
+  out.keep_alive = ckpt.keep_alive;  // the views' mappings and buffers
   out.keep_alive.push_back(buffers);
   validate_checkpoint(out);
   return out;

@@ -34,7 +34,11 @@
 // model/checkpoint.h): a KV group loses its k/v rows, its query heads' q rows
 // and their attn_output columns; biases follow their rows. An FFN channel
 // loses its gate/up row and its down column. A dropped block's tensors go and
-// the blocks after it are renumbered. Every tensor of the result is F32.
+// the blocks after it are renumbered. Tensors that lose nothing (non-block
+// tensors, norms, and a block's attention or FFN matrices when that layer
+// keeps all its heads or channels) stay views of the input, in their stored
+// type; only the cut tensors are decoded, cut and kept in F32. Dropping blocks
+// alone therefore copies nothing.
 #pragma once
 
 #include <cstdint>
@@ -84,8 +88,8 @@ struct StructuredPlan {
 StructuredPlan plan_structured_prune(const ModelConfig& config, const StructuredScores& scores,
                                      const StructuredPruneOptions& options);
 
-// The checkpoint with only the plan's parts, all tensors F32 (owned buffers in
-// keep_alive), config updated (n_layers, n_heads, n_kv_heads, hidden_dim) and
+// The checkpoint with only the plan's parts (cut tensors F32 in owned buffers,
+// the rest views of ckpt's, whose mappings it keeps alive), config updated (n_layers, n_heads, n_kv_heads, hidden_dim) and
 // validated; vocabulary and non-block tensors carried over. Throws
 // Error(ckpt.path, ...) for a plan that does not fit the checkpoint (index out
 // of range, repeated, unsorted, uneven head or channel counts across layers).

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -231,6 +233,28 @@ TEST(StructuredPrune, PrunedStoriesRoundTripsThroughGgufAndHf) {
   EXPECT_EQ(h.config.n_kv_heads, 3);
   EXPECT_EQ(h.config.hidden_dim, 129);
   EXPECT_EQ(max_abs_diff(logits_of(h, probe), want), 0.0f);
+}
+
+// Tensors that lose nothing stay views of the input: dropping a block copies
+// no tensor, and a heads-only cut leaves the FFN matrices in the mapping.
+TEST(StructuredPrune, UncutTensorsStayViewsOfTheInput) {
+  LMPACK_REQUIRE_SHARED();
+  const Checkpoint c = load_stories260k();
+  const auto windows = story_windows(c, 4, 64);
+  const StructuredPruneResult drop = structured_prune(c, windows, {0, 0, 1});
+  ASSERT_EQ(drop.report.dropped_blocks.size(), 1u);
+  const int64_t gone = drop.report.dropped_blocks[0];
+  for (const auto& [name, t] : drop.checkpoint.tensors) {
+    std::string source = name;
+    int64_t layer = 0;
+    if (std::sscanf(name.c_str(), "blk.%lld.", reinterpret_cast<long long*>(&layer)) == 1 && layer >= gone)
+      source = cat("blk.", layer + 1, name.substr(name.find('.', 4)));
+    EXPECT_EQ(t.data, c.tensor(source).data) << name << " should be a view of " << source;
+  }
+  const StructuredPruneResult heads = structured_prune(c, windows, {2, 0, 0});
+  EXPECT_EQ(heads.checkpoint.tensor("blk.0.ffn_down.weight").data, c.tensor("blk.0.ffn_down.weight").data);
+  EXPECT_NE(heads.checkpoint.tensor("blk.0.attn_q.weight").data, c.tensor("blk.0.attn_q.weight").data);
+  EXPECT_EQ(heads.checkpoint.tensor("blk.0.attn_q.weight").dtype, DType::F32);
 }
 
 TEST(StructuredPrune, PrunedQwen2RoundTripsThroughHf) {
