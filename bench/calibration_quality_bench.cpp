@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
         f->forward(w.data(), calib_ctx, logits.data());
       }
     }
-    const ImportanceMatrix imatrix = stats.to_importance_matrix(static_cast<int64_t>(windows.size()), calib_ctx, {});
+    const auto imatrix = std::make_shared<const ImportanceMatrix>(
+        stats.to_importance_matrix(static_cast<int64_t>(windows.size()), calib_ctx, {}));
     std::printf("%s: F32 perplexity %.4f on stories 0-99 (%lld tokens scored); calibration %zu windows x %lld "
                 "tokens from stories 200-999\n\n",
                 model.c_str(), protocol.baseline().perplexity, static_cast<long long>(protocol.scored()), windows.size(),
@@ -124,7 +125,7 @@ int main(int argc, char** argv) {
         } else {
           QuantizeOptions qo;
           qo.type_name = grid;
-          if (importance) qo.imatrix_path = "(in memory)";  // the mix rules that depend on an imatrix
+          if (importance) qo.imatrix = imatrix;  // the mix rules that depend on an imatrix
           types = plan_gguf_types(ckpt, qo);
           for (int64_t l = 0; l < ckpt.config.n_layers; ++l)
             for (const std::string& n : block_linear_names(l)) r.gguf_types[n] = types.at(n);
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
             }
           }
         SequentialCalibration p(ckpt, windows, r);
-        const Checkpoint q = decode_compressed(ckpt, p, types, importance ? imatrix : ImportanceMatrix{}, integer);
+        const Checkpoint q = decode_compressed(ckpt, p, types, importance ? *imatrix : ImportanceMatrix{}, integer);
         double err = 0.0;
         for (const LayerError& e : p.layer_errors()) err += e.relative_error;
         err /= static_cast<double>(p.layer_errors().size());

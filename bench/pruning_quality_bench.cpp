@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
         double err = 0.0;
         for (const LayerError& e : p.layer_errors()) {
           linear += e.rows * e.cols;
-          zeros += static_cast<int64_t>(std::llround(e.sparsity * static_cast<double>(e.rows * e.cols)));
+          zeros += e.zeros;
           err += e.relative_error;
         }
         err /= static_cast<double>(p.layer_errors().size());

@@ -44,4 +44,18 @@ inline void pack_scale_min_k4(uint8_t* scales, const uint8_t* scale, const uint8
   }
 }
 
+// The row grid (formats/format.h RowGridFn) of one Q3_K/Q6_K block: 16
+// sub-blocks of 16 elements with symmetric codes, element j holding
+// d·sc[j / 16]·q (offset -0.0f, so that scale·q + offset is the decoded value
+// bit for bit). scale, offset: [256] out; sc: [16] signed sub-block scales.
+inline void grid_symmetric_16x16(float* scale, float* offset, float d, const int8_t* sc) {
+  for (int s = 0; s < 16; ++s) {
+    const float ds = d * static_cast<float>(sc[s]);
+    for (int i = 0; i < 16; ++i) {
+      scale[16 * s + i] = ds;
+      offset[16 * s + i] = -0.0f;
+    }
+  }
+}
+
 }  // namespace lmpack

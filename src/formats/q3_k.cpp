@@ -153,13 +153,7 @@ void row_grid_q3_k(float* scale, float* offset, const void* row, int64_t n) {
     const float d = fp16_to_f32(blk.d);
     int8_t sc[16];
     unpack_scales_q3_k(sc, blk.scales);
-    for (int s = 0; s < 16; ++s) {
-      const float dl = d * static_cast<float>(sc[s]);
-      for (int i = 0; i < 16; ++i) {
-        scale[b * kQK_K + 16 * s + i] = dl;
-        offset[b * kQK_K + 16 * s + i] = -0.0f;
-      }
-    }
+    grid_symmetric_16x16(scale + b * kQK_K, offset + b * kQK_K, d, sc);
   }
 }
 

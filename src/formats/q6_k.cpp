@@ -113,13 +113,7 @@ void row_grid_q6_k(float* scale, float* offset, const void* row, int64_t n) {
     BlockQ6_K blk;
     std::memcpy(&blk, static_cast<const uint8_t*>(row) + b * sizeof(BlockQ6_K), sizeof blk);
     const float d = fp16_to_f32(blk.d);
-    for (int s = 0; s < 16; ++s) {
-      const float ds = d * static_cast<float>(blk.scales[s]);
-      for (int i = 0; i < 16; ++i) {
-        scale[b * kQK_K + 16 * s + i] = ds;
-        offset[b * kQK_K + 16 * s + i] = -0.0f;
-      }
-    }
+    grid_symmetric_16x16(scale + b * kQK_K, offset + b * kQK_K, d, blk.scales);
   }
 }
 

@@ -46,24 +46,6 @@ BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer) {
   return b;
 }
 
-std::vector<float>* block_tensor(BlockF32& b, const std::string& suffix) {
-  std::vector<float>* v = nullptr;
-  if (suffix == "attn_norm.weight") v = &b.attn_norm;
-  else if (suffix == "attn_q.weight") v = &b.wq;
-  else if (suffix == "attn_k.weight") v = &b.wk;
-  else if (suffix == "attn_v.weight") v = &b.wv;
-  else if (suffix == "attn_q.bias") v = &b.bq;
-  else if (suffix == "attn_k.bias") v = &b.bk;
-  else if (suffix == "attn_v.bias") v = &b.bv;
-  else if (suffix == "attn_output.weight") v = &b.wo;
-  else if (suffix == "ffn_norm.weight") v = &b.ffn_norm;
-  else if (suffix == "ffn_gate.weight") v = &b.w_gate;
-  else if (suffix == "ffn_up.weight") v = &b.w_up;
-  else if (suffix == "ffn_down.weight") v = &b.w_down;
-  if (v != nullptr && v->empty()) return nullptr;
-  return v;
-}
-
 RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx) {
   RopeTables t;
   t.ctx = ctx;

@@ -38,11 +38,6 @@ struct BlockF32 {
 // Decodes block `layer` of the checkpoint (validated shapes assumed).
 BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer);
 
-// The float vector of one of the block's tensors by its canonical suffix
-// ("attn_q.weight", "ffn_norm.weight", "attn_v.bias", ...); nullptr for an
-// unknown suffix or an absent bias.
-std::vector<float>* block_tensor(BlockF32& block, const std::string& suffix);
-
 // The RoPE tables for positions 0..ctx-1 of a model (theta, llama3 scaling,
 // GGUF rope_freqs applied): cos/sin [ctx, head_dim/2].
 struct RopeTables {

@@ -51,6 +51,19 @@ int64_t Checkpoint::parameter_count() const {
   return n;
 }
 
+void Checkpoint::set_f32(const std::string& name, std::vector<int64_t> shape, std::vector<float> values) {
+  auto buffer = std::make_shared<std::vector<float>>(std::move(values));
+  TensorInfo t;
+  t.name = name;
+  t.dtype = DType::F32;
+  t.shape = std::move(shape);
+  LMPACK_CHECK(static_cast<int64_t>(buffer->size()) == t.n_elements(), cat(name, ": wrong element count"));
+  t.data = reinterpret_cast<const uint8_t*>(buffer->data());
+  t.nbytes = buffer->size() * sizeof(float);
+  tensors[name] = std::move(t);
+  keep_alive.push_back(std::move(buffer));
+}
+
 uint64_t Checkpoint::tensor_bytes() const {
   uint64_t n = 0;
   for (const auto& [name, t] : tensors) n += t.nbytes;

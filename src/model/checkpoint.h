@@ -48,6 +48,9 @@ struct Checkpoint {
   const TensorInfo* find(const std::string& name) const;
   int64_t parameter_count() const;
   uint64_t tensor_bytes() const;
+  // Adds or replaces tensor `name` as F32 `values` (shape's element count),
+  // whose buffer keep_alive then owns.
+  void set_f32(const std::string& name, std::vector<int64_t> shape, std::vector<float> values);
 };
 
 struct LoadOptions {

@@ -14,8 +14,7 @@ Checkpoint decode_compressed(const Checkpoint& ckpt, CalibratedTensors& calibrat
                              const std::map<std::string, DType>& types, const ImportanceMatrix& importance,
                              bool integer_grid) {
   Checkpoint out = ckpt;
-  auto buffers = std::make_shared<std::vector<std::vector<float>>>();
-  for (auto& [name, t] : out.tensors) {
+  for (const auto& [name, t] : ckpt.tensors) {
     std::vector<float> v(static_cast<size_t>(t.n_elements()));
     const bool matrix = t.shape.size() == 2;
     auto type_it = types.find(name);
@@ -45,13 +44,8 @@ Checkpoint decode_compressed(const Checkpoint& ckpt, CalibratedTensors& calibrat
         v.swap(q.dequantized);
       }
     }
-    LMPACK_CHECK(static_cast<int64_t>(v.size()) == t.n_elements(), cat(name, ": wrong element count"));
-    buffers->push_back(std::move(v));
-    t.dtype = DType::F32;
-    t.data = reinterpret_cast<const uint8_t*>(buffers->back().data());
-    t.nbytes = buffers->back().size() * sizeof(float);
+    out.set_f32(name, t.shape, std::move(v));
   }
-  out.keep_alive.push_back(buffers);
   return out;
 }
 

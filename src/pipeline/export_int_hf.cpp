@@ -16,6 +16,7 @@
 #include "model/hf_config.h"
 #include "model/hf_names.h"
 #include "model/loaders.h"
+#include "model/save_gguf.h"
 #include "model/save_hf.h"
 
 namespace lmpack {
@@ -32,13 +33,11 @@ bool is_block_linear(const std::string& name, const TensorInfo& t) {
          name.compare(name.size() - 7, 7, ".weight") == 0;
 }
 
-// Block number of a blk.N.* name, or -1.
+// Block number of a blk.N.* name (model/save_gguf.h split_block), or -1.
 int64_t block_of(const std::string& name) {
-  if (name.rfind("blk.", 0) != 0) return -1;
-  int64_t n = 0;
-  size_t i = 4;
-  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) n = n * 10 + (name[i] - '0');
-  return i == 4 ? -1 : n;
+  int64_t layer = 0;
+  std::string rest;
+  return split_block(name, &layer, &rest) ? layer : -1;
 }
 
 int64_t effective_group(const IntExportSpec& s, int64_t in) { return s.group_size == -1 ? in : s.group_size; }

@@ -13,10 +13,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstdio>
 #include <numeric>
 
 #include "core/error.h"
+#include "model/save_gguf.h"
 
 namespace lmpack {
 namespace {
@@ -212,9 +212,9 @@ DType mix_rule(MixState& qs, const MixOptions& o, DType new_type, const MixTenso
 }
 
 int layer_of(const std::string& name) {
-  int layer = -1;
-  std::sscanf(name.c_str(), "blk.%d.", &layer);
-  return layer;
+  int64_t layer = -1;
+  std::string rest;
+  return split_block(name, &layer, &rest) ? static_cast<int>(layer) : -1;
 }
 
 }  // namespace

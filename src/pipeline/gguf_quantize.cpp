@@ -133,7 +133,7 @@ MixOptions make_mix_options(const QuantizeOptions& options) {
   if (!options.token_embedding_type.empty())
     mix.token_embedding_type = parse_tensor_type("--token-embedding-type", options.token_embedding_type);
   mix.pure = options.pure;
-  mix.has_imatrix = !options.imatrix_path.empty();
+  mix.has_imatrix = options.imatrix != nullptr || !options.imatrix_path.empty();
   return mix;
 }
 
@@ -170,15 +170,15 @@ void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& con
   if (job.source.is_matrix()) {
     bytes = calibrated.take_encoded(t.name, t.type);
   } else {
-    const std::vector<float> v = calibrated.take_f32(t.name);
+    std::vector<float> v = calibrated.take_f32(t.name);
     LMPACK_CHECK(static_cast<int64_t>(v.size()) == cols, cat(t.name, ": calibrated tensor of the wrong size"));
-    bytes.resize(dtype_bytes(t.type, cols));
-    encode_row(t.type, find_format_ops(t.type), bytes.data(), v.data(), cols, nullptr);
     if (job.source.rope_halves) {  // a q/k bias: permute its elements
       std::vector<float> perm(v.size());
       for (int64_t i = 0; i < cols; ++i) perm[i] = v[static_cast<size_t>(adjacent_index(i, config.head_dim))];
-      encode_row(t.type, find_format_ops(t.type), bytes.data(), perm.data(), cols, nullptr);
+      v.swap(perm);
     }
+    bytes.resize(dtype_bytes(t.type, cols));
+    encode_row(t.type, find_format_ops(t.type), bytes.data(), v.data(), cols, nullptr);
   }
   const size_t row_bytes = dtype_bytes(t.type, cols);
   LMPACK_CHECK(bytes.size() == row_bytes * static_cast<size_t>(rows), cat(t.name, ": calibrated bytes of the wrong size"));
@@ -208,8 +208,11 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
                                 CalibratedTensors* calibrated) {
   Stopwatch clock;
   const MixOptions mix = make_mix_options(options);
-  ImportanceMatrix imatrix;
-  if (!options.imatrix_path.empty()) imatrix = read_imatrix(options.imatrix_path);
+  std::shared_ptr<const ImportanceMatrix> read;
+  if (options.imatrix == nullptr && !options.imatrix_path.empty())
+    read = std::make_shared<const ImportanceMatrix>(read_imatrix(options.imatrix_path));
+  const ImportanceMatrix empty;
+  const ImportanceMatrix& imatrix = options.imatrix ? *options.imatrix : read ? *read : empty;
 
   std::vector<Job> jobs = plan_jobs(input);
   const std::vector<MixChoice> choices = choose_types(mix, input, jobs);

@@ -12,11 +12,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/dtype.h"
+#include "io/imatrix.h"
 #include "model/checkpoint.h"
 #include "pipeline/calibrated_tensors.h"
 
@@ -29,6 +31,10 @@ struct QuantizeOptions {
   std::string token_embedding_type;                               // "" : the mix decides
   bool pure = false;
   std::string imatrix_path;   // "" : no importance weights
+  // An importance matrix already read (wins over imatrix_path, which then only
+  // names it in messages): callers that also hand it to the calibration
+  // pipeline read the file once.
+  std::shared_ptr<const ImportanceMatrix> imatrix;
   std::string model_name;     // general.name ("" : derived from the input path)
   bool show_progress = true;  // progress bar on a terminal
 };

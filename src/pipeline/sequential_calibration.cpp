@@ -120,10 +120,10 @@ SequentialCalibration::SequentialCalibration(const Checkpoint& ckpt, std::vector
       for (const std::string& n : block_linear_names(l))
         if (!s.recipe.gguf_types.count(n)) throw Error(n, "no target type for this linear layer");
   }
-  for (int64_t l = 0; l < c.n_layers; ++l)
+  for (int64_t l = 0; l < c.n_layers && s.recipe.importance; ++l)
     for (const std::string& n : block_linear_names(l)) {
-      auto it = s.recipe.importance.values.find(n);
-      if (it == s.recipe.importance.values.end()) continue;
+      auto it = s.recipe.importance->values.find(n);
+      if (it == s.recipe.importance->values.end()) continue;
       const int64_t cols = ckpt.tensor(n).cols();
       if (static_cast<int64_t>(it->second.size()) != cols)
         throw Error("--imatrix", cat(n, ": ", it->second.size(), " importance values, the tensor has ", cols,
@@ -326,8 +326,7 @@ void SequentialCalibration::run_block(int64_t layer) {
     if (r.prune) {
       prune_linear(name, w, rows, cols, h, imp, e);
     } else if (r.int_grid) {
-      const bool is_qk = name.size() > 13 && (name.find(".attn_q.") != std::string::npos ||
-                                              name.find(".attn_k.") != std::string::npos);
+      const bool is_qk = name == p + "attn_q.weight" || name == p + "attn_k.weight";
       if (r.awq_clip && h != nullptr && !is_qk) awq_clip(w.data(), rows, cols, *h, *r.int_grid, r.group_size, {});
       IntQuantizedMatrix q;
       if (gptq) {
@@ -367,9 +366,7 @@ void SequentialCalibration::run_block(int64_t layer) {
       s.encoded[name] = std::move(q);
       e.grid = cat(dtype_name(type), gptq && !on_grid ? " (rtn: no row grid)" : "");
     }
-    int64_t zeros = 0;
-    for (float v : w) zeros += v == 0.0f;
-    e.sparsity = static_cast<double>(zeros) / static_cast<double>(w.size());
+    for (float v : w) e.zeros += v == 0.0f;
     if (h != nullptr) {
       const double num = hessian_output_error(w_ref.data(), w.data(), rows, cols, *h);
       const double den = hessian_output_error(w_ref.data(), nullptr, rows, cols, *h);
@@ -379,14 +376,16 @@ void SequentialCalibration::run_block(int64_t layer) {
     errors_.push_back(std::move(e));
   };
 
-  if (!have_data) {
-    compress(p + "attn_q.weight", b.wq, dim, nullptr);
-    compress(p + "attn_k.weight", b.wk, dim, nullptr);
-    compress(p + "attn_v.weight", b.wv, dim, nullptr);
-    compress(p + "attn_output.weight", b.wo, q_dim, nullptr);
-    compress(p + "ffn_gate.weight", b.w_gate, dim, nullptr);
-    compress(p + "ffn_up.weight", b.w_up, dim, nullptr);
-    compress(p + "ffn_down.weight", b.w_down, hidden, nullptr);
+  if (!have_data) {  // no inputs: every linear on its own, in the same order
+    const struct {
+      const char* suffix;
+      std::vector<float>* w;
+      int64_t cols;
+    } linears[] = {{"attn_q.weight", &b.wq, dim},         {"attn_k.weight", &b.wk, dim},
+                   {"attn_v.weight", &b.wv, dim},         {"attn_output.weight", &b.wo, q_dim},
+                   {"ffn_gate.weight", &b.w_gate, dim},   {"ffn_up.weight", &b.w_up, dim},
+                   {"ffn_down.weight", &b.w_down, hidden}};
+    for (const auto& l : linears) compress(p + l.suffix, *l.w, l.cols, nullptr);
   } else {
     std::vector<float> xn(static_cast<size_t>(T * dim));  // [T, dim]
     block_rmsnorm(xn.data(), s.x.data(), b.attn_norm.data(), T, dim, c.rms_eps);

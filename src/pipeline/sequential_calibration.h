@@ -61,8 +61,8 @@ struct CalibrationRecipe {
   double damp = 0.01;        // GPTQ dampening (fraction of mean diag H)
   int64_t block_size = 128;  // GPTQ lazy-batch width
   // Importance weights for the grid searches (per column of each linear), by
-  // canonical tensor name: an imatrix (llama.cpp's mean x²). Empty: none.
-  ImportanceMatrix importance;
+  // canonical tensor name: an imatrix (llama.cpp's mean x²). Null: none.
+  std::shared_ptr<const ImportanceMatrix> importance;
   // Target grids: the GGUF type of every linear weight (GGUF output), or one
   // integer group grid for all of them (GPTQ/AWQ exports).
   std::map<std::string, DType> gguf_types;
@@ -84,7 +84,10 @@ struct LayerError {
   std::string grid;             // "q4_K", "int4 g128 asym", ...
   double relative_error = 0.0;  // NaN when no calibration data
   double awq_alpha = -1.0;      // chosen α (-1: no AWQ for this layer)
-  double sparsity = 0.0;        // fraction of exact zeros in Ŵ
+  int64_t zeros = 0;            // exact zeros in Ŵ
+  double sparsity() const {
+    return rows > 0 && cols > 0 ? static_cast<double>(zeros) / static_cast<double>(rows * cols) : 0.0;
+  }
   int64_t pruned_nonzero = 0;   // pruned positions the target grid could not keep at 0
   double seconds = 0.0;
 };

@@ -261,17 +261,9 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
   out.config.hidden_dim = static_cast<int64_t>(width);
   const int64_t new_q = out.config.q_dim();
 
-  auto buffers = std::make_shared<std::vector<std::vector<float>>>();
+  out.keep_alive = ckpt.keep_alive;  // the views' mappings and buffers
   auto add = [&](const std::string& name, std::vector<int64_t> shape, std::vector<float> values) {
-    TensorInfo t;
-    t.name = name;
-    t.dtype = DType::F32;
-    t.shape = std::move(shape);
-    LMPACK_CHECK(static_cast<int64_t>(values.size()) == t.n_elements(), cat(name, ": wrong element count"));
-    buffers->push_back(std::move(values));
-    t.data = reinterpret_cast<const uint8_t*>(buffers->back().data());
-    t.nbytes = buffers->back().size() * sizeof(float);
-    out.tensors[name] = std::move(t);
+    out.set_f32(name, std::move(shape), std::move(values));
   };
 
   // A tensor that loses nothing stays a view of the input (renamed).
@@ -322,8 +314,6 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
     else if (rest == "ffn_down.weight") add(n, {dim, nw}, gather_cols(v, dim, c.hidden_dim, ch, 1));
     else throw Error(where, cat("tensor ", name, ": structured pruning does not know how to cut it"));
   }
-  out.keep_alive = ckpt.keep_alive;  // the views' mappings and buffers
-  out.keep_alive.push_back(buffers);
   validate_checkpoint(out);
   return out;
 }

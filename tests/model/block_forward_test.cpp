@@ -67,15 +67,5 @@ TEST(BlockForward, StagesChainToTheForwardPassLogits) {
   EXPECT_LT(max_diff, 1e-3) << "largest |logit difference| between the stages and the forward pass";
 }
 
-TEST(BlockForward, BlockTensorNamesTheFields) {
-  BlockF32 b;
-  b.wq = {1.0f};
-  b.ffn_norm = {2.0f};
-  EXPECT_EQ(block_tensor(b, "attn_q.weight"), &b.wq);
-  EXPECT_EQ(block_tensor(b, "ffn_norm.weight"), &b.ffn_norm);
-  EXPECT_EQ(block_tensor(b, "attn_q.bias"), nullptr) << "absent bias";
-  EXPECT_EQ(block_tensor(b, "nonsense"), nullptr);
-}
-
 }  // namespace
 }  // namespace lmpack

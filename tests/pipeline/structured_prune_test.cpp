@@ -10,8 +10,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -75,17 +73,12 @@ Checkpoint random_model(const std::string& name, int64_t n_kv_heads, bool qwen2)
 using Editor = std::function<void(const std::string& name, const TensorInfo& t, std::vector<float>& v)>;
 Checkpoint edited_copy(const Checkpoint& c, const Editor& edit) {
   Checkpoint out = c;
-  auto buffers = std::make_shared<std::vector<std::vector<float>>>();
-  for (auto& [name, t] : out.tensors) {
+  for (const auto& [name, t] : c.tensors) {
     std::vector<float> v(static_cast<size_t>(t.n_elements()));
     decode_to_f32(v.data(), t.data, t.dtype, t.n_elements());
     edit(name, t, v);
-    buffers->push_back(std::move(v));
-    t.dtype = DType::F32;
-    t.data = reinterpret_cast<const uint8_t*>(buffers->back().data());
-    t.nbytes = buffers->back().size() * sizeof(float);
+    out.set_f32(name, t.shape, std::move(v));
   }
-  out.keep_alive.push_back(buffers);
   return out;
 }
 
@@ -245,10 +238,9 @@ TEST(StructuredPrune, UncutTensorsStayViewsOfTheInput) {
   ASSERT_EQ(drop.report.dropped_blocks.size(), 1u);
   const int64_t gone = drop.report.dropped_blocks[0];
   for (const auto& [name, t] : drop.checkpoint.tensors) {
-    std::string source = name;
+    std::string source = name, rest;
     int64_t layer = 0;
-    if (std::sscanf(name.c_str(), "blk.%lld.", reinterpret_cast<long long*>(&layer)) == 1 && layer >= gone)
-      source = cat("blk.", layer + 1, name.substr(name.find('.', 4)));
+    if (split_block(name, &layer, &rest) && layer >= gone) source = cat("blk.", layer + 1, ".", rest);
     EXPECT_EQ(t.data, c.tensor(source).data) << name << " should be a view of " << source;
   }
   const StructuredPruneResult heads = structured_prune(c, windows, {2, 0, 0});

@@ -55,25 +55,15 @@ PruneMethod parse_prune_method(const std::string& m) {
 
 struct PruneTotals {
   int64_t linear_parameters = 0, linear_zeros = 0, pruned_nonzero = 0;
-  double mean_error = NAN;
 };
 
-PruneTotals totals_of(const Checkpoint& ckpt, const std::vector<LayerError>& errors) {
+PruneTotals totals_of(const std::vector<LayerError>& errors) {
   PruneTotals t;
-  double sum = 0.0;
-  int64_t with_error = 0;
   for (const LayerError& e : errors) {
-    const int64_t n = e.rows * e.cols;
-    t.linear_parameters += n;
-    t.linear_zeros += static_cast<int64_t>(std::llround(e.sparsity * static_cast<double>(n)));
+    t.linear_parameters += e.rows * e.cols;
+    t.linear_zeros += e.zeros;
     t.pruned_nonzero += e.pruned_nonzero;
-    if (!std::isnan(e.relative_error)) {
-      sum += e.relative_error;
-      ++with_error;
-    }
   }
-  if (with_error > 0) t.mean_error = sum / static_cast<double>(with_error);
-  (void)ckpt;
   return t;
 }
 
@@ -160,7 +150,7 @@ Command add_prune_command(CLI::App& parent) {
     }
     static const std::vector<LayerError> kNone;
     const std::vector<LayerError>& errors = pipeline ? pipeline->layer_errors() : kNone;
-    const PruneTotals t = totals_of(ckpt, errors);
+    const PruneTotals t = totals_of(errors);
     const double overall = t.linear_parameters ? static_cast<double>(t.linear_zeros) / t.linear_parameters : 0.0;
     if (o->json) {
       nlohmann::json j = {{"out", o->out},
@@ -186,7 +176,7 @@ Command add_prune_command(CLI::App& parent) {
       }
       for (const LayerError& e : errors) {
         nlohmann::json l = {{"name", e.name}, {"rows", e.rows}, {"cols", e.cols}, {"grid", e.grid},
-                            {"sparsity", e.sparsity}, {"pruned_nonzero", e.pruned_nonzero}};
+                            {"sparsity", e.sparsity()}, {"pruned_nonzero", e.pruned_nonzero}};
         l["relative_error"] = std::isnan(e.relative_error) ? nlohmann::json(nullptr) : nlohmann::json(e.relative_error);
         layers.push_back(l);
       }
@@ -204,7 +194,7 @@ Command add_prune_command(CLI::App& parent) {
     std::printf("%-28s %12s %-22s %9s %10s %10s\n", "layer", "shape", "grid", "sparsity", "not-zero", "rel.error");
     for (const LayerError& e : errors)
       std::printf("%-28s %5lldx%-6lld %-22s %9.4f %10lld %10.5f\n", e.name.c_str(), static_cast<long long>(e.rows),
-                  static_cast<long long>(e.cols), e.grid.c_str(), e.sparsity, static_cast<long long>(e.pruned_nonzero),
+                  static_cast<long long>(e.cols), e.grid.c_str(), e.sparsity(), static_cast<long long>(e.pruned_nonzero),
                   e.relative_error);
     std::printf("linear weights: %lld of %lld zero (sparsity %.4f); parameters %lld, nonzero %lld", 
                 static_cast<long long>(t.linear_zeros), static_cast<long long>(t.linear_parameters), overall,

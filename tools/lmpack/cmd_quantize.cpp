@@ -172,14 +172,15 @@ nlohmann::json report_json(const QuantizeReport& r) {
   return j;
 }
 
-CalibrationRecipe make_recipe(const QuantizeCliOptions& o, const MethodChoice& method) {
+CalibrationRecipe make_recipe(const QuantizeCliOptions& o, const MethodChoice& method,
+                              std::shared_ptr<const ImportanceMatrix> imatrix) {
   CalibrationRecipe recipe;
   recipe.rounding = method.rounding;
   recipe.awq = method.awq;
   recipe.awq_clip = o.awq_clip;
   recipe.awq_grid = o.awq_grid;
   recipe.damp = o.damp;
-  if (!o.imatrix.empty()) recipe.importance = read_imatrix(o.imatrix);
+  recipe.importance = std::move(imatrix);
   return recipe;
 }
 
@@ -200,7 +201,8 @@ void run_int_export(const QuantizeCliOptions& o, const MethodChoice& method) {
     throw Error("--act-order", "applies to GPTQ only (--method gptq or awq+gptq)");
   Checkpoint ckpt = load_model(o.model, o.tokenizer);
   validate_int_export(ckpt, spec);
-  CalibrationRecipe recipe = make_recipe(o, method);
+  CalibrationRecipe recipe = make_recipe(
+      o, method, o.imatrix.empty() ? nullptr : std::make_shared<const ImportanceMatrix>(read_imatrix(o.imatrix)));
   IntGridSpec grid;
   grid.bits = o.bits;
   grid.symmetric = spec.format == IntExportFormat::kGptq && o.sym;
@@ -300,16 +302,15 @@ Command add_quantize_command(CLI::App& parent) {
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
     std::unique_ptr<SequentialCalibration> pipeline;
     if (calibrated || !o->calib.files.empty()) {
-      CalibrationRecipe recipe = make_recipe(*o, method);
+      // One read of the imatrix: the pipeline weighs the block linears with it,
+      // the writer the other tensors, and the mix rules see it in both.
+      if (!o->imatrix.empty()) q.imatrix = std::make_shared<const ImportanceMatrix>(read_imatrix(o->imatrix));
+      CalibrationRecipe recipe = make_recipe(*o, method, q.imatrix);
       recipe.gguf_types = plan_gguf_types(ckpt, q);
       auto windows = calibration_windows_for(ckpt, o->calib, o->tokenizer.empty() ? o->model : o->tokenizer);
       pipeline = std::make_unique<SequentialCalibration>(ckpt, std::move(windows), std::move(recipe));
-      q.imatrix_path.clear();  // the pipeline applies the importance itself
     }
-    QuantizeReport r = quantize_to_gguf(ckpt, o->out, q, pipeline.get());
-    if (pipeline && !o->imatrix.empty())
-      for (QuantizedTensor& t : r.tensors)
-        if (pipeline->handles(t.name) && t.shape.size() == 2) t.used_importance = true;
+    const QuantizeReport r = quantize_to_gguf(ckpt, o->out, q, pipeline.get());
     if (o->json) {
       nlohmann::json j = report_json(r);
       j["method"] = o->method;
