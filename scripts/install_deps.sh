@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Installs lmpack's build and test dependencies from Debian packages (root or sudo).
+# ocl-icd-opencl-dev: Debian's oneDNN is built with its OpenCL GPU runtime, so its
+# CMake config (dnnl-config.cmake) runs find_package(OpenCL REQUIRED); libdnnl-dev
+# only *recommends* the headers, which --no-install-recommends leaves out.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -7,5 +10,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   g++ cmake ninja-build pkg-config \
-  libdnnl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev \
+  libdnnl-dev ocl-icd-opencl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev \
   libgtest-dev libgmock-dev libbenchmark-dev >/dev/null
