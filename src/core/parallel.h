@@ -6,7 +6,12 @@
 
 namespace lmpack {
 
-void set_num_threads(int n);  // n <= 0: all hardware threads
+// n <= 0: all hardware threads. More threads than the hardware has never
+// speed up this compute-bound work, and tens of thousands overflow the
+// OpenMP runtime's stacks, so n is clamped to the hardware thread count.
+// Returns the count used.
+int set_num_threads(int n);
+int hardware_threads();
 int num_threads();
 
 // Runs fn(i) for i in [0, n) across the team, static schedule.

@@ -1,5 +1,6 @@
 #include "eval/calibration.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -18,9 +19,17 @@ void check_numbers(const CalibrationOptions& o, bool has_bos) {
   if (o.samples < 1) throw Error("--calib-samples", cat("must be a positive integer, got ", o.samples));
   const int64_t min_ctx = has_bos ? 2 : 1;
   if (o.ctx < min_ctx) throw Error("--calib-ctx", cat("must be at least ", min_ctx, ", got ", o.ctx));
+  if (o.ctx > kMaxCalibrationTokens || o.samples > kMaxCalibrationTokens / o.ctx)
+    throw Error("--calib-samples", cat(count_of(o.samples, "window"), " of ", count_of(o.ctx, "token"),
+                                       " exceed lmpack's limit of ", kMaxCalibrationTokens,
+                                       " calibration tokens (typical sets: 128 x 512 to 512 x 2048)"));
 }
 
 }  // namespace
+
+int64_t default_calibration_ctx(int64_t model_context_length) {
+  return model_context_length > 0 ? std::min(kDefaultCalibrationCtx, model_context_length) : kDefaultCalibrationCtx;
+}
 
 std::vector<std::vector<int32_t>> cut_calibration_windows(const std::vector<int32_t>& text, int32_t bos,
                                                           const CalibrationOptions& o) {

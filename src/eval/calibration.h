@@ -20,6 +20,16 @@
 
 namespace lmpack {
 
+// Calibration sets beyond this many tokens (windows x tokens per window) are
+// refused before anything is allocated: typical sets hold 128 x 512 to
+// 512 x 2048 tokens.
+inline constexpr int64_t kMaxCalibrationTokens = int64_t{1} << 24;
+
+// The window length used when none is asked for: 512 tokens, or the model's
+// trained context when that is shorter (ts-llama-4.9M: 256).
+inline constexpr int64_t kDefaultCalibrationCtx = 512;
+int64_t default_calibration_ctx(int64_t model_context_length);
+
 struct CalibrationOptions {
   std::vector<std::string> files;  // text files, concatenated in this order
   int64_t samples = 128;           // windows

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "model/non_finite.h"
 
 namespace lmpack {
 
@@ -18,8 +19,9 @@ std::vector<EvalSequence> build_windows(const std::vector<int32_t>& tokens, int3
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t need = score_second_half ? 2 * ctx : ctx;
   if (n < need)
-    throw Error(where, cat("only ", n, " tokens, need at least ", need, " (ctx ", ctx,
-                           score_second_half ? ", scoring the second half of each window)" : ")"));
+    throw Error(where, cat("the text has ", count_of(n, "token"), "; a window of ", ctx,
+                           score_second_half ? " scored on its second half needs " : " needs ", need,
+                           ": give more text or a smaller --ctx"));
   int64_t windows = n / ctx;
   if (chunks > 0) windows = std::min(windows, chunks);
   const int64_t first_target = score_second_half ? ctx / 2 + 1 : 1;
@@ -173,7 +175,11 @@ PerplexityResult evaluate_perplexity(ForwardPass& forward, const std::vector<Eva
       const int32_t target = s.tokens[static_cast<size_t>(t)];
       LMPACK_CHECK(target >= 0 && target < vocab, cat("target id ", target, " outside vocab ", vocab));
       const double lse = sink ? log_softmax(log_probs.data(), row, vocab) : logsumexp(row, vocab);
-      r.nll_sum += lse - static_cast<double>(row[target]);
+      const double nll = lse - static_cast<double>(row[target]);
+      if (!std::isfinite(nll))  // never report "perplexity nan"
+        throw Error(explain_non_finite(forward.weights(), cat("the log-probability of token ", t, " of sequence ",
+                                                              r.sequences + 1, " is ", nll)));
+      r.nll_sum += nll;
       if (sink) sink(target, log_probs.data(), vocab);
       ++r.scored;
     }

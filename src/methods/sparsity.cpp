@@ -29,7 +29,9 @@ SparsityPattern parse_n_m_pattern(const std::string& text) {
   } catch (const std::logic_error&) {
     throw Error("--pattern", cat("expected N:M (e.g. 2:4 or 4:8), got '", text, "'"));
   }
-  validate_sparsity_pattern(p);
+  // Checked as N:M even for "0:0", which would otherwise read as "no pattern".
+  if (!(p.m > 1 && p.m <= 256 && p.n > 0 && p.n < p.m))
+    throw Error("--pattern", cat("N:M needs 0 < N < M <= 256, got ", p.n, ":", p.m));
   return p;
 }
 

@@ -2,6 +2,7 @@
 // one shape validation that every loader's output goes through.
 #include "model/checkpoint.h"
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -9,11 +10,14 @@
 
 #include "core/error.h"
 #include "model/loaders.h"
+#include "model/save_gguf.h"
 
 namespace lmpack {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr int64_t kMaxVocabPaddingFraction = 32;
 
 // True when the file's first four bytes are "GGUF".
 bool starts_with_gguf_magic(const std::string& path) {
@@ -25,6 +29,16 @@ bool starts_with_gguf_magic(const std::string& path) {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A GGUF by its magic, or by its name: a ".gguf" with a bad magic or too
+// short for one goes to the GGUF reader, whose error says so, rather than
+// to the llama2.c reader (whose error would talk of a llama2.c header).
+bool is_gguf(const std::string& path) {
+  if (starts_with_gguf_magic(path)) return true;
+  std::string tail = path.size() >= 5 ? path.substr(path.size() - 5) : std::string();
+  for (char& ch : tail) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return tail == ".gguf";
 }
 
 void check_exists(const std::string& path) {
@@ -70,6 +84,20 @@ uint64_t Checkpoint::tensor_bytes() const {
   return n;
 }
 
+void check_vocab_fits(const Vocab& vocab, int64_t embedding_rows, const std::string& where) {
+  if (vocab.size() > embedding_rows)
+    throw Error(where, cat("vocabulary has ", vocab.size(), " tokens but token_embd.weight has only ", embedding_rows,
+                           " rows"));
+  // Fewer tokens than embedding rows is how exports pad the embedding to a
+  // multiple of 64 or 128 (Qwen2.5: 151665 tokens, 151936 rows; Phi-3: 32011,
+  // 32064). A bigger gap means a vocabulary from another model, whose text
+  // would tokenize to the wrong ids (or to <unk> throughout).
+  if (embedding_rows - vocab.size() > embedding_rows / kMaxVocabPaddingFraction)
+    throw Error(where, cat("vocabulary has ", count_of(vocab.size(), "token"), " but token_embd.weight has ",
+                           embedding_rows, " rows: not this model's tokenizer? (padding of at most 1/",
+                           kMaxVocabPaddingFraction, " of the rows is accepted)"));
+}
+
 void validate_checkpoint(const Checkpoint& c) {
   const ModelConfig& cfg = c.config;
   cfg.validate(c.path);
@@ -109,9 +137,16 @@ void validate_checkpoint(const Checkpoint& c) {
     expect(p + "ffn_up.weight", {f, d});
     expect(p + "ffn_down.weight", {d, f});
   }
-  if (c.vocab && c.vocab->size() > cfg.vocab_size)
-    throw Error(c.path, cat("vocabulary has ", c.vocab->size(), " tokens but token_embd.weight has only ",
-                            cfg.vocab_size, " rows"));
+  // Blocks beyond the configured count would be silently ignored: a model
+  // run truncated, with exit 0. Name the first such tensor instead.
+  for (const auto& [name, t] : c.tensors) {
+    int64_t block = 0;
+    std::string rest;
+    if (split_block(name, &block, &rest) && block >= cfg.n_layers)
+      throw Error(c.path, cat("tensor ", name, " belongs to block ", block, " but the config has ",
+                              count_of(cfg.n_layers, "block"), " (block_count / num_hidden_layers too small?)"));
+  }
+  if (c.vocab) check_vocab_fits(*c.vocab, cfg.vocab_size, c.path);
 }
 
 Checkpoint load_checkpoint(const std::string& path, const LoadOptions& options) {
@@ -121,7 +156,7 @@ Checkpoint load_checkpoint(const std::string& path, const LoadOptions& options) 
     if (!fs::exists(fs::path(path) / "config.json"))
       throw Error(path, "is a directory without config.json (expected a Hugging Face checkpoint folder)");
     c = load_hf_checkpoint(path);
-  } else if (starts_with_gguf_magic(path)) {
+  } else if (is_gguf(path)) {
     c = load_gguf_checkpoint(path);
   } else {
     c = load_llama2c_checkpoint(path);
@@ -142,7 +177,14 @@ Vocab load_vocab(const std::string& path) {
     if (!fs::exists(json)) throw Error(path, "is a directory without tokenizer.json");
     return load_tokenizer_json_vocab(json.string());
   }
-  if (starts_with_gguf_magic(path)) return vocab_from_gguf(read_gguf(path));
+  if (is_gguf(path)) {
+    const GgufFile g = read_gguf(path);
+    Vocab v = vocab_from_gguf(g);
+    // A model file's vocabulary must fit its own embedding, as at load.
+    for (const TensorInfo& t : g.tensors)
+      if (t.name == "token_embd.weight" && t.shape.size() == 2) check_vocab_fits(v, t.shape[0], path);
+    return v;
+  }
   if (ends_with(path, ".json")) return load_tokenizer_json_vocab(path);
   return load_llama2c_vocab(path);
 }

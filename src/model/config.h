@@ -16,6 +16,17 @@ struct RopeScaling {
   int64_t original_max_position = 8192;
 };
 
+// Upper bounds on hyperparameters read from a file. A header beyond them is
+// corrupt or hostile, never a model: they keep every size computed from a
+// config (RoPE tables, KV cache, activations) far from int64 overflow and
+// turn an absurd header into one clear error instead of a huge allocation.
+// kMaxContextLength is 2^24 tokens (16.7M; the longest trained contexts today
+// are about 10M).
+inline constexpr int64_t kMaxContextLength = int64_t{1} << 24;
+inline constexpr int64_t kMaxModelWidth = int64_t{1} << 20;  // hidden size, FFN size, head dim, heads
+inline constexpr int64_t kMaxLayers = 4096;
+inline constexpr int64_t kMaxVocabSize = int64_t{1} << 24;
+
 struct ModelConfig {
   std::string architecture = "llama";  // "llama", "mistral", "qwen2" (HF class family)
   int64_t dim = 0;                     // hidden size
@@ -34,7 +45,8 @@ struct ModelConfig {
 
   int64_t q_dim() const { return n_heads * head_dim; }
   int64_t kv_dim() const { return n_kv_heads * head_dim; }
-  // Throws Error(where, ...) naming the first inconsistent field.
+  // Throws Error(where, ...) naming the first inconsistent or out-of-range
+  // field (the limits above).
   void validate(const std::string& where) const;
 };
 

@@ -47,6 +47,7 @@ class ForwardPass {
   virtual int64_t pos() const = 0;
   virtual int64_t max_context() const = 0;
   const ModelConfig& config() const { return weights_->config; }
+  const ModelWeights& weights() const { return *weights_; }
   // nullptr: none (the default). Not owned; must outlive the forward calls.
   void set_observer(LinearInputObserver* observer) { observer_ = observer; }
 

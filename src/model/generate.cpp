@@ -1,8 +1,11 @@
 #include "model/generate.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "core/error.h"
+#include "model/non_finite.h"
 #include "model/sampler.h"
 
 namespace lmpack {
@@ -35,6 +38,10 @@ GenerateStats generate_tokens(ForwardPass& forward, const std::vector<int32_t>& 
 
   start = std::chrono::steady_clock::now();
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
+    for (int64_t v = 0; v < vocab; ++v)
+      if (!std::isfinite(logits[static_cast<size_t>(v)]))
+        throw Error(explain_non_finite(forward.weights(), cat("logit ", v, " at position ", forward.pos(), " is ",
+                                                              logits[static_cast<size_t>(v)])));
     const int32_t next = sampler.sample(logits.data(), vocab);
     stats.tokens.push_back(next);
     ++stats.generated_tokens;
@@ -47,6 +54,13 @@ GenerateStats generate_tokens(ForwardPass& forward, const std::vector<int32_t>& 
   if (stats.prompt_seconds > 0) stats.prompt_tokens_per_s = n / stats.prompt_seconds;
   if (stats.generation_seconds > 0) stats.generation_tokens_per_s = stats.generated_tokens / stats.generation_seconds;
   return stats;
+}
+
+int64_t generation_context(const ModelConfig& config, int64_t prompt_tokens, int64_t max_new_tokens) {
+  int64_t need = 0;
+  if (__builtin_add_overflow(std::max<int64_t>(prompt_tokens, 0), std::max<int64_t>(max_new_tokens, 0), &need))
+    need = config.context_length;
+  return std::clamp<int64_t>(need, 1, config.context_length);
 }
 
 GenerateStats generate(ForwardPass& forward, const Tokenizer& tokenizer, std::string_view prompt,

@@ -31,6 +31,10 @@ struct GenerateStats {
   std::vector<int32_t> tokens;  // prompt ids (with BOS) followed by the generated ids
 };
 
+// Positions a generation run can reach: the prompt plus max_new_tokens,
+// at most the model's context (and at least 1). Size the forward pass with it.
+int64_t generation_context(const ModelConfig& config, int64_t prompt_tokens, int64_t max_new_tokens);
+
 using PieceCallback = std::function<void(std::string_view piece)>;
 
 // Resets `forward`, encodes `prompt` (with BOS), and generates up to

@@ -19,6 +19,11 @@ Vocab load_llama2c_vocab(const std::string& path);             // model/vocab_ll
 // tokenizer.json (+ tokenizer_config.json beside it for BOS/EOS/add_bos).
 Vocab load_tokenizer_json_vocab(const std::string& path);      // model/vocab_tokenizer_json.cpp
 
+// Throws Error(where, ...) when a vocabulary cannot be the one of a model with
+// this many embedding rows: more tokens than rows, or fewer by more than the
+// padding exports add (1/32 of the rows).             // model/checkpoint.cpp
+void check_vocab_fits(const Vocab& vocab, int64_t embedding_rows, const std::string& where);
+
 // Throws Error(checkpoint.path, ...) naming the first missing tensor or the
 // first shape that disagrees with the config.              // model/checkpoint.cpp
 void validate_checkpoint(const Checkpoint& checkpoint);

@@ -173,7 +173,7 @@ void write_random_model(const RandomModelSpec& spec, const std::string& out_dir)
           Xoshiro rng = chunk_stream(spec.seed, key, (first + begin) / kChunk);
           for (int64_t i = 0; i < count; ++i) out[i] = rng.uniform_pm(kAmplitude);
         }
-        encode_f32_to(bytes.data() + begin * elem, out, count, dtype);
+        encode_f32_to(bytes.data() + begin * elem, out, count, dtype, entries[index].name);
       });
       sink.write(bytes.data(), static_cast<size_t>(m) * elem);
       done += m;

@@ -301,7 +301,7 @@ void save_gguf(const Checkpoint& ckpt, const std::string& path, DType type) {
       values.resize(static_cast<size_t>(n * cols));
       gguf_read_rows(values.data(), t, ckpt.config, r, n);
       bytes.resize(dtype_bytes(out, n * cols));
-      encode_f32_to(bytes.data(), values.data(), n * cols, out);
+      encode_f32_to(bytes.data(), values.data(), n * cols, out, t.name);
       w.append_tensor_bytes(bytes.data(), bytes.size());
     }
     w.end_tensor();

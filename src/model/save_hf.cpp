@@ -1,6 +1,8 @@
 #include "model/save_hf.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -72,20 +74,30 @@ void decode_range(float* dst, const TensorInfo& t, int64_t first, int64_t n) {
 
 }  // namespace
 
-void encode_f32_to(void* dst, const float* src, int64_t n, DType dtype) {
+void encode_f32_to(void* dst, const float* src, int64_t n, DType dtype, const std::string& tensor) {
   auto* out = static_cast<uint8_t*>(dst);
   switch (dtype) {
     case DType::F32:
       std::memcpy(out, src, static_cast<size_t>(n) * 4);
       return;
-    case DType::F16:
+    case DType::F16: {
+      std::atomic<int64_t> overflow{n};  // first finite value that became an infinity
       blocks(n, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) {
           uint16_t h = f32_to_fp16(src[i]);
+          if ((h & 0x7fffu) == 0x7c00u && std::isfinite(src[i])) {
+            int64_t seen = overflow.load();
+            while (i < seen && !overflow.compare_exchange_weak(seen, i)) {
+            }
+          }
           std::memcpy(out + 2 * i, &h, 2);
         }
       });
+      if (const int64_t i = overflow.load(); i < n)
+        throw Error(tensor, cat("value ", src[i], " at element ", i, " exceeds the range of F16 (+-65504); "
+                                "keep this tensor in F32 or BF16"));
       return;
+    }
     case DType::BF16:
       blocks(n, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) {
@@ -189,7 +201,7 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
         ready = permuted.data();
       }
       bytes.resize(dtype_bytes(dtype, m));
-      encode_f32_to(bytes.data(), ready, m, dtype);
+      encode_f32_to(bytes.data(), ready, m, dtype, t.name);
       sink.write(bytes.data(), bytes.size());
       done += m;
       progress.update(done);

@@ -24,6 +24,8 @@ namespace lmpack {
 void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype);
 
 // Converts n floats to F32/F16/BF16 bytes (dst holds dtype_bytes(dtype, n)).
-void encode_f32_to(void* dst, const float* src, int64_t n, DType dtype);
+// Throws Error(tensor, ...) when a finite value overflows F16 (|x| > 65504)
+// instead of writing an infinity.
+void encode_f32_to(void* dst, const float* src, int64_t n, DType dtype, const std::string& tensor);
 
 }  // namespace lmpack

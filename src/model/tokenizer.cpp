@@ -25,6 +25,10 @@ std::unique_ptr<Tokenizer> make_tokenizer(Vocab vocab, const std::string& where)
       throw Error(where, cat(name, " token id ", id, " is outside the vocabulary of ", n, " tokens"));
   }
   if (vocab.model == "llama") return std::make_unique<SpmTokenizer>(std::move(vocab), where);
+  // Without merges byte-level BPE degrades to one token per byte: every text
+  // would be scored wrong. llama.cpp refuses such a file too.
+  if (vocab.model == "gpt2" && vocab.merges.empty())
+    throw Error(where, "the byte-level BPE (gpt2) vocabulary has no merges (tokenizer.ggml.merges / model.merges)");
   if (vocab.model == "gpt2") return std::make_unique<BpeTokenizer>(std::move(vocab), where);
   throw Error(where, cat("tokenizer model '", vocab.model,
                          "' is not supported (supported: 'llama' = SentencePiece BPE, 'gpt2' = byte-level BPE)"));

@@ -129,6 +129,8 @@ std::shared_ptr<const ModelWeights> build_weights(const Checkpoint& c) {
   auto w = std::make_shared<ModelWeights>();
   w->config = c.config;
   w->keep_alive = c.keep_alive;
+  w->source = c.path;
+  w->stored = c.tensors;
   auto vec = [&](const std::string& name) { return float_view(c, c.tensor(name), *w); };
   auto vec_optional = [&](const std::string& name) -> const float* {
     const TensorInfo* t = c.find(name);

@@ -73,6 +73,10 @@ struct ModelWeights {
   std::vector<float> rope_inv_freq;
   std::vector<std::vector<float>> owned;                // decoded tensors (see above)
   std::vector<std::shared_ptr<const void>> keep_alive;  // the checkpoint's mappings
+  // Where the weights came from, for errors: the checkpoint's path and its
+  // tensors as stored (views into keep_alive; see model/non_finite.h).
+  std::string source;
+  std::map<std::string, TensorInfo> stored;
 
   // x [dim] = row `token` of token_embd, decoded.
   void embed(float* x, int32_t token) const;

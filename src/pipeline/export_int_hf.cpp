@@ -323,7 +323,7 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
           ready = permuted.data();
         }
         bytes.resize(dtype_bytes(DType::F16, n));
-        encode_f32_to(bytes.data(), ready, n, DType::F16);
+        encode_f32_to(bytes.data(), ready, n, DType::F16, p.name);
         sink.write(bytes.data(), bytes.size());
         break;
       }

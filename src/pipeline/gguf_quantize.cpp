@@ -56,6 +56,16 @@ void encode_row(DType type, const FormatOps* ops, void* out, const float* in, in
   }
 }
 
+constexpr float kF16Max = 65504.0f;
+
+bool decodes_finite(const uint8_t* encoded, DType type, int64_t n) {
+  std::vector<float> back(static_cast<size_t>(n));
+  decode_to_f32(back.data(), encoded, type, n);
+  for (float v : back)
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
 bool is_float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
 std::string default_model_name(const std::string& path) {
@@ -99,20 +109,33 @@ void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config
   std::vector<uint8_t> out(static_cast<size_t>(chunk_rows) * dst_row);
   for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
     const int64_t n = std::min(chunk_rows, rows - r0);
-    std::atomic<int64_t> bad_row{-1};
+    std::atomic<int64_t> bad_row{-1}, overflow_row{-1};
     parallel_for(n, [&](int64_t i) {
       float* row = f32.data() + i * cols;
       gguf_read_rows(row, job.source, config, r0 + i, 1);
+      float amax = 0.0f;
       for (int64_t j = 0; j < cols; ++j) {
         if (!std::isfinite(row[j])) {
           int64_t expected = -1;
           bad_row.compare_exchange_strong(expected, r0 + i);
           return;
         }
+        amax = std::max(amax, std::fabs(row[j]));
       }
-      encode_row(t.type, ops, out.data() + i * dst_row, row, cols, importance);
+      uint8_t* encoded = out.data() + i * dst_row;
+      encode_row(t.type, ops, encoded, row, cols, importance);
+      // Every stored type but F32/BF16 keeps F16 values or scales: beyond
+      // F16's range (rare) an encoder may store an infinity; decode to see.
+      if (amax > kF16Max && t.type != DType::F32 && t.type != DType::BF16 && !decodes_finite(encoded, t.type, cols)) {
+        int64_t expected = -1;
+        overflow_row.compare_exchange_strong(expected, r0 + i);
+      }
     });
     if (bad_row.load() >= 0) throw Error(t.name, cat("non-finite value in row ", bad_row.load(), " of the input"));
+    if (overflow_row.load() >= 0)
+      throw Error(t.name, cat("row ", overflow_row.load(), " holds values beyond the range of ", dtype_name(t.type),
+                              " (its values or scales are F16: +-65504); keep this tensor in F32 or BF16 "
+                              "(--tensor-type)"));
     writer.append_tensor_bytes(out.data(), static_cast<size_t>(n) * dst_row);
     if (in != nullptr && !job.source.rope_halves) releaser.release(in->data + r0 * src_row, n * src_row);
     done_bytes += n * static_cast<int64_t>(src_row);
@@ -182,6 +205,17 @@ void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& con
   }
   const size_t row_bytes = dtype_bytes(t.type, cols);
   LMPACK_CHECK(bytes.size() == row_bytes * static_cast<size_t>(rows), cat(t.name, ": calibrated bytes of the wrong size"));
+  if (t.type != DType::F32 && t.type != DType::BF16) {  // cheap next to the calibration that made them
+    std::atomic<int64_t> bad{-1};
+    parallel_for(rows, [&](int64_t r) {
+      int64_t none = -1;
+      if (!decodes_finite(bytes.data() + r * row_bytes, t.type, cols)) bad.compare_exchange_strong(none, r);
+    });
+    if (bad.load() >= 0)
+      throw Error(t.name, cat("row ", bad.load(), " of the calibrated result is not finite in ", dtype_name(t.type),
+                              " (NaN/Inf input weights, or values beyond F16's +-65504; keep this tensor in "
+                              "F32 or BF16 with --tensor-type)"));
+  }
   if (job.source.rope_halves && job.source.is_matrix()) {
     std::vector<uint8_t> out(bytes.size());
     for (int64_t r = 0; r < rows; ++r)

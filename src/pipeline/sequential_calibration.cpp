@@ -136,8 +136,6 @@ SequentialCalibration::SequentialCalibration(const Checkpoint& ckpt, std::vector
     s.ctx = static_cast<int64_t>(windows[0].size());
     for (const auto& w : windows)
       if (static_cast<int64_t>(w.size()) != s.ctx) throw Error("--calib", "calibration windows differ in length");
-    if (s.ctx > c.context_length && c.context_length > 0)
-      throw Error("--calib-ctx", cat(s.ctx, " tokens exceed the model's context of ", c.context_length));
     s.tokens = s.n_windows * s.ctx;
     const std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
     s.rope = make_rope_tables(weights->rope_inv_freq, s.ctx);

@@ -191,7 +191,7 @@ TEST(CliErrors, TextTooShortForAWindow) {
   std::ofstream(text) << "Once upon a time there was a cat.";
   std::vector<std::string> args = {"eval", stories260k_bin(), "--tokenizer", tok512(), "--text", text, "--ctx", "64"};
   auto r = run_cli(args);
-  expect_one_line_failure(args, r, {text, "need at least 64"});
+  expect_one_line_failure(args, r, {text, "a window of 64 needs 64", "smaller --ctx"});
 }
 
 }  // namespace

@@ -138,9 +138,20 @@ TEST(Calibration, ErrorsNameTheProblem) {
   o.ctx = 16;
   o.samples = 0;
   EXPECT_EQ(error_of(*tok, o), "--calib-samples: must be a positive integer, got 0");
+  o.files = {text_prefix("short2", 200)};
+  o.samples = 1000000000000;  // refused before anything is allocated (was std::bad_alloc)
+  EXPECT_EQ(error_of(*tok, o), "--calib-samples: 1000000000000 windows of 16 tokens exceed lmpack's limit of "
+                               "16777216 calibration tokens (typical sets: 128 x 512 to 512 x 2048)");
   o.samples = 1;
   o.files = {testing::temp_dir() + "/calib-missing.txt"};
   EXPECT_NE(error_of(*tok, o).find("calib-missing.txt: no such file"), std::string::npos) << error_of(*tok, o);
+}
+
+TEST(Calibration, DefaultWindowFitsTheModel) {
+  EXPECT_EQ(default_calibration_ctx(2048), 512);
+  EXPECT_EQ(default_calibration_ctx(512), 512);
+  EXPECT_EQ(default_calibration_ctx(256), 256);  // ts-llama-4.9M
+  EXPECT_EQ(default_calibration_ctx(0), 512);    // unknown
 }
 
 }  // namespace

@@ -52,8 +52,15 @@ TEST(Windows, TooShortTextIsAClearError) {
     build_windows(iota_tokens(5, 0), 1, 8, 0, false, "story.txt");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("story.txt: only 5 tokens, need at least 8"), std::string::npos)
-        << e.what();
+    EXPECT_EQ(std::string(e.what()),
+              "story.txt: the text has 5 tokens; a window of 8 needs 8: give more text or a smaller --ctx");
+  }
+  try {  // one token: singular; a huge --ctx: the message points at --ctx
+    build_windows(iota_tokens(1, 0), 1, int64_t{1} << 40, 0, false, "story.txt");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "story.txt: the text has 1 token; a window of 1099511627776 needs "
+                                     "1099511627776: give more text or a smaller --ctx");
   }
   // Second-half scoring needs two windows' worth, as llama.cpp does.
   EXPECT_THROW(build_windows(iota_tokens(12, 0), 1, 8, 0, true, "t"), Error);

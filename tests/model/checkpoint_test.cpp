@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -24,6 +25,50 @@ std::string error_of(const std::function<void()>& fn) {
     return e.what();
   }
   return "(no error)";
+}
+
+ModelConfig tiny_config() {
+  ModelConfig c;
+  c.dim = 64;
+  c.hidden_dim = 172;
+  c.n_layers = 5;
+  c.n_heads = 8;
+  c.n_kv_heads = 4;
+  c.head_dim = 8;
+  c.vocab_size = 512;
+  c.context_length = 512;
+  return c;
+}
+
+TEST(ModelConfig, LimitsNameTheFieldAndTheValue) {
+  EXPECT_EQ(error_of([] { tiny_config().validate("m.gguf"); }), "(no error)");
+  ModelConfig c = tiny_config();
+  c.context_length = (int64_t{1} << 62) + 1;  // wrapped the RoPE tables' size (a heap overflow)
+  EXPECT_EQ(error_of([&] { c.validate("m.gguf"); }),
+            "m.gguf: context length 4611686018427387905 exceeds lmpack's limit of 16777216 (corrupt header?)");
+  c.context_length = kMaxContextLength;  // the limit itself is a valid model
+  EXPECT_EQ(error_of([&] { c.validate("m.gguf"); }), "(no error)");
+  c = tiny_config();
+  c.n_layers = 100000;
+  EXPECT_EQ(error_of([&] { c.validate("m"); }), "m: layer count 100000 exceeds lmpack's limit of 4096 (corrupt header?)");
+  c = tiny_config();
+  c.vocab_size = -3;
+  EXPECT_EQ(error_of([&] { c.validate("m"); }), "m: vocabulary size must be positive, got -3");
+  c = tiny_config();
+  c.rope_theta = INFINITY;
+  EXPECT_NE(error_of([&] { c.validate("m"); }).find("rope_theta must be positive"), std::string::npos);
+}
+
+TEST(Checkpoint, VocabularyMustBelongToTheEmbedding) {
+  Vocab v;
+  v.tokens.assign(151665, "x");  // Qwen2.5: 151665 tokens, embedding padded to 151936 rows
+  EXPECT_EQ(error_of([&] { check_vocab_fits(v, 151936, "q"); }), "(no error)");
+  v.tokens.assign(10, "x");
+  EXPECT_EQ(error_of([&] { check_vocab_fits(v, 512, "m.gguf"); }),
+            "m.gguf: vocabulary has 10 tokens but token_embd.weight has 512 rows: not this model's tokenizer? "
+            "(padding of at most 1/32 of the rows is accepted)");
+  v.tokens.assign(513, "x");
+  EXPECT_NE(error_of([&] { check_vocab_fits(v, 512, "m"); }).find("has only 512 rows"), std::string::npos);
 }
 
 TEST(Checkpoint, Llama2cMapsOntoCanonicalNames) {

@@ -117,6 +117,26 @@ TEST(Forward, LongContextCacheIsReservedLazily) {
   EXPECT_LT(max_abs_diff(run(*ref, tokens), run(*make_reference_forward(w), tokens)), 1e-6f);
 }
 
+TEST(Forward, ContextBeyondTheLimitIsAnErrorNotAnOverflow) {
+  LMPACK_REQUIRE_SHARED();
+  auto w = build_weights(load_checkpoint(stories_bin()));
+  for (int64_t ctx : {kMaxContextLength + 1, int64_t{1} << 40, (int64_t{1} << 62) + 1}) {
+    EXPECT_THROW(make_fast_forward(w, ctx), Error) << ctx;
+    EXPECT_THROW(make_reference_forward(w, ctx), Error) << ctx;
+  }
+}
+
+TEST(Generate, ContextCoversThePromptAndTheNewTokens) {
+  ModelConfig c;
+  c.context_length = 512;
+  EXPECT_EQ(generation_context(c, 5, 64), 69);
+  EXPECT_EQ(generation_context(c, 500, 64), 512);  // at most the model's
+  EXPECT_EQ(generation_context(c, 0, 0), 1);
+  EXPECT_EQ(generation_context(c, 5, INT64_MAX), 512);  // no overflow
+  c.context_length = kMaxContextLength;
+  EXPECT_EQ(generation_context(c, 4, 5), 9);  // not 2^24 positions of KV cache and RoPE tables
+}
+
 std::string greedy(const std::string& model, const std::string& prompt, int64_t n, bool fast = true) {
   LoadOptions options;
   options.tokenizer_path = tok512();

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +39,14 @@ DType parse_float_dtype(const std::string& option, const std::string& value) {
   if (value == "f16" || value == "F16") return DType::F16;
   if (value == "bf16" || value == "BF16") return DType::BF16;
   throw Error(option, cat("unknown type '", value, "' (expected f32, f16 or bf16)"));
+}
+
+void warn_beyond_context(const std::string& option, int64_t tokens, const Checkpoint& checkpoint) {
+  const int64_t trained = checkpoint.config.context_length;
+  if (tokens > trained)
+    std::fprintf(stderr, "lmpack: warning: %s %lld exceeds the model's context of %lld tokens (%s); positions past "
+                 "it are extrapolated\n", option.c_str(), static_cast<long long>(tokens),
+                 static_cast<long long>(trained), checkpoint.path.c_str());
 }
 
 Checkpoint load_model(const std::string& model, const std::string& tokenizer_path) {

@@ -45,6 +45,11 @@ void require_existing_path(const std::string& option_or_path, const std::string&
 // "f32" | "f16" | "bf16" -> DType; anything else -> Error(option, ...).
 DType parse_float_dtype(const std::string& option, const std::string& value);
 
+// One line on stderr when `tokens` (the value of `option`) is longer than the
+// model's trained context: positions beyond it are extrapolated, which
+// llama.cpp allows too; the run goes on.
+void warn_beyond_context(const std::string& option, int64_t tokens, const Checkpoint& checkpoint);
+
 // load_checkpoint with --tokenizer applied.
 Checkpoint load_model(const std::string& model, const std::string& tokenizer_path);
 

@@ -88,6 +88,7 @@ Command add_eval_command(CLI::App& parent) {
 
     EvalOptions eo;
     eo.ctx = app->count("--ctx") ? o->ctx : ckpt.config.context_length;
+    if (app->count("--ctx")) warn_beyond_context("--ctx", eo.ctx, ckpt);
     if (eo.ctx < 2) throw Error(o->model, cat("context_length ", eo.ctx, " is too small; pass --ctx"));
     eo.chunks = o->chunks;
     eo.doc_separator = o->doc_separator;

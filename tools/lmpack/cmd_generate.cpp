@@ -49,8 +49,12 @@ Command add_generate_command(CLI::App& parent) {
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
     std::unique_ptr<Tokenizer> tokenizer = tokenizer_for(ckpt);
     std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
+    // The KV cache and RoPE tables cover what this run can reach, not the
+    // model's whole trained context (which a header may set to 2^24).
+    const int64_t prompt_tokens = static_cast<int64_t>(tokenizer->encode(o->prompt, true).size());
+    const int64_t ctx = generation_context(ckpt.config, prompt_tokens, o->n);
     std::unique_ptr<ForwardPass> forward =
-        o->reference ? make_reference_forward(weights) : make_fast_forward(weights);
+        o->reference ? make_reference_forward(weights, ctx) : make_fast_forward(weights, ctx);
 
     GenerateOptions go;
     go.max_new_tokens = o->n;

@@ -55,7 +55,7 @@ Command add_imatrix_command(CLI::App& parent) {
     const std::vector<std::vector<int32_t>> windows =
         calibration_windows_for(ckpt, o->calib, o->tokenizer.empty() ? o->model : o->tokenizer);
     const int64_t vocab = ckpt.config.vocab_size;
-    const int64_t ctx = o->calib.ctx;
+    const int64_t ctx = static_cast<int64_t>(windows.front().size());
 
     std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
     std::unique_ptr<ForwardPass> forward = make_fast_forward(weights, ctx);

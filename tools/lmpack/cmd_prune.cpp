@@ -88,11 +88,15 @@ Command add_prune_command(CLI::App& parent) {
   app->add_option("--ffn-width", o->ffn_width, "Structured: keep the F highest-scoring FFN channels per layer");
   app->add_option("--drop-blocks", o->drop_blocks, "Structured: remove the N blocks that change their input least (ShortGPT)");
   add_calibration_options(app, o->calib);
-  cmd.run = [o] {
+  cmd.run = [o, app] {
     Stopwatch clock;
     const bool structured = o->heads != 0 || o->ffn_width != 0 || o->drop_blocks != 0;
-    const bool unstructured = o->sparsity >= 0.0 || !o->pattern.empty();
-    if (o->sparsity >= 0.0 && !o->pattern.empty())
+    const bool has_sparsity = app->count("--sparsity") > 0;
+    const bool unstructured = has_sparsity || app->count("--pattern") > 0;
+    // Given means given: --sparsity -0.1, nan or 0 is an error, not "nothing to prune".
+    if (has_sparsity && !(o->sparsity > 0.0 && o->sparsity < 1.0))
+      throw Error("--sparsity", cat("must be in (0, 1), got ", o->sparsity));
+    if (has_sparsity && !o->pattern.empty())
       throw Error("--sparsity", "give one of --sparsity S and --pattern N:M, not both");
     if (!structured && !unstructured)
       throw Error("--sparsity", "nothing to prune: give --sparsity S, --pattern N:M, --heads, --ffn-width or --drop-blocks");

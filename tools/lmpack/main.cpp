@@ -62,9 +62,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (app.get_subcommands().empty()) {
       // CLI11 only says "A subcommand is required"; name the word it did not know.
+      std::string known;  // from the registered commands, so the list never goes stale
+      for (size_t i = 0; i < commands.size(); ++i)
+        known += cat(i == 0 ? "" : i + 1 == commands.size() ? " or " : ", ", commands[i].app->get_name());
       for (const std::string& word : app.remaining())
-        if (!word.empty() && word[0] != '-')
-          return fail(cat(word, ": unknown command (expected info, tokenize, generate, eval, convert, quantize, random-model or imatrix)"));
+        if (!word.empty() && word[0] != '-') return fail(cat(word, ": unknown command (expected ", known, ")"));
     }
     return fail(e.what());
   }
@@ -74,7 +76,10 @@ int main(int argc, char** argv) {
       if (!c.app->parsed()) continue;
       int threads = *c.threads != 0 ? *c.threads : global_threads;
       if (threads < 0) throw Error("-t", cat("must be >= 0 (0: all hardware threads), got ", threads));
-      set_num_threads(threads);
+      const int used = set_num_threads(threads);
+      if (threads > used)
+        std::fprintf(stderr, "lmpack: -t %d: this machine has %d hardware threads; using %d\n", threads,
+                     hardware_threads(), used);
       c.run();
       std::fflush(stdout);
       return 0;
