@@ -5,7 +5,6 @@
 
 #include <cstring>
 
-#include "core/dtype.h"
 #include "formats/dots_x86.h"
 
 namespace lmpack {
@@ -16,6 +15,24 @@ inline float hsum8(__m256 v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
+}
+
+// Element i of a row that may sit at any byte address (rows are views into a
+// mapped file): memcpy, never a misaligned dereference.
+template <typename T>
+T load_any(const T* p, int64_t i) {
+  T v;
+  std::memcpy(&v, p + i, sizeof v);
+  return v;
+}
+
+// BF16 -> fp32 here rather than core/dtype.h's inline (see DEVELOPERS.md: no
+// shared inline functions inside a SIMD file).
+float widen_bf16(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 // load8(i): 8 weights from element i as fp32; load1(i): one weight.
@@ -42,7 +59,7 @@ float dot_f32_f32_avx2(int64_t n, const void* w, const void* a) {
   const float* pw = static_cast<const float*>(w);
   return dot_rows(
       n, static_cast<const float*>(a), [pw](int64_t i) { return _mm256_loadu_ps(pw + i); },
-      [pw](int64_t i) { return pw[i]; });
+      [pw](int64_t i) { return load_any(pw, i); });
 }
 
 float dot_f16_f32_avx2(int64_t n, const void* w, const void* a) {
@@ -50,7 +67,7 @@ float dot_f16_f32_avx2(int64_t n, const void* w, const void* a) {
   return dot_rows(
       n, static_cast<const float*>(a),
       [pw](int64_t i) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pw + i))); },
-      [pw](int64_t i) { return _cvtsh_ss(pw[i]); });
+      [pw](int64_t i) { return _cvtsh_ss(load_any(pw, i)); });
 }
 
 float dot_bf16_f32_avx2(int64_t n, const void* w, const void* a) {
@@ -61,7 +78,7 @@ float dot_bf16_f32_avx2(int64_t n, const void* w, const void* a) {
         const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pw + i)));
         return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
       },
-      [pw](int64_t i) { return bf16_to_f32(pw[i]); });
+      [pw](int64_t i) { return widen_bf16(load_any(pw, i)); });
 }
 
 }  // namespace lmpack

@@ -21,11 +21,11 @@ float dot_lanes(int64_t n, const float* a, Load load) {
 }  // namespace
 
 void quantize_row_f32(void* out, const float* in, int64_t n, const float* /*importance*/) {
-  std::memcpy(out, in, static_cast<size_t>(n) * sizeof(float));
+  if (n > 0) std::memcpy(out, in, static_cast<size_t>(n) * sizeof(float));
 }
 
 void dequantize_row_f32(float* out, const void* in, int64_t n) {
-  std::memcpy(out, in, static_cast<size_t>(n) * sizeof(float));
+  if (n > 0) std::memcpy(out, in, static_cast<size_t>(n) * sizeof(float));
 }
 
 float dot_f32_f32_scalar(int64_t n, const void* w, const void* a) {
