@@ -142,6 +142,10 @@ double logsumexp(const float* row, int64_t vocab) {
 
 }  // namespace
 
+int64_t default_eval_ctx(int64_t model_context_length) {
+  return std::min(model_context_length, kDefaultEvalCtxCap);
+}
+
 double log_softmax(float* out, const float* logits, int64_t vocab) {
   const double lse = logsumexp(logits, vocab);
   for (int64_t v = 0; v < vocab; ++v) out[v] = static_cast<float>(static_cast<double>(logits[v]) - lse);
@@ -156,7 +160,12 @@ PerplexityResult evaluate_perplexity(ForwardPass& forward, const std::vector<Eva
   if (longest > forward.max_context())
     throw Error("ctx", cat("a sequence of ", longest, " tokens does not fit the forward pass's context of ",
                            forward.max_context()));
-  std::vector<float> logits(static_cast<size_t>(longest * vocab));
+  // Positions go through the forward pass kLogitChunk at a time (the KV cache
+  // carries the sequence on), so the logits buffer stays kLogitChunk x vocab
+  // whatever the context: 512 x 128256 floats is 262 MB, where a whole
+  // 131072-token window would need 67 GB.
+  const int64_t chunk = std::min(longest, kLogitChunk);
+  std::vector<float> logits(static_cast<size_t>(chunk * vocab));
   std::vector<float> log_probs(static_cast<size_t>(vocab));
 
   PerplexityResult r;
@@ -166,23 +175,27 @@ PerplexityResult evaluate_perplexity(ForwardPass& forward, const std::vector<Eva
     const int64_t n = static_cast<int64_t>(s.tokens.size());
     if (s.scored() == 0) continue;
     forward.reset();
-    auto t0 = std::chrono::steady_clock::now();
-    forward.forward(s.tokens.data(), n, logits.data());
-    r.forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.forward_tokens += n;
-    for (int64_t t = s.first_target; t < n; ++t) {
-      const float* row = logits.data() + (t - 1) * vocab;
-      const int32_t target = s.tokens[static_cast<size_t>(t)];
-      LMPACK_CHECK(target >= 0 && target < vocab, cat("target id ", target, " outside vocab ", vocab));
-      const double lse = sink ? log_softmax(log_probs.data(), row, vocab) : logsumexp(row, vocab);
-      const double nll = lse - static_cast<double>(row[target]);
-      if (!std::isfinite(nll))  // never report "perplexity nan"
-        throw Error(explain_non_finite(forward.weights(), cat("the log-probability of token ", t, " of sequence ",
-                                                              r.sequences + 1, " is ", nll)));
-      r.nll_sum += nll;
-      if (sink) sink(target, log_probs.data(), vocab);
-      ++r.scored;
+    for (int64_t p0 = 0; p0 < n; p0 += chunk) {
+      const int64_t m = std::min(chunk, n - p0);
+      auto t0 = std::chrono::steady_clock::now();
+      forward.forward(s.tokens.data() + p0, m, logits.data());
+      r.forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      // Row p - p0 holds the logits at position p, which predict token p + 1.
+      for (int64_t t = std::max(s.first_target, p0 + 1); t <= p0 + m && t < n; ++t) {
+        const float* row = logits.data() + (t - 1 - p0) * vocab;
+        const int32_t target = s.tokens[static_cast<size_t>(t)];
+        LMPACK_CHECK(target >= 0 && target < vocab, cat("target id ", target, " outside vocab ", vocab));
+        const double lse = sink ? log_softmax(log_probs.data(), row, vocab) : logsumexp(row, vocab);
+        const double nll = lse - static_cast<double>(row[target]);
+        if (!std::isfinite(nll))  // never report "perplexity nan"
+          throw Error(explain_non_finite(forward.weights(), cat("the log-probability of token ", t, " of sequence ",
+                                                                r.sequences + 1, " is ", nll)));
+        r.nll_sum += nll;
+        if (sink) sink(target, log_probs.data(), vocab);
+        ++r.scored;
+      }
     }
+    r.forward_tokens += n;
     ++r.sequences;
     progress.update(r.sequences);
   }

@@ -87,6 +87,15 @@ struct PerplexityResult {
   double tokens_per_second = 0.0;  // forward_tokens / forward_seconds
 };
 
+// The window (document cut) length when none is asked for: the model's
+// context, at most 4096 tokens (llama.cpp's perplexity default). A header's
+// 131072 or 2^24 would otherwise ask for texts that long.
+inline constexpr int64_t kDefaultEvalCtxCap = 4096;
+int64_t default_eval_ctx(int64_t model_context_length);
+
+// Positions per forward call when scoring: bounds the logits buffer.
+inline constexpr int64_t kLogitChunk = 512;
+
 // Scores every sequence; each must fit forward.max_context(). Progress goes to
 // stderr; an interrupt stops between sequences with Error("interrupted", ...).
 PerplexityResult evaluate_perplexity(ForwardPass& forward, const std::vector<EvalSequence>& sequences,

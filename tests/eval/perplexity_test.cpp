@@ -150,6 +150,35 @@ TEST(Perplexity, SinkSeesEveryScoredPositionInOrder) {
   EXPECT_NEAR(nll_from_sink, r.nll_sum, 1e-5);
 }
 
+TEST(Perplexity, LongWindowsGoThroughTheForwardInBoundedChunks) {
+  // 1300 positions: forward calls of 512, 512 and 276 (the KV cache carries
+  // the window on), so logits never need 1300 x vocab floats; every position
+  // is still scored once, across the chunk boundaries.
+  const int64_t vocab = 8, n = 1300;
+  std::vector<int32_t> tokens(n);
+  for (int64_t i = 0; i < n; ++i) tokens[i] = static_cast<int32_t>(i % vocab);  // each one predicted
+  for (bool second_half : {false, true}) {
+    std::vector<int32_t> twice = tokens;
+    twice.insert(twice.end(), tokens.begin(), tokens.end());
+    auto windows = build_windows(second_half ? twice : tokens, 0, n, 1, second_half, "t");
+    FakeForward fwd(vocab, n);
+    PerplexityResult r = evaluate_perplexity(fwd, windows);
+    ASSERT_EQ(fwd.calls.size(), 3u);
+    EXPECT_EQ(fwd.calls[0].size(), 512u);
+    EXPECT_EQ(fwd.calls[2].size(), 276u);
+    const int64_t scored = second_half ? n - (n / 2 + 1) : n - 1;
+    EXPECT_EQ(r.scored, scored);
+    EXPECT_EQ(r.forward_tokens, n);
+    EXPECT_NEAR(r.nll_sum, scored * FakeForward::nll(vocab, true), 1e-6);
+  }
+}
+
+TEST(Perplexity, DefaultContextIsTheModelsUpTo4096) {
+  EXPECT_EQ(default_eval_ctx(512), 512);
+  EXPECT_EQ(default_eval_ctx(2048), 2048);
+  EXPECT_EQ(default_eval_ctx(131072), 4096);
+}
+
 TEST(Perplexity, SequenceLongerThanTheContextIsRefused) {
   FakeForward fwd(8, 3);
   auto windows = build_windows({1, 2, 3, 4, 5}, 1, 4, 0, false, "t");

@@ -70,7 +70,7 @@ Command add_eval_command(CLI::App& parent) {
   cmd.app = app;
   app->add_option("MODEL", o->model, "Model (GGUF, llama2.c .bin, Hugging Face folder)")->required();
   app->add_option("--text", o->text, "Text file to evaluate")->required();
-  app->add_option("--ctx", o->ctx, "Tokens per window / document cut (default: the model's context)");
+  app->add_option("--ctx", o->ctx, "Tokens per window / document cut (default: the model's context, at most 4096)");
   app->add_option("--chunks", o->chunks, "Window mode: evaluate at most N windows (0: all)");
   app->add_option("--doc-separator", o->doc_separator, "Document mode: split the text on this string");
   app->add_option("--max-docs", o->max_docs, "Document mode: the first N documents (0: all)");
@@ -87,7 +87,7 @@ Command add_eval_command(CLI::App& parent) {
     const std::string text = read_text_file(o->text);
 
     EvalOptions eo;
-    eo.ctx = app->count("--ctx") ? o->ctx : ckpt.config.context_length;
+    eo.ctx = app->count("--ctx") ? o->ctx : default_eval_ctx(ckpt.config.context_length);
     if (app->count("--ctx")) warn_beyond_context("--ctx", eo.ctx, ckpt);
     if (eo.ctx < 2) throw Error(o->model, cat("context_length ", eo.ctx, " is too small; pass --ctx"));
     eo.chunks = o->chunks;
