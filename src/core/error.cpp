@@ -3,11 +3,14 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/temporaries.h"
+
 namespace lmpack {
 
 void check_failed(const char* expr, const char* file, int line, const std::string& msg) {
   std::fprintf(stderr, "lmpack: internal check failed at %s:%d: %s%s%s\n", file, line, expr,
                msg.empty() ? "" : ": ", msg.c_str());
+  remove_temporaries_for_exit();  // no half-written output, even now
   std::abort();
 }
 
