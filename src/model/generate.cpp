@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "model/sampler.h"
 
 namespace lmpack {
@@ -35,6 +36,7 @@ GenerateStats generate_tokens(ForwardPass& forward, const std::vector<int32_t>& 
 
   start = std::chrono::steady_clock::now();
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
+    throw_if_interrupted();
     const int32_t next = sampler.sample(logits.data(), vocab);
     stats.tokens.push_back(next);
     ++stats.generated_tokens;
