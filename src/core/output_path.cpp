@@ -1,5 +1,6 @@
 #include "core/output_path.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,10 @@ void check_folder_replaceable(const std::string& out, const std::vector<std::str
   const fs::path p = without_trailing_slash(out);
   if (::access(p.c_str(), W_OK | X_OK) != 0)
     throw Error(out, cat("folder cannot be replaced: ", std::strerror(errno)));
+  struct stat self {}, parent {};
+  const fs::path up = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (::stat(p.c_str(), &self) == 0 && ::stat(up.c_str(), &parent) == 0 && self.st_dev != parent.st_dev)
+    throw Error(out, "is a mount point, which cannot be replaced as a whole: write to a new folder inside it");
   std::vector<std::string> foreign;
   std::error_code ec;
   for (fs::directory_iterator it(p, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {

@@ -7,9 +7,9 @@
 //   temporary there: the truth on read-only mounts and for root);
 // - a file output is an existing folder, or an existing file the user may
 //   not write (read-only: left alone, as cp would); a folder output is an
-//   existing file, or an existing folder that cannot be written or holds
-//   entries other than `replaceable` (the folder is replaced as a whole,
-//   core/atomic_folder.h, and would take them along);
+//   existing file, or an existing folder that cannot be written, is a mount
+//   point, or holds entries other than `replaceable` (the folder is replaced
+//   as a whole, core/atomic_folder.h, and would take them along);
 // - the output is one of `inputs` (the same path, or the same file through
 //   a link: fs::equivalent), or, for a folder output, a folder that contains
 //   an input (replacing it would delete the input).

@@ -77,6 +77,7 @@ TEST(FullDisk, RealTmpfsNeverLosesTheInputOrTheOldOutput) {
   fs::create_directories(mnt);
   const std::string script = R"(
 mount -t tmpfs -o size=1200k tmpfs "$MNT" || exit 200
+"$LMPACK" convert "$GGUF" "$MNT" 2>"$LOGS/mountpoint.err"; echo mountpoint=$?
 cp -r "$HF" "$MNT/hf" && chmod -R u+w "$MNT/hf"
 "$LMPACK" convert "$MNT/hf" "$MNT/hf" --type f16 2>"$LOGS/same.err"; echo same=$?
 "$LMPACK" convert "$MNT/hf" "$MNT/hf16" --type f16 2>"$LOGS/full.err"; echo full=$?
@@ -99,6 +100,9 @@ echo model=$(ls -A "$MNT/model" | tr '\n' ' ')
        "GGUF=" + testing::stories260k_gguf(), "LOGS=" + logs});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto kv = testing::key_values(r.out);
+  EXPECT_EQ(kv.at("mountpoint"), "1");
+  EXPECT_EQ(testing::slurp(logs + "/mountpoint.err"),
+            "lmpack: " + mnt + ": is a mount point, which cannot be replaced as a whole: write to a new folder inside it\n");
   EXPECT_EQ(kv.at("same"), "1");
   EXPECT_EQ(testing::slurp(logs + "/same.err"),
             "lmpack: " + mnt + "/hf: is the input " + mnt + "/hf; write the output to another path\n");
