@@ -30,9 +30,7 @@ AtomicFile::~AtomicFile() {
   remove_temporary(tmp_path_);
 }
 
-void AtomicFile::fail(const char* what, int err) {
-  throw Error(shown_, cat(what, ": ", std::strerror(err)));
-}
+void AtomicFile::fail(const char* what, int err) { throw Error(shown_, cat(what, ": ", std::strerror(err))); }
 
 void AtomicFile::write(const void* data, size_t n) {
   if (n == 0) return;

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <exception>
@@ -41,8 +41,8 @@ void write_all(int fd, const std::string& s) {
   remove_temporaries_for_exit();
   // stderr through write(2): another thread may hold stdio's locks.
   std::string line = ::isatty(STDERR_FILENO) ? "\r\033[K" : "";  // over a progress line
-  line += cat(g_options != nullptr ? g_options->program : std::string("lmpack"), ": interrupted by ",
-              signal_name(sig), "; stopped, no partial output left\n");
+  line += cat(g_options != nullptr ? g_options->program : std::string("lmpack"), ": interrupted by ", signal_name(sig),
+              "; stopped, no partial output left\n");
   write_all(STDERR_FILENO, line);
   ::_exit(128 + sig);
 }
@@ -91,10 +91,14 @@ Interrupted::Interrupted(int sig)
 
 std::string signal_name(int sig) {
   switch (sig) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return cat("signal ", sig);
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return cat("signal ", sig);
   }
 }
 

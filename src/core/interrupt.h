@@ -46,8 +46,8 @@ class Interrupted : public Error {
 };
 
 struct InterruptOptions {
-  std::string program = "lmpack";                 // first word of the stderr line
-  std::chrono::milliseconds grace{2000};           // first signal -> forced exit after this
+  std::string program = "lmpack";         // first word of the stderr line
+  std::chrono::milliseconds grace{2000};  // first signal -> forced exit after this
 };
 
 // Once per process, first in main (later calls do nothing). Threads that

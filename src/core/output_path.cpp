@@ -39,15 +39,13 @@ void check_inputs(const std::string& out, const fs::path& p, OutputKind kind, co
   for (const std::string& input : inputs) {
     std::error_code ec;
     if (input.empty() || !fs::exists(input, ec)) continue;
-    if (same(p, input))
-      throw Error(out, cat("is the input ", input, "; write the output to another path"));
+    if (same(p, input)) throw Error(out, cat("is the input ", input, "; write the output to another path"));
     if (kind != OutputKind::kFolder) continue;
     // A folder output is replaced as a whole: no input may live inside it.
     fs::path a = fs::weakly_canonical(fs::absolute(input, ec), ec);
     while (a.has_relative_path()) {
       a = a.parent_path();
-      if (same(a, p))
-        throw Error(out, cat("contains the input ", input, "; replacing the folder would delete it"));
+      if (same(a, p)) throw Error(out, cat("contains the input ", input, "; replacing the folder would delete it"));
     }
   }
 }
@@ -56,9 +54,9 @@ void check_inputs(const std::string& out, const fs::path& p, OutputKind kind, co
 
 void check_folder_replaceable(const std::string& out, const std::vector<std::string>& replaceable) {
   const fs::path p = without_trailing_slash(out);
-  if (::access(p.c_str(), W_OK | X_OK) != 0)
-    throw Error(out, cat("folder cannot be replaced: ", std::strerror(errno)));
-  struct stat self {}, parent {};
+  if (::access(p.c_str(), W_OK | X_OK) != 0) throw Error(out, cat("folder cannot be replaced: ", std::strerror(errno)));
+  struct stat self {
+  }, parent{};
   const fs::path up = p.has_parent_path() ? p.parent_path() : fs::path(".");
   if (::stat(p.c_str(), &self) == 0 && ::stat(up.c_str(), &parent) == 0 && self.st_dev != parent.st_dev)
     throw Error(out, "is a mount point, which cannot be replaced as a whole: write to a new folder inside it");
@@ -66,9 +64,8 @@ void check_folder_replaceable(const std::string& out, const std::vector<std::str
   std::error_code ec;
   for (fs::directory_iterator it(p, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    const bool ours = std::any_of(replaceable.begin(), replaceable.end(), [&](const std::string& r) {
-      return name == r || is_temporary_of(name, r);
-    });
+    const bool ours = std::any_of(replaceable.begin(), replaceable.end(),
+                                  [&](const std::string& r) { return name == r || is_temporary_of(name, r); });
     if (!ours) foreign.push_back(name);
   }
   if (ec) throw Error(out, cat("cannot list the folder: ", ec.message()));

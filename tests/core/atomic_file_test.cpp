@@ -44,7 +44,8 @@ int scenario_write_past_limit(const std::string& dir) {
   return 1;
 }
 
-const bool kChild = testing::run_child_scenario_if_asked("atomic_file", {{"write_past_limit", scenario_write_past_limit}});
+const bool kChild =
+    testing::run_child_scenario_if_asked("atomic_file", {{"write_past_limit", scenario_write_past_limit}});
 
 TEST(AtomicFile, AppearsOnlyAtCommit) {
   const std::string dir = fresh_dir("commit");

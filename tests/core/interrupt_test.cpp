@@ -4,6 +4,8 @@
 // removed, ignored signals left ignored, and the signals blocked in every
 // OpenMP thread (no signal frame is ever pushed onto a compute thread's
 // stack, the cause of the heap corruption in issue 9).
+#include "core/interrupt.h"
+
 #include <gtest/gtest.h>
 #include <omp.h>
 #include <pthread.h>
@@ -15,7 +17,6 @@
 #include "child_process.h"
 #include "core/atomic_file.h"
 #include "core/atomic_folder.h"
-#include "core/interrupt.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -132,14 +133,14 @@ int scenario_check_failed(const std::string& dir) {
   return 0;
 }
 
-const bool kChild = testing::run_child_scenario_if_asked(
-    "interrupt", {{"poll", scenario_poll},
-                  {"busy", scenario_busy},
-                  {"busy_long_grace", scenario_busy_long_grace},
-                  {"commit_after_interrupt", scenario_commit_after_interrupt},
-                  {"omp_mask", scenario_omp_mask},
-                  {"terminate", scenario_terminate},
-                  {"check_failed", scenario_check_failed}});
+const bool kChild =
+    testing::run_child_scenario_if_asked("interrupt", {{"poll", scenario_poll},
+                                                       {"busy", scenario_busy},
+                                                       {"busy_long_grace", scenario_busy_long_grace},
+                                                       {"commit_after_interrupt", scenario_commit_after_interrupt},
+                                                       {"omp_mask", scenario_omp_mask},
+                                                       {"terminate", scenario_terminate},
+                                                       {"check_failed", scenario_check_failed}});
 
 std::string fresh_dir(const std::string& name) {
   const std::string d = testing::temp_dir() + "/interrupt-" + name;

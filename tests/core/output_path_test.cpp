@@ -43,7 +43,8 @@ TEST(OutputPath, NewFileInAWritableFolderIsFine) {
 
 TEST(OutputPath, MissingFolder) {
   const std::string dir = fresh_dir("missing");
-  EXPECT_EQ(refusal(dir + "/no/out.gguf", OutputKind::kFile, {}), dir + "/no/out.gguf: folder " + dir + "/no does not exist");
+  EXPECT_EQ(refusal(dir + "/no/out.gguf", OutputKind::kFile, {}),
+            dir + "/no/out.gguf: folder " + dir + "/no does not exist");
   EXPECT_EQ(refusal(dir + "/no/out", OutputKind::kFolder, {}), dir + "/no/out: folder " + dir + "/no does not exist");
 }
 
@@ -58,7 +59,8 @@ TEST(OutputPath, KindMismatch) {
   fs::create_directories(dir + "/d");
   std::ofstream(dir + "/f") << "x";
   EXPECT_EQ(refusal(dir + "/d", OutputKind::kFile, {}), dir + "/d: is a folder; the output is a file");
-  EXPECT_EQ(refusal(dir + "/f", OutputKind::kFolder, {}), dir + "/f: exists and is not a folder; the output is a folder");
+  EXPECT_EQ(refusal(dir + "/f", OutputKind::kFolder, {}),
+            dir + "/f: exists and is not a folder; the output is a folder");
 }
 
 TEST(OutputPath, OutputThatIsAnInputIsRefused) {
@@ -72,8 +74,8 @@ TEST(OutputPath, OutputThatIsAnInputIsRefused) {
   const std::string sub = dir + "/sub";
   fs::create_directories(sub);
   for (const std::string& out : {input, dir + "/hardlink.gguf", dir + "/symlink.gguf", dir + "/./model.gguf"})
-    EXPECT_EQ(refusal(out, OutputKind::kFile, {"", input}), out + ": is the input " + input +
-                                                                  "; write the output to another path");
+    EXPECT_EQ(refusal(out, OutputKind::kFile, {"", input}),
+              out + ": is the input " + input + "; write the output to another path");
   EXPECT_EQ(refusal(dir + "/hf/", OutputKind::kFolder, {dir + "/hf"}),
             dir + "/hf/: is the input " + dir + "/hf; write the output to another path");
   EXPECT_EQ(refusal(dir, OutputKind::kFolder, {dir + "/hf"}),
@@ -115,8 +117,9 @@ TEST(OutputPath, ExistingFolderMayHoldOnlyReplaceableFiles) {
   EXPECT_EQ(refusal(dir + "/out", OutputKind::kFolder, {}, {"config.json"}), "");
   std::ofstream(dir + "/out/README.md") << "mine";
   EXPECT_EQ(refusal(dir + "/out", OutputKind::kFolder, {}, {"config.json"}),
-            dir + "/out: folder holds entries lmpack does not write (README.md); the output replaces the whole "
-                  "folder: choose a new or empty one");
+            dir +
+                "/out: folder holds entries lmpack does not write (README.md); the output replaces the whole "
+                "folder: choose a new or empty one");
 }
 
 }  // namespace

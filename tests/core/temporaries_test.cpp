@@ -3,10 +3,10 @@
 // live processes, or still locked by a live writer, are left alone.
 #include "core/temporaries.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -59,8 +59,8 @@ TEST(Temporaries, StaleFileAndFolderOfADeadProcessAreRemovedAndReported) {
   EXPECT_FALSE(fs::exists(file_tmp));
   EXPECT_FALSE(fs::exists(folder_tmp));
   ASSERT_EQ(notices.lines.size(), 2u);
-  EXPECT_EQ(notices.lines[0], file_tmp + ": removed a stale temporary left by process " + std::to_string(pid) +
-                                  ", which no longer runs");
+  EXPECT_EQ(notices.lines[0],
+            file_tmp + ": removed a stale temporary left by process " + std::to_string(pid) + ", which no longer runs");
   EXPECT_NE(notices.lines[1].find(folder_tmp + ": removed"), std::string::npos);
 }
 
@@ -86,8 +86,8 @@ TEST(Temporaries, LiveProcessOrLiveLockIsLeftAlone) {
 TEST(Temporaries, OnlyThisOutputsTemporariesAreConsidered) {
   const std::string dir = fresh_dir("names");
   const std::string pid = std::to_string(dead_pid());
-  for (const std::string& name : std::vector<std::string>{"out.gguf.tmp." + pid + "x", "out.gguf.tmpx" + pid, "other.gguf.tmp." + pid,
-                                  "out.gguf.tmp.", "out.gguf"})
+  for (const std::string& name : std::vector<std::string>{"out.gguf.tmp." + pid + "x", "out.gguf.tmpx" + pid,
+                                                          "other.gguf.tmp." + pid, "out.gguf.tmp.", "out.gguf"})
     std::ofstream(dir + "/" + name) << "keep";
   CapturedNotices notices;
   EXPECT_EQ(remove_stale_temporaries(dir + "/out.gguf"), 0);

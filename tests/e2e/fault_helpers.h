@@ -71,8 +71,8 @@ inline std::string mount_namespace_unavailable(const std::string& log_dir) {
   if (!std::filesystem::exists("/usr/bin/unshare")) return "/usr/bin/unshare is not installed";
   const std::string mnt = log_dir + "/probe-mnt";
   std::filesystem::create_directories(mnt);
-  const ChildResult r = run_in_mount_namespace("mount -t tmpfs -o size=64k tmpfs \"$MNT\" || exit 200\n", log_dir,
-                                               {"MNT=" + mnt});
+  const ChildResult r =
+      run_in_mount_namespace("mount -t tmpfs -o size=64k tmpfs \"$MNT\" || exit 200\n", log_dir, {"MNT=" + mnt});
   if (r.exit_code == 0) return "";
   return "cannot mount a private tmpfs (unshare -m" + std::string(::geteuid() != 0 ? " -r" : "") +
          " needs root or unprivileged user namespaces): exit " + std::to_string(r.exit_code) + " " + r.err;

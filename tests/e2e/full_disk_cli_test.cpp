@@ -101,8 +101,9 @@ echo model=$(ls -A "$MNT/model" | tr '\n' ' ')
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto kv = testing::key_values(r.out);
   EXPECT_EQ(kv.at("mountpoint"), "1");
-  EXPECT_EQ(testing::slurp(logs + "/mountpoint.err"),
-            "lmpack: " + mnt + ": is a mount point, which cannot be replaced as a whole: write to a new folder inside it\n");
+  EXPECT_EQ(
+      testing::slurp(logs + "/mountpoint.err"),
+      "lmpack: " + mnt + ": is a mount point, which cannot be replaced as a whole: write to a new folder inside it\n");
   EXPECT_EQ(kv.at("same"), "1");
   EXPECT_EQ(testing::slurp(logs + "/same.err"),
             "lmpack: " + mnt + "/hf: is the input " + mnt + "/hf; write the output to another path\n");

@@ -47,7 +47,7 @@ void expect_refused(const std::vector<std::string>& args, const std::string& mes
   EXPECT_EQ(r.exit_code, 1) << describe(args, r);
   EXPECT_EQ(r.err_lines(), 1) << describe(args, r);
   EXPECT_EQ(r.err.rfind("lmpack: " + message_start, 0), 0u) << "expected 'lmpack: " << message_start << "...'\n"
-                                                              << describe(args, r);
+                                                            << describe(args, r);
   EXPECT_TRUE(r.out.empty()) << describe(args, r);
 }
 
@@ -57,7 +57,8 @@ TEST(OutputChecks, OutputThatIsAnInputIsRefusedByEveryWriter) {
   fs::create_hard_link(in.gguf, in.dir + "/hardlink.gguf");
   fs::create_symlink(in.gguf, in.dir + "/symlink.gguf");
   {  // a saved logits file to compare against, an importance matrix
-    CliResult r = run_cli({"eval", in.gguf, "--text", in.text, "--ctx", "16", "--save-logits", in.dir + "/base.logits"});
+    CliResult r =
+        run_cli({"eval", in.gguf, "--text", in.text, "--ctx", "16", "--save-logits", in.dir + "/base.logits"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = run_cli({"imatrix", in.gguf, "--calib", in.text, "--calib-ctx", "8", "-o", in.dir + "/im.gguf"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -78,12 +79,13 @@ TEST(OutputChecks, OutputThatIsAnInputIsRefusedByEveryWriter) {
   expect_refused({"quantize", in.gguf, in.text, "Q4_0", "--method", "gptq", "--calib", in.text}, in.text + is_input);
   expect_refused({"prune", in.gguf, in.gguf, "--sparsity", "0.5"}, in.gguf + is_input);
   expect_refused({"prune", in.hf, in.hf, "--sparsity", "0.5"}, in.hf + is_input);
-  expect_refused({"prune", in.gguf, in.dir, "--drop-blocks", "1", "--calib", in.text}, in.dir + ": contains the input ");
+  expect_refused({"prune", in.gguf, in.dir, "--drop-blocks", "1", "--calib", in.text},
+                 in.dir + ": contains the input ");
   expect_refused({"imatrix", in.gguf, "--calib", in.text, "-o", in.text}, in.text + is_input);
   expect_refused({"eval", in.gguf, "--text", in.text, "--save-logits", in.text}, in.text + is_input);
-  expect_refused({"eval", in.gguf, "--text", in.text, "--base", in.dir + "/base.logits", "--save-logits",
-                  in.dir + "/base.logits"},
-                 in.dir + "/base.logits" + is_input);
+  expect_refused(
+      {"eval", in.gguf, "--text", in.text, "--base", in.dir + "/base.logits", "--save-logits", in.dir + "/base.logits"},
+      in.dir + "/base.logits" + is_input);
   EXPECT_EQ(testing::snapshot(in.dir), before) << "an input changed";
   EXPECT_EQ(testing::temporaries_in(in.dir), std::vector<std::string>{});
 }
@@ -105,7 +107,8 @@ TEST(OutputChecks, ExistingModelFolderIsReplacedWhole) {
   const Inputs in = make_inputs("replace");
   const std::string out = in.dir + "/out";
   ASSERT_EQ(run_cli({"quantize", in.hf, out, "--format", "gptq", "--bits", "8", "--group-size", "-1"}).exit_code, 0);
-  EXPECT_EQ(testing::names_in(out), (std::vector<std::string>{"config.json", "model.safetensors", "quantize_config.json"}));
+  EXPECT_EQ(testing::names_in(out),
+            (std::vector<std::string>{"config.json", "model.safetensors", "quantize_config.json"}));
   const CliResult r = run_cli({"convert", in.gguf, out, "--type", "f16"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(testing::names_in(out), (std::vector<std::string>{"config.json", "model.safetensors"}))
@@ -127,11 +130,12 @@ TEST(OutputChecks, MissingOutputFolderIsFoundBeforeTheModelIsRead) {
                  no + "/out.gguf: folder " + no + " does not exist");
   expect_refused({"quantize", broken, in.dir + "/no/out", "--format", "gptq", "--method", "gptq", "--calib", in.text},
                  in.dir + "/no/out" + missing);
-  expect_refused({"prune", broken, in.dir + "/no/out.gguf", "--method", "sparsegpt", "--sparsity", "0.5", "--calib",
-                  in.text},
-                 in.dir + "/no/out.gguf" + missing);
+  expect_refused(
+      {"prune", broken, in.dir + "/no/out.gguf", "--method", "sparsegpt", "--sparsity", "0.5", "--calib", in.text},
+      in.dir + "/no/out.gguf" + missing);
   expect_refused({"convert", broken, in.dir + "/no/out"}, in.dir + "/no/out" + missing);
-  expect_refused({"imatrix", broken, "--calib", in.text, "-o", in.dir + "/no/x.imatrix"}, in.dir + "/no/x.imatrix" + missing);
+  expect_refused({"imatrix", broken, "--calib", in.text, "-o", in.dir + "/no/x.imatrix"},
+                 in.dir + "/no/x.imatrix" + missing);
   expect_refused({"eval", broken, "--text", in.text, "--save-logits", in.dir + "/no/x.logits"},
                  in.dir + "/no/x.logits" + missing);
   expect_refused({"random-model", in.dir + "/no/m", "--dim", "64", "--ffn", "128", "--layers", "1", "--heads", "4"},
@@ -154,10 +158,10 @@ TEST(OutputChecks, ReadOnlyOutputFolderIsFoundBeforeAnyWork) {
       "\"$LMPACK\" quantize \"$TS\" \"$RO/out\" --format gptq --tokenizer \"$TOK\" --method gptq --calib \"$TEXT\" "
       "2>\"$LOGS/folder.err\"; echo folder=$?\n"
       "ls -A \"$RO\" | wc -l | sed 's/^/entries=/'\n";
-  const testing::ChildResult r = testing::run_in_mount_namespace(
-      script, logs,
-      {"LMPACK=" LMPACK_BINARY, "RO=" + ro, "TS=" + testing::ts_llama_bin(), "TOK=" + testing::tok512(),
-       "TEXT=" + in.text, "LOGS=" + logs});
+  const testing::ChildResult r =
+      testing::run_in_mount_namespace(script, logs,
+                                      {"LMPACK=" LMPACK_BINARY, "RO=" + ro, "TS=" + testing::ts_llama_bin(),
+                                       "TOK=" + testing::tok512(), "TEXT=" + in.text, "LOGS=" + logs});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto kv = testing::key_values(r.out);
   EXPECT_EQ(kv.at("gguf"), "1");

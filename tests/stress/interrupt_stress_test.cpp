@@ -81,8 +81,9 @@ TEST(InterruptStress, GptqAndSparseGptStopCleanlyAtAnyMoment) {
     const ChildResult r = child.wait(60);
     const std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
     seen[std::string(prune ? "prune" : "quantize") + " " + name + " -> " + std::to_string(r.exit_code)]++;
-    const std::string what = "run " + std::to_string(i) + " (seed " + std::to_string(seed) + "): " +
-                             (prune ? "prune" : "quantize") + ", " + name + " after " + std::to_string(at) + " s\n";
+    const std::string what = "run " + std::to_string(i) + " (seed " + std::to_string(seed) +
+                             "): " + (prune ? "prune" : "quantize") + ", " + name + " after " + std::to_string(at) +
+                             " s\n";
     if (r.exit_code == 0) {  // the work was done before the signal
       ++finished_first;
       EXPECT_TRUE(fs::exists(out)) << what;

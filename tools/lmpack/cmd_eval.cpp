@@ -83,7 +83,8 @@ Command add_eval_command(CLI::App& parent) {
   app->add_flag("--reference", o->reference, "Use the slow reference forward pass");
   cmd.run = [o, app] {
     check_options(*o, *app);
-    if (!o->save_logits.empty()) check_output(o->save_logits, OutputKind::kFile, {o->model, o->tokenizer, o->text, o->base});
+    if (!o->save_logits.empty())
+      check_output(o->save_logits, OutputKind::kFile, {o->model, o->tokenizer, o->text, o->base});
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
     std::unique_ptr<Tokenizer> tokenizer = tokenizer_for(ckpt);
     const std::string text = read_text_file(o->text);
