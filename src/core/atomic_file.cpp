@@ -3,46 +3,39 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <mutex>
-#include <set>
 
 #include "core/error.h"
+#include "core/temporaries.h"
 
 namespace lmpack {
-namespace {
 
-std::mutex& live_mutex() {
-  static std::mutex m;
-  return m;
-}
-std::set<std::string>& live_temporaries() {
-  static std::set<std::string> s;
-  return s;
-}
-
-}  // namespace
-
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-  tmp_path_ = path_ + ".tmp." + std::to_string(::getpid());
-  file_ = std::fopen(tmp_path_.c_str(), "wb");
-  if (file_ == nullptr) throw Error(path_, cat("cannot create: ", std::strerror(errno)));
-  std::lock_guard lock(live_mutex());
-  live_temporaries().insert(tmp_path_);
-}
-
-AtomicFile::~AtomicFile() {
-  if (!committed_) {
-    if (file_ != nullptr) std::fclose(file_);
-    std::remove(tmp_path_.c_str());
-    std::lock_guard lock(live_mutex());
-    live_temporaries().erase(tmp_path_);
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), shown_(output_name(path_)) {
+  remove_stale_temporaries(path_);
+  tmp_path_ = temporary_path(path_);
+  const int fd = create_temporary_file(tmp_path_, shown_);
+  file_ = ::fdopen(fd, "wb");
+  if (file_ == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    remove_temporary(tmp_path_);
+    throw Error(shown_, cat("cannot create: ", std::strerror(err)));
   }
 }
 
+AtomicFile::~AtomicFile() {
+  if (committed_) return;
+  if (file_ != nullptr) std::fclose(file_);
+  remove_temporary(tmp_path_);
+}
+
+void AtomicFile::fail(const char* what, int err) { throw Error(shown_, cat(what, ": ", std::strerror(err))); }
+
 void AtomicFile::write(const void* data, size_t n) {
   if (n == 0) return;
-  if (std::fwrite(data, 1, n, file_) != n) throw Error(path_, cat("write failed: ", std::strerror(errno)));
+  if (file_ == nullptr) throw Error(shown_, "write after commit or a failed close");
+  if (std::fwrite(data, 1, n, file_) != n) fail("write failed", errno);
   offset_ += n;
 }
 
@@ -57,23 +50,20 @@ void AtomicFile::pad_to_alignment(uint64_t alignment) {
 }
 
 void AtomicFile::commit() {
-  if (std::fclose(file_) != 0) {
-    file_ = nullptr;
-    throw Error(path_, cat("close failed: ", std::strerror(errno)));
-  }
+  if (file_ == nullptr) throw Error(shown_, "commit after commit or a failed close");
+  // Buffered data reaches the file here: a full disk may first show now.
+  if (std::fflush(file_) != 0) fail("write failed", errno);
+  if (::fdatasync(::fileno(file_)) != 0 && errno != EINVAL && errno != EROFS) fail("write failed", errno);
+  const int closed = std::fclose(file_);
+  const int close_err = errno;
   file_ = nullptr;
-  if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0)
-    throw Error(path_, cat("cannot rename temporary into place: ", std::strerror(errno)));
-  committed_ = true;
-  std::lock_guard lock(live_mutex());
-  live_temporaries().erase(tmp_path_);
-}
-
-void atomic_file_cleanup_all() {
-  // try_lock: never deadlock if interrupted while the mutex is held.
-  if (!live_mutex().try_lock()) return;
-  for (const auto& p : live_temporaries()) ::unlink(p.c_str());
-  live_mutex().unlock();
+  if (closed != 0) fail("close failed", close_err);
+  {
+    CommitLock lock;  // throws Interrupted after an interrupt: the temporary goes with the destructor
+    if (std::rename(tmp_path_.c_str(), path_.c_str()) != 0) fail("cannot rename the temporary into place", errno);
+    committed_ = true;
+    lock.forget(tmp_path_);
+  }
 }
 
 }  // namespace lmpack

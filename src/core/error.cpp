@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/temporaries.h"
+
 namespace lmpack {
 
 std::string count_of(int64_t n, std::string_view noun) {
@@ -12,6 +14,7 @@ std::string count_of(int64_t n, std::string_view noun) {
 void check_failed(const char* expr, const char* file, int line, const std::string& msg) {
   std::fprintf(stderr, "lmpack: internal check failed at %s:%d: %s%s%s\n", file, line, expr,
                msg.empty() ? "" : ": ", msg.c_str());
+  remove_temporaries_for_exit();  // no half-written output, even now
   std::abort();
 }
 

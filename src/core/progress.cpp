@@ -2,26 +2,9 @@
 
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 
-#include "core/atomic_file.h"
-#include "core/error.h"
-
 namespace lmpack {
-namespace {
-
-std::atomic<int> g_interrupts{0};
-
-void on_signal(int sig) {
-  if (g_interrupts.fetch_add(1) >= 1) {  // second signal: leave now, no temporaries left behind
-    atomic_file_cleanup_all();
-    std::_Exit(128 + sig);
-  }
-}
-
-}  // namespace
 
 Progress::Progress(std::string label, int64_t total, std::string unit)
     : label_(std::move(label)),
@@ -52,17 +35,6 @@ void Progress::finish() {
   finished_ = true;
   std::fprintf(stderr, "\r\033[K");
   std::fflush(stderr);
-}
-
-void install_interrupt_handler() {
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-}
-
-bool interrupt_requested() { return g_interrupts.load(std::memory_order_relaxed) > 0; }
-
-void throw_if_interrupted() {
-  if (interrupt_requested()) throw Error("interrupted", "stopped by signal; no output was written");
 }
 
 }  // namespace lmpack

@@ -1,14 +1,15 @@
-// Progress on stderr, shown only when stderr is a terminal, and a clean stop.
+// Progress on stderr, shown only when stderr is a terminal.
 //
 // Progress prints "label  done/total  rate  eta" on one self-overwriting line
-// at most a few times a second. interrupt_requested() turns true after SIGINT
-// or SIGTERM once install_interrupt_handler() ran; long loops poll it and
-// throw Error("interrupted") so that outputs are cleaned up by their owners.
+// at most a few times a second. Long loops that report progress also poll
+// throw_if_interrupted() (core/interrupt.h, included here for them).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+
+#include "core/interrupt.h"
 
 namespace lmpack {
 
@@ -28,10 +29,5 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_print_;
 };
-
-void install_interrupt_handler();
-bool interrupt_requested();
-// Throws Error("interrupted", ...) when an interrupt arrived.
-void throw_if_interrupted();
 
 }  // namespace lmpack

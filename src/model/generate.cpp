@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "model/non_finite.h"
 #include "model/sampler.h"
 
@@ -38,6 +39,7 @@ GenerateStats generate_tokens(ForwardPass& forward, const std::vector<int32_t>& 
 
   start = std::chrono::steady_clock::now();
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
+    throw_if_interrupted();
     for (int64_t v = 0; v < vocab; ++v)
       if (!std::isfinite(logits[static_cast<size_t>(v)]))
         throw Error(explain_non_finite(forward.weights(), cat("logit ", v, " at position ", forward.pos(), " is ",

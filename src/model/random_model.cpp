@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <vector>
 
 #include "core/atomic_file.h"
+#include "core/atomic_folder.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/progress.h"
@@ -16,8 +16,6 @@
 
 namespace lmpack {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr int64_t kChunk = int64_t{1} << 16;     // values per independent PRNG stream
 constexpr int64_t kChunksPerWrite = 64;          // 4M values handed to the writer at once
@@ -144,10 +142,8 @@ void write_random_model(const RandomModelSpec& spec, const std::string& out_dir)
     total += n;
   }
 
-  std::error_code ec;
-  const bool created_dir = fs::create_directories(out_dir, ec);
-  if (ec) throw Error(out_dir, cat("cannot create directory: ", ec.message()));
-  const std::string st_path = out_dir + "/model.safetensors";
+  AtomicFolder folder(out_dir, hf_output_files());
+  const std::string st_path = folder.file("model.safetensors");
   Progress progress("random model", total, "values");
   int64_t done = 0;
 
@@ -181,18 +177,11 @@ void write_random_model(const RandomModelSpec& spec, const std::string& out_dir)
     }
   };
 
-  bool wrote_tensors = false;
-  try {
-    write_safetensors(st_path, entries, produce, {{"format", "pt"}});
-    wrote_tensors = true;
-    AtomicFile config(out_dir + "/config.json");
-    config.write(config_text);
-    config.commit();
-  } catch (...) {
-    if (wrote_tensors) fs::remove(st_path, ec);
-    if (created_dir) fs::remove(out_dir, ec);
-    throw;
-  }
+  write_safetensors(st_path, entries, produce, {{"format", "pt"}});
+  AtomicFile config(folder.file("config.json"));
+  config.write(config_text);
+  config.commit();
+  folder.commit();
   progress.finish();
 }
 

@@ -6,6 +6,7 @@
 // Values depend only on the seed, the tensor's name and the position, never on
 // the thread count. Tensors are generated chunk by chunk straight into the
 // streaming safetensors writer, so memory stays at a few MB whatever the size.
+// The folder appears whole or not at all (core/atomic_folder.h).
 #pragma once
 
 #include <cstdint>

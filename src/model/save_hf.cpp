@@ -4,10 +4,10 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <vector>
 
 #include "core/atomic_file.h"
+#include "core/atomic_folder.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/progress.h"
@@ -19,8 +19,6 @@
 
 namespace lmpack {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr int64_t kChunkElements = int64_t{1} << 20;  // rows decoded at a time, about this many values
 constexpr int64_t kParallelBlock = 1 << 14;
@@ -161,11 +159,9 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
     sorted_plan.push_back(plan[i]);
   }
 
-  std::error_code ec;
-  const bool created_dir = fs::create_directories(out_dir, ec);
-  if (ec) throw Error(out_dir, cat("cannot create directory: ", ec.message()));
-  const std::string st_path = out_dir + "/model.safetensors";
-  const std::string config_path = out_dir + "/config.json";
+  AtomicFolder folder(out_dir, hf_output_files(), {ckpt.path});
+  const std::string st_path = folder.file("model.safetensors");
+  const std::string config_path = folder.file("config.json");
   int64_t total = 0;
   for (const Planned& p : sorted_plan) total += p.src->n_elements();
   Progress progress("save hf", total, "values");
@@ -208,19 +204,18 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
     }
   };
 
-  bool wrote_tensors = false;
-  try {
-    write_safetensors(st_path, sorted_entries, produce, {{"format", "pt"}});
-    wrote_tensors = true;
-    AtomicFile config(config_path);
-    config.write(config_text);
-    config.commit();
-  } catch (...) {
-    if (wrote_tensors) fs::remove(st_path, ec);  // a model.safetensors without its config.json
-    if (created_dir) fs::remove(out_dir, ec);    // only if empty
-    throw;
-  }
+  write_safetensors(st_path, sorted_entries, produce, {{"format", "pt"}});
+  AtomicFile config(config_path);
+  config.write(config_text);
+  config.commit();
+  folder.commit();
   progress.finish();
+}
+
+const std::vector<std::string>& hf_output_files() {
+  static const std::vector<std::string> kFiles = {"config.json", "model.safetensors", "quantize_config.json",
+                                                  "quant_config.json"};
+  return kFiles;
 }
 
 }  // namespace lmpack

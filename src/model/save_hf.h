@@ -3,12 +3,15 @@
 // rotate-half layout, every tensor converted to one dtype (F32, F16 or BF16).
 //
 // The safetensors file is streamed tensor by tensor (decoding a chunk of rows
-// at a time), so the checkpoint's bytes are never all in memory. Each file is
-// written atomically; on failure neither file is left behind. The vocabulary,
-// if any, is not written (no tokenizer.json yet).
+// at a time), so the checkpoint's bytes are never all in memory. The folder is
+// written atomically (core/atomic_folder.h): it appears whole or not at all,
+// an existing output folder is swapped out only at the end, and an output
+// that is or holds the input is refused. The vocabulary, if any, is not
+// written (no tokenizer.json yet).
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/dtype.h"
 #include "model/checkpoint.h"
@@ -22,6 +25,11 @@ namespace lmpack {
 // and Error("<dtype>", "cannot be decoded") for a source tensor type without
 // a decoder.
 void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype);
+
+// The files lmpack's Hugging Face folder writers produce (this one, GPTQ/AWQ
+// exports, random models): an existing output folder is replaced only when
+// it holds nothing else (check_output_path's `replaceable`).
+const std::vector<std::string>& hf_output_files();
 
 // Converts n floats to F32/F16/BF16 bytes (dst holds dtype_bytes(dtype, n)).
 // Throws Error(tensor, ...) when a finite value overflows F16 (|x| > 65504)

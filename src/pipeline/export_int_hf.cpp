@@ -2,12 +2,12 @@
 
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/atomic_folder.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "formats/decode.h"
@@ -21,8 +21,6 @@
 
 namespace lmpack {
 namespace {
-
-namespace fs = std::filesystem;
 
 bool is_gptq(const IntExportSpec& s) { return s.format == IntExportFormat::kGptq; }
 const char* format_name(const IntExportSpec& s) { return is_gptq(s) ? "gptq" : "awq"; }
@@ -289,12 +287,10 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
   std::vector<SafetensorsEntry> entries;
   const std::vector<Planned> plan = plan_tensors(ckpt, spec, &entries);
 
-  std::error_code ec;
-  const bool created_dir = fs::create_directories(out_dir, ec);
-  if (ec) throw Error(out_dir, cat("cannot create directory: ", ec.message()));
-  const std::string st_path = out_dir + "/model.safetensors";
-  const std::string config_path = out_dir + "/config.json";
-  const std::string side_path = out_dir + (is_gptq(spec) ? "/quantize_config.json" : "/quant_config.json");
+  AtomicFolder folder(out_dir, hf_output_files(), {ckpt.path});
+  const std::string st_path = folder.file("model.safetensors");
+  const std::string config_path = folder.file("config.json");
+  const std::string side_path = folder.file(is_gptq(spec) ? "quantize_config.json" : "quant_config.json");
   Progress progress(cat("export ", format_name(spec)), static_cast<int64_t>(plan.size()), "tensors");
 
   std::optional<PackedLinear> packed;
@@ -346,23 +342,14 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
     progress.update(static_cast<int64_t>(index) + 1);
   };
 
-  bool wrote_tensors = false, wrote_config = false;
-  try {
-    write_safetensors(st_path, entries, produce, {{"format", "pt"}});
-    wrote_tensors = true;
-    AtomicFile config(config_path);
-    config.write(config_text);
-    config.commit();
-    wrote_config = true;
-    AtomicFile side(side_path);
-    side.write(side_text);
-    side.commit();
-  } catch (...) {
-    if (wrote_config) fs::remove(config_path, ec);
-    if (wrote_tensors) fs::remove(st_path, ec);
-    if (created_dir) fs::remove(out_dir, ec);  // only if empty
-    throw;
-  }
+  write_safetensors(st_path, entries, produce, {{"format", "pt"}});
+  AtomicFile config(config_path);
+  config.write(config_text);
+  config.commit();
+  AtomicFile side(side_path);
+  side.write(side_text);
+  side.commit();
+  folder.commit();
   progress.finish();
 }
 

@@ -17,8 +17,10 @@
 //   "quantization_config" in config.json.
 // Everything else (embeddings, norms, lm_head) is written as F16 under the HF
 // names, q/k rows permuted back to rotate-half order, as save_hf does.
-// model.safetensors is streamed tensor by tensor; both files are written
-// atomically and nothing is left behind on failure.
+// model.safetensors is streamed tensor by tensor; the folder is written
+// atomically (core/atomic_folder.h): whole or not at all, an existing output
+// folder swapped out only at the end, an output that is or holds the input
+// refused.
 #pragma once
 
 #include <cstdint>

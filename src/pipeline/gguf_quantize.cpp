@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/mapped_page_releaser.h"
+#include "core/output_path.h"
 #include "core/progress.h"
 #include "eval/resource_usage.h"
 #include "formats/decode.h"
@@ -241,6 +242,7 @@ std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const Quan
 QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options,
                                 CalibratedTensors* calibrated) {
   Stopwatch clock;
+  check_output_path(out_path, OutputKind::kFile, {input.path, options.imatrix_path});
   const MixOptions mix = make_mix_options(options);
   std::shared_ptr<const ImportanceMatrix> read;
   if (options.imatrix == nullptr && !options.imatrix_path.empty())

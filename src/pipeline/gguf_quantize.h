@@ -66,8 +66,10 @@ struct QuantizeReport {
   int threads = 1;
 };
 
-// Throws Error for a bad TYPE/override/imatrix (before OUT is created) and
-// for any failure while writing (OUT is then absent). With `calibrated`, the
+// Throws Error for an OUT that cannot be written or is an input
+// (check_output_path), for a bad TYPE/override/imatrix (before OUT is
+// created) and for any failure while writing (OUT is then absent, or the old
+// OUT untouched). With `calibrated`, the
 // tensors it handles come from it (pipeline/calibrated_tensors.h): linear
 // weights already encoded in the type the mix chose (plan_gguf_types), other
 // block tensors as f32; the rest stream from the checkpoint as usual.

@@ -43,6 +43,8 @@ TEST(SaveHf, F32RoundTripIsExactAndMatchesTheOriginalFile) {
   Checkpoint original = load_hf_checkpoint(hf_dir());
   const std::string out = testing::temp_dir() + "/save_f32/nested";
   fs::remove_all(testing::temp_dir() + "/save_f32");
+  EXPECT_THROW(save_hf(original, out, DType::F32), Error) << "a missing parent folder is an error";
+  fs::create_directories(testing::temp_dir() + "/save_f32");
   save_hf(original, out, DType::F32);
   EXPECT_TRUE(fs::exists(out + "/config.json"));
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli_common.h"
+#include "cli_output.h"
 #include "core/error.h"
 #include "eval/resource_usage.h"
 #include "model/save_hf.h"
@@ -44,6 +45,7 @@ Command add_convert_command(CLI::App& parent) {
       const std::string t = lower(o->type);
       if (t != "f32" && t != "f16" && t != "bf16" && t != "q8_0")
         throw Error("--type", cat("must be f32, f16, bf16 or q8_0 for GGUF output, got '", o->type, "'"));
+      check_output(o->out, OutputKind::kFile, {o->model, o->tokenizer});
       Checkpoint ckpt = load_model(o->model, o->tokenizer);
       QuantizeOptions q;
       q.type_name = t;
@@ -57,6 +59,7 @@ Command add_convert_command(CLI::App& parent) {
       return;
     }
     const DType dtype = parse_float_dtype("--type", o->type);
+    check_output(o->out, OutputKind::kFolder, {o->model, o->tokenizer});
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
     Stopwatch clock;
     save_hf(ckpt, o->out, dtype);

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "cli_common.h"
+#include "cli_output.h"
 #include "core/error.h"
 #include "core/text_file.h"
 #include "eval/kl.h"
@@ -82,6 +83,8 @@ Command add_eval_command(CLI::App& parent) {
   app->add_flag("--reference", o->reference, "Use the slow reference forward pass");
   cmd.run = [o, app] {
     check_options(*o, *app);
+    if (!o->save_logits.empty())
+      check_output(o->save_logits, OutputKind::kFile, {o->model, o->tokenizer, o->text, o->base});
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
     std::unique_ptr<Tokenizer> tokenizer = tokenizer_for(ckpt);
     const std::string text = read_text_file(o->text);

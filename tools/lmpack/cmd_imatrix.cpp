@@ -9,6 +9,7 @@
 
 #include "cli_calibration.h"
 #include "cli_common.h"
+#include "cli_output.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "io/imatrix.h"
@@ -51,6 +52,7 @@ Command add_imatrix_command(CLI::App& parent) {
   cmd.run = [o] {
     validate_calibration_options(o->calib);
     if (o->out.empty()) throw Error("-o", "needs a file name");
+    check_output(o->out, OutputKind::kFile, {o->model, o->tokenizer}, o->calib.files);
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
     const std::vector<std::vector<int32_t>> windows =
         calibration_windows_for(ckpt, o->calib, o->tokenizer.empty() ? o->model : o->tokenizer);

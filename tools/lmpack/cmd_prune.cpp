@@ -19,6 +19,7 @@
 
 #include "cli_calibration.h"
 #include "cli_common.h"
+#include "cli_output.h"
 #include "core/error.h"
 #include "eval/resource_usage.h"
 #include "model/save_hf.h"
@@ -113,6 +114,7 @@ Command add_prune_command(CLI::App& parent) {
     if (!o->then_quantize.empty() && !gguf) throw Error("--then-quantize", "needs a .gguf OUT");
     if (structured || (unstructured && spec.method != PruneMethod::kMagnitude) || !o->calib.files.empty())
       validate_calibration_options(o->calib);
+    check_output(o->out, gguf ? OutputKind::kFile : OutputKind::kFolder, {o->model, o->tokenizer}, o->calib.files);
 
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
     std::vector<std::vector<int32_t>> windows;

@@ -17,6 +17,7 @@
 
 #include "cli_calibration.h"
 #include "cli_common.h"
+#include "cli_output.h"
 #include "core/error.h"
 #include "eval/resource_usage.h"
 #include "io/imatrix.h"
@@ -199,6 +200,7 @@ void run_int_export(const QuantizeCliOptions& o, const MethodChoice& method) {
     throw Error("--group-size", cat("must be > 0 or -1 (per channel), got ", o.group_size));
   if (o.act_order && method.rounding != RoundingMethod::kGptq)
     throw Error("--act-order", "applies to GPTQ only (--method gptq or awq+gptq)");
+  check_output(o.out, OutputKind::kFolder, {o.model, o.tokenizer, o.imatrix}, o.calib.files);
   Checkpoint ckpt = load_model(o.model, o.tokenizer);
   validate_int_export(ckpt, spec);
   CalibrationRecipe recipe = make_recipe(
@@ -299,6 +301,7 @@ Command add_quantize_command(CLI::App& parent) {
     q.imatrix_path = o->imatrix;
     if (!o->imatrix.empty()) require_existing_path("--imatrix", o->imatrix);
     q.model_name = o->name;
+    check_output(o->out, OutputKind::kFile, {o->model, o->tokenizer, o->imatrix}, o->calib.files);
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
     std::unique_ptr<SequentialCalibration> pipeline;
     if (calibrated || !o->calib.files.empty()) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli_common.h"
+#include "cli_output.h"
 #include "core/error.h"
 #include "eval/resource_usage.h"
 #include "model/random_model.h"
@@ -67,6 +68,7 @@ Command add_random_model_command(CLI::App& parent) {
     c.context_length = o->ctx;
     c.tied_embeddings = o->tied;
     c.validate("random-model");
+    check_output(o->out, OutputKind::kFolder, {});
     Stopwatch clock;
     write_random_model(spec, o->out);
     std::printf("wrote %s: random llama, dim %lld, ffn %lld, %lld layers, %lld/%lld heads, vocab %lld, %s, in %.2f s\n",

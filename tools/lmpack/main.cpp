@@ -1,6 +1,8 @@
 // lmpack: the command-line tool. Parses options, builds a request, calls the
 // library. The only place that catches lmpack::Error (and std::exception):
-// every failure becomes one line "lmpack: <message>" on stderr and exit 1.
+// every failure becomes one line "lmpack: <message>" on stderr and exit 1; an
+// interrupt (SIGINT, SIGTERM, SIGHUP) one line and exit 128 + signal
+// (core/interrupt.h), with no output or temporary left.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -10,8 +12,8 @@
 
 #include "cli_common.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/parallel.h"
-#include "core/progress.h"
 
 namespace {
 
@@ -28,7 +30,7 @@ int fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace lmpack;
-  install_interrupt_handler();
+  install_interrupt_handler();  // first: before any thread exists
 
   CLI::App app{"lmpack: load, run, evaluate and compress Llama-family models on a CPU", "lmpack"};
   app.require_subcommand(1);
@@ -86,8 +88,10 @@ int main(int argc, char** argv) {
     }
     return fail("no command given (try --help)");
   } catch (const Error& e) {
+    if (interrupt_requested()) exit_interrupted();
     return fail(e.what());
   } catch (const std::exception& e) {
+    if (interrupt_requested()) exit_interrupted();
     return fail(cat("unexpected error: ", e.what()));
   }
 }
