@@ -322,13 +322,13 @@ GgufFile Parser::parse() {
 
 [[noreturn]] void type_error(const std::string& path, const std::string& key, GgufType got,
                              std::string_view expected) {
-  throw Error(path, cat("metadata key ", key, " has type ", gguf_type_name(got), ", expected ", expected));
+  throw Error(path, cat("metadata key ", printable(key), " has type ", gguf_type_name(got), ", expected ", expected));
 }
 
 int64_t value_as_int(const std::string& path, const std::string& key, const GgufValue& v) {
   if (!v.is_integer()) type_error(path, key, v.type, "an integer");
   if (v.type == GgufType::kUint64 && v.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-    throw Error(path, cat("metadata key ", key, " value ", v.u, " does not fit in int64"));
+    throw Error(path, cat("metadata key ", printable(key), " value ", v.u, " does not fit in int64"));
   return v.i;
 }
 
@@ -341,7 +341,7 @@ double value_as_float(const std::string& path, const std::string& key, const Ggu
 
 const GgufValue& array_of(const GgufFile& g, const std::string& key) {
   const GgufValue* v = g.find(key);
-  if (v == nullptr) throw Error(g.path, cat("metadata key ", key, " is missing"));
+  if (v == nullptr) throw Error(g.path, cat("metadata key ", printable(key), " is missing"));
   if (v->type != GgufType::kArray) type_error(g.path, key, v->type, "array");
   return *v;
 }
@@ -367,7 +367,7 @@ const GgufValue* GgufFile::find(const std::string& key) const {
 
 static const GgufValue& require(const GgufFile& g, const std::string& key) {
   const GgufValue* v = g.find(key);
-  if (v == nullptr) throw Error(g.path, cat("metadata key ", key, " is missing"));
+  if (v == nullptr) throw Error(g.path, cat("metadata key ", printable(key), " is missing"));
   return *v;
 }
 
