@@ -74,8 +74,8 @@ for row in "${TABLE[@]}"; do
   rc=$?
   set -e
   took=$(( $(date +%s) - start ))
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
   artifacts=$(find "$out" -type f -newer "$stamp" | wc -l)
   if [ "$rc" = 0 ] && [ "$artifacts" = 0 ]; then
     verdict="nothing found"

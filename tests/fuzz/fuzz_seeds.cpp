@@ -125,6 +125,22 @@ void gguf_seeds() {
   }
 }
 
+// A byte-level BPE vocabulary cut to its first n tokens and the merges among them.
+void cut_bpe(Vocab& v, size_t n) {
+  v.tokens.resize(n);
+  v.token_types.resize(n);
+  const std::set<std::string> kept(v.tokens.begin(), v.tokens.end());
+  std::vector<std::string> merges;
+  for (const std::string& m : v.merges) {
+    const size_t s = m.find(' ', 1);
+    if (s != std::string::npos && kept.count(m.substr(0, s)) && kept.count(m.substr(s + 1)) &&
+        kept.count(m.substr(0, s) + m.substr(s + 1)))
+      merges.push_back(m);
+  }
+  v.merges = merges;
+  v.bos_id = v.eos_id = v.unk_id = v.pad_id = -1;
+}
+
 // A tiny random model written as a HF folder; returns the folder.
 fs::path random_model(const std::string& name, const std::string& architecture, int64_t vocab) {
   RandomModelSpec spec;
@@ -152,10 +168,7 @@ void gguf_model_seeds() {
   spm.scores.resize(300);
   spm.token_types.resize(300);
   Vocab bpe = vocab_from_gguf(read_gguf(shared_path("data/llamacpp-vocab-tests/ggml-vocab-gpt-2.gguf")));
-  bpe.tokens.resize(300);
-  bpe.token_types.resize(300);
-  bpe.merges.clear();
-  bpe.bos_id = bpe.eos_id = bpe.unk_id = bpe.pad_id = -1;
+  cut_bpe(bpe, 300);
   for (const auto& [arch, vocab] : {std::pair{"llama", &spm}, std::pair{"qwen2", &bpe}, std::pair{"mistral", &spm}}) {
     Checkpoint c = load_checkpoint(random_model(std::string("model-") + arch, arch, 300).string());
     c.vocab = *vocab;
@@ -285,17 +298,8 @@ Json tokenizer_json(const Vocab& v, bool byte_level, bool split_regex) {
 void tokenizer_json_seeds() {
   Vocab spm = load_llama2c_vocab(shared_path("models/stories260K/tok512.bin"));
   Vocab bpe = vocab_from_gguf(read_gguf(shared_path("data/llamacpp-vocab-tests/ggml-vocab-gpt-2.gguf")));
-  bpe.tokens.resize(400);
-  bpe.token_types.resize(400);
+  cut_bpe(bpe, 400);
   bpe.token_types[399] = TokenType::kControl;
-  std::set<std::string> kept(bpe.tokens.begin(), bpe.tokens.end());
-  std::vector<std::string> merges;
-  for (const std::string& m : bpe.merges) {
-    const size_t s = m.find(' ', 1);
-    if (s != std::string::npos && kept.count(m.substr(0, s)) && kept.count(m.substr(s + 1)) && kept.count(m.substr(0, s) + m.substr(s + 1)))
-      merges.push_back(m);
-  }
-  bpe.merges = merges;
   put("tokenizer_json", "spm-tok512.json", tokenizer_json(spm, false, false).dump());
   put("tokenizer_json", "gpt2-400.json", tokenizer_json(bpe, true, false).dump());
   put("tokenizer_json", "gpt2-400-split.json", tokenizer_json(bpe, true, true).dump());
