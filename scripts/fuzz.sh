@@ -12,7 +12,8 @@
 # harness found a problem. A finding, once fixed, is committed as
 # tests/fuzz/regressions/<harness>/<what-it-reproduces> (replayed by ctest).
 # Environment: FUZZ_JOBS (build jobs, default nproc), FUZZ_FINDINGS, FUZZ_ARGS
-# (extra libFuzzer flags).
+# (extra libFuzzer flags), FUZZ_NO_BUILD=1 (use the targets as built, e.g. for
+# two runs side by side).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-15}
@@ -29,9 +30,11 @@ mapfile -t TABLE < <(grep -o '{"[a-z0-9_]*", fuzz_[a-z0-9_]*, [a-z]*, [0-9]*}' t
                      sed 's/[{}",]//g')
 TARGETS=(fuzz_seeds)
 for row in "${TABLE[@]}"; do TARGETS+=("fuzz_$(echo "$row" | cut -d' ' -f1)"); done
-build_start=$(date +%s)
-cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}"
-echo "fuzz.sh: build took $(( $(date +%s) - build_start )) s"
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then
+  build_start=$(date +%s)
+  cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}"
+  echo "fuzz.sh: build took $(( $(date +%s) - build_start )) s"
+fi
 
 run_start=$(date +%s)
 rm -rf "$BUILD/seeds"

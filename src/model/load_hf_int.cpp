@@ -159,7 +159,7 @@ std::vector<int32_t> int32_values(const HfTensor& t, size_t dims) {
   if (t.info.dtype != DType::I32) bad(t, cat("dtype ", dtype_name(t.info.dtype), "; expected I32"));
   if (t.info.shape.size() != dims) bad(t, cat("shape ", shape_of(t), " has ", t.info.shape.size(), " dimensions; expected ", dims));
   std::vector<int32_t> v(static_cast<size_t>(t.info.n_elements()));
-  std::memcpy(v.data(), t.info.data, v.size() * 4);
+  if (!v.empty()) std::memcpy(v.data(), t.info.data, v.size() * 4);
   return v;
 }
 
@@ -177,6 +177,8 @@ HfTensor dequantize_linear(const std::string& prefix, const Parts& p, const Quan
   const HfTensor& sc = *p.part[2];
   const bool gptq = q.method == QuantConfig::Method::kGptq;
   const std::vector<int32_t> qweight = int32_values(qw, 2);
+  // An empty qweight may claim any width: refuse it before sizes are derived.
+  if (qweight.empty()) bad(qw, cat("empty shape ", shape_of(qw)));
   int64_t in = 0, out = 0;
   if (gptq) {
     const int64_t unit_values = q.bits == 3 ? 32 : 32 / q.bits, unit_words = q.bits == 3 ? 3 : 1;
@@ -221,7 +223,7 @@ HfTensor dequantize_linear(const std::string& prefix, const Parts& p, const Quan
         bad(gi, cat("g_idx[", c, "] = ", g_idx[c], " is outside the ", n_groups, " groups of '", printable(sc.info.name), "'"));
   } else {
     const int64_t gs = q.group_size == -1 ? in : q.group_size;
-    const int64_t expected = (in + gs - 1) / gs;
+    const int64_t expected = in / gs + (in % gs != 0 ? 1 : 0);  // gs may be near INT64_MAX
     if (n_groups != expected)
       bad(sc, cat(n_groups, " groups; ", in, " inputs in groups of ", gs, " (", q.where, ") make ", expected));
     for (int64_t c = 0; c < in; ++c) g_idx[c] = static_cast<int32_t>(c / gs);
