@@ -2,8 +2,8 @@
 # Fuzzes every reader and parser that takes bytes from a user (tests/fuzz/):
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]
 # Configures and builds the "fuzz" preset (clang, libFuzzer + ASan + UBSan)
-# when needed, writes the seed corpora (build/fuzz/seeds/, from ../shared and
-# lmpack's writers), then runs each harness for SECONDS (default 15) with its
+# when needed, writes the seed corpora (fuzz_seeds: from ../shared and lmpack's
+# writers, into a temporary build/fuzz/seeds.* folder), then runs each harness for SECONDS (default 15) with its
 # dictionary (tests/fuzz/dict/) and limits: -rss_limit_mb=2048, a
 # -malloc_limit_mb that catches absurd allocations, -timeout for hangs.
 # New coverage accumulates in build/fuzz/corpus/<harness>/. Prints per harness
@@ -37,11 +37,22 @@ if [ -z "${FUZZ_NO_BUILD:-}" ]; then
 fi
 
 run_start=$(date +%s)
-rm -rf "$BUILD/seeds"
+# Seeds are made afresh for each run, in a folder of its own (two runs may go
+# side by side); exit status 3 means ../shared is absent.
+mkdir -p "$BUILD"
+SEEDS=$(mktemp -d "$BUILD/seeds.XXXXXX")
+trap 'rm -rf "$SEEDS"' EXIT
 have_shared=1
-if ! "$BUILD/fuzz_seeds" "$BUILD/seeds"; then
-  echo "fuzz.sh: no seeds from ../shared (absent?); fuzzing from the committed seeds only"
+set +e
+"$BUILD/fuzz_seeds" "$SEEDS"
+seeds_rc=$?
+set -e
+if [ "$seeds_rc" = 3 ]; then
+  echo "fuzz.sh: ../shared is absent: fuzzing from the committed seeds only, skipping the harnesses that need it"
   have_shared=0
+elif [ "$seeds_rc" != 0 ]; then
+  echo "fuzz.sh: fuzz_seeds failed (exit $seeds_rc)"
+  exit 2
 fi
 
 export OMP_NUM_THREADS=1  # the harnesses are serial; keep the machine for the fuzzer
@@ -61,7 +72,7 @@ for row in "${TABLE[@]}"; do
   log=$BUILD/logs/$name.log
   mkdir -p "$corpus" "$out" "$(dirname "$log")"
   dirs=("$corpus")
-  for d in "$BUILD/seeds/$name" "tests/fuzz/seeds/$name" "tests/fuzz/regressions/$name"; do
+  for d in "$SEEDS/$name" "tests/fuzz/seeds/$name" "tests/fuzz/regressions/$name"; do
     [ -d "$d" ] && dirs+=("$d")
   done
   dict=()

@@ -84,17 +84,9 @@ std::vector<HfTensor> read_tensors(const std::string& dir, Checkpoint& ckpt) {
   throw Error(dir, cat("no ", kSingleFile, " or ", kIndexFile, " in this folder"));
 }
 
-}  // namespace
-
-Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* skipped_names) {
-  Checkpoint ckpt;
-  ckpt.path = dir;
-  ckpt.format = "hf";
-  if (!fs::is_directory(dir)) throw Error(dir, "not a directory (expected a Hugging Face model folder)");
-  ckpt.config = read_hf_config(dir + "/config.json");
-
-  std::vector<HfTensor> hf = read_tensors(dir, ckpt);
-  dequantize_hf_int_linears(dir, hf, ckpt);  // GPTQ/AWQ linears -> F32 <prefix>.weight
+// Adds the tensors under their canonical names (the tied classifier dropped,
+// q/k rows permuted to adjacent pairs); returns the HF names left out.
+std::vector<std::string> add_canonical_tensors(const std::vector<HfTensor>& hf, Checkpoint& ckpt) {
   std::set<std::string> seen;  // canonical names
   std::vector<std::string> skipped;
   for (const HfTensor& h : hf) {
@@ -121,6 +113,22 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
   }
   rope_rows_halves_to_adjacent(ckpt);
 
+  return skipped;
+}
+
+}  // namespace
+
+Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* skipped_names) {
+  Checkpoint ckpt;
+  ckpt.path = dir;
+  ckpt.format = "hf";
+  if (!fs::is_directory(dir)) throw Error(dir, "not a directory (expected a Hugging Face model folder)");
+  ckpt.config = read_hf_config(dir + "/config.json");
+
+  std::vector<HfTensor> hf = read_tensors(dir, ckpt);
+  dequantize_hf_int_linears(dir, hf, ckpt);  // GPTQ/AWQ linears -> F32 <prefix>.weight
+  std::vector<std::string> skipped = add_canonical_tensors(hf, ckpt);
+
   const std::string tokenizer = dir + "/tokenizer.json";
   if (fs::exists(tokenizer)) ckpt.vocab = load_tokenizer_json_vocab(tokenizer);
 
@@ -130,5 +138,17 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
 }
 
 Checkpoint load_hf_checkpoint(const std::string& dir) { return load_hf_checkpoint(dir, nullptr); }
+
+Checkpoint checkpoint_from_hf(std::string_view config_json, std::vector<HfTensor> tensors, const std::string& where) {
+  Checkpoint ckpt;
+  ckpt.path = where;
+  ckpt.format = "hf";
+  const std::string config_where = where + "/config.json";
+  ckpt.config = parse_hf_config(std::string(config_json), config_where);
+  dequantize_hf_int_linears(HfQuantConfigText{std::string(config_json), config_where, HfQuantSource::kConfigJson},
+                            tensors, ckpt);
+  add_canonical_tensors(tensors, ckpt);
+  return ckpt;
+}
 
 }  // namespace lmpack

@@ -37,6 +37,7 @@ void fuzz_hf_config(const uint8_t* data, size_t size);        // config.json, wi
 void fuzz_tokenizer_json(const uint8_t* data, size_t size);   // tokenizer.json [\0 tokenizer_config.json]
 void fuzz_imatrix(const uint8_t* data, size_t size);          // GGUF and legacy .dat imatrix
 void fuzz_hf_quant(const uint8_t* data, size_t size);         // GPTQ/AWQ config [\0 safetensors]
+void fuzz_hf_model(const uint8_t* data, size_t size);         // config.json \0 safetensors -> checkpoint
 void fuzz_tokenize_spm(const uint8_t* data, size_t size);     // arbitrary bytes through real SPM vocabularies
 void fuzz_tokenize_bpe(const uint8_t* data, size_t size);     // ... through real byte-level BPE vocabularies
 

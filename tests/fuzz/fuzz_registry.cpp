@@ -18,6 +18,7 @@ const std::vector<Harness>& harnesses() {
       {"tokenizer_json", fuzz_tokenizer_json, false, 32768},
       {"imatrix", fuzz_imatrix, false, 8192},
       {"hf_quant", fuzz_hf_quant, false, 8192},
+      {"hf_model", fuzz_hf_model, false, 16384},
       {"tokenize_spm", fuzz_tokenize_spm, true, 2048},
       {"tokenize_bpe", fuzz_tokenize_bpe, true, 2048},
   };

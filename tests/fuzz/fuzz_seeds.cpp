@@ -1,5 +1,5 @@
 // fuzz_seeds <out_dir>: writes the seed corpus of every harness into
-// <out_dir>/<harness>/, from the real files in ../shared (cut to what the
+// <out_dir>/<harness>/ (exit status 3 when ../shared is absent), from the real files in ../shared (cut to what the
 // harness's max_len allows: headers, the first few hundred tokens of a
 // vocabulary) and from lmpack's own writers (GGUF, safetensors, imatrix,
 // config.json, random tiny models). scripts/fuzz.sh runs it before fuzzing;
@@ -205,8 +205,12 @@ void safetensors_seeds() {
                       Bytes(8, 'g'), Bytes()},
                      {{"format", "pt"}}));
 
-  for (const char* arch : {"llama", "mistral", "qwen2"})
-    put("hf_config", std::string(arch) + ".json", file_bytes((random_model(std::string("cfg-") + arch, arch, 16) / "config.json").string()));
+  for (const char* arch : {"llama", "mistral", "qwen2"}) {
+    const fs::path dir = random_model(std::string("cfg-") + arch, arch, 16);
+    const Bytes config = file_bytes((dir / "config.json").string());
+    put("hf_config", std::string(arch) + ".json", config);
+    put("hf_model", std::string(arch), config + Bytes(1, '\0') + file_bytes((dir / "model.safetensors").string()));
+  }
   put("hf_config", "stories260K-hf.json", file_bytes(shared_path("models/stories260K-hf/config.json")));
   ModelConfig llama3 = parse_hf_config(file_bytes(shared_path("models/stories260K-hf/config.json")), "config.json");
   llama3.rope_scaling.type = RopeScaling::Type::kLlama3;
@@ -231,6 +235,8 @@ void hf_quant_seeds() {
   put("hf_quant", "gptq-config-tensors", Bytes(1, '\0') + gptq_cfg + Bytes(1, '\0') + gptq);
   put("hf_quant", "awq-config-tensors", Bytes(1, '\0') + awq_cfg + Bytes(1, '\0') + awq);
   put("hf_quant", "autogptq-tensors", Bytes(1, '\1') + R"({"bits":4,"group_size":-1,"sym":true})" + Bytes(1, '\0') + gptq);
+  // A folder whose only linear is GPTQ: names, config and packing together.
+  put("hf_model", "gptq-linear", gptq_cfg + Bytes(1, '\0') + gptq);
   put("hf_quant", "autoawq-tensors", Bytes(1, '\2') + R"({"w_bit":4,"q_group_size":32,"zero_point":true,"version":"GEMM"})" + Bytes(1, '\0') + awq);
 }
 
@@ -354,6 +360,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_out = argv[1];
+  if (shared_dir().empty()) {
+    std::cerr << "fuzz_seeds: ../shared is absent (set LMPACK_SHARED_DIR); no seeds written\n";
+    return 3;
+  }
   try {
     gguf_seeds();
     gguf_model_seeds();
