@@ -70,7 +70,10 @@ std::string test_name(const ::testing::TestParamInfo<Input>& info) {
 // the table the drivers share must hold the same names, in the same order.
 TEST(FuzzHarnesses, TableMatchesTheCMakeTargets) {
   std::string names;
-  for (const Harness& h : harnesses()) names += (names.empty() ? "" : ",") + std::string(h.name);
+  for (const Harness& h : harnesses()) {
+    if (!names.empty()) names += ',';
+    names += h.name;
+  }
   EXPECT_EQ(names, LMPACK_FUZZ_TARGETS);
 }
 
