@@ -55,8 +55,10 @@ void decode_ids_from_bytes(const Tokenizer& tokenizer, std::string_view bytes, c
   const int64_t n = tokenizer.vocab().size();
   int32_t prev = -1;
   for (size_t i = 0; i + 1 < bytes.size(); i += 2) {
+    // Mostly ids inside the vocabulary, some just past its end, a few negative.
     const uint32_t raw = static_cast<uint8_t>(bytes[i]) | (static_cast<uint32_t>(static_cast<uint8_t>(bytes[i + 1])) << 8);
-    const int32_t id = static_cast<int32_t>(raw % static_cast<uint32_t>(n + 16)) - (raw >= 0xFFF0 ? 20 : 0);
+    const int32_t id = raw >= 0xFFF0 ? -static_cast<int32_t>(raw - 0xFFEF)
+                                     : static_cast<int32_t>(raw % static_cast<uint32_t>(n + 16));
     const bool in_range = id >= 0 && id < n;
     const bool decoded = run_checked([&] { tokenizer.decode_token(prev, id); }, {where});
     LMPACK_FUZZ_CHECK(decoded == in_range, "token id ", id, " of ", n, in_range ? " failed" : " decoded");
