@@ -23,4 +23,15 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
+std::string read_text_file(const std::string& path, uint64_t max_bytes, const char* what) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > max_bytes)
+    throw Error(path, cat("is ", size, " bytes, more than the ", max_bytes, " a ", what, " may have"));
+  std::string text = read_text_file(path);
+  if (text.size() > max_bytes)  // grew since, or not a regular file
+    throw Error(path, cat("is more than the ", max_bytes, " bytes a ", what, " may have"));
+  return text;
+}
+
 }  // namespace lmpack

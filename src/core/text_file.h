@@ -4,10 +4,14 @@
 // throws Error("<path>", ...).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace lmpack {
 
 std::string read_text_file(const std::string& path);
+// The same, refusing a file larger than max_bytes ("<path>: is N bytes, more
+// than the M a <what> may have") before reading any of it.
+std::string read_text_file(const std::string& path, uint64_t max_bytes, const char* what);
 
 }  // namespace lmpack

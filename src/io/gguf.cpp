@@ -8,7 +8,10 @@
 #include <limits>
 #include <unordered_set>
 
+#include <cstring>
+
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace lmpack {
 namespace {
@@ -19,53 +22,95 @@ constexpr int kMaxArrayDepth = 8;             // arrays of arrays of ... (llama.
 constexpr uint32_t kMaxDims = 4;
 // Array elements in all metadata together. Real files hold about a million at
 // most (256K-token vocabularies with scores, types and merges); the cap keeps
-// a hostile multi-gigabyte header from costing hundreds of gigabytes of RAM.
+// a hostile multi-gigabyte header from costing gigabytes of RAM. Elements are
+// stored packed (GgufArray), so even at the cap a header costs about its size.
 constexpr uint64_t kMaxArrayElements = uint64_t{1} << 22;
-
-// Keys and tensor names come from the file: keep error messages one short line.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < 80; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  if (s.size() > 80) out += "...";
-  return out;
-}
+// Nested arrays cost a GgufValue (~150 bytes) each for 12 bytes of file:
+// llama.cpp writes none, so a small cap keeps them cheap.
+constexpr uint64_t kMaxNestedArrays = uint64_t{1} << 16;
+// Real files have tens of keys and at most a few thousand tensors; a key or a
+// tensor info costs a few hundred bytes of RAM for as little as 13 or 32
+// bytes of file, so the counts are capped as well as checked against the size.
+constexpr uint64_t kMaxMetadataKeys = uint64_t{1} << 16;
+constexpr uint64_t kMaxTensors = uint64_t{1} << 20;
 
 // Smallest number of bytes one element of this type can occupy in the file.
 uint64_t min_value_bytes(GgufType t) {
   switch (t) {
-    case GgufType::kUint8:
-    case GgufType::kInt8:
-    case GgufType::kBool:
-      return 1;
-    case GgufType::kUint16:
-    case GgufType::kInt16:
-      return 2;
-    case GgufType::kUint32:
-    case GgufType::kInt32:
-    case GgufType::kFloat32:
-      return 4;
-    case GgufType::kUint64:
-    case GgufType::kInt64:
-    case GgufType::kFloat64:
     case GgufType::kString:  // uint64 length
       return 8;
     case GgufType::kArray:  // uint32 type + uint64 count
       return 12;
+    default:
+      return gguf_scalar_bytes(t);
   }
-  return 1;
 }
 
 bool valid_type(uint32_t t) { return t <= static_cast<uint32_t>(GgufType::kFloat64); }
+
+bool is_unsigned(GgufType t) {
+  return t == GgufType::kUint8 || t == GgufType::kUint16 || t == GgufType::kUint32 || t == GgufType::kUint64;
+}
+bool is_signed(GgufType t) {
+  return t == GgufType::kInt8 || t == GgufType::kInt16 || t == GgufType::kInt32 || t == GgufType::kInt64;
+}
+
+// One scalar element from its little-endian bytes (gguf_scalar_bytes(type) of them).
+GgufValue scalar_from_bytes(GgufType type, const uint8_t* p) {
+  GgufValue v;
+  v.type = type;
+  auto load = [p](auto x) {
+    std::memcpy(&x, p, sizeof x);
+    return x;
+  };
+  switch (type) {
+    case GgufType::kUint8: v.u = load(uint8_t{}); break;
+    case GgufType::kUint16: v.u = load(uint16_t{}); break;
+    case GgufType::kUint32: v.u = load(uint32_t{}); break;
+    case GgufType::kUint64: v.u = load(uint64_t{}); break;
+    case GgufType::kInt8: v.i = load(int8_t{}); break;
+    case GgufType::kInt16: v.i = load(int16_t{}); break;
+    case GgufType::kInt32: v.i = load(int32_t{}); break;
+    case GgufType::kInt64: v.i = load(int64_t{}); break;
+    case GgufType::kFloat32: v.f = load(float{}); break;
+    case GgufType::kFloat64: v.f = load(double{}); break;
+    case GgufType::kBool:
+      v.u = load(uint8_t{}) != 0 ? 1 : 0;
+      v.i = static_cast<int64_t>(v.u);
+      break;
+    case GgufType::kString:
+    case GgufType::kArray:
+      LMPACK_CHECK(false, "scalar_from_bytes on a string or array type");
+  }
+  // Mirror integers across u/i where they fit.
+  if (is_unsigned(type)) {
+    if (v.u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) v.i = static_cast<int64_t>(v.u);
+  } else if (is_signed(type)) {
+    if (v.i >= 0) v.u = static_cast<uint64_t>(v.i);
+  }
+  return v;
+}
+
+// The little-endian bytes of a scalar value (inverse of scalar_from_bytes).
+void scalar_to_bytes(const GgufValue& v, uint8_t* p) {
+  auto store = [p](auto x) { std::memcpy(p, &x, sizeof x); };
+  switch (v.type) {
+    case GgufType::kUint8: store(static_cast<uint8_t>(v.u)); break;
+    case GgufType::kUint16: store(static_cast<uint16_t>(v.u)); break;
+    case GgufType::kUint32: store(static_cast<uint32_t>(v.u)); break;
+    case GgufType::kUint64: store(v.u); break;
+    case GgufType::kInt8: store(static_cast<int8_t>(v.i)); break;
+    case GgufType::kInt16: store(static_cast<int16_t>(v.i)); break;
+    case GgufType::kInt32: store(static_cast<int32_t>(v.i)); break;
+    case GgufType::kInt64: store(v.i); break;
+    case GgufType::kFloat32: store(static_cast<float>(v.f)); break;
+    case GgufType::kFloat64: store(v.f); break;
+    case GgufType::kBool: store(static_cast<uint8_t>(v.u != 0 ? 1 : 0)); break;
+    case GgufType::kString:
+    case GgufType::kArray:
+      LMPACK_CHECK(false, "scalar_to_bytes on a string or array type");
+  }
+}
 
 class Parser {
  public:
@@ -76,73 +121,80 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& problem) const { throw Error(path_, problem); }
-  std::string read_string(std::string_view what) {
+  // A string's bytes, still in the file (length checked against what is left).
+  std::string_view read_string_view(std::string_view what) {
     uint64_t n = r_.read<uint64_t>(what);
     if (n > r_.remaining())
       fail(cat("string length ", n, " for ", what, " at offset ", r_.offset() - 8, " exceeds the ",
                r_.remaining(), " bytes left"));
-    return r_.read_string(n, what);
+    return {reinterpret_cast<const char*>(r_.read_bytes(n, what)), static_cast<size_t>(n)};
   }
+  std::string read_string(std::string_view what) { return std::string(read_string_view(what)); }
   GgufType read_type(std::string_view what) {
     uint32_t t = r_.read<uint32_t>(what);
     if (!valid_type(t)) fail(cat("unknown metadata value type ", t, " for ", what));
     return static_cast<GgufType>(t);
   }
-  void read_value(GgufValue& v, GgufType type, const std::string& key, int depth);
+  void read_value(GgufValue& v, GgufType type, const std::string& shown_key);
+  void read_array(GgufValue& v, const std::string& shown_key, int depth);
   void read_tensor_info(TensorInfo& t, uint64_t& offset, const std::unordered_set<std::string>& seen);
 
   ByteReader r_;
   const uint8_t* data_;
   std::string path_;
   uint64_t array_elements_ = 0;
+  uint64_t nested_arrays_ = 0;
 };
 
-void Parser::read_value(GgufValue& v, GgufType type, const std::string& key, int depth) {
-  v.type = type;
-  switch (type) {
-    case GgufType::kUint8: v.u = r_.read<uint8_t>(key); break;
-    case GgufType::kUint16: v.u = r_.read<uint16_t>(key); break;
-    case GgufType::kUint32: v.u = r_.read<uint32_t>(key); break;
-    case GgufType::kUint64: v.u = r_.read<uint64_t>(key); break;
-    case GgufType::kInt8: v.i = r_.read<int8_t>(key); break;
-    case GgufType::kInt16: v.i = r_.read<int16_t>(key); break;
-    case GgufType::kInt32: v.i = r_.read<int32_t>(key); break;
-    case GgufType::kInt64: v.i = r_.read<int64_t>(key); break;
-    case GgufType::kFloat32: v.f = r_.read<float>(key); break;
-    case GgufType::kFloat64: v.f = r_.read<double>(key); break;
-    case GgufType::kBool: {
-      uint8_t b = r_.read<uint8_t>(key);
-      if (b > 1) fail(cat("metadata key ", printable(key), ": bool value ", int{b}, " is neither 0 nor 1"));
-      v.u = b;
-      v.i = b;
-      break;
-    }
-    case GgufType::kString: v.str = read_string(key); break;
-    case GgufType::kArray: {
-      if (depth >= kMaxArrayDepth)
-        fail(cat("metadata key ", printable(key), ": arrays nested deeper than ", kMaxArrayDepth));
-      v.array_type = read_type(key);
-      uint64_t n = r_.read<uint64_t>(key);
-      uint64_t min_bytes = min_value_bytes(v.array_type);
-      if (n > r_.remaining() / min_bytes)
-        fail(cat("metadata key ", printable(key), ": array of ", n, " ", gguf_type_name(v.array_type),
-                 " needs at least ", min_bytes, " bytes each, only ", r_.remaining(), " left"));
-      array_elements_ += n;
-      if (array_elements_ > kMaxArrayElements)
-        fail(cat("metadata key ", printable(key), ": more than ", kMaxArrayElements,
-                 " array elements in the metadata (", n, " in this array)"));
-      v.array.resize(n);
-      for (uint64_t k = 0; k < n; ++k) read_value(v.array[k], v.array_type, key, depth + 1);
-      return;
-    }
+// `shown_key` is the key as printable() shows it in messages.
+void Parser::read_value(GgufValue& v, GgufType type, const std::string& shown_key) {
+  if (type == GgufType::kString) {
+    v.type = type;
+    v.str = read_string(shown_key);
+  } else if (type == GgufType::kArray) {
+    v.type = type;
+    read_array(v, shown_key, 0);
+  } else {
+    const uint8_t* p = r_.read_bytes(gguf_scalar_bytes(type), shown_key);
+    if (type == GgufType::kBool && *p > 1)
+      fail(cat("metadata key ", shown_key, ": bool value ", int{*p}, " is neither 0 nor 1"));
+    v = scalar_from_bytes(type, p);
   }
-  // Mirror integers across u/i where they fit.
-  if (type == GgufType::kUint8 || type == GgufType::kUint16 || type == GgufType::kUint32 ||
-      type == GgufType::kUint64) {
-    if (v.u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) v.i = static_cast<int64_t>(v.u);
-  } else if (type == GgufType::kInt8 || type == GgufType::kInt16 || type == GgufType::kInt32 ||
-             type == GgufType::kInt64) {
-    if (v.i >= 0) v.u = static_cast<uint64_t>(v.i);
+}
+
+void Parser::read_array(GgufValue& v, const std::string& shown_key, int depth) {
+  if (depth >= kMaxArrayDepth)
+    fail(cat("metadata key ", shown_key, ": arrays nested deeper than ", kMaxArrayDepth));
+  const GgufType type = read_type(shown_key);
+  const uint64_t n = r_.read<uint64_t>(shown_key);
+  const uint64_t min_bytes = min_value_bytes(type);
+  if (n > r_.remaining() / min_bytes)
+    fail(cat("metadata key ", shown_key, ": array of ", n, " ", gguf_type_name(type), " needs at least ",
+             min_bytes, " bytes each, only ", r_.remaining(), " left"));
+  array_elements_ += n;
+  if (array_elements_ > kMaxArrayElements)
+    fail(cat("metadata key ", shown_key, ": more than ", kMaxArrayElements, " array elements in the metadata (",
+             n, " in this array)"));
+  v.array = GgufArray(type);
+  if (type == GgufType::kString) {
+    for (uint64_t k = 0; k < n; ++k) v.array.push_string(read_string_view(shown_key));
+  } else if (type == GgufType::kArray) {
+    nested_arrays_ += n;
+    if (nested_arrays_ > kMaxNestedArrays)
+      fail(cat("metadata key ", shown_key, ": more than ", kMaxNestedArrays, " nested arrays in the metadata"));
+    for (uint64_t k = 0; k < n; ++k) {
+      GgufValue e;
+      e.type = GgufType::kArray;
+      read_array(e, shown_key, depth + 1);
+      v.array.push_back(std::move(e));
+    }
+  } else {
+    const uint8_t* p = r_.read_bytes(n * min_bytes, shown_key);
+    if (type == GgufType::kBool)
+      for (uint64_t k = 0; k < n; ++k)
+        if (p[k] > 1)
+          fail(cat("metadata key ", shown_key, ": bool element ", k, " is ", int{p[k]}, ", neither 0 nor 1"));
+    v.array.append_packed(p, static_cast<size_t>(n));
   }
 }
 
@@ -198,15 +250,17 @@ GgufFile Parser::parse() {
   // A key/value pair needs at least 8 (key length) + 4 (type) + 1 bytes.
   if (n_kv > r_.remaining() / 13)
     fail(cat("metadata count ", n_kv, " cannot fit in the ", r_.remaining(), " bytes left"));
+  if (n_kv > kMaxMetadataKeys) fail(cat("metadata count ", n_kv, " is more than the limit of ", kMaxMetadataKeys));
 
   std::unordered_set<std::string> keys;
   g.metadata.reserve(n_kv);
   for (uint64_t k = 0; k < n_kv; ++k) {
     std::string key = read_string("metadata key");
     if (!keys.insert(key).second) fail(cat("duplicate metadata key ", printable(key)));
-    GgufType type = read_type(key);
+    const std::string shown = printable(key);
+    GgufType type = read_type(shown);
     GgufValue v;
-    read_value(v, type, key, 0);
+    read_value(v, type, shown);
     g.metadata.emplace_back(std::move(key), std::move(v));
   }
 
@@ -221,6 +275,7 @@ GgufFile Parser::parse() {
   // A tensor info needs at least 8 (name) + 4 + 8 (one dim) + 4 + 8 bytes.
   if (n_tensors > r_.remaining() / 32)
     fail(cat("tensor count ", n_tensors, " cannot fit in the ", r_.remaining(), " bytes left"));
+  if (n_tensors > kMaxTensors) fail(cat("tensor count ", n_tensors, " is more than the limit of ", kMaxTensors));
   std::vector<uint64_t> offsets(n_tensors);
   std::unordered_set<std::string> names;
   g.tensors.resize(n_tensors);
@@ -267,13 +322,13 @@ GgufFile Parser::parse() {
 
 [[noreturn]] void type_error(const std::string& path, const std::string& key, GgufType got,
                              std::string_view expected) {
-  throw Error(path, cat("metadata key ", key, " has type ", gguf_type_name(got), ", expected ", expected));
+  throw Error(path, cat("metadata key ", printable(key), " has type ", gguf_type_name(got), ", expected ", expected));
 }
 
 int64_t value_as_int(const std::string& path, const std::string& key, const GgufValue& v) {
   if (!v.is_integer()) type_error(path, key, v.type, "an integer");
   if (v.type == GgufType::kUint64 && v.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-    throw Error(path, cat("metadata key ", key, " value ", v.u, " does not fit in int64"));
+    throw Error(path, cat("metadata key ", printable(key), " value ", v.u, " does not fit in int64"));
   return v.i;
 }
 
@@ -286,7 +341,7 @@ double value_as_float(const std::string& path, const std::string& key, const Ggu
 
 const GgufValue& array_of(const GgufFile& g, const std::string& key) {
   const GgufValue* v = g.find(key);
-  if (v == nullptr) throw Error(g.path, cat("metadata key ", key, " is missing"));
+  if (v == nullptr) throw Error(g.path, cat("metadata key ", printable(key), " is missing"));
   if (v->type != GgufType::kArray) type_error(g.path, key, v->type, "array");
   return *v;
 }
@@ -312,7 +367,7 @@ const GgufValue* GgufFile::find(const std::string& key) const {
 
 static const GgufValue& require(const GgufFile& g, const std::string& key) {
   const GgufValue* v = g.find(key);
-  if (v == nullptr) throw Error(g.path, cat("metadata key ", key, " is missing"));
+  if (v == nullptr) throw Error(g.path, cat("metadata key ", printable(key), " is missing"));
   return *v;
 }
 
@@ -336,36 +391,122 @@ bool GgufFile::get_bool(const std::string& key) const {
 
 std::vector<std::string> GgufFile::get_string_array(const std::string& key) const {
   const GgufValue& v = array_of(*this, key);
-  if (v.array_type != GgufType::kString) type_error(path, key, v.array_type, "array of string");
+  if (v.array.type() != GgufType::kString) type_error(path, key, v.array.type(), "array of string");
   std::vector<std::string> out;
   out.reserve(v.array.size());
-  for (const GgufValue& e : v.array) out.push_back(e.str);
+  for (size_t k = 0; k < v.array.size(); ++k) out.emplace_back(v.array.string_at(k));
   return out;
 }
 
 std::vector<float> GgufFile::get_float_array(const std::string& key) const {
   const GgufValue& v = array_of(*this, key);
-  GgufValue probe;
-  probe.type = v.array_type;
-  if (!probe.is_float() && !probe.is_integer()) type_error(path, key, v.array_type, "array of numbers");
+  const GgufType t = v.array.type();
+  if (gguf_scalar_bytes(t) == 0 || t == GgufType::kBool) type_error(path, key, t, "array of numbers");
   std::vector<float> out;
   out.reserve(v.array.size());
-  for (const GgufValue& e : v.array) {
-    out.push_back(static_cast<float>(value_as_float(path, key, e)));
-  }
+  for (size_t k = 0; k < v.array.size(); ++k)
+    out.push_back(static_cast<float>(value_as_float(path, key, v.array[k])));
   return out;
 }
 
 std::vector<int64_t> GgufFile::get_int_array(const std::string& key) const {
   const GgufValue& v = array_of(*this, key);
-  GgufValue probe;
-  probe.type = v.array_type;
-  if (!probe.is_integer())
-    type_error(path, key, v.array_type, "array of integers");
+  const GgufType t = v.array.type();
+  if (!is_unsigned(t) && !is_signed(t)) type_error(path, key, t, "array of integers");
   std::vector<int64_t> out;
   out.reserve(v.array.size());
-  for (const GgufValue& e : v.array) out.push_back(value_as_int(path, key, e));
+  for (size_t k = 0; k < v.array.size(); ++k) out.push_back(value_as_int(path, key, v.array[k]));
   return out;
+}
+
+size_t gguf_scalar_bytes(GgufType type) {
+  switch (type) {
+    case GgufType::kUint8:
+    case GgufType::kInt8:
+    case GgufType::kBool:
+      return 1;
+    case GgufType::kUint16:
+    case GgufType::kInt16:
+      return 2;
+    case GgufType::kUint32:
+    case GgufType::kInt32:
+    case GgufType::kFloat32:
+      return 4;
+    case GgufType::kUint64:
+    case GgufType::kInt64:
+    case GgufType::kFloat64:
+      return 8;
+    case GgufType::kString:
+    case GgufType::kArray:
+      return 0;
+  }
+  return 0;
+}
+
+GgufArray::GgufArray(GgufType type) : type_(type) {}
+
+GgufValue GgufArray::operator[](size_t k) const {
+  LMPACK_CHECK(k < size_, cat("GGUF array element ", k, " of ", size_));
+  if (type_ == GgufType::kArray) return arrays_[k];
+  if (type_ == GgufType::kString) {
+    GgufValue v;
+    v.type = GgufType::kString;
+    v.str = std::string(string_at(k));
+    return v;
+  }
+  return scalar_from_bytes(type_, reinterpret_cast<const uint8_t*>(bytes_.data()) + k * gguf_scalar_bytes(type_));
+}
+
+std::string_view GgufArray::string_at(size_t k) const {
+  LMPACK_CHECK(type_ == GgufType::kString && k < size_, cat("GGUF string array element ", k, " of ", size_));
+  const uint64_t begin = k == 0 ? 0 : ends_[k - 1];
+  return std::string_view(bytes_).substr(begin, ends_[k] - begin);
+}
+
+const GgufValue& GgufArray::array_at(size_t k) const {
+  LMPACK_CHECK(type_ == GgufType::kArray && k < size_, cat("GGUF nested array element ", k, " of ", size_));
+  return arrays_[k];
+}
+
+void GgufArray::push_back(const GgufValue& v) {
+  if (v.type != type_)
+    throw Error("GGUF array", cat("an element of type ", gguf_type_name(v.type), " cannot go into an array of ",
+                                  gguf_type_name(type_)));
+  if (type_ == GgufType::kString) {
+    push_string(v.str);
+    return;
+  }
+  if (type_ == GgufType::kArray) {
+    arrays_.push_back(v);
+  } else {
+    uint8_t b[8];
+    scalar_to_bytes(v, b);
+    bytes_.append(reinterpret_cast<const char*>(b), gguf_scalar_bytes(type_));
+  }
+  ++size_;
+}
+
+void GgufArray::push_back(GgufValue&& v) {
+  if (v.type == GgufType::kArray && type_ == GgufType::kArray) {
+    arrays_.push_back(std::move(v));
+    ++size_;
+    return;
+  }
+  push_back(static_cast<const GgufValue&>(v));
+}
+
+void GgufArray::push_string(std::string_view s) {
+  LMPACK_CHECK(type_ == GgufType::kString, "push_string on a non-string GGUF array");
+  bytes_.append(s);
+  ends_.push_back(bytes_.size());
+  ++size_;
+}
+
+void GgufArray::append_packed(const uint8_t* bytes, size_t n) {
+  const size_t width = gguf_scalar_bytes(type_);
+  LMPACK_CHECK(width > 0, "append_packed on a string or array GGUF array");
+  bytes_.append(reinterpret_cast<const char*>(bytes), n * width);
+  size_ += n;
 }
 
 bool GgufValue::is_integer() const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,18 +32,54 @@ enum class GgufType : uint32_t {
   kFloat64 = 12,
 };
 
+struct GgufValue;
+
+// The elements of a metadata array, stored by kind so that an array costs
+// about what it takes in the file: numbers and bools packed as the file
+// stores them, strings back to back with their end offsets, and only nested
+// arrays as one GgufValue each.
+class GgufArray {
+ public:
+  GgufArray() = default;
+  explicit GgufArray(GgufType type);
+
+  GgufType type() const { return type_; }  // element type
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Element k as a value of type type() (a copy; a nested array is copied too).
+  GgufValue operator[](size_t k) const;
+  std::string_view string_at(size_t k) const;  // kString arrays only
+  const GgufValue& array_at(size_t k) const;   // kArray arrays only
+
+  // Appends one element; throws Error("GGUF array", ...) when its type is not type().
+  void push_back(const GgufValue& v);
+  void push_back(GgufValue&& v);
+  void push_string(std::string_view s);  // kString arrays only
+  // Appends n scalars stored as the file stores them (n * element size bytes).
+  void append_packed(const uint8_t* bytes, size_t n);
+
+ private:
+  GgufType type_ = GgufType::kUint32;
+  size_t size_ = 0;
+  std::string bytes_;              // scalars: packed little-endian; strings: texts back to back
+  std::vector<uint64_t> ends_;     // kString: end of each text in bytes_
+  std::vector<GgufValue> arrays_;  // kArray: the nested arrays
+};
+
 struct GgufValue {
   GgufType type = GgufType::kUint32;
   uint64_t u = 0;      // unsigned integer types and bool
   int64_t i = 0;       // signed integer types (also set for unsigned ones that fit)
   double f = 0.0;      // float types
   std::string str;     // kString
-  GgufType array_type = GgufType::kUint32;  // kArray: element type
-  std::vector<GgufValue> array;             // kArray: elements (may be arrays)
+  GgufArray array;     // kArray: elements (array.type() is their type; they may be arrays)
 
   bool is_integer() const;
   bool is_float() const { return type == GgufType::kFloat32 || type == GgufType::kFloat64; }
 };
+
+// Bytes one element of a scalar type occupies in the file (0 for strings and arrays).
+size_t gguf_scalar_bytes(GgufType type);
 
 struct GgufFile {
   std::string path;

@@ -47,7 +47,7 @@ class Encoder {
     std::memcpy(b, &v, sizeof(T));
     out_.append(b, sizeof(T));
   }
-  void str(const std::string& s) {
+  void str(std::string_view s) {
     pod<uint64_t>(s.size());
     out_ += s;
   }
@@ -57,19 +57,18 @@ class Encoder {
   std::string out_;
 };
 
-// Checks that a value can be written as its type says (array elements all of
-// the array's type, a known type id); `where` names the key.
+// Checks that a value can be written as its type says (a known type id,
+// arrays nested at most 8 deep; GgufArray keeps elements of one type).
 void check_value(const std::string& file, const std::string& key, const GgufValue& v, int depth) {
   if (static_cast<uint32_t>(v.type) > static_cast<uint32_t>(GgufType::kFloat64))
     throw Error(file, cat("metadata key ", key, ": unknown value type ", static_cast<uint32_t>(v.type)));
   if (v.type != GgufType::kArray) return;
   if (depth >= 8) throw Error(file, cat("metadata key ", key, ": arrays nested deeper than 8"));
-  for (const GgufValue& e : v.array) {
-    if (e.type != v.array_type)
-      throw Error(file, cat("metadata key ", key, ": array of ", gguf_type_name(v.array_type),
-                            " holds an element of type ", gguf_type_name(e.type)));
-    check_value(file, key, e, depth + 1);
-  }
+  if (static_cast<uint32_t>(v.array.type()) > static_cast<uint32_t>(GgufType::kFloat64))
+    throw Error(file, cat("metadata key ", key, ": unknown array element type ",
+                          static_cast<uint32_t>(v.array.type())));
+  if (v.array.type() == GgufType::kArray)
+    for (size_t k = 0; k < v.array.size(); ++k) check_value(file, key, v.array.array_at(k), depth + 1);
 }
 
 void encode_value(Encoder& e, const GgufValue& v) {
@@ -86,11 +85,19 @@ void encode_value(Encoder& e, const GgufValue& v) {
     case GgufType::kFloat64: e.pod<double>(v.f); break;
     case GgufType::kBool: e.pod<uint8_t>(v.u != 0 ? 1 : 0); break;
     case GgufType::kString: e.str(v.str); break;
-    case GgufType::kArray:
-      e.pod<uint32_t>(static_cast<uint32_t>(v.array_type));
-      e.pod<uint64_t>(v.array.size());
-      for (const GgufValue& x : v.array) encode_value(e, x);
+    case GgufType::kArray: {
+      const GgufArray& a = v.array;
+      e.pod<uint32_t>(static_cast<uint32_t>(a.type()));
+      e.pod<uint64_t>(a.size());
+      if (a.type() == GgufType::kString) {
+        for (size_t k = 0; k < a.size(); ++k) e.str(a.string_at(k));
+      } else if (a.type() == GgufType::kArray) {
+        for (size_t k = 0; k < a.size(); ++k) encode_value(e, a.array_at(k));
+      } else {
+        for (size_t k = 0; k < a.size(); ++k) encode_value(e, a[k]);
+      }
       break;
+    }
   }
 }
 
@@ -161,28 +168,22 @@ void GgufWriter::add_string(const std::string& key, const std::string& v) {
 
 void GgufWriter::add_string_array(const std::string& key, const std::vector<std::string>& v) {
   GgufValue g = scalar(GgufType::kArray);
-  g.array_type = GgufType::kString;
-  g.array.resize(v.size(), scalar(GgufType::kString));
-  for (size_t i = 0; i < v.size(); ++i) g.array[i].str = v[i];
+  g.array = GgufArray(GgufType::kString);
+  for (const std::string& s : v) g.array.push_string(s);
   add(key, std::move(g));
 }
 
 void GgufWriter::add_f32_array(const std::string& key, const std::vector<float>& v) {
   GgufValue g = scalar(GgufType::kArray);
-  g.array_type = GgufType::kFloat32;
-  g.array.resize(v.size(), scalar(GgufType::kFloat32));
-  for (size_t i = 0; i < v.size(); ++i) g.array[i].f = v[i];
+  g.array = GgufArray(GgufType::kFloat32);
+  g.array.append_packed(reinterpret_cast<const uint8_t*>(v.data()), v.size());
   add(key, std::move(g));
 }
 
 void GgufWriter::add_i32_array(const std::string& key, const std::vector<int32_t>& v) {
   GgufValue g = scalar(GgufType::kArray);
-  g.array_type = GgufType::kInt32;
-  g.array.resize(v.size(), scalar(GgufType::kInt32));
-  for (size_t i = 0; i < v.size(); ++i) {
-    g.array[i].i = v[i];
-    if (v[i] >= 0) g.array[i].u = static_cast<uint64_t>(v[i]);
-  }
+  g.array = GgufArray(GgufType::kInt32);
+  g.array.append_packed(reinterpret_cast<const uint8_t*>(v.data()), v.size());
   add(key, std::move(g));
 }
 

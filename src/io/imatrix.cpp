@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/printable.h"
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
 
@@ -30,12 +31,12 @@ bool remove_suffix(std::string& s, const std::string& suffix) {
 
 void check_value(const std::string& path, const std::string& name, size_t i, float v) {
   if (!std::isfinite(v) || v < 0.0f)
-    throw Error(path, cat("imatrix entry ", name, " value ", i, " is ", v, " (must be finite and >= 0)"));
+    throw Error(path, cat("imatrix entry ", printable(name), " value ", i, " is ", v, " (must be finite and >= 0)"));
 }
 
 const float* f32_data(const std::string& path, const TensorInfo& t) {
   if (t.dtype != DType::F32)
-    throw Error(path, cat("imatrix tensor ", t.name, " has type ", dtype_name(t.dtype), ", expected f32"));
+    throw Error(path, cat("imatrix tensor ", printable(t.name), " has type ", dtype_name(t.dtype), ", expected f32"));
   return reinterpret_cast<const float*>(t.data);
 }
 
@@ -45,11 +46,11 @@ float load_f32(const float* p, int64_t i) {
   return v;
 }
 
-ImportanceMatrix read_gguf_imatrix(const std::string& path) {
-  const GgufFile g = read_gguf(path);
+ImportanceMatrix gguf_imatrix(const uint8_t* data, size_t size, const std::string& path) {
+  const GgufFile g = parse_gguf(data, size, path);
   if (g.find("general.type") != nullptr) {
     const std::string type = g.get_string("general.type");
-    if (type != "imatrix") throw Error(path, cat("is a GGUF of general.type '", type, "', not an imatrix"));
+    if (type != "imatrix") throw Error(path, cat("is a GGUF of general.type '", printable(type), "', not an imatrix"));
   }
   ImportanceMatrix m;
   if (g.find(kDatasets) != nullptr) m.datasets = g.get_string_array(kDatasets);
@@ -73,25 +74,29 @@ ImportanceMatrix read_gguf_imatrix(const std::string& path) {
     const TensorInfo* sums = pair.first;
     const TensorInfo* counts = pair.second;
     if (sums == nullptr || counts == nullptr)
-      throw Error(path, cat("imatrix entry ", name, " has ", sums ? "in_sum2 but no counts" : "counts but no in_sum2"));
+      throw Error(path, cat("imatrix entry ", printable(name), " has ", sums ? "in_sum2 but no counts" : "counts but no in_sum2"));
     const float* s = f32_data(path, *sums);
     const float* c = f32_data(path, *counts);
     const int64_t n_mat = counts->n_elements();
     const int64_t nval = sums->n_elements();
-    if (n_mat <= 0 || nval <= 0 || nval % n_mat != 0 || sums->cols() * n_mat != nval)
-      throw Error(path, cat("imatrix entry ", name, ": in_sum2 ", shape_string(sums->shape), " does not hold one row per "
+    if (n_mat <= 0 || nval <= 0 || nval % n_mat != 0 || sums->cols() != nval / n_mat)
+      throw Error(path, cat("imatrix entry ", printable(name), ": in_sum2 ", shape_string(sums->shape), " does not hold one row per "
                             "count (counts ", shape_string(counts->shape), ")"));
     const int64_t cols = nval / n_mat;
     std::vector<float> values(static_cast<size_t>(nval));
     for (int64_t j = 0; j < n_mat; ++j) {
       const float count = load_f32(c, j);
       if (!std::isfinite(count) || count < 0.0f)
-        throw Error(path, cat("imatrix entry ", name, " count ", j, " is ", count, " (must be finite and >= 0)"));
+        throw Error(path, cat("imatrix entry ", printable(name), " count ", j, " is ", count, " (must be finite and >= 0)"));
       for (int64_t i = 0; i < cols; ++i) {
         const int64_t k = j * cols + i;
         const float sum = load_f32(s, k);
         check_value(path, name, static_cast<size_t>(k), sum);
-        values[static_cast<size_t>(k)] = count > 0.0f ? sum / count : 1.0f;
+        const float value = count > 0.0f ? sum / count : 1.0f;
+        if (!std::isfinite(value))
+          throw Error(path, cat("imatrix entry ", printable(name), " value ", k, " is ", sum, " / count ", count,
+                                ", which overflows f32"));
+        values[static_cast<size_t>(k)] = value;
       }
     }
     m.values.emplace(name, std::move(values));
@@ -99,9 +104,8 @@ ImportanceMatrix read_gguf_imatrix(const std::string& path) {
   return m;
 }
 
-ImportanceMatrix read_legacy_imatrix(const std::string& path) {
-  auto file = MappedFile::open(path);
-  ByteReader r(file->data(), file->size(), path);
+ImportanceMatrix legacy_imatrix(const uint8_t* data, size_t size, const std::string& path) {
+  ByteReader r(data, size, path);
   ImportanceMatrix m;
   const int32_t n_entries = r.read<int32_t>("entry count");
   if (n_entries <= 0) throw Error(path, cat("legacy imatrix entry count is ", n_entries, ", must be positive"));
@@ -117,7 +121,7 @@ ImportanceMatrix read_legacy_imatrix(const std::string& path) {
     std::string name = r.read_string(static_cast<uint64_t>(len), what + " name");
     const int32_t ncall = r.read<int32_t>(what + " ncall");
     const int32_t nval = r.read<int32_t>(what + " nval");
-    if (nval <= 0) throw Error(path, cat("entry ", name, " has ", nval, " values, must be positive"));
+    if (nval <= 0) throw Error(path, cat("entry ", printable(name), " has ", nval, " values, must be positive"));
     const uint8_t* raw = r.read_bytes(static_cast<uint64_t>(nval) * 4, what + " values");
     std::vector<float> values(static_cast<size_t>(nval));
     std::memcpy(values.data(), raw, values.size() * sizeof(float));
@@ -126,7 +130,7 @@ ImportanceMatrix read_legacy_imatrix(const std::string& path) {
       if (ncall > 0) values[i] /= static_cast<float>(ncall);
     }
     if (!m.values.emplace(name, std::move(values)).second)
-      throw Error(path, cat("imatrix entry ", name, " appears twice"));
+      throw Error(path, cat("imatrix entry ", printable(name), " appears twice"));
   }
   // Optional trailer: chunk count, then the dataset name. Either may be
   // absent (older files), but a partial field is a truncated file.
@@ -147,14 +151,15 @@ ImportanceMatrix read_legacy_imatrix(const std::string& path) {
 
 }  // namespace
 
+ImportanceMatrix parse_imatrix(const uint8_t* data, size_t size, const std::string& where) {
+  if (size < 4) throw Error(where, cat("is ", size, " bytes, too short for an imatrix file"));
+  const bool gguf = std::memcmp(data, "GGUF", 4) == 0;
+  return gguf ? gguf_imatrix(data, size, where) : legacy_imatrix(data, size, where);
+}
+
 ImportanceMatrix read_imatrix(const std::string& path) {
-  bool gguf = false;
-  {
-    auto file = MappedFile::open(path);
-    if (file->size() < 4) throw Error(path, cat("is ", file->size(), " bytes, too short for an imatrix file"));
-    gguf = std::memcmp(file->data(), "GGUF", 4) == 0;
-  }
-  return gguf ? read_gguf_imatrix(path) : read_legacy_imatrix(path);
+  auto file = MappedFile::open(path);
+  return parse_imatrix(file->data(), file->size(), path);
 }
 
 void write_imatrix_gguf(const ImportanceMatrix& m, const std::string& path) {
@@ -172,7 +177,7 @@ void write_imatrix_gguf(const ImportanceMatrix& m, const std::string& path) {
   w.add_u32(kChunkCount, static_cast<uint32_t>(m.chunk_count));
   w.add_u32(kChunkSize, static_cast<uint32_t>(m.chunk_size));
   for (const auto& [name, values] : m.values) {
-    if (values.empty()) throw Error(path, cat("imatrix entry ", name, " has no values"));
+    if (values.empty()) throw Error(path, cat("imatrix entry ", printable(name), " has no values"));
     for (size_t i = 0; i < values.size(); ++i) check_value(path, name, i, values[i]);
     // Names as llama.cpp sorts them (std::map order); shapes as ggml writes a
     // single matrix (trailing dimensions of 1 dropped): ne {cols} and {1}.
@@ -186,7 +191,7 @@ void write_imatrix_gguf(const ImportanceMatrix& m, const std::string& path) {
     for (size_t i = 0; i < values.size(); ++i) {
       sums[i] = static_cast<float>(values[i] * tokens);
       if (!std::isfinite(sums[i]))
-        throw Error(path, cat("imatrix entry ", name, " value ", i, " times ", tokens, " tokens overflows f32"));
+        throw Error(path, cat("imatrix entry ", printable(name), " value ", i, " times ", tokens, " tokens overflows f32"));
     }
     w.write_tensor(name + kInSum2, sums.data(), sums.size() * sizeof(float));
     const float count = static_cast<float>(tokens);

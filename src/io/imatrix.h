@@ -35,6 +35,8 @@ struct ImportanceMatrix {
 // for truncated or inconsistent files, a GGUF of another general.type,
 // negative/NaN/infinite values or counts, and files without any entry.
 ImportanceMatrix read_imatrix(const std::string& path);
+// The same over bytes in memory (tests, fuzzing); `where` names them in errors.
+ImportanceMatrix parse_imatrix(const uint8_t* data, size_t size, const std::string& where);
 
 // Writes the GGUF layout llama.cpp's quantize reads: one matrix per tensor,
 // counts = chunk_count * chunk_size tokens (1 when either is 0) and in_sum2 =

@@ -89,15 +89,13 @@ const TensorInfo& Llama2cFile::tensor(const std::string& name) const {
   throw Error(path, cat("no tensor ", name));
 }
 
-Llama2cFile read_llama2c(const std::string& path) {
+Llama2cFile parse_llama2c(const uint8_t* data, size_t size, const std::string& path) {
   Llama2cFile out;
   out.path = path;
-  out.file = MappedFile::open(path);
-  const size_t size = out.file->size();
   if (size < kLlama2cHeaderBytes)
     throw Error(path, cat("size is ", size, " bytes, too small for the ", kLlama2cHeaderBytes,
                           "-byte llama2.c header"));
-  ByteReader r(out.file->data(), size, path);
+  ByteReader r(data, size, path);
   int32_t f[7];
   for (int32_t& v : f) v = r.read<int32_t>("llama2.c header");
   Llama2cHeader& h = out.header;
@@ -122,11 +120,18 @@ Llama2cFile read_llama2c(const std::string& path) {
     t.dtype = DType::F32;
     t.nbytes = 4 * elements(s.shape);
     t.shape = std::move(s.shape);
-    t.data = out.file->data() + offset;
+    t.data = data + offset;
     offset += t.nbytes;
     out.tensors.push_back(std::move(t));
   }
   LMPACK_CHECK(offset == size);
+  return out;
+}
+
+Llama2cFile read_llama2c(const std::string& path) {
+  std::shared_ptr<MappedFile> file = MappedFile::open(path);
+  Llama2cFile out = parse_llama2c(file->data(), file->size(), path);
+  out.file = std::move(file);
   return out;
 }
 

@@ -58,6 +58,11 @@ struct Llama2cFile {
 // size exactly. Throws Error(path, ...) with the values involved.
 Llama2cFile read_llama2c(const std::string& path);
 
+// The same parser over bytes in memory (tests, fuzzing): `where` names them in
+// errors, the caller keeps [data, data + size) alive, and Llama2cFile::file
+// stays null.
+Llama2cFile parse_llama2c(const uint8_t* data, size_t size, const std::string& where);
+
 // Checks a header on its own; throws Error(where, ...).
 void validate_llama2c_header(const Llama2cHeader& header, const std::string& where);
 

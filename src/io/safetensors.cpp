@@ -8,6 +8,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/printable.h"
+#include "io/safetensors_header.h"
 
 namespace lmpack {
 namespace {
@@ -26,79 +28,13 @@ constexpr DTypeName kDTypeNames[] = {
     {DType::I16, "I16"}, {DType::I32, "I32"}, {DType::I64, "I64"},   {DType::F64, "F64"},
 };
 
-std::optional<DType> dtype_from_safetensors(std::string_view name) {
+}  // namespace
+
+std::optional<DType> safetensors_dtype_from_name(std::string_view name) {
   for (const auto& d : kDTypeNames)
     if (d.name == name) return d.type;
   return std::nullopt;
 }
-
-const char* json_type(const json& j) { return j.type_name(); }
-
-// A non-negative JSON integer as uint64, or an Error naming `what`.
-uint64_t json_uint(const json& j, const std::string& where, const std::string& what) {
-  if (j.is_number_unsigned()) return j.get<uint64_t>();
-  if (j.is_number_integer()) {
-    int64_t v = j.get<int64_t>();
-    if (v < 0) throw Error(where, cat(what, " is negative (", v, ")"));
-    return static_cast<uint64_t>(v);
-  }
-  throw Error(where, cat(what, " must be a non-negative integer, got ", json_type(j)));
-}
-
-TensorInfo parse_entry(const std::string& path, const std::string& name, const json& entry,
-                       const uint8_t* data_section, uint64_t data_size) {
-  const std::string what = cat("tensor '", name, "'");
-  if (!entry.is_object()) throw Error(path, cat(what, ": entry must be an object, got ", json_type(entry)));
-  auto field = [&](const char* key) -> const json& {
-    auto it = entry.find(key);
-    if (it == entry.end()) throw Error(path, cat(what, ": missing '", key, "'"));
-    return *it;
-  };
-  const json& jdtype = field("dtype");
-  const json& jshape = field("shape");
-  const json& joffsets = field("data_offsets");
-
-  if (!jdtype.is_string()) throw Error(path, cat(what, ": dtype must be a string, got ", json_type(jdtype)));
-  const std::string dtype_str = jdtype.get<std::string>();
-  std::optional<DType> dtype = dtype_from_safetensors(dtype_str);
-  if (!dtype)
-    throw Error(path, cat(what, ": unknown dtype '", dtype_str, "' (known: F32 F16 BF16 I8 I16 I32 I64 F64)"));
-
-  TensorInfo t;
-  t.name = name;
-  t.dtype = *dtype;
-  if (!jshape.is_array()) throw Error(path, cat(what, ": shape must be an array, got ", json_type(jshape)));
-  int64_t elements = 1;
-  for (const json& d : jshape) {
-    uint64_t v = json_uint(d, path, cat(what, ": shape dimension"));
-    if (v > static_cast<uint64_t>(INT64_MAX)) throw Error(path, cat(what, ": shape dimension ", v, " is too large"));
-    int64_t dim = static_cast<int64_t>(v);
-    if (__builtin_mul_overflow(elements, dim, &elements))
-      throw Error(path, cat(what, ": shape ", jshape.dump(), " overflows"));
-    t.shape.push_back(dim);
-  }
-  const int64_t elem_bytes = dtype_traits(*dtype).block_bytes;
-  int64_t expected = 0;
-  if (__builtin_mul_overflow(elements, elem_bytes, &expected))
-    throw Error(path, cat(what, ": shape ", jshape.dump(), " overflows"));
-
-  if (!joffsets.is_array() || joffsets.size() != 2)
-    throw Error(path, cat(what, ": data_offsets must be an array of two integers, got ", joffsets.dump()));
-  const uint64_t begin = json_uint(joffsets[0], path, cat(what, ": data_offsets[0]"));
-  const uint64_t end = json_uint(joffsets[1], path, cat(what, ": data_offsets[1]"));
-  if (end < begin) throw Error(path, cat(what, ": data_offsets [", begin, ", ", end, "] end before begin"));
-  if (end - begin != static_cast<uint64_t>(expected))
-    throw Error(path, cat(what, ": data_offsets [", begin, ", ", end, "] hold ", end - begin, " bytes but ", dtype_str,
-                          " ", shape_string(t.shape), " needs ", expected));
-  if (end > data_size)
-    throw Error(path, cat(what, ": data_offsets [", begin, ", ", end, "] run past the data section (", data_size,
-                          " bytes; file truncated?)"));
-  t.data = data_section + begin;
-  t.nbytes = static_cast<size_t>(end - begin);
-  return t;
-}
-
-}  // namespace
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
   for (const auto& t : tensors)
@@ -112,12 +48,9 @@ std::string_view safetensors_dtype_name(DType type) {
   return {};
 }
 
-SafetensorsFile read_safetensors(const std::string& path) {
+SafetensorsFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& path) {
   SafetensorsFile st;
   st.path = path;
-  st.file = MappedFile::open(path);
-  const uint8_t* bytes = st.file->data();
-  const uint64_t size = st.file->size();
   if (size < 8) throw Error(path, cat("file is ", size, " bytes; a safetensors file starts with an 8-byte header length"));
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
@@ -128,30 +61,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
   st.header_size = n;
   st.data_offset = 8 + n;
 
-  json header;
-  try {
-    header = json::parse(bytes + 8, bytes + 8 + n, nullptr, /*allow_exceptions=*/false);
-  } catch (const json::exception& e) {
-    throw Error(path, cat("header is not valid JSON: ", e.what()));
-  }
-  if (header.is_discarded()) throw Error(path, "header is not valid JSON");
-  if (!header.is_object()) throw Error(path, cat("header must be a JSON object, got ", json_type(header)));
-
   const uint8_t* data_section = bytes + st.data_offset;
   const uint64_t data_size = size - st.data_offset;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == kMetadataKey) {
-      if (!it->is_object())
-        throw Error(path, cat("__metadata__ must be an object of strings, got ", json_type(*it)));
-      for (auto m = it->begin(); m != it->end(); ++m) {
-        if (!m->is_string())
-          throw Error(path, cat("__metadata__ value for '", m.key(), "' must be a string, got ", json_type(*m)));
-        st.metadata[m.key()] = m->get<std::string>();
-      }
-      continue;
-    }
-    st.tensors.push_back(parse_entry(path, it.key(), *it, data_section, data_size));
-  }
+  parse_safetensors_header(std::string_view(reinterpret_cast<const char*>(bytes) + 8, n), data_section, data_size,
+                           path, st);
 
   // Sort by position and refuse overlaps (empty tensors occupy nothing).
   std::stable_sort(st.tensors.begin(), st.tensors.end(),
@@ -160,11 +73,18 @@ SafetensorsFile read_safetensors(const std::string& path) {
   for (const TensorInfo& t : st.tensors) {
     if (t.nbytes == 0) continue;
     if (prev != nullptr && t.data < prev->data + prev->nbytes)
-      throw Error(path, cat("tensors '", prev->name, "' and '", t.name, "' overlap (bytes ", prev->data - data_section,
-                            "..", prev->data - data_section + prev->nbytes, " and ", t.data - data_section, "..",
-                            t.data - data_section + t.nbytes, ")"));
+      throw Error(path, cat("tensors '", printable(prev->name), "' and '", printable(t.name), "' overlap (bytes ",
+                            prev->data - data_section, "..", prev->data - data_section + prev->nbytes, " and ",
+                            t.data - data_section, "..", t.data - data_section + t.nbytes, ")"));
     prev = &t;
   }
+  return st;
+}
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  std::shared_ptr<MappedFile> file = MappedFile::open(path);
+  SafetensorsFile st = parse_safetensors(file->data(), file->size(), path);
+  st.file = std::move(file);
   return st;
 }
 

@@ -14,7 +14,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/mapped_file.h"
@@ -37,16 +39,25 @@ struct SafetensorsFile {
 // beyond the file or above kSafetensorsMaxHeader, JSON that does not parse or
 // has the wrong shape, an unknown dtype (naming the tensor and the dtype), a
 // negative or overflowing shape, data_offsets whose byte count disagrees with
-// the shape, offsets outside the file, or overlapping tensors.
+// the shape, offsets outside the file, a tensor named twice, or overlapping
+// tensors. The header is read as a stream (io/safetensors_header.h): memory
+// grows with its tensors, never with its nesting or unknown members.
 // Recognized dtypes: F32, F16, BF16 (decodable) and I8, I16, I32, I64, F64
 // (reported with their DType, not decoded anywhere).
 SafetensorsFile read_safetensors(const std::string& path);
+
+// The same parser over bytes in memory (tests, fuzzing): `where` names them in
+// errors, the caller keeps [data, data + size) alive, since the tensors point
+// into it, and SafetensorsFile::file stays null.
+SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::string& where);
 
 constexpr uint64_t kSafetensorsMaxHeader = uint64_t{100} << 20;  // 100 MB, as the reference crate
 
 // The safetensors spelling of a dtype ("F32", "BF16", ...), or "" when the
 // type has no safetensors form (block-quantized types).
 std::string_view safetensors_dtype_name(DType type);
+// The DType of a safetensors dtype spelling, or nullopt for one lmpack does not know.
+std::optional<DType> safetensors_dtype_from_name(std::string_view name);
 
 struct SafetensorsEntry {
   std::string name;

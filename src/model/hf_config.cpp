@@ -7,12 +7,16 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "core/text_file.h"
+#include "io/json_text.h"
 
 namespace lmpack {
 namespace {
 
 using nlohmann::json;
+
+constexpr uint64_t kMaxConfigBytes = uint64_t{16} << 20;  // real ones are a few KB
 
 struct Architecture {
   const char* hf_class;
@@ -49,7 +53,7 @@ class Reader {
     return *v;
   }
   [[noreturn]] void wrong(const char* key, const char* expected, const json& v) const {
-    throw Error(where_, cat("key '", prefix_, key, "' must be ", expected, ", got ", v.type_name(), " ", v.dump()));
+    throw Error(where_, cat("key '", prefix_, key, "' must be ", expected, ", got ", v.type_name(), " ", json_excerpt(v)));
   }
   int64_t to_int(const char* key, const json& v) const {
     if (v.is_number_integer() && !v.is_number_unsigned()) return v.get<int64_t>();
@@ -108,7 +112,7 @@ const Architecture& find_architecture(const Reader& r) {
   } else {
     throw Error(r.where(), "missing key 'architectures'");
   }
-  throw Error(r.where(), cat("unsupported architecture '", name, "' (supported: ", supported_list(), ")"));
+  throw Error(r.where(), cat("unsupported architecture '", printable(name), "' (supported: ", supported_list(), ")"));
 }
 
 RopeScaling parse_rope_scaling(const Reader& r) {
@@ -123,7 +127,7 @@ RopeScaling parse_rope_scaling(const Reader& r) {
   else throw Error(r.where(), "missing key 'rope_scaling.rope_type'");
   if (type == "default") return s;
   if (type != "llama3")
-    throw Error(r.where(), cat("rope_scaling type '", type, "' is not supported (supported: llama3, default)"));
+    throw Error(r.where(), cat("rope_scaling type '", printable(type), "' is not supported (supported: llama3, default)"));
   s.type = RopeScaling::Type::kLlama3;
   s.factor = static_cast<float>(rs.number("factor"));
   s.low_freq_factor = static_cast<float>(rs.number("low_freq_factor"));
@@ -157,8 +161,7 @@ const char* torch_dtype_name(DType t) {
 }  // namespace
 
 ModelConfig parse_hf_config(const std::string& json_text, const std::string& where) {
-  json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw Error(where, "not valid JSON");
+  json j = parse_json_text(json_text, where);
   if (!j.is_object()) throw Error(where, cat("expected a JSON object, got ", j.type_name()));
   Reader r(j, where);
 
@@ -185,7 +188,7 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
 
   if (r.get("hidden_act") != nullptr) {
     std::string act = r.string("hidden_act");
-    if (act != "silu") throw Error(where, cat("hidden_act '", act, "' is not supported (only silu)"));
+    if (act != "silu") throw Error(where, cat("hidden_act '", printable(act), "' is not supported (only silu)"));
   }
   if (r.boolean("attention_bias", false) && !arch.qkv_bias)
     throw Error(where, "attention_bias true (biases on q/k/v/o) is not supported");
@@ -195,7 +198,7 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
 }
 
 ModelConfig read_hf_config(const std::string& path) {
-  return parse_hf_config(read_text_file(path), path);
+  return parse_hf_config(read_text_file(path, kMaxConfigBytes, "config.json"), path);
 }
 
 std::string hf_architecture_class(const std::string& architecture) {

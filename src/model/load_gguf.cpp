@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "model/loaders.h"
 #include "model/rope_layout.h"
 
@@ -30,7 +31,7 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
 
   const std::string arch = g.get_string("general.architecture");
   if (arch != "llama" && arch != "qwen2")
-    throw Error(g.path, cat("unsupported architecture '", arch, "' (supported: llama, qwen2)"));
+    throw Error(g.path, cat("unsupported architecture '", printable(arch), "' (supported: llama, qwen2)"));
   const std::string p = arch + ".";
 
   ModelConfig& cfg = c.config;

@@ -6,10 +6,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "core/text_file.h"
+#include "io/json_text.h"
 #include "io/safetensors.h"
 #include "model/hf_config.h"
 #include "model/hf_names.h"
@@ -24,13 +27,14 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSingleFile = "model.safetensors";
 constexpr const char* kIndexFile = "model.safetensors.index.json";
+constexpr uint64_t kMaxIndexBytes = uint64_t{64} << 20;  // real ones are well under 1 MB
 
 
 // Reads the shards a sharded index names, each mapped once.
 std::vector<HfTensor> read_sharded(const std::string& dir, Checkpoint& ckpt) {
   const std::string index_path = dir + "/" + kIndexFile;
-  nlohmann::json index = nlohmann::json::parse(read_text_file(index_path), nullptr, /*allow_exceptions=*/false);
-  if (index.is_discarded()) throw Error(index_path, "not valid JSON");
+  nlohmann::json index = parse_json_text(read_text_file(index_path, kMaxIndexBytes, kIndexFile), index_path,
+                                         JsonLimits{64, size_t{1} << 22});
   if (!index.is_object()) throw Error(index_path, cat("expected a JSON object, got ", index.type_name()));
   auto wm = index.find("weight_map");
   if (wm == index.end()) throw Error(index_path, "missing key 'weight_map'");
@@ -39,11 +43,11 @@ std::vector<HfTensor> read_sharded(const std::string& dir, Checkpoint& ckpt) {
   std::map<std::string, std::vector<std::string>> by_shard;  // shard file -> tensor names
   for (auto it = wm->begin(); it != wm->end(); ++it) {
     if (!it->is_string())
-      throw Error(index_path, cat("weight_map['", it.key(), "'] must be a file name, got ", it->type_name()));
+      throw Error(index_path, cat("weight_map['", printable(it.key()), "'] must be a file name, got ", it->type_name()));
     std::string shard = it->get<std::string>();
     if (shard.empty() || shard == "." || shard == ".." || shard.find('/') != std::string::npos ||
         shard.find('\\') != std::string::npos)
-      throw Error(index_path, cat("weight_map['", it.key(), "'] = '", shard, "' is not a plain file name"));
+      throw Error(index_path, cat("weight_map['", printable(it.key()), "'] = '", printable(shard), "' is not a plain file name"));
     by_shard[shard].push_back(it.key());
   }
 
@@ -51,14 +55,17 @@ std::vector<HfTensor> read_sharded(const std::string& dir, Checkpoint& ckpt) {
   for (const auto& [shard, names] : by_shard) {
     const std::string shard_path = dir + "/" + shard;
     if (!fs::exists(shard_path))
-      throw Error(index_path, cat("shard '", shard, "' (holding '", names.front(), "' and ", names.size() - 1,
+      throw Error(index_path, cat("shard '", printable(shard), "' (holding '", printable(names.front()), "' and ", names.size() - 1,
                                   " more) does not exist in ", dir));
     SafetensorsFile st = read_safetensors(shard_path);
     ckpt.keep_alive.push_back(st.file);
+    std::unordered_map<std::string_view, const TensorInfo*> by_name;  // names.size() finds, not a scan each
+    for (const TensorInfo& t : st.tensors) by_name.emplace(t.name, &t);
     for (const std::string& name : names) {
-      const TensorInfo* t = st.find(name);
-      if (t == nullptr) throw Error(shard_path, cat("tensor '", name, "' named by ", kIndexFile, " is not in this shard"));
-      out.push_back({*t, shard_path});
+      auto t = by_name.find(name);
+      if (t == by_name.end())
+        throw Error(shard_path, cat("tensor '", printable(name), "' named by ", kIndexFile, " is not in this shard"));
+      out.push_back({*t->second, shard_path});
     }
   }
   return out;
@@ -77,17 +84,9 @@ std::vector<HfTensor> read_tensors(const std::string& dir, Checkpoint& ckpt) {
   throw Error(dir, cat("no ", kSingleFile, " or ", kIndexFile, " in this folder"));
 }
 
-}  // namespace
-
-Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* skipped_names) {
-  Checkpoint ckpt;
-  ckpt.path = dir;
-  ckpt.format = "hf";
-  if (!fs::is_directory(dir)) throw Error(dir, "not a directory (expected a Hugging Face model folder)");
-  ckpt.config = read_hf_config(dir + "/config.json");
-
-  std::vector<HfTensor> hf = read_tensors(dir, ckpt);
-  dequantize_hf_int_linears(dir, hf, ckpt);  // GPTQ/AWQ linears -> F32 <prefix>.weight
+// Adds the tensors under their canonical names (the tied classifier dropped,
+// q/k rows permuted to adjacent pairs); returns the HF names left out.
+std::vector<std::string> add_canonical_tensors(const std::vector<HfTensor>& hf, Checkpoint& ckpt) {
   std::set<std::string> seen;  // canonical names
   std::vector<std::string> skipped;
   for (const HfTensor& h : hf) {
@@ -98,9 +97,9 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
     }
     const DType d = h.info.dtype;
     if (d != DType::F32 && d != DType::F16 && d != DType::BF16)
-      throw Error(h.file, cat("tensor '", h.info.name, "' has dtype ", dtype_name(d), "; expected F32, F16 or BF16"));
+      throw Error(h.file, cat("tensor '", printable(h.info.name), "' has dtype ", dtype_name(d), "; expected F32, F16 or BF16"));
     if (!seen.insert(*canonical).second)
-      throw Error(h.file, cat("tensor '", h.info.name, "' appears twice"));
+      throw Error(h.file, cat("tensor '", printable(h.info.name), "' appears twice"));
     TensorInfo t = h.info;
     t.name = *canonical;
     ckpt.tensors.emplace(*canonical, std::move(t));
@@ -114,6 +113,22 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
   }
   rope_rows_halves_to_adjacent(ckpt);
 
+  return skipped;
+}
+
+}  // namespace
+
+Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* skipped_names) {
+  Checkpoint ckpt;
+  ckpt.path = dir;
+  ckpt.format = "hf";
+  if (!fs::is_directory(dir)) throw Error(dir, "not a directory (expected a Hugging Face model folder)");
+  ckpt.config = read_hf_config(dir + "/config.json");
+
+  std::vector<HfTensor> hf = read_tensors(dir, ckpt);
+  dequantize_hf_int_linears(dir, hf, ckpt);  // GPTQ/AWQ linears -> F32 <prefix>.weight
+  std::vector<std::string> skipped = add_canonical_tensors(hf, ckpt);
+
   const std::string tokenizer = dir + "/tokenizer.json";
   if (fs::exists(tokenizer)) ckpt.vocab = load_tokenizer_json_vocab(tokenizer);
 
@@ -123,5 +138,17 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
 }
 
 Checkpoint load_hf_checkpoint(const std::string& dir) { return load_hf_checkpoint(dir, nullptr); }
+
+Checkpoint checkpoint_from_hf(std::string_view config_json, std::vector<HfTensor> tensors, const std::string& where) {
+  Checkpoint ckpt;
+  ckpt.path = where;
+  ckpt.format = "hf";
+  const std::string config_where = where + "/config.json";
+  ckpt.config = parse_hf_config(std::string(config_json), config_where);
+  dequantize_hf_int_linears(HfQuantConfigText{std::string(config_json), config_where, HfQuantSource::kConfigJson},
+                            tensors, ckpt);
+  add_canonical_tensors(tensors, ckpt);
+  return ckpt;
+}
 
 }  // namespace lmpack

@@ -12,9 +12,11 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/checkpoint.h"
+#include "model/load_hf_int.h"
 #include "model/loaders.h"  // the plain load_hf_checkpoint(dir)
 
 namespace lmpack {
@@ -22,5 +24,12 @@ namespace lmpack {
 // As load_hf_checkpoint(dir); `skipped_names` (may be null) receives the HF
 // names of tensors that were left out, sorted.
 Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* skipped_names);
+
+// The same from a config.json's text and tensors already read (tests,
+// fuzzing): GPTQ/AWQ settings come from the config's quantization_config, no
+// tokenizer is looked for, and `where` names the folder in errors
+// ("<where>/config.json" for the config's). The caller keeps the tensors'
+// bytes alive.
+Checkpoint checkpoint_from_hf(std::string_view config_json, std::vector<HfTensor> tensors, const std::string& where);
 
 }  // namespace lmpack

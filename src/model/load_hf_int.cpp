@@ -4,17 +4,19 @@
 #include <cctype>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "core/text_file.h"
 #include "core/parallel.h"
 #include "formats/decode.h"
 #include "formats/int_packing.h"
+#include "io/json_text.h"
 
 namespace lmpack {
 namespace {
@@ -58,68 +60,87 @@ std::string string_key(const json& j, const char* key, const std::string& where,
   return v->get<std::string>();
 }
 
-json parse_object(const std::string& path) {
-  json j = json::parse(read_text_file(path), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) throw Error(path, "not a JSON object");
+constexpr uint64_t kMaxConfigBytes = uint64_t{16} << 20;  // real ones are a few KB
+
+json parse_object(std::string_view text, const std::string& where) {
+  json j = parse_json_text(text, where);
+  if (!j.is_object()) throw Error(where, cat("must be a JSON object, got ", j.type_name()));
   return j;
 }
 
-// config.json's quantization_config, else AutoGPTQ's quantize_config.json,
-// else AutoAWQ's quant_config.json.
-QuantConfig read_quant_config(const std::string& dir) {
-  const std::string config_path = dir + "/config.json";
-  const json config = parse_object(config_path);
+// The settings in `j` (`prefix` names where they sit inside the file, for messages).
+QuantConfig parse_quant_settings(const json& j, const std::string& where, const std::string& prefix) {
   QuantConfig q;
-  json j;
-  std::string prefix;
-  if (const json* qc = find_key(config, "quantization_config")) {
-    if (!qc->is_object()) throw Error(config_path, "key 'quantization_config' must be an object");
-    j = *qc;
-    q.where = config_path;
-    prefix = "quantization_config.";
-  } else if (fs::exists(dir + "/quantize_config.json")) {
-    q.where = dir + "/quantize_config.json";
-    j = parse_object(q.where);
-    if (find_key(j, "quant_method") == nullptr) j["quant_method"] = "gptq";
-  } else if (fs::exists(dir + "/quant_config.json")) {
-    q.where = dir + "/quant_config.json";
-    j = parse_object(q.where);
-    if (find_key(j, "quant_method") == nullptr) j["quant_method"] = "awq";
-  } else {
-    throw Error(config_path, "the model has quantized linears (.qweight) but no 'quantization_config' (nor "
-                             "quantize_config.json / quant_config.json beside it)");
-  }
+  q.where = where;
   const std::string method = lower(string_key(j, "quant_method", q.where, prefix, ""));
   if (method == "gptq") {
     q.method = QuantConfig::Method::kGptq;
-    q.bits = static_cast<int>(int_key(j, "bits", q.where, prefix));
-    if (q.bits != 2 && q.bits != 3 && q.bits != 4 && q.bits != 8)
-      throw Error(q.where, cat("key '", prefix, "bits' = ", q.bits, " is not supported for GPTQ (2, 3, 4, 8)"));
+    const int64_t bits = int_key(j, "bits", q.where, prefix);
+    if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
+      throw Error(q.where, cat("key '", prefix, "bits' = ", bits, " is not supported for GPTQ (2, 3, 4, 8)"));
+    q.bits = static_cast<int>(bits);
     q.group_size = int_key(j, "group_size", q.where, prefix);
     const std::string format = string_key(j, "checkpoint_format", q.where, prefix, "gptq");
     if (format == "gptq_v2")
       q.zeros_minus_one = false;
     else if (format != "gptq")
-      throw Error(q.where, cat("key '", prefix, "checkpoint_format' = '", format,
+      throw Error(q.where, cat("key '", prefix, "checkpoint_format' = '", printable(format),
                                "' is not supported (gptq, gptq_v2)"));
   } else if (method == "awq") {
     q.method = QuantConfig::Method::kAwq;
     const bool has_bits = find_key(j, "bits") != nullptr;
-    q.bits = static_cast<int>(int_key(j, has_bits ? "bits" : "w_bit", q.where, prefix));
-    if (q.bits != 4) throw Error(q.where, cat("AWQ with ", q.bits, " bits is not supported (4)"));
+    const int64_t bits = int_key(j, has_bits ? "bits" : "w_bit", q.where, prefix);
+    if (bits != 4) throw Error(q.where, cat("AWQ with ", bits, " bits is not supported (4)"));
+    q.bits = 4;
     q.group_size = int_key(j, find_key(j, "group_size") != nullptr ? "group_size" : "q_group_size", q.where, prefix);
     const std::string version = lower(string_key(j, "version", q.where, prefix, "gemm"));
     if (version != "gemm")
-      throw Error(q.where, cat("key '", prefix, "version' = '", version, "' is not supported (gemm)"));
+      throw Error(q.where, cat("key '", prefix, "version' = '", printable(version), "' is not supported (gemm)"));
     const json* zp = find_key(j, "zero_point");
     if (zp != nullptr && !(zp->is_boolean() && zp->get<bool>()))
-      throw Error(q.where, cat("key '", prefix, "zero_point' = ", zp->dump(), " is not supported (true)"));
+      throw Error(q.where, cat("key '", prefix, "zero_point' = ", json_excerpt(*zp), " is not supported (true)"));
   } else {
-    throw Error(q.where, cat("key '", prefix, "quant_method' = '", method, "' is not supported (gptq, awq)"));
+    throw Error(q.where, cat("key '", prefix, "quant_method' = '", printable(method), "' is not supported (gptq, awq)"));
   }
   if (q.group_size == 0 || q.group_size < -1)
     throw Error(q.where, cat("group size ", q.group_size, " must be positive or -1"));
   return q;
+}
+
+QuantConfig parse_quant_config(const HfQuantConfigText& config) {
+  json j = parse_object(config.text, config.where);
+  switch (config.source) {
+    case HfQuantSource::kConfigJson: {
+      const json* qc = find_key(j, "quantization_config");
+      if (qc == nullptr)
+        throw Error(config.where, "the model has quantized linears (.qweight) but no 'quantization_config' (nor "
+                                  "quantize_config.json / quant_config.json beside it)");
+      if (!qc->is_object()) throw Error(config.where, "key 'quantization_config' must be an object");
+      return parse_quant_settings(*qc, config.where, "quantization_config.");
+    }
+    case HfQuantSource::kQuantizeConfig:  // AutoGPTQ
+      if (find_key(j, "quant_method") == nullptr) j["quant_method"] = "gptq";
+      return parse_quant_settings(j, config.where, "");
+    case HfQuantSource::kQuantConfig:  // AutoAWQ
+      if (find_key(j, "quant_method") == nullptr) j["quant_method"] = "awq";
+      return parse_quant_settings(j, config.where, "");
+  }
+  LMPACK_CHECK(false, "unknown HfQuantSource");
+}
+
+// config.json's quantization_config, else AutoGPTQ's quantize_config.json,
+// else AutoAWQ's quant_config.json.
+HfQuantConfigText find_quant_config(const std::string& dir) {
+  const std::string config_path = dir + "/config.json";
+  HfQuantConfigText c{read_text_file(config_path, kMaxConfigBytes, "config.json"), config_path,
+                      HfQuantSource::kConfigJson};
+  if (find_key(parse_object(c.text, config_path), "quantization_config") != nullptr) return c;
+  for (auto [name, source] : {std::pair{"quantize_config.json", HfQuantSource::kQuantizeConfig},
+                              std::pair{"quant_config.json", HfQuantSource::kQuantConfig}}) {
+    const std::string path = dir + "/" + name;
+    if (fs::exists(path)) return {read_text_file(path, kMaxConfigBytes, name), path, source};
+  }
+  return c;  // parse_quant_config() names what is missing
 }
 
 struct Parts {
@@ -129,7 +150,7 @@ struct Parts {
 std::string shape_of(const HfTensor& t) { return shape_string(t.info.shape); }
 
 [[noreturn]] void bad(const HfTensor& t, const std::string& problem) {
-  throw Error(t.file, cat("tensor '", t.info.name, "': ", problem));
+  throw Error(t.file, cat("tensor '", printable(t.info.name), "': ", problem));
 }
 
 // The int32 values of a 2-D (or 1-D when dims == 1) I32 tensor, copied out
@@ -138,7 +159,7 @@ std::vector<int32_t> int32_values(const HfTensor& t, size_t dims) {
   if (t.info.dtype != DType::I32) bad(t, cat("dtype ", dtype_name(t.info.dtype), "; expected I32"));
   if (t.info.shape.size() != dims) bad(t, cat("shape ", shape_of(t), " has ", t.info.shape.size(), " dimensions; expected ", dims));
   std::vector<int32_t> v(static_cast<size_t>(t.info.n_elements()));
-  std::memcpy(v.data(), t.info.data, v.size() * 4);
+  if (!v.empty()) std::memcpy(v.data(), t.info.data, v.size() * 4);
   return v;
 }
 
@@ -150,11 +171,14 @@ void expect_shape(const HfTensor& t, std::vector<int64_t> shape) {
 HfTensor dequantize_linear(const std::string& prefix, const Parts& p, const QuantConfig& q, Checkpoint& ckpt) {
   const HfTensor& qw = *p.part[0];
   for (int k = 1; k < 3; ++k)
-    if (p.part[k] == nullptr) throw Error(qw.file, cat("tensor '", qw.info.name, "' has no '", prefix, kSuffixes[k], "' beside it"));
+    if (p.part[k] == nullptr) throw Error(qw.file, cat("tensor '", printable(qw.info.name), "' has no '", printable(prefix), kSuffixes[k],
+                                  "' beside it"));
   const HfTensor& qz = *p.part[1];
   const HfTensor& sc = *p.part[2];
   const bool gptq = q.method == QuantConfig::Method::kGptq;
   const std::vector<int32_t> qweight = int32_values(qw, 2);
+  // An empty qweight may claim any width: refuse it before sizes are derived.
+  if (qweight.empty()) bad(qw, cat("empty shape ", shape_of(qw)));
   int64_t in = 0, out = 0;
   if (gptq) {
     const int64_t unit_values = q.bits == 3 ? 32 : 32 / q.bits, unit_words = q.bits == 3 ? 3 : 1;
@@ -196,10 +220,10 @@ HfTensor dequantize_linear(const std::string& prefix, const Parts& p, const Quan
     expect_shape(gi, {in});
     for (int64_t c = 0; c < in; ++c)
       if (g_idx[c] < 0 || g_idx[c] >= n_groups)
-        bad(gi, cat("g_idx[", c, "] = ", g_idx[c], " is outside the ", n_groups, " groups of '", sc.info.name, "'"));
+        bad(gi, cat("g_idx[", c, "] = ", g_idx[c], " is outside the ", n_groups, " groups of '", printable(sc.info.name), "'"));
   } else {
     const int64_t gs = q.group_size == -1 ? in : q.group_size;
-    const int64_t expected = (in + gs - 1) / gs;
+    const int64_t expected = in / gs + (in % gs != 0 ? 1 : 0);  // gs may be near INT64_MAX
     if (n_groups != expected)
       bad(sc, cat(n_groups, " groups; ", in, " inputs in groups of ", gs, " (", q.where, ") make ", expected));
     for (int64_t c = 0; c < in; ++c) g_idx[c] = static_cast<int32_t>(c / gs);
@@ -230,9 +254,8 @@ HfTensor dequantize_linear(const std::string& prefix, const Parts& p, const Quan
   return t;
 }
 
-}  // namespace
-
-void dequantize_hf_int_linears(const std::string& dir, std::vector<HfTensor>& tensors, Checkpoint& ckpt) {
+void dequantize_linears(std::vector<HfTensor>& tensors, Checkpoint& ckpt,
+                        const std::function<HfQuantConfigText()>& config_text) {
   std::map<std::string, Parts> linears;  // prefix -> its parts
   for (const HfTensor& t : tensors)
     for (int k = 0; k < 4; ++k) {
@@ -249,10 +272,11 @@ void dequantize_hf_int_linears(const std::string& dir, std::vector<HfTensor>& te
     }
     const HfTensor* some = parts.part[1] != nullptr ? parts.part[1] : parts.part[2] != nullptr ? parts.part[2] : parts.part[3];
     if (parts.part[1] != nullptr || parts.part[3] != nullptr)  // .scales alone may be something else's
-      throw Error(some->file, cat("tensor '", some->info.name, "' has no '", prefix, ".qweight' beside it"));
+      throw Error(some->file, cat("tensor '", printable(some->info.name), "' has no '", printable(prefix),
+                                  ".qweight' beside it"));
   }
   if (!any) return;
-  const QuantConfig q = read_quant_config(dir);
+  const QuantConfig q = parse_quant_config(config_text());
 
   std::vector<HfTensor> result;
   std::map<const HfTensor*, bool> consumed;
@@ -266,5 +290,17 @@ void dequantize_hf_int_linears(const std::string& dir, std::vector<HfTensor>& te
     if (!consumed.count(&t)) result.push_back(t);
   tensors = std::move(result);
 }
+
+}  // namespace
+
+void dequantize_hf_int_linears(const std::string& dir, std::vector<HfTensor>& tensors, Checkpoint& ckpt) {
+  dequantize_linears(tensors, ckpt, [&] { return find_quant_config(dir); });
+}
+
+void dequantize_hf_int_linears(const HfQuantConfigText& config, std::vector<HfTensor>& tensors, Checkpoint& ckpt) {
+  dequantize_linears(tensors, ckpt, [&] { return config; });
+}
+
+void check_hf_quant_config(const HfQuantConfigText& config) { parse_quant_config(config); }
 
 }  // namespace lmpack

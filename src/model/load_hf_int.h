@@ -34,4 +34,24 @@ struct HfTensor {
 // version, checkpoint_format).
 void dequantize_hf_int_linears(const std::string& dir, std::vector<HfTensor>& tensors, Checkpoint& ckpt);
 
+// Where a quantization config's text came from, which decides where the
+// settings sit and the default quant_method.
+enum class HfQuantSource {
+  kConfigJson,      // config.json: under "quantization_config"
+  kQuantizeConfig,  // AutoGPTQ's quantize_config.json: top level, default gptq
+  kQuantConfig,     // AutoAWQ's quant_config.json: top level, default awq
+};
+struct HfQuantConfigText {
+  std::string text;
+  std::string where;  // the file, for messages
+  HfQuantSource source = HfQuantSource::kConfigJson;
+};
+
+// The same with the config given as text instead of looked up in a folder
+// (tests, fuzzing).
+void dequantize_hf_int_linears(const HfQuantConfigText& config, std::vector<HfTensor>& tensors, Checkpoint& ckpt);
+// Parses and checks a quantization config on its own; throws what
+// dequantize_hf_int_linears would for it.
+void check_hf_quant_config(const HfQuantConfigText& config);
+
 }  // namespace lmpack

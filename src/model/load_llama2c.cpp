@@ -10,9 +10,9 @@
 
 namespace lmpack {
 
-Checkpoint load_llama2c_checkpoint(const std::string& path) {
-  Llama2cFile file = read_llama2c(path);
+Checkpoint checkpoint_from_llama2c(const Llama2cFile& file) {
   const Llama2cHeader& h = file.header;
+  const std::string& path = file.path;
 
   Checkpoint c;
   c.path = path;
@@ -59,8 +59,10 @@ Checkpoint load_llama2c_checkpoint(const std::string& path) {
     for (int64_t l = 0; l < h.n_layers; ++l)
       add(llama2c_layer_slice(stacked, l, cat("blk.", l, ".", suffix)));
   }
-  c.keep_alive.push_back(file.file);
+  if (file.file) c.keep_alive.push_back(file.file);
   return c;
 }
+
+Checkpoint load_llama2c_checkpoint(const std::string& path) { return checkpoint_from_llama2c(read_llama2c(path)); }
 
 }  // namespace lmpack

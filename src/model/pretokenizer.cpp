@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace lmpack {
 namespace {
@@ -85,7 +86,7 @@ PreTokenizer::PreTokenizer(const std::string& name, const std::string& where) : 
   if (!spec) {
     std::string names;
     for (const std::string& n : supported_names()) names += (names.empty() ? "" : ", ") + n;
-    throw Error(where, cat("pre-tokenizer '", name, "' is not supported (supported: ", names, ")"));
+    throw Error(where, cat("pre-tokenizer '", printable(name), "' is not supported (supported: ", names, ")"));
   }
   ignore_merges_ = spec->ignore_merges;
   for (const std::string& pattern : spec->regexes) {

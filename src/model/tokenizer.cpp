@@ -2,6 +2,7 @@
 #include "model/tokenizer.h"
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "model/tokenizer_bpe.h"
 #include "model/tokenizer_spm.h"
 
@@ -30,7 +31,7 @@ std::unique_ptr<Tokenizer> make_tokenizer(Vocab vocab, const std::string& where)
   if (vocab.model == "gpt2" && vocab.merges.empty())
     throw Error(where, "the byte-level BPE (gpt2) vocabulary has no merges (tokenizer.ggml.merges / model.merges)");
   if (vocab.model == "gpt2") return std::make_unique<BpeTokenizer>(std::move(vocab), where);
-  throw Error(where, cat("tokenizer model '", vocab.model,
+  throw Error(where, cat("tokenizer model '", printable(vocab.model),
                          "' is not supported (supported: 'llama' = SentencePiece BPE, 'gpt2' = byte-level BPE)"));
 }
 

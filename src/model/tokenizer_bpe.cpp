@@ -6,6 +6,7 @@
 #include <queue>
 
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace lmpack {
 namespace {
@@ -50,7 +51,7 @@ BpeTokenizer::BpeTokenizer(Vocab vocab, const std::string& where)
     const std::string& merge = vocab_.merges[rank];
     size_t space = merge.find(' ', 1);
     if (space == std::string::npos || space + 1 >= merge.size())
-      throw Error(where_, cat("merge ", rank, " is '", merge, "', expected two pieces separated by one space"));
+      throw Error(where_, cat("merge ", rank, " is '", printable(merge), "', expected two pieces separated by one space"));
     std::string_view left(merge.data(), space);
     std::string_view right(merge.data() + space + 1, merge.size() - space - 1);
     joined.assign(left);

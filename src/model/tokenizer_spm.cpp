@@ -4,10 +4,12 @@
 // made stale by an earlier merge are recognised and skipped when popped.
 #include "model/tokenizer_spm.h"
 
+#include <cmath>
 #include <cstdio>
 #include <queue>
 
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace lmpack {
 namespace {
@@ -65,11 +67,13 @@ SpmTokenizer::SpmTokenizer(Vocab vocab, const std::string& where)
   byte_value_.assign(n, -1);
   piece_to_id_.reserve(n * 2);
   for (size_t id = 0; id < n; ++id) {
+    if (!std::isfinite(vocab_.scores[id]))
+      throw Error(where_, cat("score of token ", id, " is ", vocab_.scores[id], " (must be finite)"));
     const std::string& piece = vocab_.tokens[id];
     TokenType type = vocab_.token_types[id];
     if (type == TokenType::kByte) {
       int b = parse_byte_piece(piece);
-      if (b < 0) throw Error(where_, cat("byte token ", id, " is spelled '", piece, "', expected <0xXX>"));
+      if (b < 0) throw Error(where_, cat("byte token ", id, " is spelled '", printable(piece), "', expected <0xXX>"));
       byte_value_[id] = static_cast<int16_t>(b);
       if (byte_to_id_[b] < 0) byte_to_id_[b] = static_cast<int32_t>(id);
     } else if (producible(type) && !piece.empty()) {

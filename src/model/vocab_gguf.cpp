@@ -1,5 +1,6 @@
 // vocab_from_gguf: tokenizer.ggml.* metadata -> Vocab (model/vocab.h), with
 // llama.cpp's defaults for the keys a file may leave out.
+#include <cmath>
 #include <string>
 
 #include "core/error.h"
@@ -45,6 +46,9 @@ Vocab vocab_from_gguf(const GgufFile& g) {
   if (g.find("tokenizer.ggml.scores") != nullptr) {
     v.scores = g.get_float_array("tokenizer.ggml.scores");
     check_length(g, "tokenizer.ggml.scores", v.scores.size(), v.tokens.size());
+    for (size_t i = 0; i < v.scores.size(); ++i)
+      if (!std::isfinite(v.scores[i]))
+        throw Error(g.path, cat("tokenizer.ggml.scores of token ", i, " is ", v.scores[i], " (must be finite)"));
   }
   if (g.find("tokenizer.ggml.token_type") != nullptr) {
     std::vector<int64_t> types = g.get_int_array("tokenizer.ggml.token_type");

@@ -10,12 +10,16 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/printable.h"
 #include "model/loaders.h"
 
 namespace lmpack {
 namespace {
 
 constexpr int32_t kMaxTokenLength = 1 << 16;  // no real piece comes near this
+// Real vocabularies hold up to a few hundred thousand tokens; each costs tens
+// of bytes of RAM for as little as 8 bytes of file.
+constexpr size_t kMaxTokens = size_t{1} << 22;
 
 bool is_byte_piece(const std::string& piece) {
   auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f'); };
@@ -37,9 +41,8 @@ std::string spell_spaces(const std::string& raw) {
 
 }  // namespace
 
-Vocab load_llama2c_vocab(const std::string& path) {
-  auto file = MappedFile::open(path);
-  ByteReader reader(file->data(), file->size(), path);
+Vocab parse_llama2c_vocab(const uint8_t* data, size_t size, const std::string& path) {
+  ByteReader reader(data, size, path);
   const int32_t max_token_length = reader.read<int32_t>("max_token_length");
   if (max_token_length <= 0 || max_token_length > kMaxTokenLength)
     throw Error(path, cat("max_token_length is ", max_token_length, ", expected 1..", kMaxTokenLength,
@@ -53,6 +56,9 @@ Vocab load_llama2c_vocab(const std::string& path) {
   vocab.add_space_prefix = true;
   while (reader.remaining() > 0) {
     const size_t id = vocab.tokens.size();
+    if (id >= kMaxTokens)
+      throw Error(path, cat("tokenizer.bin holds more than ", kMaxTokens, " tokens (", reader.remaining(),
+                            " bytes left at offset ", reader.offset(), ")"));
     const std::string what = cat("token ", id);
     const float score = reader.read<float>(what + " score");
     const int32_t len = reader.read<int32_t>(what + " length");
@@ -60,7 +66,7 @@ Vocab load_llama2c_vocab(const std::string& path) {
       throw Error(path, cat(what, " at offset ", reader.offset() - 4, " has length ", len,
                             ", expected 0..max_token_length (", max_token_length, ")"));
     std::string raw = reader.read_string(static_cast<uint64_t>(len), what + " bytes");
-    if (!std::isfinite(score)) throw Error(path, cat(what, " ('", raw, "') has a non-finite score"));
+    if (!std::isfinite(score)) throw Error(path, cat(what, " ('", printable(raw), "') has a non-finite score"));
 
     TokenType type = TokenType::kNormal;
     std::string piece;
@@ -88,6 +94,11 @@ Vocab load_llama2c_vocab(const std::string& path) {
   }
   if (vocab.tokens.empty()) throw Error(path, "tokenizer.bin holds no tokens after its 4-byte header");
   return vocab;
+}
+
+Vocab load_llama2c_vocab(const std::string& path) {
+  auto file = MappedFile::open(path);
+  return parse_llama2c_vocab(file->data(), file->size(), path);
 }
 
 }  // namespace lmpack

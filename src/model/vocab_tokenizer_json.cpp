@@ -14,11 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 
 #include "core/error.h"
+#include "core/printable.h"
+#include "core/text_file.h"
+#include "io/json_text.h"
 #include "model/loaders.h"
 #include "model/pretokenizer.h"
 #include "model/tokenizer_text.h"
@@ -30,15 +32,11 @@ using Json = nlohmann::json;
 
 constexpr const char* kSpace = "\xE2\x96\x81";  // "▁"
 
-Json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "cannot open");
-  try {
-    return Json::parse(in);
-  } catch (const Json::exception& e) {
-    throw Error(path, cat("not valid JSON: ", e.what()));
-  }
-}
+// Real tokenizer.json files run to a few tens of MB (a 256K vocabulary with
+// its merges is about 1.5 million JSON values).
+constexpr uint64_t kMaxTokenizerJsonBytes = uint64_t{256} << 20;
+constexpr JsonLimits kTokenizerJsonLimits{64, size_t{1} << 24};
+constexpr uint64_t kMaxConfigBytes = uint64_t{16} << 20;
 
 // node[key], or a null node when absent (never a temporary: flatten() keeps
 // pointers into it).
@@ -89,28 +87,29 @@ Parsed read_tokens(const std::string& path, const Json& model, const Json& root)
   std::map<int64_t, std::pair<std::string, int>> by_id;
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
     if (!it.value().is_number_integer())
-      throw Error(path, cat("model.vocab entry '", it.key(), "' is not an integer id"));
+      throw Error(path, cat("model.vocab entry '", printable(it.key()), "' is not an integer id"));
     int64_t id = it.value().get<int64_t>();
     if (id < 0 || id >= std::numeric_limits<int32_t>::max())
-      throw Error(path, cat("model.vocab entry '", it.key(), "' has id ", id));
+      throw Error(path, cat("model.vocab entry '", printable(it.key()), "' has id ", id));
     if (!by_id.emplace(id, std::pair{it.key(), 0}).second)
-      throw Error(path, cat("model.vocab gives id ", id, " to both '", by_id[id].first, "' and '", it.key(), "'"));
+      throw Error(path, cat("model.vocab gives id ", id, " to both '", printable(by_id[id].first), "' and '",
+                            printable(it.key()), "'"));
   }
   if (root.contains("added_tokens") && root["added_tokens"].is_array()) {
     for (const Json& t : root["added_tokens"]) {
       if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() || !t.contains("content") ||
           !t["content"].is_string())
-        throw Error(path, cat("added_tokens entry ", t.dump(), " lacks an integer id or a string content"));
+        throw Error(path, cat("added_tokens entry ", json_excerpt(t), " lacks an integer id or a string content"));
       int64_t id = t["id"].get<int64_t>();
       std::string content = t["content"].get<std::string>();
       if (id < 0 || id >= std::numeric_limits<int32_t>::max())
-        throw Error(path, cat("added_tokens entry '", content, "' has id ", id));
+        throw Error(path, cat("added_tokens entry '", printable(content), "' has id ", id));
       int kind = t.value("special", false) ? 2 : 1;
       auto [it, fresh] = by_id.emplace(id, std::pair{content, kind});
       if (!fresh) {
         if (it->second.first != content)
-          throw Error(path, cat("added_tokens gives id ", id, " to '", content, "' but model.vocab has '",
-                                it->second.first, "'"));
+          throw Error(path, cat("added_tokens gives id ", id, " to '", printable(content), "' but model.vocab has '",
+                                printable(it->second.first), "'"));
         it->second.second = kind;
       }
     }
@@ -147,12 +146,12 @@ std::vector<std::string> read_merges(const std::string& path, const Json& model)
     } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
       merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
     } else {
-      throw Error(path, cat("model.merges[", i, "] is ", m.dump(), ", expected \"a b\" or [\"a\", \"b\"]"));
+      throw Error(path, cat("model.merges[", i, "] is ", json_excerpt(m), ", expected \"a b\" or [\"a\", \"b\"]"));
     }
     const std::string& s = merges.back();
     size_t space = s.find(' ', 1);
     if (space == std::string::npos || space + 1 >= s.size())
-      throw Error(path, cat("model.merges[", i, "] is '", s, "', expected two pieces"));
+      throw Error(path, cat("model.merges[", i, "] is '", printable(s), "', expected two pieces"));
   }
   return merges;
 }
@@ -176,13 +175,13 @@ std::string byte_level_pre(const std::string& path, const Json& pre_tokenizer) {
         throw Error(path, "pre_tokenizer ByteLevel has add_prefix_space = true, which is not supported");
       byte_level_regex = node->value("use_regex", true);
     } else if (!type.empty() && type != "Digits") {
-      throw Error(path, cat("pre_tokenizer '", type, "' is not supported in a byte-level tokenizer"));
+      throw Error(path, cat("pre_tokenizer '", printable(type), "' is not supported in a byte-level tokenizer"));
     }
   }
   if (have_split) {
     std::string name = pre_tokenizer_for_hf_pattern(split_pattern);
     if (name.empty())
-      throw Error(path, cat("pre_tokenizer Split regex '", split_pattern,
+      throw Error(path, cat("pre_tokenizer Split regex '", printable(split_pattern),
                             "' is not recognised (known: the GPT-2, Llama 3, Qwen2 and GPT-4o patterns)"));
     return name;
   }
@@ -225,10 +224,10 @@ bool looks_byte_level(const Json& root) {
 }
 
 void set_special_ids(const std::string& path, const Json& root, const std::map<std::string, int32_t>& ids,
-                     Vocab& v) {
+                     const TokenizerConfigText* config_text, Vocab& v) {
   auto lookup = [&](const std::string& where, const std::string& key, const std::string& text) {
     auto it = ids.find(text);
-    if (it == ids.end()) throw Error(where, cat(key, " '", text, "' is not a token of ", path));
+    if (it == ids.end()) throw Error(where, cat(key, " '", printable(text), "' is not a token of ", path));
     return it->second;
   };
   // Fallback first: the post-processor's template ([BOS] $A [EOS]).
@@ -253,39 +252,35 @@ void set_special_ids(const std::string& path, const Json& root, const std::map<s
       }
     }
   }
-  const std::string config_path =
-      (std::filesystem::path(path).parent_path() / "tokenizer_config.json").string();
-  if (!std::filesystem::exists(config_path)) return;
-  Json config = read_json(config_path);
-  if (!config.is_object()) throw Error(config_path, "is not a JSON object");
+  if (config_text == nullptr) return;
+  const std::string& config_where = config_text->where;
+  const Json config = parse_json_text(config_text->text, config_where);
+  if (!config.is_object()) throw Error(config_where, "is not a JSON object");
   for (auto [key, slot] : {std::pair{"bos_token", &v.bos_id}, {"eos_token", &v.eos_id}, {"unk_token", &v.unk_id},
                            {"pad_token", &v.pad_id}}) {
     if (!config.contains(key) || config[key].is_null()) continue;
     std::string text = token_text(config[key]);
-    if (text.empty()) throw Error(config_path, cat(key, " is ", config[key].dump(), ", expected a string or {\"content\": ...}"));
-    *slot = lookup(config_path, key, text);
+    if (text.empty()) throw Error(config_where, cat(key, " is ", json_excerpt(config[key]), ", expected a string or {\"content\": ...}"));
+    *slot = lookup(config_where, key, text);
   }
   for (auto [key, slot] : {std::pair{"add_bos_token", &v.add_bos}, {"add_eos_token", &v.add_eos}}) {
     if (!config.contains(key) || config[key].is_null()) continue;
-    if (!config[key].is_boolean()) throw Error(config_path, cat(key, " is ", config[key].dump(), ", expected true or false"));
+    if (!config[key].is_boolean()) throw Error(config_where, cat(key, " is ", json_excerpt(config[key]), ", expected true or false"));
     *slot = config[key].get<bool>();
   }
 }
 
-}  // namespace
-
-Vocab load_tokenizer_json_vocab(const std::string& path) {
-  Json root = read_json(path);
+Vocab parse_tokenizer_json(const Json& root, const std::string& path, const TokenizerConfigText* config) {
   if (!root.is_object() || !root.contains("model") || !root["model"].is_object())
     throw Error(path, "has no \"model\" object (is this a Hugging Face tokenizer.json?)");
   const Json& model = root["model"];
   std::string type = type_of(model);
   if (type.empty() && model.contains("merges")) type = "BPE";  // old files omit model.type
-  if (type != "BPE") throw Error(path, cat("model.type is '", type, "'; only BPE tokenizers are supported"));
+  if (type != "BPE") throw Error(path, cat("model.type is '", printable(type), "'; only BPE tokenizers are supported"));
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     const Json& affix = member(model, key);
     if (!affix.is_null() && !(affix.is_string() && affix.get<std::string>().empty()))
-      throw Error(path, cat("model.", key, " is ", affix.dump(), "; word-affix BPE is not supported"));
+      throw Error(path, cat("model.", key, " is ", json_excerpt(affix), "; word-affix BPE is not supported"));
   }
 
   Vocab v;
@@ -294,7 +289,7 @@ Vocab load_tokenizer_json_vocab(const std::string& path) {
     parsed = read_tokens(path, model, root);
     v.merges = read_merges(path, model);
   } catch (const Json::exception& e) {
-    throw Error(path, cat("malformed model.vocab / added_tokens: ", e.what()));
+    throw Error(path, cat("malformed model.vocab / added_tokens: ", printable(e.what(), 160)));
   }
   const size_t n = parsed.tokens.size();
   v.tokens = std::move(parsed.tokens);
@@ -308,7 +303,7 @@ Vocab load_tokenizer_json_vocab(const std::string& path) {
   if (model.contains("unk_token") && model["unk_token"].is_string()) {
     auto it = parsed.ids.find(model["unk_token"].get<std::string>());
     if (it == parsed.ids.end())
-      throw Error(path, cat("model.unk_token '", model["unk_token"].get<std::string>(), "' is not a token"));
+      throw Error(path, cat("model.unk_token '", printable(model["unk_token"].get<std::string>()), "' is not a token"));
     v.unk_id = it->second;
   }
 
@@ -350,11 +345,33 @@ Vocab load_tokenizer_json_vocab(const std::string& path) {
   }
   if (v.unk_id >= 0 && v.model == "llama") v.token_types[v.unk_id] = TokenType::kUnknown;
   try {
-    set_special_ids(path, root, parsed.ids, v);
+    set_special_ids(path, root, parsed.ids, config, v);
   } catch (const Json::exception& e) {
-    throw Error(path, cat("malformed post_processor or tokenizer_config.json: ", e.what()));
+    throw Error(path, cat("malformed post_processor or tokenizer_config.json: ", printable(e.what(), 160)));
   }
   return v;
+}
+
+}  // namespace
+
+Vocab parse_tokenizer_json_vocab(std::string_view json_text, const std::string& where,
+                                 const TokenizerConfigText* config) {
+  const Json root = parse_json_text(json_text, where, kTokenizerJsonLimits);
+  try {
+    return parse_tokenizer_json(root, where, config);
+  } catch (const Json::exception& e) {
+    // A member of an unexpected JSON type somewhere the reader did not check.
+    throw Error(where, cat("unexpected JSON structure: ", printable(e.what(), 160)));
+  }
+}
+
+Vocab load_tokenizer_json_vocab(const std::string& path) {
+  const std::string text = read_text_file(path, kMaxTokenizerJsonBytes, "tokenizer.json");
+  const std::string config_path = (std::filesystem::path(path).parent_path() / "tokenizer_config.json").string();
+  std::error_code ec;
+  if (!std::filesystem::exists(config_path, ec)) return parse_tokenizer_json_vocab(text, path);
+  const TokenizerConfigText config{read_text_file(config_path, kMaxConfigBytes, "tokenizer_config.json"), config_path};
+  return parse_tokenizer_json_vocab(text, path, &config);
 }
 
 }  // namespace lmpack

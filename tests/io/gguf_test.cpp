@@ -194,9 +194,9 @@ TEST(Gguf, EveryMetadataTypeV2AndV3) {
     const GgufValue* nested = g.find("t.nested");
     ASSERT_NE(nested, nullptr);
     EXPECT_EQ(nested->type, GgufType::kArray);
-    EXPECT_EQ(nested->array_type, GgufType::kArray);
+    EXPECT_EQ(nested->array.type(), GgufType::kArray);
     ASSERT_EQ(nested->array.size(), 3u);
-    EXPECT_EQ(nested->array[0].array_type, GgufType::kInt32);
+    EXPECT_EQ(nested->array[0].array.type(), GgufType::kInt32);
     ASSERT_EQ(nested->array[0].array.size(), 2u);
     EXPECT_EQ(nested->array[0].array[1].i, 2);
     EXPECT_TRUE(nested->array[1].array.empty());
