@@ -177,8 +177,10 @@ TEST(BadModels, VocabularyFromAnotherModelIsRefused) {
   const GgufFile g = read_gguf(stories260k_gguf());
   GgufEdit e;
   for (const char* key : {"tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type"}) {
-    GgufValue v = *g.find(key);
-    v.array.resize(10);
+    const GgufValue& full = *g.find(key);
+    GgufValue v = full;
+    v.array = GgufArray(full.array.type());
+    for (size_t k = 0; k < 10; ++k) v.array.push_back(full.array[k]);
     e.set[key] = v;
   }
   const std::string ten = dir + "/ten-tokens.gguf";
