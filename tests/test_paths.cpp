@@ -11,12 +11,22 @@ std::string shared_dir() {
   namespace fs = std::filesystem;
   if (const char* env = std::getenv("LMPACK_SHARED_DIR"); env != nullptr && *env)
     return fs::exists(env) ? std::string(env) : std::string();
-  fs::path p = fs::path(LMPACK_SOURCE_DIR) / ".." / "shared";
+  fs::path p = fs::path(source_dir()) / ".." / "shared";
   if (fs::exists(p / "models")) return fs::canonical(p).string();
   return {};
 }
 
 std::string shared_path(const std::string& relative) { return shared_dir() + "/" + relative; }
+
+std::string source_dir() { return LMPACK_SOURCE_DIR; }
+
+std::string lmpack_binary() {
+#ifdef LMPACK_BINARY
+  return LMPACK_BINARY;
+#else
+  return {};
+#endif
+}
 
 std::string temp_dir() {
   namespace fs = std::filesystem;

@@ -13,6 +13,11 @@ namespace lmpack::testing {
 std::string shared_dir();
 std::string shared_path(const std::string& relative);  // shared_dir() + "/" + relative
 std::string temp_dir();  // a fresh per-process scratch directory
+// The repository's root and the built lmpack binary (absolute). They are
+// compiled into test_paths.cpp alone, so that no other test file's object
+// depends on where the checkout is (ccache shares them between clones).
+std::string source_dir();
+std::string lmpack_binary();
 
 }  // namespace lmpack::testing
 

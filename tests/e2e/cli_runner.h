@@ -1,4 +1,4 @@
-// Runs the built lmpack binary (LMPACK_BINARY) as a child process and
+// Runs the built lmpack binary (lmpack_binary()) as a child process and
 // captures its stdout, stderr and exit status, for the end-to-end tests.
 #pragma once
 
@@ -76,7 +76,7 @@ inline CliResult run_program(std::vector<std::string> argv_s) {
 
 // Runs the built lmpack binary with these arguments.
 inline CliResult run_cli(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_s{LMPACK_BINARY};
+  std::vector<std::string> argv_s{lmpack_binary()};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   return run_program(std::move(argv_s));
 }

@@ -21,7 +21,7 @@ namespace lmpack::testing {
 
 // Starts `lmpack args...`, its stdout/stderr in <log_dir>/child.{out,err}.
 inline ChildProcess start_cli(const std::vector<std::string>& args, const std::string& log_dir, ChildOptions o = {}) {
-  std::vector<std::string> argv{LMPACK_BINARY};
+  std::vector<std::string> argv{lmpack_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   std::filesystem::create_directories(log_dir);
   return ChildProcess(argv, log_dir, {}, o);

@@ -96,7 +96,7 @@ echo model=$(ls -A "$MNT/model" | tr '\n' ' ')
 )";
   const ChildResult r = testing::run_in_mount_namespace(
       script, logs,
-      {"LMPACK=" LMPACK_BINARY, "MNT=" + mnt, "HF=" + shared_path("models/stories260K-hf"),
+      {"LMPACK=" + testing::lmpack_binary(), "MNT=" + mnt, "HF=" + shared_path("models/stories260K-hf"),
        "GGUF=" + testing::stories260k_gguf(), "LOGS=" + logs});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto kv = testing::key_values(r.out);

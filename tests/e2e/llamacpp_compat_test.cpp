@@ -102,7 +102,7 @@ std::string find_on_path(const std::string& name) {
 std::string llamacpp_dir() {
   const char* env = std::getenv("LMPACK_LLAMACPP_DIR");
   if (env != nullptr && *env) return env;
-  return std::string(LMPACK_SOURCE_DIR) + "/build-llamacpp";
+  return testing::source_dir() + "/build-llamacpp";
 }
 
 std::string join(const std::vector<std::string>& args) {
@@ -191,7 +191,7 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
 
   // 3. Perplexity in llama.cpp, fp32 KV cache (so the files are compared, not
   // llama.cpp's default F16 cache).
-  std::vector<std::string> lc = {node, std::string(LMPACK_SOURCE_DIR) + "/tests/compat/llamacpp_ppl.mjs", out};
+  std::vector<std::string> lc = {node, testing::source_dir() + "/tests/compat/llamacpp_ppl.mjs", out};
   lc.insert(lc.end(), common.begin(), common.end());
   lc.insert(lc.end(), {"--kv-type", "F32", "--threads", "1"});
   auto c = testing::run_program(lc);

@@ -160,7 +160,7 @@ TEST(OutputChecks, ReadOnlyOutputFolderIsFoundBeforeAnyWork) {
       "ls -A \"$RO\" | wc -l | sed 's/^/entries=/'\n";
   const testing::ChildResult r =
       testing::run_in_mount_namespace(script, logs,
-                                      {"LMPACK=" LMPACK_BINARY, "RO=" + ro, "TS=" + testing::ts_llama_bin(),
+                                      {"LMPACK=" + testing::lmpack_binary(), "RO=" + ro, "TS=" + testing::ts_llama_bin(),
                                        "TOK=" + testing::tok512(), "TEXT=" + in.text, "LOGS=" + logs});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto kv = testing::key_values(r.out);
