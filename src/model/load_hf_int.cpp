@@ -48,7 +48,8 @@ const json* find_key(const json& j, const char* key) {
 int64_t int_key(const json& j, const char* key, const std::string& where, const std::string& prefix) {
   const json* v = find_key(j, key);
   if (v == nullptr) throw Error(where, cat("missing key '", prefix, key, "'"));
-  if (!v->is_number_integer()) throw Error(where, cat("key '", prefix, key, "' must be an integer, got ", v->dump()));
+  if (!v->is_number_integer())
+    throw Error(where, cat("key '", prefix, key, "' must be an integer, got ", json_excerpt(*v)));
   return v->get<int64_t>();
 }
 
@@ -56,7 +57,7 @@ std::string string_key(const json& j, const char* key, const std::string& where,
                        const std::string& fallback) {
   const json* v = find_key(j, key);
   if (v == nullptr) return fallback;
-  if (!v->is_string()) throw Error(where, cat("key '", prefix, key, "' must be a string, got ", v->dump()));
+  if (!v->is_string()) throw Error(where, cat("key '", prefix, key, "' must be a string, got ", json_excerpt(*v)));
   return v->get<std::string>();
 }
 
