@@ -1,5 +1,7 @@
 #include "test_paths.h"
 
+#include "find_shared_dir.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -7,14 +9,7 @@
 
 namespace lmpack::testing {
 
-std::string shared_dir() {
-  namespace fs = std::filesystem;
-  if (const char* env = std::getenv("LMPACK_SHARED_DIR"); env != nullptr && *env)
-    return fs::exists(env) ? std::string(env) : std::string();
-  fs::path p = fs::path(source_dir()) / ".." / "shared";
-  if (fs::exists(p / "models")) return fs::canonical(p).string();
-  return {};
-}
+std::string shared_dir() { return find_shared_dir(source_dir()); }
 
 std::string shared_path(const std::string& relative) { return shared_dir() + "/" + relative; }
 

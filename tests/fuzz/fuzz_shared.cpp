@@ -1,23 +1,15 @@
 // shared_dir() and exercise_vocab(); see fuzz_shared.h.
 #include "fuzz_shared.h"
 
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 
+#include "find_shared_dir.h"
 #include "fuzz_check.h"
 #include "model/tokenizer.h"
 
 namespace lmpack::fuzz {
 
-std::string shared_dir() {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (const char* env = std::getenv("LMPACK_SHARED_DIR"); env != nullptr && *env)
-    return fs::exists(env, ec) ? std::string(env) : std::string();
-  const fs::path p = fs::path(LMPACK_SOURCE_DIR) / ".." / "shared";
-  return fs::exists(p / "models", ec) ? fs::canonical(p, ec).string() : std::string();
-}
+std::string shared_dir() { return testing::find_shared_dir(LMPACK_SOURCE_DIR); }
 
 std::string shared_path(const std::string& relative) {
   const std::string dir = shared_dir();
