@@ -120,11 +120,11 @@ int run_one(int64_t rows, int64_t cols, int64_t tokens, int64_t batch, int threa
   go.grid.bits = 4;
   go.group_size = 128;
   Stopwatch sw;
-  const IntQuantizedMatrix gq = gptq_quantize(w.data(), rows, cols, h, go);
+  const QuantizedMatrix gq = gptq_quantize(w.data(), rows, cols, h, go);
   const double gptq_s = sw.seconds();
 
   sw.restart();
-  const FormatQuantizedMatrix fq = gptq_quantize_format(w.data(), rows, cols, h, DType::Q4_K, nullptr, {});
+  const QuantizedMatrix fq = gptq_quantize_format(w.data(), rows, cols, h, DType::Q4_K, nullptr, {});
   const double q4k_s = sw.seconds();
   const int64_t peak = peak_rss_bytes();  // before the checks below allocate their RTN copies
 
@@ -133,11 +133,11 @@ int run_one(int64_t rows, int64_t cols, int64_t tokens, int64_t batch, int threa
   const double e_q4k = relative_error(w.data(), fq.dequantized.data(), rows, cols, h, ref);
   double e_rtn = 0.0, e_rtn_q4k = 0.0;
   {
-    const IntQuantizedMatrix rq = rtn_quantize(w.data(), rows, cols, go.grid, go.group_size);
+    const QuantizedMatrix rq = rtn_quantize(w.data(), rows, cols, go.grid, go.group_size);
     e_rtn = relative_error(w.data(), rq.dequantized.data(), rows, cols, h, ref);
   }
   {
-    const FormatQuantizedMatrix rq = rtn_quantize_format(w.data(), rows, cols, DType::Q4_K, nullptr);
+    const QuantizedMatrix rq = rtn_quantize_format(w.data(), rows, cols, DType::Q4_K, nullptr);
     e_rtn_q4k = relative_error(w.data(), rq.dequantized.data(), rows, cols, h, ref);
   }
   std::printf("%5lldx%-5lld %7lld %9.2f %9.2f %7.2fx %9.2f %7.2fx %10.4f %10.4f %10.4f %10.4f %9.0f\n",

@@ -21,16 +21,13 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
+#include "grids/grid.h"
 #include "grids/int_grid.h"
 #include "stats/hessian.h"
 
 namespace lmpack {
-
-// Quantize-dequantize of a matrix on some grid: out = Q(in), in/out [rows, cols].
-using MatrixRoundTrip = std::function<void(float* out, const float* in, int64_t rows, int64_t cols)>;
 
 struct AwqLinear {
   const float* w = nullptr;  // [rows, cols] row-major {out, in}

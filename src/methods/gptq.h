@@ -9,6 +9,8 @@
 // (H⁻¹ = Uᵀ·U, Step 3 of the paper). Updates beyond the current block of
 // block_size columns are applied lazily, one GEMM per block (Step 2).
 // Rows are independent given H, so the per-block sweep is threaded over rows.
+// The sweep is methods/obs_sweep.h, shared with SparseGPT; the grid any of
+// grids/grid.h (integer groups here, GGUF block grids in gptq_format.h).
 //
 // Steps, as in the reference code: dead columns (H_ii = 0) get H_ii = 1 and
 // W[:, i] = 0; act_order permutes columns by descending diag(H); dampening
@@ -30,22 +32,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "grids/grid.h"
 #include "grids/int_grid.h"
+#include "grids/quantized_matrix.h"
 #include "stats/hessian.h"
 
 namespace lmpack {
-
-// An integer group-quantized matrix.
-struct IntQuantizedMatrix {
-  int64_t rows = 0, cols = 0;
-  int64_t group_size = 0;         // columns per group (cols when per-channel)
-  int64_t n_groups = 0;
-  std::vector<uint8_t> codes;     // [rows, cols], in [0, 2^bits - 1]
-  std::vector<float> scales;      // [rows, n_groups]
-  std::vector<int32_t> zeros;     // [rows, n_groups]
-  std::vector<int32_t> g_idx;     // [cols]: the group of each column
-  std::vector<float> dequantized; // [rows, cols]: Ŵ = scale · (code - zero)
-};
 
 struct GptqOptions {
   IntGridSpec grid;           // bits, symmetric, optional MSE clip search
@@ -65,13 +57,25 @@ struct GptqOptions {
 // GPTQ on w [rows, cols] (row-major {out, in}) with the Hessian of its inputs
 // (hessian.cols == cols). Throws Error on bad options or shapes, and when
 // H + damp is not positive definite (the message suggests a larger damp).
-IntQuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
+QuantizedMatrix gptq_quantize(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
                                  const GptqOptions& options);
+
+// GPTQ onto any grid that a sweep can round onto (grids/grid.h sweepable):
+// the result's storage is the grid's. act_order needs a grid whose units can
+// be fitted up front (integer groups; format blocks cannot: Error).
+struct GptqSweepOptions {
+  double damp = 0.01;
+  int64_t block_size = 128;
+  bool act_order = false;
+  bool keep_zeros = false;  // as GptqOptions::keep_zeros
+};
+QuantizedMatrix gptq_quantize_onto(const Grid& grid, const float* w, int64_t rows, int64_t cols,
+                                   const Hessian& hessian, const float* importance, const GptqSweepOptions& options);
 
 // Round-to-nearest baseline on the same grid: each group's parameters from
 // its own weights (importance: [cols] weights for find_params, or null),
 // every weight rounded independently.
-IntQuantizedMatrix rtn_quantize(const float* w, int64_t rows, int64_t cols, const IntGridSpec& grid,
+QuantizedMatrix rtn_quantize(const float* w, int64_t rows, int64_t cols, const IntGridSpec& grid,
                                 int64_t group_size, const float* importance = nullptr);
 
 }  // namespace lmpack

@@ -3,7 +3,8 @@
 // the paper (Frantar et al., 2022, arXiv:2210.17323). Objective, as GPTQ's:
 //     argmin_Ŵ ||W·X - Ŵ·X||²_F,   each row of Ŵ decodable from the format.
 //
-// Deviations from gptq.cpp's integer-group sweep:
+// Deviations from the integer-group sweep (grids/format_grid.h,
+// methods/obs_sweep.h):
 //  - No act_order: a format block holds consecutive columns, so the sweep
 //    must reach them in order.
 //  - The lazy-batch width is rounded up to a multiple of the format block, so
@@ -18,92 +19,26 @@
 //    code nearest 0 is kept.
 #include "methods/gptq_format.h"
 
-#include <algorithm>
-#include <cmath>
-#include <string>
-#include <utility>
-
 #include "core/error.h"
-#include "core/parallel.h"
+#include "grids/format_grid.h"
+#include "methods/gptq.h"
 #include "methods/gptq_hessian.h"
-#include "methods/gptq_sweep.h"
 
 namespace lmpack {
-namespace {
 
-constexpr const char* kWhere = "gptq";
-
-}  // namespace
-
-FormatQuantizedMatrix gptq_quantize_format(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
-                                           DType type, const float* importance, const GptqFormatOptions& options) {
-  check_gptq_inputs(rows, cols, hessian, options.block_size, options.damp, kWhere);
-  const FormatOps& ops = block_grid_ops(type, cols);
-  const int64_t block = dtype_traits(type).block_elements;   // columns per format block
-  const size_t block_bytes = dtype_bytes(type, block);
-  const size_t row_bytes = dtype_bytes(type, cols);
-  FormatQuantizedMatrix out = make_format_quantized(type, rows, cols);
-
-  std::vector<float> wp(w, w + rows * cols);  // [rows, cols], updated in place by the sweep
-  const std::vector<double> diag = gptq_clear_dead_columns(wp.data(), rows, cols, hessian);
-  std::vector<double> h = hessian.h;  // [cols, cols]
-  for (int64_t i = 0; i < cols; ++i) h[i * cols + i] = diag[i];
-  const std::vector<float> u = gptq_inverse_factor(std::move(h), cols, options.damp);  // [cols, cols]
-
-  // Column sweep, one lazy batch of bs columns (whole format blocks) at a time.
-  const int64_t bs = std::min((options.block_size + block - 1) / block * block, cols);
-  std::vector<float> err(static_cast<size_t>(rows * bs));  // [rows, bs]: scaled errors of the batch
-  for (int64_t b0 = 0; b0 < cols; b0 += bs) {
-    const int64_t b1 = std::min(b0 + bs, cols);
-    parallel_for(rows, [&](int64_t r) {
-      float* wr = wp.data() + r * cols;
-      float* er = err.data() + r * bs;
-      std::vector<float> scale(block), offset(block);  // [block]: the grid of the current block
-      std::vector<int32_t> codes(block);               // [block]
-      for (int64_t c0 = b0; c0 < b1; c0 += block) {
-        // The block's weights as they stand now (every earlier error already
-        // applied, see the deviations) choose its scales and mins.
-        uint8_t* blk = out.data.data() + r * row_bytes + (c0 / block) * block_bytes;
-        ops.quantize_row(blk, wr + c0, block, importance != nullptr ? importance + c0 : nullptr);
-        ops.row_grid(scale.data(), offset.data(), blk, block);
-        for (int64_t k = 0; k < block; ++k) {
-          const int64_t i = c0 + k;
-          const float s = scale[k], o = offset[k];
-          const bool keep_zero = options.keep_zeros && w[r * cols + i] == 0.0f;
-          codes[k] = block_grid_code(keep_zero ? 0.0f : wr[i], s, o, ops);
-          const float wq = s * static_cast<float>(codes[k]) + o;
-          const float e = (wr[i] - wq) / u[i * cols + i];
-          er[i - b0] = e;
-          const float* ui = u.data() + i * cols;
-          for (int64_t j = i + 1; j < b1; ++j) wr[j] -= e * ui[j];
-        }
-        ops.set_row_codes(blk, codes.data(), block);
-      }
-    });
-    // Lazy update of the columns past the batch: W[:, b1:] -= Err · U[b0:b1, b1:].
-    sweep_lazy_update(wp.data(), err.data(), bs, u.data(), rows, cols, b0, b1);
-  }
-  decode_format_rows(out, ops);
-  return out;
+QuantizedMatrix gptq_quantize_format(const float* w, int64_t rows, int64_t cols, const Hessian& hessian, DType type,
+                                     const float* importance, const GptqFormatOptions& options) {
+  check_gptq_inputs(rows, cols, hessian, options.block_size, options.damp, "gptq");
+  block_grid_ops(type, cols);  // Error naming the type before anything else
+  return gptq_quantize_onto(FormatGrid(type), w, rows, cols, hessian, importance,
+                            {options.damp, options.block_size, false, options.keep_zeros});
 }
 
-FormatQuantizedMatrix rtn_quantize_format(const float* w, int64_t rows, int64_t cols, DType type,
-                                          const float* importance) {
-  const std::string name(dtype_name(type));
+QuantizedMatrix rtn_quantize_format(const float* w, int64_t rows, int64_t cols, DType type,
+                                    const float* importance) {
   if (rows <= 0 || cols <= 0)
     throw Error("rtn", cat("weight shape must be positive, got [", rows, ", ", cols, "]"));
-  const FormatOps& ops = format_ops(type);
-  if (ops.quantize_row == nullptr) throw Error(name, "cannot be written (no encoder)");
-  const int64_t block = dtype_traits(type).block_elements;
-  if (cols % block != 0)
-    throw Error(name, cat("rows of ", cols, " columns are not a whole number of ", block, "-element blocks"));
-  FormatQuantizedMatrix out = make_format_quantized(type, rows, cols);
-  const size_t row_bytes = dtype_bytes(type, cols);
-  parallel_for(rows, [&](int64_t r) {
-    ops.quantize_row(out.data.data() + r * row_bytes, w + r * cols, cols, importance);
-  });
-  decode_format_rows(out, ops);
-  return out;
+  return FormatGrid(type).round(w, rows, cols, importance);
 }
 
 }  // namespace lmpack

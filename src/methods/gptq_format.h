@@ -11,6 +11,8 @@
 // written with FormatOps::set_row_codes. The result is bytes of the format
 // that any GGUF reader decodes.
 //
+// The grid is grids/format_grid.h and the sweep methods/obs_sweep.h: this
+// is gptq_quantize_onto (gptq.h) with a FormatGrid.
 // Round-to-nearest on the same grid is the format's plain encoder
 // (quantize_row with the same importance): rtn_quantize_format.
 #pragma once
@@ -19,16 +21,10 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "grids/quantized_matrix.h"
 #include "stats/hessian.h"
 
 namespace lmpack {
-
-struct FormatQuantizedMatrix {
-  DType type = DType::F32;
-  int64_t rows = 0, cols = 0;
-  std::vector<uint8_t> data;       // rows * dtype_bytes(type, cols) bytes, row-major
-  std::vector<float> dequantized;  // [rows, cols]: the decoded data
-};
 
 struct GptqFormatOptions {
   double damp = 0.01;        // fraction of mean(diag H) added to the diagonal
@@ -43,11 +39,11 @@ struct GptqFormatOptions {
 // IQ4_NL) or cols is not a multiple of its block size; Error("gptq", ...) for
 // a Hessian of the wrong size or one that is not positive definite.
 // importance: [cols] non-negative weights for the block-grid search, or null.
-FormatQuantizedMatrix gptq_quantize_format(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
-                                           DType type, const float* importance, const GptqFormatOptions& options);
+QuantizedMatrix gptq_quantize_format(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
+                                     DType type, const float* importance, const GptqFormatOptions& options);
 
 // The format's encoder row by row (any writable type, float types included).
-FormatQuantizedMatrix rtn_quantize_format(const float* w, int64_t rows, int64_t cols, DType type,
-                                          const float* importance);
+QuantizedMatrix rtn_quantize_format(const float* w, int64_t rows, int64_t cols, DType type,
+                                    const float* importance);
 
 }  // namespace lmpack

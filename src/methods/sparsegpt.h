@@ -11,6 +11,8 @@
 // of block_size columns each row prunes its share of the batch (see
 // deviations) by the OBS score w²/U_ii² on the current weights; N:M, each
 // group of m columns picks its n lowest scores when the sweep reaches it.
+// The sweep is methods/obs_sweep.h (shared with GPTQ), the grids
+// grids/grid.h.
 // Joint sparsification and quantization (§3.4): kept weights are rounded in
 // the same sweep onto an integer group grid (grids/int_grid.h, group
 // parameters as in gptq.cpp) or onto a GGUF block grid (as gptq_format.cpp:
@@ -48,6 +50,7 @@
 
 #include "core/dtype.h"
 #include "grids/int_grid.h"
+#include "grids/quantized_matrix.h"
 #include "methods/gptq.h"
 #include "methods/gptq_format.h"
 #include "methods/sparsity.h"
@@ -70,8 +73,9 @@ struct SparseGptOptions {
 struct SparseGptResult {
   SparsityMask mask;                 // [rows, cols]
   std::vector<float> weights;        // [rows, cols]: Ŵ, pruned (and dequantized when quantized)
-  std::optional<IntQuantizedMatrix> int_quantized;        // with options.int_grid
-  std::optional<FormatQuantizedMatrix> format_quantized;  // with options.format: the encoded bytes
+  // With options.int_grid or options.format: the matrix on that grid
+  // (integer groups, or the format's encoded bytes).
+  std::optional<QuantizedMatrix> quantized;
   int64_t pruned_nonzero = 0;        // pruned positions whose final value is not exactly 0
 };
 

@@ -31,7 +31,7 @@ class CalibratedTensors {
   virtual std::vector<uint8_t> take_encoded(const std::string& name, DType type) = 0;
   // A linear weight on the integer group grid (GPTQ/AWQ exports); rows in the
   // canonical (adjacent-pair RoPE) order. `dequantized` may be empty.
-  virtual IntQuantizedMatrix take_int(const std::string& name) = 0;
+  virtual QuantizedMatrix take_int(const std::string& name) = 0;
 };
 
 }  // namespace lmpack

@@ -22,7 +22,7 @@ Checkpoint decode_compressed(const Checkpoint& ckpt, CalibratedTensors& calibrat
       if (!matrix) {
         v = calibrated.take_f32(name);
       } else if (integer_grid) {
-        const IntQuantizedMatrix m = calibrated.take_int(name);
+        const QuantizedMatrix m = calibrated.take_int(name);
         for (int64_t r = 0; r < m.rows; ++r)
           for (int64_t c = 0; c < m.cols; ++c) {
             const int64_t g = r * m.n_groups + m.g_idx[c];
@@ -40,7 +40,7 @@ Checkpoint decode_compressed(const Checkpoint& ckpt, CalibratedTensors& calibrat
         const float* w_imp = imp != importance.values.end() && static_cast<int64_t>(imp->second.size()) == t.cols()
                                  ? imp->second.data()
                                  : nullptr;
-        FormatQuantizedMatrix q = rtn_quantize_format(v.data(), t.rows(), t.cols(), type_it->second, w_imp);
+        QuantizedMatrix q = rtn_quantize_format(v.data(), t.rows(), t.cols(), type_it->second, w_imp);
         v.swap(q.dequantized);
       }
     }

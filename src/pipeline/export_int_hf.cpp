@@ -105,7 +105,7 @@ struct PackedLinear {
 };
 
 // Checks a supplied matrix against the tensor it replaces and the spec.
-void check_matrix(const IntQuantizedMatrix& m, const TensorInfo& t, const IntExportSpec& s, const std::string& where) {
+void check_matrix(const QuantizedMatrix& m, const TensorInfo& t, const IntExportSpec& s, const std::string& where) {
   const int64_t out = t.shape[0], in = t.shape[1];
   const int64_t gs = effective_group(s, in);
   const auto fail = [&](const std::string& problem) {
@@ -141,7 +141,7 @@ void check_matrix(const IntQuantizedMatrix& m, const TensorInfo& t, const IntExp
   }
 }
 
-PackedLinear pack_linear(IntQuantizedMatrix m, const TensorInfo& t, int64_t rope_heads, const ModelConfig& c,
+PackedLinear pack_linear(QuantizedMatrix m, const TensorInfo& t, int64_t rope_heads, const ModelConfig& c,
                          const IntExportSpec& s, const std::string& where) {
   check_matrix(m, t, s, where);
   const int64_t out = m.rows, in = m.cols, ng = m.n_groups;

@@ -91,8 +91,8 @@ struct SequentialCalibration::State {
   int64_t next_layer = 0;
   std::map<std::string, std::vector<float>> importance;  // per linear, scaled along with AWQ
   std::map<std::string, std::vector<float>> f32;
-  std::map<std::string, FormatQuantizedMatrix> encoded;
-  std::map<std::string, IntQuantizedMatrix> ints;
+  std::map<std::string, QuantizedMatrix> encoded;
+  std::map<std::string, QuantizedMatrix> ints;
   std::unique_ptr<Progress> progress;
   MappedPageReleaser releaser;  // hands each block's input pages back once decoded
 
@@ -271,7 +271,7 @@ void SequentialCalibration::run_block(int64_t layer) {
     const FormatOps* ops = find_format_ops(type);
     const bool float_type = type == DType::F32 || type == DType::F16 || type == DType::BF16;
     const int64_t block = dtype_traits(type).block_elements;
-    FormatQuantizedMatrix q;
+    QuantizedMatrix q;
     if (ps.method == PruneMethod::kSparseGpt) {
       LMPACK_CHECK(h != nullptr, "SparseGPT without a Hessian");
       SparseGptOptions o;
@@ -283,7 +283,7 @@ void SequentialCalibration::run_block(int64_t layer) {
       SparseGptResult res = sparsegpt_prune(w.data(), rows, cols, *h, ps.pattern, o);
       e.pruned_nonzero = res.pruned_nonzero;
       if (joint) {
-        q = std::move(*res.format_quantized);
+        q = std::move(*res.quantized);
       } else {
         q = rtn_quantize_format(res.weights.data(), rows, cols, type, imp);
       }
@@ -326,7 +326,7 @@ void SequentialCalibration::run_block(int64_t layer) {
     } else if (r.int_grid) {
       const bool is_qk = name == p + "attn_q.weight" || name == p + "attn_k.weight";
       if (r.awq_clip && h != nullptr && !is_qk) awq_clip(w.data(), rows, cols, *h, *r.int_grid, r.group_size, {});
-      IntQuantizedMatrix q;
+      QuantizedMatrix q;
       if (gptq) {
         GptqOptions o;
         o.grid = *r.int_grid;
@@ -349,7 +349,7 @@ void SequentialCalibration::run_block(int64_t layer) {
       const FormatOps* ops = find_format_ops(type);
       const int64_t block = dtype_traits(type).block_elements;
       const bool on_grid = gptq && ops != nullptr && ops->row_grid != nullptr && cols % block == 0;
-      FormatQuantizedMatrix q;
+      QuantizedMatrix q;
       if (on_grid) {
         GptqFormatOptions o;
         o.damp = r.damp;
@@ -453,14 +453,14 @@ std::vector<uint8_t> SequentialCalibration::take_encoded(const std::string& name
   return v;
 }
 
-IntQuantizedMatrix SequentialCalibration::take_int(const std::string& name) {
+QuantizedMatrix SequentialCalibration::take_int(const std::string& name) {
   int64_t layer = 0;
   std::string rest;
   LMPACK_CHECK(split_block(name, &layer, &rest), cat("not a block tensor: ", name));
   run_through(layer);
   auto it = state_->ints.find(name);
   LMPACK_CHECK(it != state_->ints.end(), cat("no integer-quantized tensor ", name, " (or taken twice)"));
-  IntQuantizedMatrix m = std::move(it->second);
+  QuantizedMatrix m = std::move(it->second);
   state_->ints.erase(it);
   return m;
 }

@@ -103,7 +103,7 @@ class SequentialCalibration final : public CalibratedTensors {
   bool handles(const std::string& name) const override;
   std::vector<float> take_f32(const std::string& name) override;
   std::vector<uint8_t> take_encoded(const std::string& name, DType type) override;
-  IntQuantizedMatrix take_int(const std::string& name) override;
+  QuantizedMatrix take_int(const std::string& name) override;
 
   // Runs every block not yet run (tests and reports).
   void run_all();

@@ -31,7 +31,7 @@ using testing::output_error;
 using testing::shared_layer;
 
 // m.dequantized is exactly the format's decode of m.data.
-void expect_decodes(const FormatQuantizedMatrix& m) {
+void expect_decodes(const QuantizedMatrix& m) {
   const FormatOps& ops = format_ops(m.type);
   const size_t row_bytes = dtype_bytes(m.type, m.cols);
   ASSERT_EQ(m.data.size(), static_cast<size_t>(m.rows) * row_bytes);
@@ -53,8 +53,8 @@ TEST_P(GptqFormatVsRtn, NoWorseThanTheFormatsEncoder) {
   const auto [type, with_importance] = GetParam();
   const Layer& l = shared_layer();
   const float* imp = with_importance ? l.importance.data() : nullptr;
-  const FormatQuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, imp, {});
-  const FormatQuantizedMatrix r = rtn_quantize_format(l.w.data(), l.rows, l.cols, type, imp);
+  const QuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, imp, {});
+  const QuantizedMatrix r = rtn_quantize_format(l.w.data(), l.rows, l.cols, type, imp);
   EXPECT_EQ(g.type, type);
   EXPECT_EQ(g.rows, l.rows);
   EXPECT_EQ(g.cols, l.cols);
@@ -90,8 +90,8 @@ TEST(GptqFormat, DiagonalHessianIsTheKQuantEncoder) {
   for (int64_t i = 0; i < l.cols; ++i) h.h[i * l.cols + i] = 1.0 + 0.01 * (i % 7);
   for (DType type : {DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     for (const float* imp : {static_cast<const float*>(nullptr), l.importance.data()}) {
-      const FormatQuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, h, type, imp, {});
-      const FormatQuantizedMatrix r = rtn_quantize_format(l.w.data(), l.rows, l.cols, type, imp);
+      const QuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, h, type, imp, {});
+      const QuantizedMatrix r = rtn_quantize_format(l.w.data(), l.rows, l.cols, type, imp);
       EXPECT_EQ(g.data, r.data) << dtype_name(type) << (imp != nullptr ? " with importance" : "");
     }
   }
@@ -103,11 +103,11 @@ TEST(GptqFormat, BatchWidthDoesNotChangeResult) {
   for (DType type : {DType::Q4_K, DType::Q4_0}) {
     GptqFormatOptions o;
     o.block_size = l.cols;
-    const FormatQuantizedMatrix whole = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, nullptr, o);
+    const QuantizedMatrix whole = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, nullptr, o);
     const double e_whole = output_error(l, whole.dequantized);
     // Q4_K: 100 rounds up to one super-block; Q4_0: 7 rounds up to 32.
     o.block_size = type == DType::Q4_K ? 100 : 7;
-    const FormatQuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, nullptr, o);
+    const QuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, nullptr, o);
     expect_decodes(g);
     int64_t differ = 0;
     for (size_t i = 0; i < g.dequantized.size(); ++i) differ += g.dequantized[i] != whole.dequantized[i];
@@ -130,8 +130,8 @@ TEST(GptqFormat, KeepZerosKeepsAPrunedLayerSparse) {
   o.keep_zeros = true;
   for (DType type : {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q3_K, DType::Q6_K, DType::Q4_K}) {
     SCOPED_TRACE(dtype_name(type));
-    const FormatQuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, nullptr, o);
-    const FormatQuantizedMatrix r = rtn_quantize_format(l.w.data(), l.rows, l.cols, type, nullptr);
+    const QuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, nullptr, o);
+    const QuantizedMatrix r = rtn_quantize_format(l.w.data(), l.rows, l.cols, type, nullptr);
     int64_t lost = 0;
     for (size_t i = 0; i < pruned.size(); i += 2) lost += g.dequantized[i] != 0.0f;
     if (type == DType::Q4_K) {
@@ -143,7 +143,7 @@ TEST(GptqFormat, KeepZerosKeepsAPrunedLayerSparse) {
     EXPECT_LT(output_error(l, g.dequantized), output_error(l, r.dequantized));
   }
   // Without keep_zeros the error feedback fills the zeros in.
-  const FormatQuantizedMatrix filled = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, DType::Q8_0, nullptr, {});
+  const QuantizedMatrix filled = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, DType::Q8_0, nullptr, {});
   int64_t nonzero = 0;
   for (size_t i = 0; i < pruned.size(); i += 2) nonzero += filled.dequantized[i] != 0.0f;
   EXPECT_GT(nonzero, static_cast<int64_t>(pruned.size()) / 16) << "measured 3152 of 8192";
@@ -152,7 +152,7 @@ TEST(GptqFormat, KeepZerosKeepsAPrunedLayerSparse) {
 TEST(GptqFormat, DeadColumns) {
   Layer l = make_layer(32, 256, 512, 0, 9);
   testing::kill_columns(l, {0, 5, 100, 255});
-  const FormatQuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, DType::Q4_K, nullptr, {});
+  const QuantizedMatrix g = gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, DType::Q4_K, nullptr, {});
   expect_decodes(g);
   for (float v : g.dequantized) ASSERT_TRUE(std::isfinite(v));
   const double eg = output_error(l, g.dequantized);
@@ -196,9 +196,9 @@ TEST(GptqFormat, RealWeightsNoWorseThanEncoder) {
   const TensorInfo wq = llama2c_layer_slice(f.tensor("wq"), 0, "wq0");
   const Layer l = make_layer(wq.rows(), wq.cols(), 1024, 3, 11, {.w = reinterpret_cast<const float*>(wq.data)});
   for (DType type : {DType::Q3_K, DType::Q4_K}) {
-    const FormatQuantizedMatrix g =
+    const QuantizedMatrix g =
         gptq_quantize_format(l.w.data(), l.rows, l.cols, l.h, type, l.importance.data(), {});
-    const FormatQuantizedMatrix r = rtn_quantize_format(l.w.data(), l.rows, l.cols, type, l.importance.data());
+    const QuantizedMatrix r = rtn_quantize_format(l.w.data(), l.rows, l.cols, type, l.importance.data());
     expect_decodes(g);
     const double eg = output_error(l, g.dequantized), er = output_error(l, r.dequantized);
     std::printf("ts-llama wq0 %s: gptq %.4f rtn %.4f ratio %.3f\n", std::string(dtype_name(type)).c_str(), eg, er,

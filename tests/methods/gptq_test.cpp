@@ -29,7 +29,7 @@ Layer make_layer(int64_t rows, int64_t cols, int64_t tokens, int outliers, uint3
 const Layer& shared_layer() { return testing::shared_layer(/*mixing_is_a=*/true); }
 
 // Ŵ must be exactly scale[g_idx] · (code - zero).
-void expect_consistent(const IntQuantizedMatrix& m, int bits) {
+void expect_consistent(const QuantizedMatrix& m, int bits) {
   for (int64_t r = 0; r < m.rows; ++r)
     for (int64_t c = 0; c < m.cols; ++c) {
       const int64_t g = m.g_idx[c];
@@ -50,8 +50,8 @@ TEST_P(GptqVsRtn, NoWorseThanRtnAndClearlyBetterAtLowBits) {
   GptqOptions o;
   o.grid = {.bits = bits, .symmetric = symmetric};
   o.group_size = group;
-  const IntQuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
-  const IntQuantizedMatrix r = rtn_quantize(l.w.data(), l.rows, l.cols, o.grid, group);
+  const QuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+  const QuantizedMatrix r = rtn_quantize(l.w.data(), l.rows, l.cols, o.grid, group);
   expect_consistent(g, bits);
   expect_consistent(r, bits);
   const double eg = output_error(l, g.dequantized), er = output_error(l, r.dequantized);
@@ -110,7 +110,7 @@ TEST(Gptq, MatchesStepwiseObsUpdate) {
     o.grid = {.bits = 3};
     o.group_size = group;
     o.block_size = 20;
-    const IntQuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+    const QuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
     const std::vector<float> ref = naive_obs(l, o);
     int64_t differ = 0;
     // Group scales come from updated weights (float here, double there), so
@@ -125,13 +125,13 @@ TEST(Gptq, GroupLayout) {
   const Layer& l = shared_layer();
   GptqOptions o;
   o.group_size = -1;
-  const IntQuantizedMatrix per_channel = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+  const QuantizedMatrix per_channel = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
   EXPECT_EQ(per_channel.n_groups, 1);
   EXPECT_EQ(per_channel.group_size, l.cols);
   for (int32_t g : per_channel.g_idx) ASSERT_EQ(g, 0);
   o.group_size = 32;
   o.act_order = true;
-  const IntQuantizedMatrix grouped = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+  const QuantizedMatrix grouped = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
   EXPECT_EQ(grouped.n_groups, 8);
   ASSERT_EQ(grouped.scales.size(), static_cast<size_t>(l.rows * 8));
   for (int64_t c = 0; c < l.cols; ++c) ASSERT_EQ(grouped.g_idx[c], c / 32);  // static groups
@@ -148,8 +148,8 @@ TEST(Gptq, DiagonalHessianIsRtn) {
     GptqOptions o;
     o.grid = {.bits = 3};
     o.group_size = group;
-    const IntQuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, h, o);
-    const IntQuantizedMatrix r = rtn_quantize(l.w.data(), l.rows, l.cols, o.grid, group);
+    const QuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, h, o);
+    const QuantizedMatrix r = rtn_quantize(l.w.data(), l.rows, l.cols, o.grid, group);
     EXPECT_EQ(g.codes, r.codes) << "group " << group;
     EXPECT_EQ(g.scales, r.scales);
     EXPECT_EQ(g.zeros, r.zeros);
@@ -179,9 +179,9 @@ TEST(Gptq, KeepZerosKeepsAPrunedLayerSparse) {
     o.group_size = 64;
     o.act_order = act_order;
     o.keep_zeros = true;
-    const IntQuantizedMatrix q = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+    const QuantizedMatrix q = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
     for (size_t i = 0; i < l.w.size(); i += 2) ASSERT_EQ(q.dequantized[i], 0.0f) << i;
-    const IntQuantizedMatrix r = rtn_quantize(l.w.data(), l.rows, l.cols, o.grid, o.group_size);
+    const QuantizedMatrix r = rtn_quantize(l.w.data(), l.rows, l.cols, o.grid, o.group_size);
     EXPECT_LT(output_error(l, q.dequantized), output_error(l, r.dequantized));
   }
 }
@@ -196,7 +196,7 @@ TEST(Gptq, DeadColumns) {
     o.grid = {.bits = 4};
     o.group_size = 32;
     o.act_order = act_order;
-    const IntQuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+    const QuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
     for (int64_t r = 0; r < l.rows; ++r)
       for (int64_t c : dead) ASSERT_EQ(g.dequantized[r * l.cols + c], 0.0f) << r << "," << c;
     const double eg = output_error(l, g.dequantized);
@@ -213,11 +213,11 @@ TEST(Gptq, BlockSizeDoesNotChangeResult) {
     o.grid = {.bits = 4};
     o.group_size = group;
     o.block_size = l.cols;
-    const IntQuantizedMatrix whole = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+    const QuantizedMatrix whole = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
     const double e_whole = output_error(l, whole.dequantized);
     for (int64_t block : {128, 32, 7}) {  // 32 < group 128: groups span blocks
       o.block_size = block;
-      const IntQuantizedMatrix blocked = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+      const QuantizedMatrix blocked = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
       int64_t differ = 0;
       for (size_t i = 0; i < whole.codes.size(); ++i) differ += whole.codes[i] != blocked.codes[i];
       EXPECT_LE(differ, static_cast<int64_t>(whole.codes.size() / 200)) << "group " << group << " block " << block;
@@ -235,7 +235,7 @@ TEST(Gptq, ImportanceWeightedGroups) {
   const Layer& l = shared_layer();
   const std::vector<float>& imp = l.importance;
   const IntGridSpec grid{.bits = 3};
-  auto weighted_error = [&](const IntQuantizedMatrix& m) {
+  auto weighted_error = [&](const QuantizedMatrix& m) {
     double s = 0.0;
     for (int64_t r = 0; r < l.rows; ++r)
       for (int64_t c = 0; c < l.cols; ++c) {
@@ -244,8 +244,8 @@ TEST(Gptq, ImportanceWeightedGroups) {
       }
     return s;
   };
-  const IntQuantizedMatrix plain = rtn_quantize(l.w.data(), l.rows, l.cols, grid, 32);
-  const IntQuantizedMatrix weighted = rtn_quantize(l.w.data(), l.rows, l.cols, grid, 32, imp.data());
+  const QuantizedMatrix plain = rtn_quantize(l.w.data(), l.rows, l.cols, grid, 32);
+  const QuantizedMatrix weighted = rtn_quantize(l.w.data(), l.rows, l.cols, grid, 32, imp.data());
   expect_consistent(weighted, 3);
   EXPECT_LT(weighted_error(weighted), weighted_error(plain));
   EXPECT_NE(weighted.scales, plain.scales);
@@ -255,7 +255,7 @@ TEST(Gptq, ImportanceWeightedGroups) {
     o.group_size = 32;
     o.act_order = act_order;
     o.importance = imp.data();
-    const IntQuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
+    const QuantizedMatrix g = gptq_quantize(l.w.data(), l.rows, l.cols, l.h, o);
     expect_consistent(g, 3);
     const double eg = output_error(l, g.dequantized), er = output_error(l, weighted.dequantized);
     std::printf("importance act_order %d: gptq %.4f rtn %.4f ratio %.3f\n", act_order, eg, er, eg / er);

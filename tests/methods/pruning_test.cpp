@@ -214,15 +214,15 @@ TEST(Pruning, JointIntQuantizationBeatsPruneThenRtn) {
       const std::string tag = std::string(p.is_n_m() ? "2:4" : "50%") + (sym ? " int4 sym" : " int4 asym");
       expect_pattern(joint.mask, joint.weights, p, tag);
       EXPECT_EQ(joint.pruned_nonzero, 0) << tag;
-      ASSERT_TRUE(joint.int_quantized.has_value());
-      const IntQuantizedMatrix& q = *joint.int_quantized;
+      ASSERT_TRUE(joint.quantized.has_value());
+      const QuantizedMatrix& q = *joint.quantized;
       for (int64_t i = 0; i < l.rows * l.cols; ++i) {
         const int64_t r = i / l.cols, g = q.g_idx[i % l.cols];
         ASSERT_EQ(q.dequantized[i],
                   q.scales[r * q.n_groups + g] * static_cast<float>(q.codes[i] - q.zeros[r * q.n_groups + g]));
       }
       const SparseGptResult pruned = sparsegpt_prune(l.w.data(), l.rows, l.cols, l.h, p, {});
-      const IntQuantizedMatrix rtn = rtn_quantize(pruned.weights.data(), l.rows, l.cols, *o.int_grid, o.group_size);
+      const QuantizedMatrix rtn = rtn_quantize(pruned.weights.data(), l.rows, l.cols, *o.int_grid, o.group_size);
       const double e_joint = output_error(l, joint.weights), e_rtn = output_error(l, rtn.dequantized);
       std::printf("[pruning] %-16s joint/prune-then-RTN output error %.3f\n", tag.c_str(), e_joint / e_rtn);
       EXPECT_LT(e_joint, e_rtn) << tag;
@@ -248,8 +248,8 @@ TEST(Pruning, JointFormatQuantization) {
     o.format = t;
     const SparseGptResult joint = sparsegpt_prune(l.w.data(), l.rows, l.cols, l.h, p, o);
     const std::string name(dtype_name(t));
-    ASSERT_TRUE(joint.format_quantized.has_value());
-    const FormatQuantizedMatrix& fq = *joint.format_quantized;
+    ASSERT_TRUE(joint.quantized.has_value());
+    const QuantizedMatrix& fq = *joint.quantized;
     ASSERT_EQ(fq.data.size(), static_cast<size_t>(l.rows) * dtype_bytes(t, l.cols));
     std::vector<float> decoded(l.rows * l.cols);
     for (int64_t r = 0; r < l.rows; ++r)
@@ -264,7 +264,7 @@ TEST(Pruning, JointFormatQuantization) {
     } else {
       EXPECT_EQ(mask_sparsity(joint.mask), 0.5) << name;
     }
-    const FormatQuantizedMatrix rtn = rtn_quantize_format(pruned.weights.data(), l.rows, l.cols, t, nullptr);
+    const QuantizedMatrix rtn = rtn_quantize_format(pruned.weights.data(), l.rows, l.cols, t, nullptr);
     const double e_joint = output_error(l, joint.weights), e_rtn = output_error(l, rtn.dequantized);
     std::printf("[pruning] 50%% %-5s joint/prune-then-RTN output error %.4f, pruned positions not 0: %lld of %lld\n",
                 name.c_str(), e_joint / e_rtn, static_cast<long long>(joint.pruned_nonzero),

@@ -55,7 +55,7 @@ TEST(IntGroupRoundTrip, EqualsRtnBaseline) {
         g.symmetric = symmetric;
         std::vector<float> out(m.w.size());
         int_group_round_trip(g, gs)(out.data(), m.w.data(), m.rows, m.cols);
-        const IntQuantizedMatrix rtn = rtn_quantize(m.w.data(), m.rows, m.cols, g, gs);
+        const QuantizedMatrix rtn = rtn_quantize(m.w.data(), m.rows, m.cols, g, gs);
         ASSERT_EQ(out, rtn.dequantized) << bits << " " << symmetric << " " << gs;
       }
 }

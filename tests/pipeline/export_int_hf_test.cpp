@@ -64,19 +64,19 @@ class RtnTensors : public CalibratedTensors {
   std::vector<uint8_t> take_encoded(const std::string& name, DType) override {
     throw Error(name, "not used by the int export");
   }
-  IntQuantizedMatrix take_int(const std::string& name) override {
+  QuantizedMatrix take_int(const std::string& name) override {
     asked.push_back(name);
     if (fail_at >= 0 && static_cast<int>(given.size()) == fail_at) throw Error(name, "supplier failed");
     const TensorInfo& t = ckpt_.tensor(name);
     const std::vector<float> w = decoded(t);
-    IntQuantizedMatrix m = rtn_quantize(w.data(), t.shape[0], t.shape[1], grid_, group_size_);
+    QuantizedMatrix m = rtn_quantize(w.data(), t.shape[0], t.shape[1], grid_, group_size_);
     if (zero_point_zero) m.zeros[0] = 0;
     given[name] = m;
     return m;
   }
 
   std::vector<std::string> asked;
-  std::map<std::string, IntQuantizedMatrix> given;
+  std::map<std::string, QuantizedMatrix> given;
   int fail_at = -1;
   bool zero_point_zero = false;
 
@@ -117,7 +117,7 @@ const std::string& random_model_dir(bool qwen2) {
 float fp16_round(float x) { return fp16_to_f32(f32_to_fp16(x)); }
 
 // w = fp16(scale) · (code - zero), [rows, cols], canonical order.
-std::vector<float> expected_weights(const IntQuantizedMatrix& m) {
+std::vector<float> expected_weights(const QuantizedMatrix& m) {
   std::vector<float> w(static_cast<size_t>(m.rows * m.cols));
   for (int64_t r = 0; r < m.rows; ++r)
     for (int64_t c = 0; c < m.cols; ++c) {
@@ -282,8 +282,8 @@ TEST(ExportIntHf, GptqWordsFollowThePublicLayout) {
   EXPECT_EQ(st.find(p + "k_proj.qzeros")->shape, (std::vector<int64_t>{2, 4}));
   EXPECT_EQ(st.find(p + "k_proj.scales")->dtype, DType::F16);
   EXPECT_EQ(st.find(p + "k_proj.g_idx")->dtype, DType::I32);
-  const IntQuantizedMatrix& v = t.given.at("blk.0.attn_v.weight");  // 32 x 64, no RoPE
-  const IntQuantizedMatrix& q = t.given.at("blk.0.attn_q.weight");  // 64 x 64, 4 heads of 16
+  const QuantizedMatrix& v = t.given.at("blk.0.attn_v.weight");  // 32 x 64, no RoPE
+  const QuantizedMatrix& q = t.given.at("blk.0.attn_q.weight");  // 64 x 64, 4 heads of 16
   for (int64_t r = 0; r < 8; ++r)
     for (int64_t o = 0; o < 64; ++o) {
       // HF row o of q is canonical row 2i + c for o = 16h + 8c + i.
@@ -323,7 +323,7 @@ TEST(ExportIntHf, AwqWordsFollowThePublicLayout) {
   ASSERT_EQ(st.find(p + "qweight")->shape, (std::vector<int64_t>{64, 16}));
   ASSERT_EQ(st.find(p + "qzeros")->shape, (std::vector<int64_t>{2, 16}));
   EXPECT_EQ(st.find(p + "g_idx"), nullptr);
-  const IntQuantizedMatrix& m = t.given.at("blk.1.ffn_up.weight");
+  const QuantizedMatrix& m = t.given.at("blk.1.ffn_up.weight");
   const auto* qw = reinterpret_cast<const int32_t*>(st.find(p + "qweight")->data);
   const auto* qz = reinterpret_cast<const int32_t*>(st.find(p + "qzeros")->data);
   const int order[8] = {0, 2, 4, 6, 1, 3, 5, 7};

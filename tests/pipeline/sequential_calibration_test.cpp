@@ -76,7 +76,7 @@ TEST(SequentialCalibration, RtnThroughThePipelineIsTheFormatEncoder) {
     for (const std::string& n : block_linear_names(l)) {
       const TensorInfo& t = c.tensor(n);
       const std::vector<float> w = decoded(t);
-      const FormatQuantizedMatrix expected = rtn_quantize_format(w.data(), t.rows(), t.cols(), r.gguf_types.at(n), nullptr);
+      const QuantizedMatrix expected = rtn_quantize_format(w.data(), t.rows(), t.cols(), r.gguf_types.at(n), nullptr);
       EXPECT_EQ(p.take_encoded(n, r.gguf_types.at(n)), expected.data) << n;
     }
   EXPECT_EQ(p.take_f32("blk.2.ffn_norm.weight"), decoded(c.tensor("blk.2.ffn_norm.weight")));
@@ -127,7 +127,7 @@ TEST(SequentialCalibration, IntegerGridGivesConsistentCodes) {
   r.group_size = 32;
   r.show_progress = false;
   SequentialCalibration p(c, story_windows(c, 8, 64), r);
-  const IntQuantizedMatrix m = p.take_int("blk.1.attn_q.weight");
+  const QuantizedMatrix m = p.take_int("blk.1.attn_q.weight");
   EXPECT_EQ(m.rows, 64);
   EXPECT_EQ(m.cols, 64);
   EXPECT_EQ(m.n_groups, 2);
