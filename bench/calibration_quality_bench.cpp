@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
             }
           }
         SequentialCalibration p(ckpt, windows, r);
-        const Checkpoint q = decode_compressed(ckpt, p, types, importance ? *imatrix : ImportanceMatrix{}, integer);
+        const Checkpoint q = decode_compressed(ckpt, p, types, importance ? *imatrix : ImportanceMatrix{});
         double err = 0.0;
         for (const LayerError& e : p.layer_errors()) err += e.relative_error;
         err /= static_cast<double>(p.layer_errors().size());

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
         for (int64_t l = 0; l < ckpt.config.n_layers; ++l)
           for (const std::string& n : block_linear_names(l)) r.gguf_types[n] = DType::F32;
         SequentialCalibration p(ckpt, protocol.windows(), r);
-        const Checkpoint q = decode_compressed(ckpt, p, r.gguf_types, {}, false);
+        const Checkpoint q = decode_compressed(ckpt, p, r.gguf_types, {});
         int64_t linear = 0, zeros = 0;
         double err = 0.0;
         for (const LayerError& e : p.layer_errors()) {

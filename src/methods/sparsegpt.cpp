@@ -28,6 +28,18 @@ SparseGptResult sparsegpt_prune(const float* w, int64_t rows, int64_t cols, cons
   std::unique_ptr<Grid> grid;
   if (options.int_grid) grid = std::make_unique<IntGroupGrid>(*options.int_grid, options.group_size);
   if (options.format) grid = std::make_unique<FormatGrid>(*options.format);
+  SparseGptOptions rest = options;
+  rest.int_grid.reset();
+  rest.format.reset();
+  return sparsegpt_prune_onto(grid.get(), w, rows, cols, hessian, pattern, rest);
+}
+
+SparseGptResult sparsegpt_prune_onto(const Grid* grid, const float* w, int64_t rows, int64_t cols,
+                                     const Hessian& hessian, const SparsityPattern& pattern,
+                                     const SparseGptOptions& options) {
+  LMPACK_CHECK(!options.int_grid && !options.format, "sparsegpt_prune_onto takes its grid as an argument");
+  validate_sparsity_pattern(pattern);
+  check_gptq_inputs(rows, cols, hessian, options.block_size, options.damp, kWhere);
   std::unique_ptr<GridSweep> sweep = grid ? grid->sweep(rows, cols, options.importance, kWhere) : nullptr;
 
   ObsSweepOptions o;

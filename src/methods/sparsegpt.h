@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "grids/grid.h"
 #include "grids/int_grid.h"
 #include "grids/quantized_matrix.h"
 #include "methods/gptq.h"
@@ -85,5 +86,11 @@ struct SparseGptResult {
 // block does not divide cols, and when H + damp is not positive definite.
 SparseGptResult sparsegpt_prune(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
                                 const SparsityPattern& pattern, const SparseGptOptions& options);
+
+// The same onto any grid a sweep can round onto (grids/grid.h), or none
+// (grid null); options.int_grid and options.format must be unset.
+SparseGptResult sparsegpt_prune_onto(const Grid* grid, const float* w, int64_t rows, int64_t cols,
+                                     const Hessian& hessian, const SparsityPattern& pattern,
+                                     const SparseGptOptions& options);
 
 }  // namespace lmpack

@@ -114,4 +114,66 @@ void block_add_ffn_output(float* x, const float* act, const BlockF32& b, const M
   matmul_xwt(x, act, b.w_down.data(), tokens, c.dim, c.hidden_dim, /*accumulate=*/true);
 }
 
+std::vector<BlockLinear> block_linears(BlockF32& b, const ModelConfig& c) {
+  return {{"attn_q.weight", &b.wq, c.dim},         {"attn_k.weight", &b.wk, c.dim},
+          {"attn_v.weight", &b.wv, c.dim},         {"attn_output.weight", &b.wo, c.q_dim()},
+          {"ffn_gate.weight", &b.w_gate, c.dim},   {"ffn_up.weight", &b.w_up, c.dim},
+          {"ffn_down.weight", &b.w_down, c.hidden_dim}};
+}
+
+void walk_block_stages(BlockF32& b, const ModelConfig& c, const RopeTables& rope, int64_t n_windows, float* x,
+                       bool add_ffn_output, const std::function<void(const BlockStage&)>& visit) {
+  const int64_t T = n_windows * rope.ctx, dim = c.dim, q_dim = c.q_dim(), hidden = c.hidden_dim;
+  const std::vector<BlockLinear> all = block_linears(b, c);
+  std::vector<float> xn(static_cast<size_t>(T * dim));  // [T, dim]
+  block_rmsnorm(xn.data(), x, b.attn_norm.data(), T, dim, c.rms_eps);
+  {
+    BlockStage st;
+    st.input = xn.data();
+    st.tokens = T;
+    st.cols = dim;
+    st.linears = {all[0], all[1], all[2]};
+    st.producer_norm = &b.attn_norm;
+    visit(st);
+  }
+  {
+    std::vector<float> att(static_cast<size_t>(T * q_dim));  // [T, q_dim]
+    block_attention(att.data(), xn.data(), b, c, rope, n_windows);
+    BlockStage st;
+    st.input = att.data();
+    st.tokens = T;
+    st.cols = q_dim;
+    st.linears = {all[3]};
+    if (q_dim == c.kv_dim()) {
+      st.producer_rows = &b.wv;
+      st.producer_cols = dim;
+      st.producer_bias = &b.bv;
+    }
+    visit(st);
+    block_add_attn_output(x, att.data(), b, c, T);
+  }
+  block_rmsnorm(xn.data(), x, b.ffn_norm.data(), T, dim, c.rms_eps);
+  {
+    BlockStage st;
+    st.input = xn.data();
+    st.tokens = T;
+    st.cols = dim;
+    st.linears = {all[4], all[5]};
+    st.producer_norm = &b.ffn_norm;
+    visit(st);
+  }
+  std::vector<float> act(static_cast<size_t>(T * hidden));  // [T, hidden]
+  block_ffn_act(act.data(), xn.data(), b, c, T);
+  std::vector<float>().swap(xn);
+  BlockStage st;
+  st.input = act.data();
+  st.tokens = T;
+  st.cols = hidden;
+  st.linears = {all[6]};
+  st.producer_rows = &b.w_up;
+  st.producer_cols = dim;
+  visit(st);
+  if (add_ffn_output) block_add_ffn_output(x, act.data(), b, c, T);
+}
+
 }  // namespace lmpack

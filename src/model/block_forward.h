@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,5 +63,42 @@ void block_add_attn_output(float* x, const float* att, const BlockF32& block, co
                            int64_t tokens);
 void block_add_ffn_output(float* x, const float* act, const BlockF32& block, const ModelConfig& config,
                           int64_t tokens);
+
+// A linear weight of a block: its name after "blk.N.", its values, the
+// width of its input.
+struct BlockLinear {
+  const char* suffix;  // "attn_q.weight", ...
+  std::vector<float>* w;
+  int64_t cols;
+};
+
+// The seven linears of a block in the order of its stages: q, k, v, o, gate,
+// up, down.
+std::vector<BlockLinear> block_linears(BlockF32& block, const ModelConfig& config);
+
+// One stage of a block: the linears that share one input, that input, and
+// its producer (what a per-channel scale of the input can be folded into):
+//   attention input   q, k, v   xn [T, dim]      producer: attn_norm
+//   attention output  o         att [T, q_dim]   producer: v's rows (+ bias), when q_dim == kv_dim
+//   FFN input         gate, up  xn [T, dim]      producer: ffn_norm
+//   FFN output        down      act [T, hidden]  producer: up's rows
+struct BlockStage {
+  const float* input = nullptr;  // [tokens, cols]
+  int64_t tokens = 0, cols = 0;
+  std::vector<BlockLinear> linears;
+  std::vector<float>* producer_norm = nullptr;
+  std::vector<float>* producer_rows = nullptr;  // [cols, producer_cols]
+  int64_t producer_cols = 0;
+  std::vector<float>* producer_bias = nullptr;  // [cols] or empty
+};
+
+// The stage iterator: runs block over x [T, dim] (n_windows windows of
+// rope.ctx tokens), stage by stage, calling visit(stage) with each stage's
+// input before the stage's linears are applied; visit may change those
+// linears (compression), and the later stages see the change. x gets the
+// attention output added, and the FFN output too when add_ffn_output (x is
+// then the block's output).
+void walk_block_stages(BlockF32& block, const ModelConfig& config, const RopeTables& rope, int64_t n_windows,
+                       float* x, bool add_ffn_output, const std::function<void(const BlockStage&)>& visit);
 
 }  // namespace lmpack

@@ -13,8 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/dtype.h"
-#include "methods/gptq.h"
+#include "grids/quantized_matrix.h"
 
 namespace lmpack {
 
@@ -26,12 +25,10 @@ class CalibratedTensors {
   // A tensor kept in float (norm weights, biases; AWQ may have rescaled them):
   // the f32 values in the checkpoint's canonical layout.
   virtual std::vector<float> take_f32(const std::string& name) = 0;
-  // A linear weight encoded in `type` (a GGUF block or float type): rows *
-  // dtype_bytes(type, cols) bytes.
-  virtual std::vector<uint8_t> take_encoded(const std::string& name, DType type) = 0;
-  // A linear weight on the integer group grid (GPTQ/AWQ exports); rows in the
-  // canonical (adjacent-pair RoPE) order. `dequantized` may be empty.
-  virtual QuantizedMatrix take_int(const std::string& name) = 0;
+  // A linear weight on its grid (grids/quantized_matrix.h): encoded rows of a
+  // GGUF block or float type, or integer groups (GPTQ/AWQ exports); rows in
+  // the canonical (adjacent-pair RoPE) order. `dequantized` may be empty.
+  virtual QuantizedMatrix take_matrix(const std::string& name) = 0;
 };
 
 }  // namespace lmpack

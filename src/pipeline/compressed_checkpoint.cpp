@@ -11,8 +11,7 @@
 namespace lmpack {
 
 Checkpoint decode_compressed(const Checkpoint& ckpt, CalibratedTensors& calibrated,
-                             const std::map<std::string, DType>& types, const ImportanceMatrix& importance,
-                             bool integer_grid) {
+                             const std::map<std::string, DType>& types, const ImportanceMatrix& importance) {
   Checkpoint out = ckpt;
   for (const auto& [name, t] : ckpt.tensors) {
     std::vector<float> v(static_cast<size_t>(t.n_elements()));
@@ -21,17 +20,14 @@ Checkpoint decode_compressed(const Checkpoint& ckpt, CalibratedTensors& calibrat
     if (calibrated.handles(name)) {
       if (!matrix) {
         v = calibrated.take_f32(name);
-      } else if (integer_grid) {
-        const QuantizedMatrix m = calibrated.take_int(name);
+      } else if (QuantizedMatrix m = calibrated.take_matrix(name); m.int_groups()) {
         for (int64_t r = 0; r < m.rows; ++r)
           for (int64_t c = 0; c < m.cols; ++c) {
             const int64_t g = r * m.n_groups + m.g_idx[c];
             v[r * m.cols + c] = m.scales[g] * static_cast<float>(static_cast<int32_t>(m.codes[r * m.cols + c]) - m.zeros[g]);
           }
       } else {
-        LMPACK_CHECK(type_it != types.end(), cat("no type for ", name));
-        const std::vector<uint8_t> bytes = calibrated.take_encoded(name, type_it->second);
-        decode_to_f32(v.data(), bytes.data(), type_it->second, t.n_elements());
+        decode_to_f32(v.data(), m.data.data(), m.type, t.n_elements());
       }
     } else {
       decode_to_f32(v.data(), t.data, t.dtype, t.n_elements());

@@ -18,11 +18,10 @@
 
 namespace lmpack {
 
-// linear_types: for GGUF targets, the type of every 2-D tensor (the pipeline
-// encoded the block ones in it); empty for integer grids (block linears via
-// take_int, dequantized as scale · (code - zero) by g_idx).
+// types: the GGUF type of the tensors the calibrated object does not
+// handle (the block linears come as they were compressed: encoded rows are
+// decoded, integer groups dequantized as scale · (code - zero) by g_idx).
 Checkpoint decode_compressed(const Checkpoint& ckpt, CalibratedTensors& calibrated,
-                             const std::map<std::string, DType>& types, const ImportanceMatrix& importance,
-                             bool integer_grid);
+                             const std::map<std::string, DType>& types, const ImportanceMatrix& importance);
 
 }  // namespace lmpack

@@ -111,6 +111,7 @@ void check_matrix(const QuantizedMatrix& m, const TensorInfo& t, const IntExport
   const auto fail = [&](const std::string& problem) {
     throw Error(where, cat("tensor '", t.name, "' supplied for ", format_name(s), " export: ", problem));
   };
+  if (!m.int_groups()) fail(cat("encoded as ", dtype_name(m.type), ", not integer groups"));
   if (m.rows != out || m.cols != in) fail(cat("shape [", m.rows, ", ", m.cols, "]; expected ", shape_string(t.shape)));
   if (m.group_size != gs || m.n_groups != in / gs)
     fail(cat("group size ", m.group_size, " with ", m.n_groups, " groups; the export wants ", gs, " with ", in / gs));
@@ -324,7 +325,7 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
         break;
       }
       case Kind::kQWeight:
-        packed = pack_linear(tensors.take_int(p.name), t, p.rope_heads, c, spec, out_dir);
+        packed = pack_linear(tensors.take_matrix(p.name), t, p.rope_heads, c, spec, out_dir);
         sink.write(packed->qweight.data(), packed->qweight.size() * 4);
         break;
       case Kind::kQZeros:

@@ -51,7 +51,7 @@ void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec);
 
 // Writes out_dir/{config.json, quantize_config.json (GPTQ) or quant_config.json
 // (AWQ), model.safetensors}. The
-// seven linear weights of every block come from tensors.take_int(name) (asked
+// seven linear weights of every block come from tensors.take_matrix(name), integer groups, (asked
 // in block order); other blk.N.* tensors that tensors.handles() come from
 // take_f32; the rest from the checkpoint.
 void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, const IntExportSpec& spec,

@@ -192,7 +192,11 @@ void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& con
   const int64_t rows = job.source.is_matrix() ? job.source.tensor->rows() : 1;
   std::vector<uint8_t> bytes;
   if (job.source.is_matrix()) {
-    bytes = calibrated.take_encoded(t.name, t.type);
+    QuantizedMatrix m = calibrated.take_matrix(t.name);
+    LMPACK_CHECK(!m.int_groups() && m.type == t.type,
+                 cat(t.name, " was compressed onto ", m.int_groups() ? std::string("integer groups") : std::string(dtype_name(m.type)),
+                     ", not ", dtype_name(t.type)));
+    bytes = std::move(m.data);
   } else {
     std::vector<float> v = calibrated.take_f32(t.name);
     LMPACK_CHECK(static_cast<int64_t>(v.size()) == cols, cat(t.name, ": calibrated tensor of the wrong size"));

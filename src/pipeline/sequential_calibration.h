@@ -1,21 +1,21 @@
-// The sequential layer-by-layer calibration pipeline (GPTQ's "true
-// sequential" order) behind `lmpack quantize --method rtn|gptq|awq|awq+gptq`.
+// The sequential layer-by-layer calibration engine (GPTQ's "true
+// sequential" order): one method (methods/method.h) over every block linear,
+// each onto its grid (grids/grid.h). It names no method.
 //
 // The calibration windows go through the model one block at a time. Only the
 // block being compressed is decoded to fp32; the input checkpoint stays
 // memory-mapped. Per block:
-//  1. (AWQ) the fp32 block runs on its input; for each group of linear layers
-//     sharing an input, the input's Hessian and mean |x| drive the scale
-//     search (methods/awq.h); the scales are folded into the preceding norm
-//     (q/k/v: attn_norm, gate/up: ffn_norm) or linear layer (v→o when q_dim ==
-//     kv_dim, up→down), and the consumers' columns are multiplied by them.
-//  2. In order q/k/v → o → gate/up → down, the input of the group is computed
-//     from the block with every earlier group already compressed; its
-//     Hessian H = 2XᵀX/N is accumulated; each layer is compressed (RTN or
-//     GPTQ, on its GGUF type's block grid or on the integer group grid, with
-//     optional importance weights and AWQ clipping) and replaced by its
-//     dequantized values for the stages after it.
-//  3. The compressed block's output is the next block's input.
+//  1. the method may transform the block first (AWQ's scales and their
+//     folding): it walks the block's stages (model/block_forward.h
+//     walk_block_stages) on the uncompressed weights and the block's input;
+//  2. the stages again, in order q/k/v → o → gate/up → down: each stage's
+//     input is computed from the block with every earlier stage already
+//     compressed, its Hessian H = 2XᵀX/N accumulated, and each of its layers
+//     compressed by the method and replaced by its dequantized values for the
+//     stages after it;
+//  3. the compressed block's output is the next block's input.
+// Without calibration windows (methods that need none) each linear is
+// compressed on its own, in the same order.
 // Memory: the residual stream and one stage's activations for all windows
 // (T·(dim + max(q_dim, hidden)) floats), one block in fp32, its Hessians.
 //
@@ -30,48 +30,14 @@
 #include <string>
 #include <vector>
 
-#include "core/dtype.h"
-#include "grids/int_grid.h"
+#include "grids/grid.h"
 #include "io/imatrix.h"
-#include "methods/sparsity.h"
+#include "methods/method.h"
 #include "model/checkpoint.h"
 #include "pipeline/calibrated_tensors.h"
+#include "pipeline/calibration_recipe.h"
 
 namespace lmpack {
-
-enum class RoundingMethod { kRtn, kGptq };
-
-// Unstructured / N:M pruning of every linear weight (`lmpack prune`): the
-// mask by magnitude, Wanda (|W|·‖X_j‖ from the layer's Hessian diagonal) or
-// SparseGPT (OBS updates in the sequential order, jointly quantized onto the
-// target grid when it is not a float type). Magnitude and Wanda masks are
-// applied, then the weight is rounded to nearest onto the target grid (zeros
-// stay zeros on grids that hold 0: symmetric formats and integer grids).
-enum class PruneMethod { kMagnitude, kWanda, kSparseGpt };
-struct PruneSpec {
-  PruneMethod method = PruneMethod::kMagnitude;
-  SparsityPattern pattern;
-};
-
-struct CalibrationRecipe {
-  RoundingMethod rounding = RoundingMethod::kGptq;
-  bool awq = false;       // scale search + folding before rounding
-  bool awq_clip = false;  // AWQ clipping search (integer grids; not q/k)
-  int awq_grid = 20;
-  double damp = 0.01;        // GPTQ dampening (fraction of mean diag H)
-  int64_t block_size = 128;  // GPTQ lazy-batch width
-  // Importance weights for the grid searches (per column of each linear), by
-  // canonical tensor name: an imatrix (llama.cpp's mean x²). Null: none.
-  std::shared_ptr<const ImportanceMatrix> importance;
-  // Target grids: the GGUF type of every linear weight (GGUF output), or one
-  // integer group grid for all of them (GPTQ/AWQ exports).
-  std::map<std::string, DType> gguf_types;
-  std::optional<IntGridSpec> int_grid;
-  int64_t group_size = 128;  // integer grid: columns per group, -1 per channel
-  bool act_order = false;    // integer grid + GPTQ
-  std::optional<PruneSpec> prune;  // prune instead of (before) rounding
-  bool show_progress = true;
-};
 
 // Per linear layer, measured on the calibration inputs it saw (the outputs
 // of the already compressed layers before it):
@@ -92,18 +58,30 @@ struct LayerError {
   double seconds = 0.0;
 };
 
+// What the engine runs: one method (methods/method.h), the target grid of
+// every block linear, and optional importance weights by tensor name.
+struct CalibrationPlan {
+  std::shared_ptr<Method> method;
+  std::map<std::string, std::shared_ptr<const Grid>> grids;  // every blk.N linear weight
+  std::shared_ptr<const ImportanceMatrix> importance;        // null: none
+  bool show_progress = true;
+};
+
 class SequentialCalibration final : public CalibratedTensors {
  public:
   // windows: calibration token windows (eval/calibration.h), all of one
-  // length; may be empty only for plain RTN. Throws Error for a recipe that
-  // needs calibration without windows, and for a linear without a target.
-  SequentialCalibration(const Checkpoint& ckpt, std::vector<std::vector<int32_t>> windows, CalibrationRecipe recipe);
+  // length; may be empty only when the method needs no calibration. Throws
+  // Error for a method that needs calibration without windows, for a linear
+  // without a grid, and for importance of the wrong width.
+  SequentialCalibration(const Checkpoint& ckpt, std::vector<std::vector<int32_t>> windows, CalibrationPlan plan);
+  // The plan of a recipe (make_calibration_plan).
+  SequentialCalibration(const Checkpoint& ckpt, std::vector<std::vector<int32_t>> windows,
+                        const CalibrationRecipe& recipe);
   ~SequentialCalibration() override;
 
   bool handles(const std::string& name) const override;
   std::vector<float> take_f32(const std::string& name) override;
-  std::vector<uint8_t> take_encoded(const std::string& name, DType type) override;
-  QuantizedMatrix take_int(const std::string& name) override;
+  QuantizedMatrix take_matrix(const std::string& name) override;
 
   // Runs every block not yet run (tests and reports).
   void run_all();

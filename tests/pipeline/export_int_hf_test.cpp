@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "formats/decode.h"
 #include "io/safetensors.h"
+#include "methods/gptq.h"
 #include "model/forward.h"
 #include "model/hf_names.h"
 #include "model/random_model.h"
@@ -61,10 +62,7 @@ class RtnTensors : public CalibratedTensors {
     asked.push_back(name);
     return decoded(ckpt_.tensor(name));
   }
-  std::vector<uint8_t> take_encoded(const std::string& name, DType) override {
-    throw Error(name, "not used by the int export");
-  }
-  QuantizedMatrix take_int(const std::string& name) override {
+  QuantizedMatrix take_matrix(const std::string& name) override {
     asked.push_back(name);
     if (fail_at >= 0 && static_cast<int>(given.size()) == fail_at) throw Error(name, "supplier failed");
     const TensorInfo& t = ckpt_.tensor(name);

@@ -53,7 +53,7 @@ class PrunePipeline : public ::testing::Test {
       for (const std::string& n : block_linear_names(l))
         r.gguf_types[n] = ckpt_.tensor(n).cols() % dtype_traits(type).block_elements == 0 ? type : DType::F16;
     SequentialCalibration p(ckpt_, windows_, r);
-    return decode_compressed(ckpt_, p, r.gguf_types, {}, false);
+    return decode_compressed(ckpt_, p, r.gguf_types, {});
   }
 
   double perplexity(const Checkpoint& c) {

@@ -144,7 +144,7 @@ Command add_prune_command(CLI::App& parent) {
     if (gguf) {
       file_bytes = quantize_to_gguf(ckpt, o->out, q, pipeline.get()).file_bytes;
     } else if (pipeline) {
-      const Checkpoint pruned = decode_compressed(ckpt, *pipeline, recipe.gguf_types, {}, false);
+      const Checkpoint pruned = decode_compressed(ckpt, *pipeline, recipe.gguf_types, {});
       save_hf(pruned, o->out, dtype);
     } else {
       save_hf(ckpt, o->out, dtype);
