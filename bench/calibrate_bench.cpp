@@ -23,6 +23,7 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "eval/calibration.h"
+#include "core/stopwatch.h"
 #include "eval/resource_usage.h"
 #include "model/checkpoint.h"
 #include "model/tokenizer.h"

@@ -30,7 +30,7 @@
 #include "eval/calibration.h"
 #include "eval/kl.h"
 #include "eval/perplexity.h"
-#include "eval/resource_usage.h"
+#include "core/stopwatch.h"
 #include "model/forward.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
@@ -38,20 +38,12 @@
 #include "quality_eval.h"
 #include "pipeline/gguf_quantize.h"
 #include "pipeline/sequential_calibration.h"
-#include "stats/act_stats.h"
+#include "pipeline/imatrix_job.h"
 
 namespace {
 
 using namespace lmpack;
 
-class StatsObserver final : public LinearInputObserver {
- public:
-  explicit StatsObserver(ActStats& s) : s_(s) {}
-  void observe(const std::string& name, const float* x, int64_t m, int64_t cols) override { s_.add(name, x, m, cols); }
-
- private:
-  ActStats& s_;
-};
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
@@ -86,19 +78,7 @@ int main(int argc, char** argv) {
     bench::QualityProtocol protocol(ckpt, samples, calib_ctx);
     const auto& windows = protocol.windows();
     // The importance matrix over the calibration windows.
-    ActStats stats;
-    {
-      StatsObserver obs(stats);
-      auto f = make_fast_forward(build_weights(ckpt), calib_ctx);
-      f->set_observer(&obs);
-      std::vector<float> logits(static_cast<size_t>(calib_ctx * ckpt.config.vocab_size));
-      for (const auto& w : windows) {
-        f->reset();
-        f->forward(w.data(), calib_ctx, logits.data());
-      }
-    }
-    const auto imatrix = std::make_shared<const ImportanceMatrix>(
-        stats.to_importance_matrix(static_cast<int64_t>(windows.size()), calib_ctx, {}));
+    const auto imatrix = std::make_shared<const ImportanceMatrix>(compute_importance_matrix(ckpt, windows, {}, false));
     std::printf("%s: F32 perplexity %.4f on stories 0-99 (%lld tokens scored); calibration %zu windows x %lld "
                 "tokens from stories 200-999\n\n",
                 model.c_str(), protocol.baseline().perplexity, static_cast<long long>(protocol.scored()), windows.size(),

@@ -35,6 +35,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/stopwatch.h"
 #include "eval/resource_usage.h"
 #include "kernels/matmul.h"
 #include "methods/gptq.h"

@@ -19,7 +19,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "eval/resource_usage.h"
+#include "core/stopwatch.h"
 #include "pipeline/compressed_checkpoint.h"
 #include "pipeline/sequential_calibration.h"
 #include "pipeline/structured_prune.h"

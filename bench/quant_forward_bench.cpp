@@ -24,6 +24,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/stopwatch.h"
 #include "eval/resource_usage.h"
 #include "model/checkpoint.h"
 #include "model/forward.h"

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "model/loaders.h"
 #include "model/save_gguf.h"
+#include "model/tensor_names.h"
 
 namespace lmpack {
 namespace fs = std::filesystem;

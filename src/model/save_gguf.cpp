@@ -2,6 +2,7 @@
 // Keys and defaults follow llama.cpp's convert_hf_to_gguf.py (LlamaModel,
 // Qwen2Model) and what llama-model.cpp / llama-vocab.cpp read.
 #include "model/save_gguf.h"
+#include "model/tensor_names.h"
 
 #include <algorithm>
 #include <cmath>
@@ -76,20 +77,6 @@ void add_vocab(GgufWriter& w, const Checkpoint& ckpt) {
 }  // namespace
 
 // "blk.N.<rest>" -> N and rest; false for other names.
-bool split_block(const std::string& name, int64_t* layer, std::string* rest) {
-  if (name.compare(0, 4, "blk.") != 0) return false;
-  const size_t dot = name.find('.', 4);
-  if (dot == std::string::npos || dot == 4) return false;
-  int64_t n = 0;
-  for (size_t i = 4; i < dot; ++i) {
-    if (name[i] < '0' || name[i] > '9' || n > (int64_t{1} << 40)) return false;
-    n = n * 10 + (name[i] - '0');
-  }
-  *layer = n;
-  *rest = name.substr(dot + 1);
-  return true;
-}
-
 // Source element index of output element `out` of a RoPE'd tensor written in
 // halves order: within each head, halves position c*half + i holds adjacent
 // position 2*i + c.
@@ -204,11 +191,7 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
       return;
     }
     GgufTensorSource s{name, t->shape, t, false};
-    int64_t layer = 0;
-    std::string rest;
-    if (halves && split_block(name, &layer, &rest))
-      s.rope_halves = rest == "attn_q.weight" || rest == "attn_k.weight" || rest == "attn_q.bias" ||
-                      rest == "attn_k.bias";
+    if (halves) s.rope_halves = is_query_or_key(name);
     plan.push_back(std::move(s));
     used.insert(name);
   };

@@ -83,9 +83,6 @@ struct GgufTensorSource {
 // tensor llama.cpp would not load.
 std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt);
 
-// "blk.N.<rest>" -> N and rest; false for other names.
-bool split_block(const std::string& name, int64_t* layer, std::string* rest);
-
 // Source element index of output element `out` of a RoPE'd tensor written in
 // halves order (rope_halves): within each head, halves position c*half + i
 // holds adjacent position 2*i + c.

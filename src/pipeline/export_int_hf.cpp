@@ -17,6 +17,7 @@
 #include "model/hf_names.h"
 #include "model/loaders.h"
 #include "model/save_gguf.h"
+#include "model/tensor_names.h"
 #include "model/save_hf.h"
 
 namespace lmpack {
@@ -31,7 +32,7 @@ bool is_block_linear(const std::string& name, const TensorInfo& t) {
          name.compare(name.size() - 7, 7, ".weight") == 0;
 }
 
-// Block number of a blk.N.* name (model/save_gguf.h split_block), or -1.
+// Block number of a blk.N.* name (model/tensor_names.h split_block), or -1.
 int64_t block_of(const std::string& name) {
   int64_t layer = 0;
   std::string rest;

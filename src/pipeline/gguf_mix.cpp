@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "model/save_gguf.h"
+#include "model/tensor_names.h"
 
 namespace lmpack {
 namespace {

@@ -17,7 +17,7 @@
 #include "core/mapped_page_releaser.h"
 #include "core/output_path.h"
 #include "core/progress.h"
-#include "eval/resource_usage.h"
+#include "core/stopwatch.h"
 #include "formats/decode.h"
 #include "formats/format.h"
 #include "io/gguf_writer.h"

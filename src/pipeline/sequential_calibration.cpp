@@ -7,25 +7,17 @@
 #include "core/error.h"
 #include "core/mapped_page_releaser.h"
 #include "core/progress.h"
-#include "eval/resource_usage.h"
+#include "core/stopwatch.h"
 #include "model/block_forward.h"
-#include "model/save_gguf.h"
+#include "model/tensor_names.h"
 #include "model/weights.h"
 #include "stats/hessian.h"
 
 namespace lmpack {
 namespace {
 
-constexpr const char* kLinearSuffixes[] = {"attn_q.weight",   "attn_k.weight", "attn_v.weight", "attn_output.weight",
-                                           "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
 
 }  // namespace
-
-std::vector<std::string> block_linear_names(int64_t layer) {
-  std::vector<std::string> names;
-  for (const char* s : kLinearSuffixes) names.push_back(cat("blk.", layer, ".", s));
-  return names;
-}
 
 struct SequentialCalibration::State {
   const Checkpoint& ckpt;

@@ -34,6 +34,7 @@
 #include "io/imatrix.h"
 #include "methods/method.h"
 #include "model/checkpoint.h"
+#include "model/tensor_names.h"
 #include "pipeline/calibrated_tensors.h"
 #include "pipeline/calibration_recipe.h"
 
@@ -96,8 +97,5 @@ class SequentialCalibration final : public CalibratedTensors {
   std::vector<LayerError> errors_;
 };
 
-// The canonical names of the seven linear weights of block `layer`, in the
-// order they are compressed.
-std::vector<std::string> block_linear_names(int64_t layer);
 
 }  // namespace lmpack

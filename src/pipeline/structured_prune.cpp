@@ -14,6 +14,7 @@
 #include "model/block_forward.h"
 #include "model/loaders.h"
 #include "model/save_gguf.h"
+#include "model/tensor_names.h"
 #include "model/weights.h"
 
 namespace lmpack {

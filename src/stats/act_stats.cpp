@@ -32,19 +32,15 @@ void ActStats::add(const std::string& name, const float* x, int64_t m, int64_t c
   e.count += m;
 }
 
-ImportanceMatrix ActStats::to_importance_matrix(int64_t chunk_count, int64_t chunk_size,
-                                                std::vector<std::string> datasets) const {
-  ImportanceMatrix im;
-  im.chunk_count = chunk_count;
-  im.chunk_size = chunk_size;
-  im.datasets = std::move(datasets);
+std::map<std::string, std::vector<float>> ActStats::mean_squares() const {
+  std::map<std::string, std::vector<float>> out;
   for (const auto& [name, e] : entries_) {
     if (e.count == 0) continue;
     std::vector<float> v(e.sum_sq.size());
     for (size_t c = 0; c < v.size(); ++c) v[c] = static_cast<float>(e.sum_sq[c] / static_cast<double>(e.count));
-    im.values.emplace(name, std::move(v));
+    out.emplace(name, std::move(v));
   }
-  return im;
+  return out;
 }
 
 }  // namespace lmpack

@@ -1,16 +1,15 @@
 // Activation statistics for importance matrices: per tensor name, the sum of
 // squared inputs of each column and the number of input rows seen, in double.
 // Model-free: whoever runs the model (e.g. a LinearInputObserver in
-// model/forward.h) feeds it rows; to_importance_matrix() turns the sums into
-// llama.cpp's imatrix values (io/imatrix.h): mean of x² per column.
+// model/forward.h) feeds it rows; mean_squares() turns the sums into
+// llama.cpp's imatrix values: mean of x² per column (pipeline/imatrix_job.h
+// makes the file's ImportanceMatrix of them).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
-
-#include "io/imatrix.h"
 
 namespace lmpack {
 
@@ -28,10 +27,8 @@ class ActStats {
   const std::map<std::string, Entry>& entries() const { return entries_; }
   bool empty() const { return entries_.empty(); }
 
-  // values = sum_sq / count per column (entries with count 0 are skipped);
-  // chunk_count, chunk_size and datasets as given.
-  ImportanceMatrix to_importance_matrix(int64_t chunk_count, int64_t chunk_size,
-                                        std::vector<std::string> datasets) const;
+  // sum_sq / count per column, by name (entries with count 0 are skipped).
+  std::map<std::string, std::vector<float>> mean_squares() const;
 
  private:
   std::map<std::string, Entry> entries_;

@@ -23,6 +23,7 @@
 #include "model/forward.h"
 #include "model/random_model.h"
 #include "model/save_gguf.h"
+#include "model/tensor_names.h"
 #include "model/save_hf.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"

@@ -10,7 +10,7 @@
 #include "cli_common.h"
 #include "cli_output.h"
 #include "core/error.h"
-#include "eval/resource_usage.h"
+#include "core/stopwatch.h"
 #include "model/save_hf.h"
 #include "pipeline/gguf_quantize.h"
 

@@ -1,9 +1,7 @@
 // `lmpack imatrix MODEL --calib FILE ... -o OUT`: an importance matrix in
-// llama.cpp's GGUF imatrix layout. The calibration text is cut into windows
-// (eval/calibration.h), each window runs through the fast forward from
-// position 0, and an observer (model/forward.h) accumulates the mean of the
-// squared inputs of every linear layer's columns (stats/act_stats.h). The
-// file is written atomically at the end; an interrupt leaves nothing.
+// llama.cpp's GGUF imatrix layout (pipeline/imatrix_job.h computes it from
+// the calibration windows). The file is written atomically at the end; an
+// interrupt leaves nothing.
 #include <cstdio>
 #include <filesystem>
 
@@ -11,11 +9,8 @@
 #include "cli_common.h"
 #include "cli_output.h"
 #include "core/error.h"
-#include "core/progress.h"
 #include "io/imatrix.h"
-#include "model/forward.h"
-#include "model/weights.h"
-#include "stats/act_stats.h"
+#include "pipeline/imatrix_job.h"
 
 namespace lmpack::cli {
 namespace {
@@ -25,17 +20,6 @@ struct ImatrixCliOptions {
   std::string tokenizer;
   CalibCliOptions calib;
   std::string out;
-};
-
-class StatsObserver final : public LinearInputObserver {
- public:
-  explicit StatsObserver(ActStats& stats) : stats_(stats) {}
-  void observe(const std::string& name, const float* x, int64_t m, int64_t cols) override {
-    stats_.add(name, x, m, cols);
-  }
-
- private:
-  ActStats& stats_;
 };
 
 }  // namespace
@@ -56,31 +40,12 @@ Command add_imatrix_command(CLI::App& parent) {
     Checkpoint ckpt = load_model(o->model, o->tokenizer);
     const std::vector<std::vector<int32_t>> windows =
         calibration_windows_for(ckpt, o->calib, o->tokenizer.empty() ? o->model : o->tokenizer);
-    const int64_t vocab = ckpt.config.vocab_size;
-    const int64_t ctx = static_cast<int64_t>(windows.front().size());
-
-    std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
-    std::unique_ptr<ForwardPass> forward = make_fast_forward(weights, ctx);
-    ActStats stats;
-    StatsObserver observer(stats);
-    forward->set_observer(&observer);
-    std::vector<float> logits(static_cast<size_t>(ctx) * vocab);
-    Progress progress("imatrix", static_cast<int64_t>(windows.size()), "windows");
-    for (size_t i = 0; i < windows.size(); ++i) {
-      throw_if_interrupted();
-      forward->reset();
-      forward->forward(windows[i].data(), static_cast<int64_t>(windows[i].size()), logits.data());
-      progress.update(static_cast<int64_t>(i) + 1);
-    }
-    progress.finish();
-    throw_if_interrupted();
-
     std::vector<std::string> datasets;
     for (const std::string& f : o->calib.files) datasets.push_back(std::filesystem::path(f).filename().string());
-    const ImportanceMatrix im = stats.to_importance_matrix(static_cast<int64_t>(windows.size()), ctx, datasets);
+    const ImportanceMatrix im = compute_importance_matrix(ckpt, windows, datasets);
     write_imatrix_gguf(im, o->out);
     std::printf("wrote %s: %zu tensors from %zu windows of %lld tokens\n", o->out.c_str(), im.values.size(),
-                windows.size(), static_cast<long long>(ctx));
+                windows.size(), static_cast<long long>(im.chunk_size));
   };
   return cmd;
 }

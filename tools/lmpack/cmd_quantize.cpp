@@ -19,7 +19,7 @@
 #include "cli_common.h"
 #include "cli_output.h"
 #include "core/error.h"
-#include "eval/resource_usage.h"
+#include "core/stopwatch.h"
 #include "io/imatrix.h"
 #include "pipeline/export_int_hf.h"
 #include "pipeline/gguf_mix.h"

@@ -7,7 +7,7 @@
 #include "cli_common.h"
 #include "cli_output.h"
 #include "core/error.h"
-#include "eval/resource_usage.h"
+#include "core/stopwatch.h"
 #include "model/random_model.h"
 
 namespace lmpack::cli {

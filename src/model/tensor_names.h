@@ -1,0 +1,25 @@
+// The canonical tensor names (model/checkpoint.h: GGUF's spelling) as data:
+// the one place that parses "blk.N.<rest>" and lists a block's linear layers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lmpack {
+
+// "blk.N.<rest>" -> N and rest; false for other names.
+bool split_block(const std::string& name, int64_t* layer, std::string* rest);
+
+// The names after "blk.N." of a block's seven linear weights, in the order
+// of the block's stages (and of compression): q, k, v, o, gate, up, down.
+const std::vector<std::string>& block_linear_suffixes();
+
+// The canonical names of the seven linear weights of block `layer`, in that order.
+std::vector<std::string> block_linear_names(int64_t layer);
+
+// True for blk.N.attn_q / attn_k weights and biases: the tensors whose rows
+// RoPE rotates (their row order depends on the RoPE layout, model/rope_layout.h).
+bool is_query_or_key(const std::string& name);
+
+}  // namespace lmpack

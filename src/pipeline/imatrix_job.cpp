@@ -1,0 +1,59 @@
+// compute_importance_matrix; see imatrix_job.h.
+#include "pipeline/imatrix_job.h"
+
+#include <memory>
+
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "core/progress.h"
+#include "model/forward.h"
+#include "model/weights.h"
+#include "stats/act_stats.h"
+
+namespace lmpack {
+namespace {
+
+class StatsObserver final : public LinearInputObserver {
+ public:
+  explicit StatsObserver(ActStats& stats) : stats_(stats) {}
+  void observe(const std::string& name, const float* x, int64_t m, int64_t cols) override {
+    stats_.add(name, x, m, cols);
+  }
+
+ private:
+  ActStats& stats_;
+};
+
+}  // namespace
+
+ImportanceMatrix compute_importance_matrix(const Checkpoint& ckpt, const std::vector<std::vector<int32_t>>& windows,
+                                           std::vector<std::string> datasets, bool show_progress) {
+  if (windows.empty()) throw Error("calibration", "no token windows to compute an importance matrix from");
+  const int64_t ctx = static_cast<int64_t>(windows.front().size());
+  for (const auto& w : windows)
+    if (static_cast<int64_t>(w.size()) != ctx) throw Error("calibration", "token windows differ in length");
+  const int64_t vocab = ckpt.config.vocab_size;
+  std::unique_ptr<ForwardPass> forward = make_fast_forward(build_weights(ckpt), ctx);
+  ActStats stats;
+  StatsObserver observer(stats);
+  forward->set_observer(&observer);
+  std::vector<float> logits(static_cast<size_t>(ctx) * vocab);
+  std::unique_ptr<Progress> progress;
+  if (show_progress) progress = std::make_unique<Progress>("imatrix", static_cast<int64_t>(windows.size()), "windows");
+  for (size_t i = 0; i < windows.size(); ++i) {
+    throw_if_interrupted();
+    forward->reset();
+    forward->forward(windows[i].data(), ctx, logits.data());
+    if (progress) progress->update(static_cast<int64_t>(i) + 1);
+  }
+  if (progress) progress->finish();
+  throw_if_interrupted();
+  ImportanceMatrix im;
+  im.chunk_count = static_cast<int64_t>(windows.size());
+  im.chunk_size = ctx;
+  im.datasets = std::move(datasets);
+  im.values = stats.mean_squares();
+  return im;
+}
+
+}  // namespace lmpack
