@@ -1,7 +1,10 @@
 // Reading a whole (small) text file: config.json, quantization configs,
 // calibration and evaluation text. One place for the errors: a missing file,
 // a directory, a file that cannot be opened (with the system's reason) or a failed read
-// throws Error("<path>", ...).
+// throws Error("<path>", ...). The bytes come back as they are in the file: no
+// decoding, no line-end conversion, NUL bytes and invalid UTF-8 kept; a caller
+// that needs UTF-8 or NUL-free text checks it (and passes file text through
+// printable() before it goes into a message).
 #pragma once
 
 #include <cstdint>

@@ -4,10 +4,15 @@
 // the option errors (one line, exit 1, no output left).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "formats/decode.h"
+#include "model/checkpoint.h"
+#include "pipeline/sequential_calibration.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -25,6 +30,10 @@ std::vector<std::string> calib() {
   return {"--calib", testing::calibration_stories_file(), "--calib-samples", "16", "--calib-ctx", "128"};
 }
 
+// The written GGUF itself, loaded back and decoded: every row of every block
+// linear holds exactly round(0.25 · cols) zeros, every other weight is the
+// input model's own (an F32 output keeps them bit for bit), and the report's
+// sparsity and zero counts are the file's.
 TEST(PruneCli, WandaJsonReportsExactSparsity) {
   LMPACK_REQUIRE_SHARED();
   const std::string out = scratch_dir("prune", "wanda") + "/w.gguf";
@@ -36,15 +45,57 @@ TEST(PruneCli, WandaJsonReportsExactSparsity) {
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("method"), "wanda");
-  EXPECT_EQ(j.at("layers").size(), 35u);
+  ASSERT_EQ(j.at("layers").size(), 35u);
+
+  LoadOptions o;
+  o.tokenizer_path = tok512();
+  const Checkpoint input = load_checkpoint(stories260k_bin(), o);
+  const Checkpoint written = load_checkpoint(out);
+  ASSERT_EQ(written.config.n_layers, 5);
+  std::map<std::string, int64_t> file_zeros;
+  int64_t total_zeros = 0;
+  for (int64_t l = 0; l < written.config.n_layers; ++l)
+    for (const std::string& name : block_linear_names(l)) {
+      const TensorInfo& t = written.tensor(name);
+      const TensorInfo& t0 = input.tensor(name);
+      ASSERT_EQ(t.dtype, DType::F32) << name;
+      ASSERT_EQ(t.shape, t0.shape) << name;
+      std::vector<float> w(static_cast<size_t>(t.n_elements())), w0(w.size());
+      decode_to_f32(w.data(), t.data, t.dtype, t.n_elements());
+      decode_to_f32(w0.data(), t0.data, t0.dtype, t0.n_elements());
+      const int64_t per_row = std::llround(0.25 * static_cast<double>(t.cols()));
+      int64_t zeros = 0, changed = 0;
+      for (int64_t row = 0; row < t.rows(); ++row) {
+        int64_t row_zeros = 0;
+        for (int64_t col = 0; col < t.cols(); ++col) {
+          const float v = w[row * t.cols() + col];
+          row_zeros += v == 0.0f;
+          changed += v != 0.0f && v != w0[row * t.cols() + col];
+        }
+        EXPECT_EQ(row_zeros, per_row) << name << " row " << row;
+        zeros += row_zeros;
+      }
+      EXPECT_EQ(changed, 0) << name << ": Wanda onto F32 only sets weights to 0";
+      file_zeros[name] = zeros;
+      total_zeros += zeros;
+    }
+  ASSERT_EQ(file_zeros.size(), 35u);
+
+  // The report against the file.
   for (const auto& l : j.at("layers")) {
-    EXPECT_NEAR(l.at("sparsity").get<double>(), 0.25, 0.01) << l.dump();  // rounding per row of 64/172
+    const std::string name = l.at("name").get<std::string>();
+    ASSERT_TRUE(file_zeros.count(name)) << l.dump();
+    const TensorInfo& t = written.tensor(name);
+    EXPECT_DOUBLE_EQ(l.at("sparsity").get<double>(),
+                     static_cast<double>(file_zeros.at(name)) / static_cast<double>(t.n_elements()))
+        << l.dump();
     EXPECT_GT(l.at("relative_error").get<double>(), 0.0) << l.dump();
   }
+  EXPECT_EQ(j.at("linear_zeros").get<int64_t>(), total_zeros);
   EXPECT_EQ(j.at("parameters"), j.at("parameters_before")) << "unstructured keeps the shapes";
+  EXPECT_EQ(j.at("parameters").get<int64_t>(), written.parameter_count());
   EXPECT_EQ(j.at("nonzero_parameters").get<int64_t>(),
             j.at("parameters").get<int64_t>() - j.at("linear_zeros").get<int64_t>());
-  EXPECT_TRUE(fs::exists(out));
   args = {"info", out, "--json"};
   EXPECT_EQ(run_cli(args).exit_code, 0);
 }

@@ -16,13 +16,16 @@
 #include "core/parallel.h"
 #include "eval/calibration.h"
 #include "formats/decode.h"
+#include "methods/gptq.h"
 #include "methods/gptq_format.h"
+#include "model/block_forward.h"
 #include "model/forward.h"
 #include "model/random_model.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
 #include "pipeline/compressed_checkpoint.h"
 #include "pipeline_test_models.h"
+#include "stats/hessian.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -115,10 +118,31 @@ TEST(SequentialCalibration, GptqHasLowerOutputErrorThanRtnOnStories260K) {
   EXPECT_LT(sum_gptq, 0.9 * sum_rtn);
 }
 
+// scale · (code - zero) of every element, by the matrix's own groups.
+std::vector<float> dequantize_codes(const QuantizedMatrix& m) {
+  std::vector<float> v(static_cast<size_t>(m.rows * m.cols));
+  for (int64_t r = 0; r < m.rows; ++r)
+    for (int64_t c = 0; c < m.cols; ++c) {
+      const int64_t g = r * m.n_groups + m.g_idx[c];
+      v[r * m.cols + c] = m.scales[g] * static_cast<float>(static_cast<int32_t>(m.codes[r * m.cols + c]) - m.zeros[g]);
+    }
+  return v;
+}
+
+// The pipeline takes the dequantized values out of the matrices it hands on
+// (`dequantized` is empty there); the values it went on with are seen through
+// what it measured. Block 0 is replayed here stage by stage with every linear
+// replaced by scale · (code - zero) of its codes: each layer's input Hessian
+// then is the one the pipeline saw only if the layers before it went on as
+// scale · (code - zero), and its reported output error and zero count match
+// only if it did too. GPTQ's own dequantized values on that Hessian are
+// scale · (code - zero) element for element, with the pipeline's codes.
 TEST(SequentialCalibration, IntegerGridGivesConsistentCodes) {
   LMPACK_REQUIRE_SHARED();
   set_num_threads(2);
   const Checkpoint c = load_stories260k();
+  const ModelConfig& cfg = c.config;
+  const auto windows = story_windows(c, 8, 64);
   CalibrationRecipe r;
   r.rounding = RoundingMethod::kGptq;
   IntGridSpec g;
@@ -126,13 +150,102 @@ TEST(SequentialCalibration, IntegerGridGivesConsistentCodes) {
   r.int_grid = g;
   r.group_size = 32;
   r.show_progress = false;
-  SequentialCalibration p(c, story_windows(c, 8, 64), r);
-  const QuantizedMatrix m = p.take_matrix("blk.1.attn_q.weight");
-  EXPECT_EQ(m.rows, 64);
-  EXPECT_EQ(m.cols, 64);
-  EXPECT_EQ(m.n_groups, 2);
-  for (uint8_t q : m.codes) EXPECT_LE(q, 15);
-  EXPECT_EQ(p.layer_errors().size(), 14u) << "blocks 0 and 1 ran";
+  SequentialCalibration p(c, windows, r);
+  std::map<std::string, QuantizedMatrix> ints;
+  for (int64_t l = 0; l < 2; ++l)
+    for (const std::string& n : block_linear_names(l)) ints[n] = p.take_matrix(n);
+  ASSERT_EQ(p.layer_errors().size(), 14u) << "blocks 0 and 1 ran";
+  std::map<std::string, LayerError> errors;
+  for (const LayerError& e : p.layer_errors()) errors[e.name] = e;
+  for (const auto& [name, m] : ints) {
+    SCOPED_TRACE(name);
+    const TensorInfo& t = c.tensor(name);
+    ASSERT_EQ(m.rows, t.rows());
+    ASSERT_EQ(m.cols, t.cols());
+    EXPECT_EQ(m.group_size, 32);
+    ASSERT_EQ(m.n_groups, (m.cols + 31) / 32);
+    ASSERT_EQ(m.codes.size(), static_cast<size_t>(m.rows * m.cols));
+    ASSERT_EQ(m.scales.size(), static_cast<size_t>(m.rows * m.n_groups));
+    ASSERT_EQ(m.zeros.size(), m.scales.size());
+    ASSERT_EQ(m.g_idx.size(), static_cast<size_t>(m.cols));
+    for (int64_t col = 0; col < m.cols; ++col) ASSERT_EQ(m.g_idx[col], col / 32);
+    for (uint8_t q : m.codes) ASSERT_LE(q, 15);
+    for (size_t i = 0; i < m.scales.size(); ++i) {
+      EXPECT_GT(m.scales[i], 0.0f);
+      EXPECT_TRUE(m.zeros[i] >= 0 && m.zeros[i] <= 15) << m.zeros[i];
+    }
+    const std::vector<float> w_hat = dequantize_codes(m);
+    int64_t zeros = 0;
+    for (float v : w_hat) zeros += v == 0.0f;
+    EXPECT_GT(zeros, 0) << "4-bit groups of real weights hit their zero point";
+    EXPECT_EQ(errors.at(name).zeros, zeros) << "exact zeros of the values the pipeline went on with";
+  }
+
+  // Block 0 replayed on scale · (code - zero).
+  const int64_t T = static_cast<int64_t>(windows.size() * windows[0].size()), dim = cfg.dim;
+  const std::shared_ptr<const ModelWeights> weights = build_weights(c);
+  const RopeTables rope = make_rope_tables(weights->rope_inv_freq, static_cast<int64_t>(windows[0].size()));
+  BlockF32 b = load_block_f32(c, 0);
+  const BlockF32 original = b;
+  b.wq = dequantize_codes(ints.at("blk.0.attn_q.weight"));
+  b.wk = dequantize_codes(ints.at("blk.0.attn_k.weight"));
+  b.wv = dequantize_codes(ints.at("blk.0.attn_v.weight"));
+  b.wo = dequantize_codes(ints.at("blk.0.attn_output.weight"));
+  b.w_gate = dequantize_codes(ints.at("blk.0.ffn_gate.weight"));
+  b.w_up = dequantize_codes(ints.at("blk.0.ffn_up.weight"));
+  b.w_down = dequantize_codes(ints.at("blk.0.ffn_down.weight"));
+  auto expect_error = [&](const char* suffix, const std::vector<float>& w, const std::vector<float>& w_hat,
+                          const Hessian& h) {
+    const std::string name = std::string("blk.0.") + suffix;
+    const int64_t rows = static_cast<int64_t>(w.size()) / h.cols;
+    const double num = hessian_output_error(w.data(), w_hat.data(), rows, h.cols, h);
+    const double den = hessian_output_error(w.data(), nullptr, rows, h.cols, h);
+    const double expected = std::sqrt(num / den);
+    // Bit-equal here; one handed-on value one grid step off moves it by about 1e-3.
+    EXPECT_NEAR(errors.at(name).relative_error, expected, 1e-5 * expected) << name;
+  };
+  auto hessian_of = [](const std::vector<float>& x, int64_t tokens, int64_t cols) {
+    Hessian h = make_hessian(cols);
+    hessian_add(h, x.data(), tokens);
+    return h;
+  };
+  std::vector<float> x(static_cast<size_t>(T * dim));  // [T, dim]
+  const size_t ctx = windows[0].size();
+  for (size_t w = 0; w < windows.size(); ++w)
+    for (size_t i = 0; i < ctx; ++i) weights->embed(x.data() + (w * ctx + i) * dim, windows[w][i]);
+  std::vector<float> xn(x.size());  // [T, dim]
+  block_rmsnorm(xn.data(), x.data(), b.attn_norm.data(), T, dim, cfg.rms_eps);
+  const Hessian h_qkv = hessian_of(xn, T, dim);
+  expect_error("attn_q.weight", original.wq, b.wq, h_qkv);
+  expect_error("attn_k.weight", original.wk, b.wk, h_qkv);
+  expect_error("attn_v.weight", original.wv, b.wv, h_qkv);
+  {  // GPTQ's own dequantized values on that Hessian
+    GptqOptions o;
+    o.grid = g;
+    o.group_size = 32;
+    o.keep_zeros = true;
+    const QuantizedMatrix q = gptq_quantize(original.wq.data(), cfg.q_dim(), dim, h_qkv, o);
+    const QuantizedMatrix& m = ints.at("blk.0.attn_q.weight");
+    EXPECT_EQ(q.codes, m.codes);
+    EXPECT_EQ(q.scales, m.scales);
+    EXPECT_EQ(q.zeros, m.zeros);
+    const std::vector<float> w_hat = dequantize_codes(q);
+    ASSERT_EQ(q.dequantized.size(), w_hat.size());
+    for (size_t i = 0; i < w_hat.size(); ++i) ASSERT_EQ(q.dequantized[i], w_hat[i]) << "element " << i;
+  }
+  const int64_t q_dim = static_cast<int64_t>(b.wq.size()) / dim;
+  std::vector<float> att(static_cast<size_t>(T * q_dim));  // [T, q_dim]
+  block_attention(att.data(), xn.data(), b, cfg, rope, static_cast<int64_t>(windows.size()));
+  expect_error("attn_output.weight", original.wo, b.wo, hessian_of(att, T, q_dim));
+  block_add_attn_output(x.data(), att.data(), b, cfg, T);
+  block_rmsnorm(xn.data(), x.data(), b.ffn_norm.data(), T, dim, cfg.rms_eps);
+  const Hessian h_gate_up = hessian_of(xn, T, dim);
+  expect_error("ffn_gate.weight", original.w_gate, b.w_gate, h_gate_up);
+  expect_error("ffn_up.weight", original.w_up, b.w_up, h_gate_up);
+  const int64_t hidden = static_cast<int64_t>(b.w_up.size()) / dim;
+  std::vector<float> act(static_cast<size_t>(T * hidden));  // [T, hidden]
+  block_ffn_act(act.data(), xn.data(), b, cfg, T);
+  expect_error("ffn_down.weight", original.w_down, b.w_down, hessian_of(act, T, hidden));
 }
 
 TEST(SequentialCalibration, AwqFoldingKeepsTheModelsFunction) {
