@@ -16,10 +16,18 @@ namespace lmpack {
 
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
+  explicit Error(const std::string& message) : std::runtime_error(message), problem_(message) {}
   // Error(where, problem) -> "where: problem".
   Error(std::string_view where, std::string_view problem)
-      : std::runtime_error(std::string(where) + ": " + std::string(problem)) {}
+      : std::runtime_error(std::string(where) + ": " + std::string(problem)), where_(where), problem_(problem) {}
+  // The two parts ("" where for Error(message)): a caller that knows the
+  // context better (a recipe file, the CLI's flag for a request field) can
+  // name the place its own way.
+  const std::string& where() const { return where_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string where_, problem_;
 };
 
 // cat(a, b, c...) streams its arguments into one string (g++ 12 has no <format>).

@@ -28,6 +28,8 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   Checkpoint c;
   c.path = g.path;
   c.format = "gguf";
+  // The steps that made the file (pipeline/compress.h), kept for the next ones.
+  if (const GgufValue* v = g.find("lmpack.recipe"); v != nullptr && v->type == GgufType::kString) c.recipe = v->str;
 
   const std::string arch = g.get_string("general.architecture");
   if (arch != "llama" && arch != "qwen2")

@@ -53,6 +53,12 @@ std::string json_double(double v) {
   return s.str();
 }
 
+// ",\n  \"lmpack_recipe\": [...]" when the spec carries the steps that made the model.
+std::string recipe_entry(const IntExportSpec& s, const std::string& i2) {
+  if (s.recipe.empty()) return "";
+  return cat(",\n", i2, "\"lmpack_recipe\": ", s.recipe);  // already JSON (pipeline/compress.h)
+}
+
 // quantization_config (config.json) and the side file's text.
 std::string quantization_config_json(const IntExportSpec& s, const std::string& indent) {
   const std::string i2 = indent + "  ";
@@ -62,10 +68,10 @@ std::string quantization_config_json(const IntExportSpec& s, const std::string& 
                i2, "\"sym\": ", s.symmetric ? "true" : "false", ",\n", i2, "\"damp_percent\": ", json_double(s.damp),
                ",\n", i2, "\"true_sequential\": true,\n", i2, "\"static_groups\": ", s.act_order ? "true" : "false",
                ",\n", i2, "\"checkpoint_format\": \"gptq\",\n", i2, "\"model_name_or_path\": null,\n", i2,
-               "\"model_file_base_name\": \"model\"\n", indent, "}");
+               "\"model_file_base_name\": \"model\"", recipe_entry(s, i2), "\n", indent, "}");
   return cat("{\n", i2, "\"quant_method\": \"awq\",\n", i2, "\"bits\": 4,\n", i2, "\"group_size\": ", s.group_size,
              ",\n", i2, "\"zero_point\": true,\n", i2, "\"version\": \"gemm\",\n", i2,
-             "\"modules_to_not_convert\": null\n", indent, "}");
+             "\"modules_to_not_convert\": null", recipe_entry(s, i2), "\n", indent, "}");
 }
 
 std::string side_config_json(const IntExportSpec& s) {

@@ -40,6 +40,7 @@ struct IntExportSpec {
   bool symmetric = false;    // GPTQ "sym"; AWQ is always asymmetric (zero_point true)
   bool act_order = false;    // GPTQ "desc_act" (lmpack uses static groups: g_idx = c / group_size)
   double damp = 0.01;        // GPTQ "damp_percent"
+  std::string recipe;        // "lmpack_recipe" in quantization_config (pipeline/compress.h; "" : none)
 };
 
 // Checks the spec against the model before anything is written: Error(

@@ -69,11 +69,6 @@ bool decodes_finite(const uint8_t* encoded, DType type, int64_t n) {
 
 bool is_float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
-std::string default_model_name(const std::string& path) {
-  std::filesystem::path p(path);
-  std::string stem = p.has_filename() ? p.stem().string() : p.parent_path().filename().string();
-  return stem.empty() ? std::string("model") : stem;
-}
 
 // One tensor to write: where its rows come from and what it becomes.
 struct Job {
@@ -234,6 +229,12 @@ void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& con
 
 }  // namespace
 
+std::string default_model_name(const std::string& path) {
+  std::filesystem::path p(path);
+  std::string stem = p.has_filename() ? p.stem().string() : p.parent_path().filename().string();
+  return stem.empty() ? std::string("model") : stem;
+}
+
 std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const QuantizeOptions& options) {
   const MixOptions mix = make_mix_options(options);
   const std::vector<Job> jobs = plan_jobs(input);
@@ -312,6 +313,7 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
   GgufWriter writer(out_path);
   add_model_metadata(writer, input, report.file_type,
                      options.model_name.empty() ? default_model_name(input.path) : options.model_name);
+  if (!options.recipe.empty()) writer.add_string("lmpack.recipe", options.recipe);
   for (const Job& j : jobs) writer.add_tensor(j.info.name, j.info.type, j.info.shape);
   writer.begin_data();
 

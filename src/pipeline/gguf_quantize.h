@@ -36,6 +36,7 @@ struct QuantizeOptions {
   // pipeline read the file once.
   std::shared_ptr<const ImportanceMatrix> imatrix;
   std::string model_name;     // general.name ("" : derived from the input path)
+  std::string recipe;         // lmpack.recipe (pipeline/compress.h; "" : not written)
   bool show_progress = true;  // progress bar on a terminal
 };
 
@@ -79,6 +80,10 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
 // The type every tensor of the output will get (mix rules, overrides and
 // fallbacks), by canonical name; the same choices quantize_to_gguf makes.
 std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const QuantizeOptions& options);
+
+// general.name for an output made from `path` when none is given: its file
+// name without the extension (a folder's own name), or "model".
+std::string default_model_name(const std::string& path);
 
 // Per output type: count, parameters, bytes, bits per weight.
 struct QuantizeTypeSummary {

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -77,6 +78,13 @@ const std::vector<PrunedCase>& pruned_cases() {
   return cases;
 }
 const char* const kPrunedTypes[] = {"pruned-heads", "pruned-ffn", "pruned-blocks", "pruned-sparsegpt-2of4-Q4_0"};
+
+// Issue 10: a three-step recipe run by `lmpack compress` (structured FFN
+// cut -> SparseGPT 2:4 -> GPTQ onto Q4_K_M), the recipe in the file.
+constexpr const char* kRecipeType = "recipe-ffn-2of4-Q4_K_M";
+constexpr const char* kThreeStepRecipe =
+    R"({"steps": [{"structured": {"ffn_width": 512}}, {"prune": {"method": "sparsegpt", "pattern": "2:4"}},
+                  {"quantize": {"method": "gptq", "type": "Q4_K_M"}}]})";
 
 bool is_convert_type(const std::string& t) { return t == "F16" || t == "BF16" || t == "F32"; }
 
@@ -164,6 +172,11 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
              "32", "--calib-ctx", "128"};
     for (const PrunedCase& p : pruned_cases())
       if (p.type == type) write.insert(write.end(), p.args.begin(), p.args.end());
+  } else if (type == kRecipeType) {
+    const std::string recipe = testing::temp_dir() + "/three-steps.json";
+    std::ofstream(recipe) << kThreeStepRecipe;
+    write = {"compress", shared_path(m.model), out, "--recipe", recipe, "--calib", testing::calibration_stories_file(),
+             "--calib-samples", "32", "--calib-ctx", "128"};
   } else if (const size_t plus = type.find('+'); plus != std::string::npos) {
     write = {"quantize",  shared_path(m.model), out, type.substr(0, plus), "--method", type.substr(plus + 1),
              "--calib",   testing::calibration_stories_file(), "--calib-samples", "32", "--calib-ctx", "128"};
@@ -230,6 +243,9 @@ INSTANTIATE_TEST_SUITE_P(Issue3Types, LlamaCppCompat,
                          case_name);
 INSTANTIATE_TEST_SUITE_P(Issue5Pruned, LlamaCppCompat,
                          ::testing::Combine(::testing::Values(kCompatModels[0]), ::testing::ValuesIn(kPrunedTypes)),
+                         case_name);
+INSTANTIATE_TEST_SUITE_P(Issue10Recipe, LlamaCppCompat,
+                         ::testing::Combine(::testing::Values(kCompatModels[1]), ::testing::Values(kRecipeType)),
                          case_name);
 INSTANTIATE_TEST_SUITE_P(Issue4Methods, LlamaCppCompat,
                          ::testing::Combine(::testing::ValuesIn(kCompatModels), ::testing::ValuesIn(kCalibratedTypes)),

@@ -8,7 +8,6 @@
 // one line naming the input (fuzz_check.h). Anything else escapes or aborts:
 // another exception, a sanitizer report, a broken property (a tensor outside
 // the input, a round trip that does not hold), so both drivers report it.
-// Recipe files (a later issue) get a harness when their parser exists.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +37,7 @@ void fuzz_hf_config(const uint8_t* data, size_t size);        // config.json, wi
 void fuzz_tokenizer_json(const uint8_t* data, size_t size);   // tokenizer.json [\0 tokenizer_config.json]
 void fuzz_imatrix(const uint8_t* data, size_t size);          // GGUF and legacy .dat imatrix
 void fuzz_hf_quant(const uint8_t* data, size_t size);         // GPTQ/AWQ config [\0 safetensors]
+void fuzz_recipe(const uint8_t* data, size_t size);           // recipe files (pipeline/recipe.h)
 void fuzz_hf_model(const uint8_t* data, size_t size);         // config.json \0 safetensors -> checkpoint
 void fuzz_tokenize_spm(const uint8_t* data, size_t size);     // arbitrary bytes through real SPM vocabularies
 void fuzz_tokenize_bpe(const uint8_t* data, size_t size);     // ... through real byte-level BPE vocabularies

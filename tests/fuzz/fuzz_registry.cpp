@@ -19,6 +19,7 @@ const std::vector<Harness>& harnesses() {
       {"imatrix", fuzz_imatrix, false, 8192},
       {"hf_quant", fuzz_hf_quant, false, 8192},
       {"hf_model", fuzz_hf_model, false, 16384},
+      {"recipe", fuzz_recipe, false, 4096},
       {"tokenize_spm", fuzz_tokenize_spm, true, 2048},
       {"tokenize_bpe", fuzz_tokenize_bpe, true, 2048},
   };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli_common.h"
+#include "cli_errors.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/parallel.h"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     commands.push_back(cli::add_random_model_command(app));
     commands.push_back(cli::add_imatrix_command(app));
     commands.push_back(cli::add_prune_command(app));
+    commands.push_back(cli::add_compress_command(app));
     for (cli::Command& c : commands) cli::add_threads_option(c);
   } catch (const std::exception& e) {
     return fail(cat("internal error while setting up options: ", e.what()));
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
     return fail("no command given (try --help)");
   } catch (const Error& e) {
     if (interrupt_requested()) exit_interrupted();
-    return fail(e.what());
+    return fail(cli::message_for_user(e));
   } catch (const std::exception& e) {
     if (interrupt_requested()) exit_interrupted();
     return fail(cat("unexpected error: ", e.what()));

@@ -1,0 +1,365 @@
+// The compression job; see compress.h.
+#include "pipeline/compress.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/interrupt.h"
+#include "core/output_path.h"
+#include "core/stopwatch.h"
+#include "core/temporaries.h"
+#include "eval/calibration.h"
+#include "model/save_hf.h"
+#include "model/tokenizer.h"
+#include "pipeline/compressed_checkpoint.h"
+#include "pipeline/gguf_mix.h"
+
+namespace lmpack {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_gguf_path(const std::string& path) {
+  if (path.size() < 5) return false;
+  std::string tail = path.substr(path.size() - 5);
+  for (char& ch : tail) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return tail == ".gguf";
+}
+
+std::string field(size_t step, const char* name) { return cat("steps[", step, "].", name); }
+
+const char* prune_name(PruneMethod m) {
+  return m == PruneMethod::kMagnitude ? "magnitude" : m == PruneMethod::kWanda ? "wanda" : "sparsegpt";
+}
+
+std::string quantize_method_name(const CompressStep& s) {
+  const bool gptq = s.rounding == RoundingMethod::kGptq;
+  if (s.awq) return gptq ? "awq+gptq" : "awq";
+  return gptq ? "gptq" : "rtn";
+}
+
+bool needs_calibration(const CompressStep& s) {
+  switch (s.kind) {
+    case StepKind::kStructured:
+      return true;
+    case StepKind::kPrune:
+      return s.prune != PruneMethod::kMagnitude;
+    case StepKind::kQuantize:
+      return s.rounding == RoundingMethod::kGptq || s.awq || s.awq_clip;
+  }
+  return false;
+}
+
+// Whether the calibration engine runs for a step (prune and quantize steps
+// that need data, or that have data to measure errors with).
+bool runs_engine(const CompressStep& s, bool have_windows) {
+  if (s.kind == StepKind::kPrune) return true;
+  return s.kind == StepKind::kQuantize && (needs_calibration(s) || have_windows);
+}
+
+std::vector<std::vector<int32_t>> windows_for(const Checkpoint& ckpt, const CalibrationSource& c,
+                                              const std::string& vocab_source) {
+  if (!ckpt.vocab) throw Error(ckpt.path, "has no vocabulary to tokenize the calibration text with (tokenizer)");
+  std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(*ckpt.vocab, ckpt.path);
+  CalibrationOptions o;
+  o.files = c.files;
+  o.samples = c.samples;
+  o.ctx = c.ctx != 0 ? c.ctx : default_calibration_ctx(ckpt.config.context_length);
+  o.seed = c.seed;
+  o.random = !c.consecutive;
+  std::vector<std::vector<int32_t>> windows = calibration_windows(*tokenizer, o);
+  const int64_t vocab = ckpt.config.vocab_size;
+  for (const std::vector<int32_t>& w : windows)
+    for (int32_t id : w)
+      if (id < 0 || id >= vocab)
+        throw Error(vocab_source, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
+                                      " (tokenizer does not match the model?)"));
+  return windows;
+}
+
+// The calibration recipe of a prune or quantize step onto GGUF types or integer groups.
+CalibrationRecipe engine_recipe(const CompressStep& s, const Checkpoint& ckpt, const QuantizeOptions& gguf,
+                                std::shared_ptr<const ImportanceMatrix> imatrix, bool show_progress) {
+  CalibrationRecipe r;
+  r.damp = s.damp;
+  r.block_size = s.block_size;
+  r.importance = std::move(imatrix);
+  r.show_progress = show_progress;
+  if (s.kind == StepKind::kPrune) {
+    r.prune = PruneSpec{s.prune, s.pattern};
+  } else {
+    r.rounding = s.rounding;
+    r.awq = s.awq;
+    r.awq_clip = s.awq_clip;
+    r.awq_grid = s.awq_grid;
+  }
+  if (s.int_export) {
+    IntGridSpec grid;
+    grid.bits = s.int_export->bits;
+    grid.symmetric = s.int_export->format == IntExportFormat::kGptq && s.int_export->symmetric;
+    // GPTQ stores zero - 1: a zero of 0 cannot be written (grids/int_grid.h).
+    if (s.int_export->format == IntExportFormat::kGptq && !grid.symmetric) grid.min_zero = 1;
+    r.int_grid = grid;
+    r.group_size = s.int_export->group_size;
+    r.act_order = s.act_order;
+  } else {
+    const std::map<std::string, DType> types = plan_gguf_types(ckpt, gguf);
+    for (int64_t l = 0; l < ckpt.config.n_layers; ++l)
+      for (const std::string& n : block_linear_names(l)) r.gguf_types[n] = types.at(n);
+  }
+  return r;
+}
+
+uint64_t folder_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_regular_file()) total += entry.file_size();
+  return total;
+}
+
+// The steps before `input` made it (its lmpack.recipe), then these.
+std::string recipe_json(const Checkpoint& input, const std::vector<std::string>& steps) {
+  nlohmann::json a = nlohmann::json::array();
+  if (!input.recipe.empty()) {
+    nlohmann::json before = nlohmann::json::parse(input.recipe, nullptr, false);
+    if (before.is_array()) a = before;
+  }
+  for (const std::string& s : steps) a.push_back(nlohmann::json::parse(s));
+  return a.dump();
+}
+
+// Runs one step on `ckpt` and writes its result to `out` (GGUF, or a
+// folder when the step's target is one).
+StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& ckpt,
+                    const std::vector<std::vector<int32_t>>& windows, const std::string& out, bool last,
+                    const std::string& recipe, CompressReport& report) {
+  const CompressStep& s = req.steps[index];
+  Stopwatch clock;
+  StepReport sr;
+  sr.description = describe_step(s, req.calibration);
+  sr.parameters_before = ckpt.parameter_count();
+  const bool gguf_out = !last || is_gguf_path(out);
+  // The GGUF target: the step's, or F32 for a step before the last.
+  QuantizeOptions q = last ? s.gguf : QuantizeOptions{};
+  if (!last || q.type_name.empty()) {
+    q.type_name = last && !gguf_out ? std::string(dtype_name(s.hf_dtype)) : "f32";
+    q.pure = true;
+  }
+  // Every step names the output after the job's input, not after the step's
+  // temporary file.
+  q.model_name = req.model_name.empty() ? default_model_name(req.model) : req.model_name;
+  q.show_progress = req.show_progress;
+  q.recipe = recipe;
+
+  const Checkpoint* source = &ckpt;
+  Checkpoint structured;
+  if (s.kind == StepKind::kStructured) {
+    StructuredPruneResult res = structured_prune(ckpt, windows, s.structure);
+    structured = std::move(res.checkpoint);
+    sr.structure = std::move(res.report);
+    source = &structured;
+  }
+  std::unique_ptr<SequentialCalibration> engine;
+  if (runs_engine(s, !windows.empty())) {
+    std::shared_ptr<const ImportanceMatrix> imatrix;
+    if (!q.imatrix_path.empty()) q.imatrix = imatrix = std::make_shared<const ImportanceMatrix>(read_imatrix(q.imatrix_path));
+    // A float folder's linears stay F32 in the engine (save_hf converts them).
+    QuantizeOptions targets = q;
+    if (!gguf_out) targets = QuantizeOptions{"f32", {}, "", "", true};
+    engine = std::make_unique<SequentialCalibration>(*source, windows,
+                                                     engine_recipe(s, *source, targets, imatrix, req.show_progress));
+  }
+  if (s.int_export) {
+    LMPACK_CHECK(engine != nullptr, "an integer export without the engine");
+    IntExportSpec spec = *s.int_export;
+    spec.recipe = recipe;
+    save_int_quantized_hf(*source, out, spec, *engine);
+    report.file_bytes = folder_bytes(out);
+  } else if (gguf_out) {
+    QuantizeReport qr = quantize_to_gguf(*source, out, q, engine.get());
+    report.file_bytes = qr.file_bytes;
+    if (last) report.gguf = std::move(qr);
+  } else {
+    if (engine) {
+      std::map<std::string, DType> types;  // block linears come from the engine; the rest stays as it is
+      const Checkpoint decoded = decode_compressed(*source, *engine, types, {});
+      save_hf(decoded, out, s.hf_dtype);
+    } else {
+      save_hf(*source, out, s.hf_dtype);
+    }
+    report.file_bytes = folder_bytes(out);
+  }
+  if (engine) {
+    sr.layers = engine->layer_errors();
+    sr.calibration_tokens = engine->calibration_tokens();
+  }
+  sr.parameters_after = source->parameter_count();
+  sr.seconds = clock.seconds();
+  return sr;
+}
+
+}  // namespace
+
+std::string describe_step(const CompressStep& s, const CalibrationSource& calibration) {
+  nlohmann::json j;
+  switch (s.kind) {
+    case StepKind::kStructured:
+      j["step"] = "structured";
+      if (s.structure.heads) j["heads"] = s.structure.heads;
+      if (s.structure.ffn_width) j["ffn_width"] = s.structure.ffn_width;
+      if (s.structure.drop_blocks) j["drop_blocks"] = s.structure.drop_blocks;
+      break;
+    case StepKind::kPrune:
+      j["step"] = "prune";
+      j["method"] = prune_name(s.prune);
+      if (s.pattern.is_n_m())
+        j["pattern"] = cat(s.pattern.n, ":", s.pattern.m);
+      else
+        j["sparsity"] = s.pattern.sparsity;
+      break;
+    case StepKind::kQuantize:
+      j["step"] = "quantize";
+      j["method"] = quantize_method_name(s);
+      if (s.awq_clip) j["awq_clip"] = true;
+      if (s.act_order) j["act_order"] = true;
+      break;
+  }
+  if ((s.kind == StepKind::kQuantize && s.rounding == RoundingMethod::kGptq) ||
+      (s.kind == StepKind::kPrune && s.prune == PruneMethod::kSparseGpt))
+    j["damp"] = s.damp;
+  if (!s.gguf.type_name.empty()) j["type"] = s.gguf.type_name;
+  if (s.int_export) {
+    j["format"] = s.int_export->format == IntExportFormat::kGptq ? "gptq" : "awq";
+    j["bits"] = s.int_export->bits;
+    j["group_size"] = s.int_export->group_size;
+    if (s.int_export->symmetric) j["sym"] = true;
+  }
+  if (!s.gguf.tensor_types.empty()) {
+    nlohmann::json t = nlohmann::json::array();
+    for (const auto& [pattern, type] : s.gguf.tensor_types) t.push_back(pattern + "=" + type);
+    j["tensor_types"] = t;
+  }
+  if (!s.gguf.imatrix_path.empty()) j["imatrix"] = fs::path(s.gguf.imatrix_path).filename().string();
+  if (needs_calibration(s)) {
+    nlohmann::json c;
+    nlohmann::json files = nlohmann::json::array();
+    for (const std::string& f : calibration.files) files.push_back(fs::path(f).filename().string());
+    c["files"] = files;
+    c["samples"] = calibration.samples;
+    if (calibration.ctx) c["ctx"] = calibration.ctx;
+    if (calibration.seed) c["seed"] = calibration.seed;
+    if (calibration.consecutive) c["consecutive"] = true;
+    j["calibration"] = c;
+  }
+  return j.dump();
+}
+
+void validate_compress_request(const CompressRequest& r) {
+  if (r.model.empty()) throw Error("model", "no model given");
+  if (r.output.empty()) throw Error("output", "no output given");
+  if (r.steps.empty()) throw Error("steps", "a job needs at least one step");
+  bool calibrated = false;
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    const CompressStep& s = r.steps[i];
+    const bool last = i + 1 == r.steps.size();
+    calibrated |= needs_calibration(s);
+    if (s.kind == StepKind::kPrune) validate_sparsity_pattern(s.pattern);
+    if (s.kind == StepKind::kStructured && s.structure.heads == 0 && s.structure.ffn_width == 0 &&
+        s.structure.drop_blocks == 0)
+      throw Error(field(i, "structured"), "removes nothing: give heads, ffn_width or drop_blocks");
+    if (!(s.damp >= 0.0 && s.damp < 10.0)) throw Error(field(i, "damp"), cat("must be in [0, 10), got ", s.damp));
+    if (s.awq_grid < 1) throw Error(field(i, "awq_grid"), cat("must be >= 1, got ", s.awq_grid));
+    if (s.int_export && !last)
+      throw Error(field(i, "format"), "a GPTQ/AWQ folder can only be the last step's target");
+    if (!last && !s.gguf.type_name.empty())
+      throw Error(field(i, "type"), "only the last step has a target type (the steps before it keep F32)");
+    if (s.int_export && is_gguf_path(r.output))
+      throw Error("output", cat(r.output, " is a .gguf file; a GPTQ/AWQ export writes a folder"));
+    if (last && !s.gguf.type_name.empty() && !is_gguf_path(r.output) && !s.int_export)
+      throw Error("output", cat("a GGUF type (", s.gguf.type_name, ") needs a .gguf output"));
+    if (s.act_order && !s.int_export)
+      throw Error(field(i, "act_order"), "applies to integer groups (format gptq); GGUF blocks are swept in order");
+    if (s.act_order && s.rounding != RoundingMethod::kGptq)
+      throw Error(field(i, "act_order"), "applies to GPTQ only (method gptq or awq+gptq)");
+    if (s.awq_clip && !s.int_export)
+      throw Error(field(i, "awq_clip"), "the clipping search is for integer grids (format gptq/awq)");
+    if (!s.gguf.type_name.empty()) parse_quantize_type(field(i, "type"), s.gguf.type_name);
+    for (const auto& [pattern, type] : s.gguf.tensor_types)
+      make_tensor_type_override(field(i, "tensor_types"), pattern, type);
+  }
+  if (calibrated && r.calibration.files.empty())
+    throw Error("calibration.files", "a step needs calibration text; lmpack has no built-in data set");
+  if (r.calibration.samples < 1) throw Error("calibration.samples", cat("must be >= 1, got ", r.calibration.samples));
+  if (r.calibration.ctx != 0 && r.calibration.ctx < 2)
+    throw Error("calibration.ctx", cat("must be at least 2, got ", r.calibration.ctx));
+}
+
+CompressReport compress(const CompressRequest& req) {
+  Stopwatch clock;
+  validate_compress_request(req);
+  const CompressStep& last_step = req.steps.back();
+  const bool folder = last_step.int_export.has_value() || !is_gguf_path(req.output);
+  std::vector<std::string> inputs = {req.model};
+  if (!req.tokenizer.empty()) inputs.push_back(req.tokenizer);
+  for (const CompressStep& s : req.steps)
+    if (!s.gguf.imatrix_path.empty()) inputs.push_back(s.gguf.imatrix_path);
+  inputs.insert(inputs.end(), req.calibration.files.begin(), req.calibration.files.end());
+  check_output_path(req.output, folder ? OutputKind::kFolder : OutputKind::kFile, inputs,
+                    folder ? hf_output_files() : std::vector<std::string>{});
+
+  LoadOptions lo;
+  lo.tokenizer_path = req.tokenizer;
+  auto ckpt = std::make_unique<Checkpoint>(load_checkpoint(req.model, lo));
+  std::vector<std::vector<int32_t>> windows;
+  if (!req.calibration.files.empty())
+    windows = windows_for(*ckpt, req.calibration, req.tokenizer.empty() ? req.model : req.tokenizer);
+
+  // The steps before the last write F32 GGUF files into a temporary folder
+  // beside the output (removed at the end, on an interrupt, or by the next
+  // run's sweep when this one is killed).
+  const std::string steps_dir_name = req.output + ".steps";
+  std::string steps_dir;
+  int steps_fd = -1;
+  if (req.steps.size() > 1) {
+    remove_stale_temporaries(steps_dir_name);
+    steps_dir = temporary_path(steps_dir_name);
+    steps_fd = create_temporary_folder(steps_dir, steps_dir_name);
+  }
+  struct StepsFolder {
+    std::string dir;
+    int fd;
+    ~StepsFolder() {
+      if (!dir.empty()) {
+        if (fd >= 0) ::close(fd);
+        remove_temporary(dir);
+      }
+    }
+  } cleanup{steps_dir, steps_fd};
+
+  CompressReport report;
+  std::vector<std::string> described;
+  for (size_t i = 0; i < req.steps.size(); ++i) {
+    throw_if_interrupted();
+    const bool last = i + 1 == req.steps.size();
+    const std::string out = last ? req.output : cat(steps_dir, "/step", i + 1, ".gguf");
+    described.push_back(describe_step(req.steps[i], req.calibration));
+    const std::string recipe = recipe_json(*ckpt, {described.back()});
+    report.steps.push_back(run_step(req, i, *ckpt, windows, out, last, recipe, report));
+    if (!last) {
+      // The next step reads what this one wrote, exactly as a separate command would.
+      auto next = std::make_unique<Checkpoint>(load_checkpoint(out));
+      ckpt = std::move(next);
+    } else {
+      report.recipe = recipe;
+    }
+  }
+  report.seconds = clock.seconds();
+  return report;
+}
+
+}  // namespace lmpack

@@ -1,0 +1,149 @@
+// End-to-end: `lmpack compress MODEL OUT --recipe FILE` on ts-llama-4.9M —
+// a three-step recipe (structured FFN cut -> SparseGPT 2:4 -> GPTQ onto
+// Q4_K_M) gives the same bytes as its steps run as three commands, each on
+// the file the one before wrote; the file carries the recipe (lmpack.recipe),
+// keeps the 2:4 zeros and the cut, and evaluates; recipe and option mistakes
+// are one line, exit 1, no output and no temporary left. (llama.cpp loading
+// the file and agreeing on its perplexity: llamacpp_compat_test.cpp,
+// Issue10Recipe.)
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "fault_helpers.h"
+#include "formats/decode.h"
+#include "io/gguf.h"
+#include "model/checkpoint.h"
+#include "model/tensor_names.h"
+#include "test_paths.h"
+
+namespace lmpack {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::describe;
+using testing::run_cli;
+using testing::scratch_dir;
+
+std::string write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::vector<std::string> with_calibration(std::vector<std::string> args) {
+  args.insert(args.end(), {"--calib", testing::calibration_stories_file(), "--calib-samples", "16", "--calib-ctx",
+                           "128"});
+  return args;
+}
+
+std::string slurp(const std::string& path) { return testing::slurp(path); }
+
+TEST(CompressCli, ThreeStepRecipeEqualsItsStepsRunOneByOne) {
+  LMPACK_REQUIRE_SHARED();
+  const std::string d = scratch_dir("compress", "three-steps", true);
+  const std::string model = testing::ts_llama_bin();
+  const std::string recipe = write_file(d + "/r.json", R"({"steps": [
+      {"structured": {"ffn_width": 512}},
+      {"prune": {"method": "sparsegpt", "pattern": "2:4"}},
+      {"quantize": {"method": "gptq", "type": "Q4_K_M"}}]})");
+  auto args = with_calibration({"compress", model, d + "/all.gguf", "--recipe", recipe, "--tokenizer", testing::tok512()});
+  auto r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"all.gguf", "r.json"})) << "a temporary was left";
+
+  // The same steps as three one-step recipes, each on the file the last wrote.
+  const char* steps[] = {R"({"steps": [{"structured": {"ffn_width": 512}}]})",
+                         R"({"steps": [{"prune": {"method": "sparsegpt", "pattern": "2:4"}}]})",
+                         R"({"steps": [{"quantize": {"method": "gptq", "type": "Q4_K_M"}}]})"};
+  std::string in = model;
+  for (int i = 0; i < 3; ++i) {
+    const std::string out = d + "/step" + std::to_string(i + 1) + ".gguf";
+    auto a = with_calibration({"compress", in, out, "--recipe", write_file(d + "/s.json", steps[i]), "--name",
+                               "ts-llama-4.9M"});
+    if (i == 0) a.insert(a.end(), {"--tokenizer", testing::tok512()});
+    auto s = run_cli(a);
+    ASSERT_EQ(s.exit_code, 0) << describe(a, s);
+    in = out;
+  }
+  EXPECT_TRUE(slurp(d + "/all.gguf") == slurp(d + "/step3.gguf")) << "the one-run and three-run files differ";
+
+  // The recipe travels in the file, each step as the job recorded it.
+  const GgufFile g = read_gguf(d + "/all.gguf");
+  const GgufValue* v = g.find("lmpack.recipe");
+  ASSERT_NE(v, nullptr);
+  const nlohmann::json recorded = nlohmann::json::parse(v->str);
+  ASSERT_EQ(recorded.size(), 3u) << recorded.dump();
+  EXPECT_EQ(recorded[0]["step"], "structured");
+  EXPECT_EQ(recorded[0]["ffn_width"], 512);
+  EXPECT_EQ(recorded[1]["method"], "sparsegpt");
+  EXPECT_EQ(recorded[1]["pattern"], "2:4");
+  EXPECT_EQ(recorded[2]["method"], "gptq");
+  EXPECT_EQ(recorded[2]["type"], "Q4_K_M");
+  EXPECT_EQ(recorded[2]["calibration"]["samples"], 16);
+
+  // The cut and the 2:4 zeros are in the file: the FFN is 512 wide, and the
+  // Q4_K_M codes of every ffn_gate row keep >= 2 zeros in each 4 (Q4_K holds
+  // a zero only up to its block minimum, so count on a symmetric tensor:
+  // attn_v is Q6_K in Q4_K_M for half the layers, which holds 0 exactly).
+  const Checkpoint c = load_checkpoint(d + "/all.gguf");
+  EXPECT_EQ(c.config.hidden_dim, 512);
+  int64_t checked = 0;
+  for (int64_t l = 0; l < c.config.n_layers; ++l) {
+    const TensorInfo& t = c.tensor(cat("blk.", l, ".attn_v.weight"));
+    if (t.dtype != DType::Q6_K) continue;
+    std::vector<float> w(static_cast<size_t>(t.n_elements()));
+    decode_to_f32(w.data(), t.data, t.dtype, t.n_elements());
+    for (size_t g4 = 0; g4 < w.size(); g4 += 4) {
+      int zeros = 0;
+      for (size_t k = g4; k < g4 + 4; ++k) zeros += w[k] == 0.0f;
+      ASSERT_GE(zeros, 2) << t.name << " group at " << g4;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << "no Q6_K attn_v to count zeros on";
+
+  // And it evaluates.
+  auto ev = run_cli({"eval", d + "/all.gguf", "--text", testing::tinystories_valid(), "--doc-separator",
+                     "<|endoftext|>", "--max-docs", "10", "--ctx", "256", "--json"});
+  ASSERT_EQ(ev.exit_code, 0) << ev.err;
+  const double ppl = nlohmann::json::parse(ev.out)["perplexity"].get<double>();
+  std::printf("ts-llama-4.9M, FFN 768->512, SparseGPT 2:4, GPTQ Q4_K_M: perplexity %.3f\n", ppl);
+  EXPECT_TRUE(ppl > 1.0 && ppl < 1000.0) << ppl;
+}
+
+TEST(CompressCli, MistakesAreOneLineAndLeaveNothing) {
+  LMPACK_REQUIRE_SHARED();
+  const std::string d = scratch_dir("compress", "errors", true);
+  const std::string out = d + "/o.gguf";
+  const std::string unknown = write_file(d + "/unknown.json", R"({"steps": [{"prune": {"sparsity": 0.5, "sparsty": 1}}]})");
+  const std::string needs_calib = write_file(d + "/calib.json", R"({"steps": [{"prune": {"method": "wanda", "sparsity": 0.5}}]})");
+  const std::string bad_width = write_file(d + "/width.json", R"({"steps": [{"structured": {"ffn_width": 100000}}]})");
+  const struct {
+    std::vector<std::string> args;
+    std::string expect;  // in the one line on stderr
+  } cases[] = {
+      {{"--recipe", unknown}, unknown + ": steps[0].prune.sparsty: unknown key"},
+      {{"--recipe", needs_calib}, "--calib: a step needs calibration text"},
+      {{"--recipe", d + "/absent.json"}, "absent.json: no such file or directory"},
+      {with_calibration({"--recipe", bad_width}), "ffn"},
+      {{"--recipe", needs_calib, "--calib", testing::calibration_stories_file(), "--calib-samples", "0"},
+       "--calib-samples"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"compress", testing::ts_llama_bin(), out, "--tokenizer", testing::tok512()};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 1) << describe(args, r);
+    EXPECT_EQ(r.err_lines(), 1) << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out));
+  }
+  EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"calib.json", "unknown.json", "width.json"}));
+}
+
+}  // namespace
+}  // namespace lmpack
