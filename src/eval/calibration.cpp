@@ -16,11 +16,11 @@ namespace {
 
 
 void check_numbers(const CalibrationOptions& o, bool has_bos) {
-  if (o.samples < 1) throw Error("--calib-samples", cat("must be a positive integer, got ", o.samples));
+  if (o.samples < 1) throw Error("calibration.samples", cat("must be a positive integer, got ", o.samples));
   const int64_t min_ctx = has_bos ? 2 : 1;
-  if (o.ctx < min_ctx) throw Error("--calib-ctx", cat("must be at least ", min_ctx, ", got ", o.ctx));
+  if (o.ctx < min_ctx) throw Error("calibration.ctx", cat("must be at least ", min_ctx, ", got ", o.ctx));
   if (o.ctx > kMaxCalibrationTokens || o.samples > kMaxCalibrationTokens / o.ctx)
-    throw Error("--calib-samples", cat(count_of(o.samples, "window"), " of ", count_of(o.ctx, "token"),
+    throw Error("calibration.samples", cat(count_of(o.samples, "window"), " of ", count_of(o.ctx, "token"),
                                        " exceed lmpack's limit of ", kMaxCalibrationTokens,
                                        " calibration tokens (typical sets: 128 x 512 to 512 x 2048)"));
 }
@@ -38,7 +38,7 @@ std::vector<std::vector<int32_t>> cut_calibration_windows(const std::vector<int3
   const int64_t body = has_bos ? o.ctx - 1 : o.ctx;  // text tokens per window
   const auto n = static_cast<int64_t>(text.size());
   if (n < body)
-    throw Error("--calib-ctx", cat("the calibration text has ", n, " tokens, shorter than one window of ", o.ctx,
+    throw Error("calibration.ctx", cat("the calibration text has ", n, " tokens, shorter than one window of ", o.ctx,
                                    " (", body, " text tokens); give more text or lower --calib-ctx"));
   std::vector<int64_t> starts;
   starts.reserve(o.samples);
@@ -53,7 +53,7 @@ std::vector<std::vector<int32_t>> cut_calibration_windows(const std::vector<int3
     // each chunk's first token set to BOS), so the windows match its chunks.
     const int64_t available = (n - body) / o.ctx + 1;
     if (available < o.samples)
-      throw Error("--calib-samples", cat("the calibration text has ", n, " tokens, enough for only ", available,
+      throw Error("calibration.samples", cat("the calibration text has ", n, " tokens, enough for only ", available,
                                          " consecutive windows of ", o.ctx, ", not ", o.samples,
                                          " (give more text, lower --calib-samples or drop --consecutive)"));
     for (int64_t i = 0; i < o.samples; ++i) starts.push_back(i * o.ctx);
@@ -72,7 +72,7 @@ std::vector<std::vector<int32_t>> cut_calibration_windows(const std::vector<int3
 
 std::vector<std::vector<int32_t>> calibration_windows(const Tokenizer& tokenizer, const CalibrationOptions& o) {
   if (o.files.empty())
-    throw Error("--calib", "calibrated methods need --calib FILE; lmpack has no built-in calibration set");
+    throw Error("calibration.files", "calibrated methods need calibration text; lmpack has no built-in calibration set");
   const int32_t bos = tokenizer.vocab().bos_id;
   check_numbers(o, bos >= 0);  // before the (slow) tokenization
   std::vector<int32_t> text;

@@ -38,8 +38,8 @@ struct CalibrationOptions {
   bool random = true;              // false: consecutive windows from the start
 };
 
-// Throws Error("--calib", ...) when no file is given, Error(file, ...) for an
-// unreadable file, Error("--calib-samples" / "--calib-ctx", ...) for numbers
+// Throws Error("calibration.files", ...) when no file is given, Error(file, ...) for an
+// unreadable file, Error("calibration.samples" / "calibration.ctx", ...) for numbers
 // < 1 (ctx < 2 with a BOS), for text shorter than one window, and in
 // consecutive mode for text too short for `samples` windows.
 std::vector<std::vector<int32_t>> calibration_windows(const Tokenizer& tokenizer, const CalibrationOptions& options);

@@ -81,8 +81,8 @@ struct SparseGptResult {
 };
 
 // SparseGPT on w [rows, cols] (row-major {out, in}) with the Hessian of its
-// inputs (hessian.cols == cols). Throws Error on a bad pattern (--sparsity,
-// --pattern), bad options or shapes, a format without a block grid or whose
+// inputs (hessian.cols == cols). Throws Error on a bad pattern (sparsity,
+// pattern), bad options or shapes, a format without a block grid or whose
 // block does not divide cols, and when H + damp is not positive definite.
 SparseGptResult sparsegpt_prune(const float* w, int64_t rows, int64_t cols, const Hessian& hessian,
                                 const SparsityPattern& pattern, const SparseGptOptions& options);

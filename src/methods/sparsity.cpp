@@ -27,22 +27,22 @@ SparsityPattern parse_n_m_pattern(const std::string& text) {
     p.m = std::stoi(b, &used_m);
     if (used_n != a.size() || used_m != b.size()) throw std::invalid_argument("trailing text");
   } catch (const std::logic_error&) {
-    throw Error("--pattern", cat("expected N:M (e.g. 2:4 or 4:8), got '", text, "'"));
+    throw Error("pattern", cat("expected N:M (e.g. 2:4 or 4:8), got '", text, "'"));
   }
   // Checked as N:M even for "0:0", which would otherwise read as "no pattern".
   if (!(p.m > 1 && p.m <= 256 && p.n > 0 && p.n < p.m))
-    throw Error("--pattern", cat("N:M needs 0 < N < M <= 256, got ", p.n, ":", p.m));
+    throw Error("pattern", cat("N:M needs 0 < N < M <= 256, got ", p.n, ":", p.m));
   return p;
 }
 
 void validate_sparsity_pattern(const SparsityPattern& pattern) {
   if (pattern.m != 0 || pattern.n != 0) {
     if (!(pattern.m > 1 && pattern.m <= 256 && pattern.n > 0 && pattern.n < pattern.m))
-      throw Error("--pattern", cat("N:M needs 0 < N < M <= 256, got ", pattern.n, ":", pattern.m));
+      throw Error("pattern", cat("N:M needs 0 < N < M <= 256, got ", pattern.n, ":", pattern.m));
     return;
   }
   if (!std::isfinite(pattern.sparsity) || pattern.sparsity < 0.0 || pattern.sparsity >= 1.0)
-    throw Error("--sparsity", cat("must be in [0, 1), got ", pattern.sparsity));
+    throw Error("sparsity", cat("must be in [0, 1), got ", pattern.sparsity));
 }
 
 int64_t pruned_before(const SparsityPattern& pattern, int64_t c) {

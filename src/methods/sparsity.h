@@ -26,12 +26,12 @@ struct SparsityMask {
   std::vector<uint8_t> pruned;  // [rows, cols]: 1 = pruned
 };
 
-// "N:M" (e.g. "2:4") -> {n, m}; throws Error("--pattern", ...) on bad text or
+// "N:M" (e.g. "2:4") -> {n, m}; throws Error("pattern", ...) on bad text or
 // values (validate_sparsity_pattern's rules).
 SparsityPattern parse_n_m_pattern(const std::string& text);
 
-// Throws Error("--pattern", ...) for N:M unless 0 < n < m <= 256, and
-// Error("--sparsity", ...) for unstructured unless 0 <= sparsity < 1 (finite).
+// Throws Error("pattern", ...) for N:M unless 0 < n < m <= 256, and
+// Error("sparsity", ...) for unstructured unless 0 <= sparsity < 1 (finite).
 void validate_sparsity_pattern(const SparsityPattern& pattern);
 
 // Weights a pattern prunes in the columns [0, c) of a row: round(sparsity·c)

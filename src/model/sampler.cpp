@@ -25,9 +25,9 @@ int32_t sample_argmax(const float* logits, int64_t n) {
 
 Sampler::Sampler(SamplerOptions options) : options_(options), rng_(options.seed) {
   if (std::isnan(options_.temperature) || std::isinf(options_.temperature))
-    throw Error("--temperature", cat("must be a finite number, got ", options_.temperature));
+    throw Error("sampling.temperature", cat("must be a finite number, got ", options_.temperature));
   if (!(options_.top_p > 0.0f))
-    throw Error("--top-p", cat("must be in (0, 1], got ", options_.top_p));
+    throw Error("sampling.top_p", cat("must be in (0, 1], got ", options_.top_p));
 }
 
 int32_t Sampler::sample(const float* logits, int64_t n) {

@@ -30,7 +30,7 @@ int32_t sample_argmax(const float* logits, int64_t n);
 
 class Sampler {
  public:
-  // Throws Error("--top-p", ...) / Error("--temperature", ...) for values out of range.
+  // Throws Error("sampling.top_p", ...) / Error("sampling.temperature", ...) for values out of range.
   explicit Sampler(SamplerOptions options);
   // Picks a token; logits: [n], not modified.
   int32_t sample(const float* logits, int64_t n);

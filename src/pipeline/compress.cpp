@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -349,7 +350,17 @@ CompressReport compress(const CompressRequest& req) {
     const std::string out = last ? req.output : cat(steps_dir, "/step", i + 1, ".gguf");
     described.push_back(describe_step(req.steps[i], req.calibration));
     const std::string recipe = recipe_json(*ckpt, {described.back()});
-    report.steps.push_back(run_step(req, i, *ckpt, windows, out, last, recipe, report));
+    try {
+      report.steps.push_back(run_step(req, i, *ckpt, windows, out, last, recipe, report));
+    } catch (const Error& e) {
+      // A value of this step that the library refused: name the step.
+      static const std::set<std::string> kStepFields = {
+          "pattern",         "sparsity",          "structure.heads", "structure.ffn_width", "structure.drop_blocks",
+          "export.bits",     "export.format",     "export.group_size", "export.damp",       "type",
+          "tensor_types",    "output_type",       "token_embedding_type", "awq_clip",        "importance"};
+      if (kStepFields.count(e.where())) throw Error(cat("steps[", i, "].", e.where()), e.problem());
+      throw;
+    }
     if (!last) {
       // The next step reads what this one wrote, exactly as a separate command would.
       auto next = std::make_unique<Checkpoint>(load_checkpoint(out));

@@ -251,36 +251,36 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
 void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec) {
   const bool gptq = is_gptq(spec);
   if (gptq && spec.bits != 2 && spec.bits != 3 && spec.bits != 4 && spec.bits != 8)
-    throw Error("--bits", cat(spec.bits, " is not a GPTQ width (2, 3, 4, 8)"));
-  if (!gptq && spec.bits != 4) throw Error("--bits", cat(spec.bits, ": the awq format stores 4-bit codes only"));
+    throw Error("export.bits", cat(spec.bits, " is not a GPTQ width (2, 3, 4, 8)"));
+  if (!gptq && spec.bits != 4) throw Error("export.bits", cat(spec.bits, ": the awq format stores 4-bit codes only"));
   if (!gptq && spec.symmetric)
-    throw Error("--format", "awq always stores a zero point (zero_point true); a symmetric grid has no awq form");
+    throw Error("export.format", "awq always stores a zero point (zero_point true); a symmetric grid has no awq form");
   if (spec.group_size == 0 || spec.group_size < -1)
-    throw Error("--group-size", cat(spec.group_size, " must be positive or -1 (per channel)"));
+    throw Error("export.group_size", cat(spec.group_size, " must be positive or -1 (per channel)"));
   if (!gptq && spec.group_size == -1)
-    throw Error("--group-size", "-1 (per channel) has no awq form; give a group size");
+    throw Error("export.group_size", "-1 (per channel) has no awq form; give a group size");
   if (!(spec.damp >= 0.0 && std::isfinite(spec.damp)))
-    throw Error("--damp", cat(spec.damp, " must be a finite fraction >= 0"));
+    throw Error("export.damp", cat(spec.damp, " must be a finite fraction >= 0"));
   validate_checkpoint(ckpt);
   for (const auto& [name, t] : ckpt.tensors) {
     if (!is_block_linear(name, t)) continue;
     const int64_t out = t.shape[0], in = t.shape[1];
     const int64_t gs = effective_group(spec, in);
     if (in % gs != 0)
-      throw Error("--group-size", cat(gs, " does not divide the ", in, " input columns of '", name, "' ",
+      throw Error("export.group_size", cat(gs, " does not divide the ", in, " input columns of '", name, "' ",
                                       shape_string(t.shape)));
     if (gptq) {
       const int64_t unit = spec.bits == 3 ? 32 : 32 / spec.bits;
       if (!gptq_packing_fits(in, spec.bits))
-        throw Error("--bits", cat("'", name, "' ", shape_string(t.shape), ": qweight packs ", spec.bits,
+        throw Error("export.bits", cat("'", name, "' ", shape_string(t.shape), ": qweight packs ", spec.bits,
                                   "-bit codes along the ", in, " input columns into int32 words, which needs a "
                                   "multiple of ", unit));
       if (!gptq_packing_fits(out, spec.bits))
-        throw Error("--bits", cat("'", name, "' ", shape_string(t.shape), ": qzeros packs ", spec.bits,
+        throw Error("export.bits", cat("'", name, "' ", shape_string(t.shape), ": qzeros packs ", spec.bits,
                                   "-bit zero points along the ", out, " output rows into int32 words, which needs "
                                   "a multiple of ", unit));
     } else if (out % 8 != 0) {
-      throw Error("--format", cat("awq packs 8 output rows per int32; '", name, "' ", shape_string(t.shape), " has ",
+      throw Error("export.format", cat("awq packs 8 output rows per int32; '", name, "' ", shape_string(t.shape), " has ",
                                   out));
     }
   }

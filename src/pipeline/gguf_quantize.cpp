@@ -131,7 +131,7 @@ void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config
     if (overflow_row.load() >= 0)
       throw Error(t.name, cat("row ", overflow_row.load(), " holds values beyond the range of ", dtype_name(t.type),
                               " (its values or scales are F16: +-65504); keep this tensor in F32 or BF16 "
-                              "(--tensor-type)"));
+                              "(a tensor type override)"));
     writer.append_tensor_bytes(out.data(), static_cast<size_t>(n) * dst_row);
     if (in != nullptr && !job.source.rope_halves) releaser.release(in->data + r0 * src_row, n * src_row);
     done_bytes += n * static_cast<int64_t>(src_row);
@@ -145,12 +145,12 @@ void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config
 
 MixOptions make_mix_options(const QuantizeOptions& options) {
   MixOptions mix;
-  mix.type = parse_quantize_type("TYPE", options.type_name);
+  mix.type = parse_quantize_type("type", options.type_name);
   for (const auto& [pattern, type] : options.tensor_types)
-    mix.overrides.push_back(make_tensor_type_override("--tensor-type", pattern, type));
-  if (!options.output_type.empty()) mix.output_type = parse_tensor_type("--output-type", options.output_type);
+    mix.overrides.push_back(make_tensor_type_override("tensor_types", pattern, type));
+  if (!options.output_type.empty()) mix.output_type = parse_tensor_type("output_type", options.output_type);
   if (!options.token_embedding_type.empty())
-    mix.token_embedding_type = parse_tensor_type("--token-embedding-type", options.token_embedding_type);
+    mix.token_embedding_type = parse_tensor_type("token_embedding_type", options.token_embedding_type);
   mix.pure = options.pure;
   mix.has_imatrix = options.imatrix != nullptr || !options.imatrix_path.empty();
   return mix;

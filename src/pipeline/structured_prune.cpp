@@ -140,29 +140,29 @@ std::vector<float> gather_cols(const std::vector<float>& m, int64_t rows, int64_
 
 void validate_structured_prune_options(const ModelConfig& c, const StructuredPruneOptions& o) {
   const int64_t group = c.n_heads / c.n_kv_heads;
-  if (o.heads < 0) throw Error("--heads", cat("must be >= 0, got ", o.heads));
+  if (o.heads < 0) throw Error("structure.heads", cat("must be >= 0, got ", o.heads));
   if (o.heads % group != 0)
-    throw Error("--heads", cat(o.heads, " is not a multiple of the GQA group size ", group, " (", c.n_heads,
+    throw Error("structure.heads", cat(o.heads, " is not a multiple of the GQA group size ", group, " (", c.n_heads,
                                " query heads share ", c.n_kv_heads, " KV heads); whole groups are removed"));
   if (o.heads >= c.n_heads)
-    throw Error("--heads", cat("removing ", o.heads, " of ", c.n_heads, " heads per layer leaves none"));
+    throw Error("structure.heads", cat("removing ", o.heads, " of ", c.n_heads, " heads per layer leaves none"));
   if (o.ffn_width < 0 || o.ffn_width > c.hidden_dim)
-    throw Error("--ffn-width", cat(o.ffn_width, " channels to keep is outside [1, ", c.hidden_dim,
+    throw Error("structure.ffn_width", cat(o.ffn_width, " channels to keep is outside [1, ", c.hidden_dim,
                                    "] (0 keeps the width)"));
-  if (o.drop_blocks < 0) throw Error("--drop-blocks", cat("must be >= 0, got ", o.drop_blocks));
+  if (o.drop_blocks < 0) throw Error("structure.drop_blocks", cat("must be >= 0, got ", o.drop_blocks));
   if (o.drop_blocks >= c.n_layers)
-    throw Error("--drop-blocks", cat("dropping ", o.drop_blocks, " of ", c.n_layers, " blocks leaves none"));
+    throw Error("structure.drop_blocks", cat("dropping ", o.drop_blocks, " of ", c.n_layers, " blocks leaves none"));
 }
 
 StructuredScores structured_scores(const Checkpoint& ckpt, const std::vector<std::vector<int32_t>>& windows,
                                    bool ffn_down_norm) {
   const ModelConfig& c = ckpt.config;
-  if (windows.empty()) throw Error("--calib", "no calibration windows");
+  if (windows.empty()) throw Error("calibration", "no calibration windows");
   const int64_t ctx = static_cast<int64_t>(windows[0].size());
-  if (ctx < 1) throw Error("--calib", "empty calibration window");
+  if (ctx < 1) throw Error("calibration", "empty calibration window");
   for (const auto& w : windows)
     if (static_cast<int64_t>(w.size()) != ctx)
-      throw Error("--calib", cat("calibration windows differ in length (", ctx, " and ", w.size(), " tokens)"));
+      throw Error("calibration", cat("calibration windows differ in length (", ctx, " and ", w.size(), " tokens)"));
   const int64_t n_windows = static_cast<int64_t>(windows.size()), T = n_windows * ctx, dim = c.dim;
 
   const std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
@@ -172,7 +172,7 @@ StructuredScores structured_scores(const Checkpoint& ckpt, const std::vector<std
     for (int64_t i = 0; i < ctx; ++i) {
       const int32_t tok = windows[w][i];
       if (tok < 0 || tok >= c.vocab_size)
-        throw Error("--calib", cat("token id ", tok, " outside the vocabulary of ", c.vocab_size));
+        throw Error("calibration", cat("token id ", tok, " outside the vocabulary of ", c.vocab_size));
       weights->embed(x.data() + (w * ctx + i) * dim, tok);
     }
 

@@ -56,7 +56,7 @@ struct StructuredPruneOptions {
   bool ffn_down_norm = false; // FFN channel score × ‖W_down[:, j]‖₂
 };
 
-// Throws Error("--heads" / "--ffn-width" / "--drop-blocks", ...) for values
+// Throws Error("structure.heads" / "structure.ffn_width" / "structure.drop_blocks", ...) for values
 // the config cannot take: K < 0, K not a multiple of n_heads/n_kv_heads, K
 // leaving no head; F < 0 or F > hidden_dim; N < 0 or N >= n_layers.
 void validate_structured_prune_options(const ModelConfig& config, const StructuredPruneOptions& options);
@@ -71,7 +71,7 @@ struct StructuredScores {
 
 // Scores of every head, channel and block over `windows` (token ids, all of
 // one length; each window starts at position 0). Deterministic for a given
-// thread count. Throws Error("--calib", ...) for no windows, windows of
+// thread count. Throws Error("calibration", ...) for no windows, windows of
 // different lengths or token ids outside the vocabulary.
 StructuredScores structured_scores(const Checkpoint& ckpt, const std::vector<std::vector<int32_t>>& windows,
                                    bool ffn_down_norm = false);

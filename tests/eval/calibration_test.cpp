@@ -129,18 +129,18 @@ TEST(Calibration, ErrorsNameTheProblem) {
   auto tok = stories_tokenizer();
   CalibrationOptions o;
   EXPECT_EQ(error_of(*tok, o),
-            "--calib: calibrated methods need --calib FILE; lmpack has no built-in calibration set");
+            "calibration.files: calibrated methods need calibration text; lmpack has no built-in calibration set");
   o.files = {text_prefix("short", 200)};
   o.ctx = 512;
   EXPECT_NE(error_of(*tok, o).find("shorter than one window of 512"), std::string::npos) << error_of(*tok, o);
   o.ctx = 1;
-  EXPECT_EQ(error_of(*tok, o), "--calib-ctx: must be at least 2, got 1");
+  EXPECT_EQ(error_of(*tok, o), "calibration.ctx: must be at least 2, got 1");
   o.ctx = 16;
   o.samples = 0;
-  EXPECT_EQ(error_of(*tok, o), "--calib-samples: must be a positive integer, got 0");
+  EXPECT_EQ(error_of(*tok, o), "calibration.samples: must be a positive integer, got 0");
   o.files = {text_prefix("short2", 200)};
   o.samples = 1000000000000;  // refused before anything is allocated (was std::bad_alloc)
-  EXPECT_EQ(error_of(*tok, o), "--calib-samples: 1000000000000 windows of 16 tokens exceed lmpack's limit of "
+  EXPECT_EQ(error_of(*tok, o), "calibration.samples: 1000000000000 windows of 16 tokens exceed lmpack's limit of "
                                "16777216 calibration tokens (typical sets: 128 x 512 to 512 x 2048)");
   o.samples = 1;
   o.files = {testing::temp_dir() + "/calib-missing.txt"};

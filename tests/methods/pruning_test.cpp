@@ -87,17 +87,17 @@ TEST(Sparsity, BadPatternsRefused) {
       EXPECT_EQ(std::string(e.what()).rfind(where + ":", 0), 0u) << e.what();
     }
   };
-  expect_refused(unstructured(1.0), "--sparsity");
-  expect_refused(unstructured(-0.1), "--sparsity");
-  expect_refused(unstructured(std::nan("")), "--sparsity");
-  expect_refused(n_m(4, 4), "--pattern");
-  expect_refused(n_m(0, 4), "--pattern");
-  expect_refused(n_m(3, 2), "--pattern");
+  expect_refused(unstructured(1.0), "sparsity");
+  expect_refused(unstructured(-0.1), "sparsity");
+  expect_refused(unstructured(std::nan("")), "sparsity");
+  expect_refused(n_m(4, 4), "pattern");
+  expect_refused(n_m(0, 4), "pattern");
+  expect_refused(n_m(3, 2), "pattern");
   for (const char* text : {"0:0", "0:4", "4:4", "1:1", "2:0"})  // "0:0" once read as "no pattern"
     EXPECT_THROW(parse_n_m_pattern(text), Error) << text;
   EXPECT_EQ(parse_n_m_pattern("2:4").m, 4);
-  expect_refused(n_m(2, 0), "--pattern");
-  expect_refused(n_m(-1, 4), "--pattern");
+  expect_refused(n_m(2, 0), "pattern");
+  expect_refused(n_m(-1, 4), "pattern");
   for (const char* text : {"2-4", "a:4", "2:4x", "", ":", "2:", "5:4"})
     EXPECT_THROW(parse_n_m_pattern(text), Error) << text;
 

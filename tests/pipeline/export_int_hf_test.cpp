@@ -408,21 +408,21 @@ TEST(ExportIntHf, BadSpecsRefusedBeforeWriting) {
   IntExportSpec s;
   s.group_size = 32;
   s.bits = 5;
-  expect_refused(src, s, "--bits", "2, 3, 4, 8");
+  expect_refused(src, s, "export.bits", "2, 3, 4, 8");
   s.format = IntExportFormat::kAwq;
   s.bits = 3;
-  expect_refused(src, s, "--bits", "4-bit");
+  expect_refused(src, s, "export.bits", "4-bit");
   s.bits = 4;
   s.symmetric = true;
-  expect_refused(src, s, "--format", "zero point");
+  expect_refused(src, s, "export.format", "zero point");
   s.symmetric = false;
   s.group_size = -1;
-  expect_refused(src, s, "--group-size", "per channel");
+  expect_refused(src, s, "export.group_size", "per channel");
   s.format = IntExportFormat::kGptq;
   s.group_size = 48;
-  expect_refused(src, s, "--group-size", "48 does not divide the 64");
+  expect_refused(src, s, "export.group_size", "48 does not divide the 64");
   s.group_size = 0;
-  expect_refused(src, s, "--group-size", "0");
+  expect_refused(src, s, "export.group_size", "0");
 }
 
 // stories260K: linears of 64 and 172 columns/rows. Only 8 bits packs 172
@@ -434,16 +434,16 @@ TEST(ExportIntHf, Stories260kLayoutLimits) {
   IntExportSpec s;
   s.bits = 4;
   s.group_size = -1;
-  expect_refused(src, s, "--bits", "172 input columns");
+  expect_refused(src, s, "export.bits", "172 input columns");
   s.bits = 2;
-  expect_refused(src, s, "--bits", "multiple of 16");
+  expect_refused(src, s, "export.bits", "multiple of 16");
   s.bits = 8;
   s.group_size = 32;
-  expect_refused(src, s, "--group-size", "32 does not divide the 172");
+  expect_refused(src, s, "export.group_size", "32 does not divide the 172");
   s.format = IntExportFormat::kAwq;
   s.bits = 4;
   s.group_size = 4;
-  expect_refused(src, s, "--format", "172");
+  expect_refused(src, s, "export.format", "172");
 
   // 8 bits, groups of 4: writes, loads back exactly, and runs.
   s = IntExportSpec{};

@@ -388,18 +388,18 @@ TEST(StructuredPrune, RefusesBadOptionsAndWindowsByName) {
   const ModelConfig& cfg = c.config;
   const auto windows = random_windows(2, 8, 128, 1);
   auto prune = [&](StructuredPruneOptions o) { return [&c, &windows, o] { structured_prune(c, windows, o); }; };
-  expect_error(prune({1, 0, 0}), "--heads");   // not a multiple of the group size 2
-  expect_error(prune({8, 0, 0}), "--heads");   // leaves no head
-  expect_error(prune({-2, 0, 0}), "--heads");
-  expect_error(prune({0, 97, 0}), "--ffn-width");
-  expect_error(prune({0, -1, 0}), "--ffn-width");
-  expect_error(prune({0, 0, 4}), "--drop-blocks");  // never all
-  expect_error(prune({0, 0, -1}), "--drop-blocks");
+  expect_error(prune({1, 0, 0}), "structure.heads");   // not a multiple of the group size 2
+  expect_error(prune({8, 0, 0}), "structure.heads");   // leaves no head
+  expect_error(prune({-2, 0, 0}), "structure.heads");
+  expect_error(prune({0, 97, 0}), "structure.ffn_width");
+  expect_error(prune({0, -1, 0}), "structure.ffn_width");
+  expect_error(prune({0, 0, 4}), "structure.drop_blocks");  // never all
+  expect_error(prune({0, 0, -1}), "structure.drop_blocks");
   // Options are checked before the windows are looked at.
-  expect_error([&] { structured_prune(c, {}, {3, 0, 0}); }, "--heads");
-  expect_error([&] { structured_scores(c, {}); }, "--calib");
-  expect_error([&] { structured_scores(c, {{1, 2, 3}, {1, 2}}); }, "--calib");
-  expect_error([&] { structured_scores(c, {{1, 2, 300}}); }, "--calib");
+  expect_error([&] { structured_prune(c, {}, {3, 0, 0}); }, "structure.heads");
+  expect_error([&] { structured_scores(c, {}); }, "calibration");
+  expect_error([&] { structured_scores(c, {{1, 2, 3}, {1, 2}}); }, "calibration");
+  expect_error([&] { structured_scores(c, {{1, 2, 300}}); }, "calibration");
   // Accepted at the edges: all but one group, width 1, all but one block.
   const StructuredPruneResult r = structured_prune(c, windows, {6, 1, 3});
   EXPECT_EQ(r.checkpoint.config.n_heads, 2);
