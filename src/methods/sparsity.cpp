@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace lmpack {
 namespace {
@@ -27,7 +28,7 @@ SparsityPattern parse_n_m_pattern(const std::string& text) {
     p.m = std::stoi(b, &used_m);
     if (used_n != a.size() || used_m != b.size()) throw std::invalid_argument("trailing text");
   } catch (const std::logic_error&) {
-    throw Error("pattern", cat("expected N:M (e.g. 2:4 or 4:8), got '", text, "'"));
+    throw Error("pattern", cat("expected N:M (e.g. 2:4 or 4:8), got '", printable(text), "'"));
   }
   // Checked as N:M even for "0:0", which would otherwise read as "no pattern".
   if (!(p.m > 1 && p.m <= 256 && p.n > 0 && p.n < p.m))

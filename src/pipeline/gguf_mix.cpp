@@ -16,6 +16,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "model/save_gguf.h"
 #include "model/tensor_names.h"
 
@@ -236,7 +237,7 @@ DType parse_tensor_type(const std::string& option, const std::string& text) {
   const std::string u = upper(text);
   for (const TypeRow& t : kTensorTypes)
     if (upper(std::string(dtype_name(t.type))) == u) return t.type;
-  throw Error(option, cat("unknown tensor type '", text, "' (valid: ", valid_tensor_type_names(), ")"));
+  throw Error(option, cat("unknown tensor type '", printable(text), "' (valid: ", valid_tensor_type_names(), ")"));
 }
 
 QuantizeType parse_quantize_type(const std::string& option, const std::string& text) {
@@ -246,27 +247,31 @@ QuantizeType parse_quantize_type(const std::string& option, const std::string& t
   for (const TypeRow& t : kTensorTypes)
     if (upper(std::string(dtype_name(t.type))) == u)
       return QuantizeType{std::string(dtype_name(t.type)), t.guessed_file_type, t.type, false};
-  throw Error(option, cat("unknown type '", text, "' (valid mixes: ", valid_mix_names(),
+  throw Error(option, cat("unknown type '", printable(text), "' (valid mixes: ", valid_mix_names(),
                           "; or one tensor type: ", valid_tensor_type_names(), ")"));
 }
 
 TensorTypeOverride make_tensor_type_override(const std::string& option, const std::string& pattern,
                                              const std::string& type) {
   if (pattern.empty()) throw Error(option, "empty regex before '='");
+  // std::regex compiles and matches recursively: a long pattern could exhaust the stack.
+  constexpr size_t kMaxPattern = 256;
+  if (pattern.size() > kMaxPattern)
+    throw Error(option, cat("regex of ", pattern.size(), " characters; at most ", kMaxPattern));
   TensorTypeOverride o;
   o.pattern = pattern;
   o.type = parse_tensor_type(option, type);
   try {
     o.regex = std::regex(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
-    throw Error(option, cat("bad regex '", pattern, "': ", e.what()));
+    throw Error(option, cat("bad regex '", printable(pattern), "': ", e.what()));
   }
   return o;
 }
 
 std::pair<std::string, std::string> split_tensor_type_argument(const std::string& option, const std::string& argument) {
   const size_t eq = argument.rfind('=');
-  if (eq == std::string::npos) throw Error(option, cat("expected REGEX=TYPE, got '", argument, "'"));
+  if (eq == std::string::npos) throw Error(option, cat("expected REGEX=TYPE, got '", printable(argument), "'"));
   return {argument.substr(0, eq), argument.substr(eq + 1)};
 }
 

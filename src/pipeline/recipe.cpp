@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "core/text_file.h"
 #include "io/json_text.h"
 #include "pipeline/gguf_mix.h"
@@ -26,7 +27,7 @@ class Reader {
       if (!known.count(it.key())) {
         std::string list;
         for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-        fail(it.key(), cat("unknown key (known here: ", list, ")"));
+        fail(printable(it.key()), cat("unknown key (known here: ", list, ")"));
       }
   }
   const nlohmann::json* find(const std::string& key) const {
@@ -113,7 +114,7 @@ void read_prune(const Reader& r, CompressStep& s) {
   if (m == "magnitude") s.prune = PruneMethod::kMagnitude;
   else if (m == "wanda") s.prune = PruneMethod::kWanda;
   else if (m == "sparsegpt") s.prune = PruneMethod::kSparseGpt;
-  else r.fail("method", cat("must be magnitude, wanda or sparsegpt, got '", m, "'"));
+  else r.fail("method", cat("must be magnitude, wanda or sparsegpt, got '", printable(m), "'"));
   const bool has_sparsity = r.find("sparsity") != nullptr, has_pattern = r.find("pattern") != nullptr;
   if (has_sparsity == has_pattern) r.fail("", "give one of sparsity (a fraction) and pattern (\"N:M\")");
   if (has_pattern) {
@@ -136,7 +137,7 @@ void read_quantize(const Reader& r, CompressStep& s) {
   else if (m == "gptq") s.rounding = RoundingMethod::kGptq;
   else if (m == "awq") s.awq = true;
   else if (m == "awq+gptq") s.rounding = RoundingMethod::kGptq, s.awq = true;
-  else r.fail("method", cat("must be rtn, gptq, awq or awq+gptq, got '", m, "'"));
+  else r.fail("method", cat("must be rtn, gptq, awq or awq+gptq, got '", printable(m), "'"));
   s.damp = r.number("damp", s.damp);
   if (!(s.damp >= 0.0 && s.damp < 10.0)) r.fail("damp", cat("must be in [0, 10), got ", s.damp));
   s.block_size = r.integer("block_size", s.block_size, 1, int64_t{1} << 20);
@@ -159,7 +160,7 @@ void read_quantize(const Reader& r, CompressStep& s) {
     for (const char* k : {"type", "tensor_types", "output_type", "token_embedding_type", "pure", "imatrix"})
       if (r.find(k) != nullptr) r.fail(k, cat("applies to GGUF output, not format ", format));
   } else if (format != "gguf") {
-    r.fail("format", cat("must be gguf, gptq or awq, got '", format, "'"));
+    r.fail("format", cat("must be gguf, gptq or awq, got '", printable(format), "'"));
   } else {
     for (const char* k : {"bits", "group_size", "sym"})
       if (r.find(k) != nullptr) r.fail(k, "applies to format gptq or awq");
@@ -168,9 +169,11 @@ void read_quantize(const Reader& r, CompressStep& s) {
   q.type_name = r.string("type", "");
   if (!q.type_name.empty()) checked(r, "type", [&] { return parse_quantize_type("type", q.type_name); });
   for (const std::string& t : r.strings("tensor_types")) {
-    auto [pattern, type] = checked(r, "tensor_types", [&] { return split_tensor_type_argument("tensor_types", t); });
-    checked(r, "tensor_types", [&] { return make_tensor_type_override("tensor_types", pattern, type); });
-    q.tensor_types.emplace_back(pattern, type);
+    // (no structured binding: clang 14 cannot capture one in a lambda)
+    const std::pair<std::string, std::string> split =
+        checked(r, "tensor_types", [&] { return split_tensor_type_argument("tensor_types", t); });
+    checked(r, "tensor_types", [&] { return make_tensor_type_override("tensor_types", split.first, split.second); });
+    q.tensor_types.push_back(split);
   }
   q.output_type = r.string("output_type", "");
   if (!q.output_type.empty()) checked(r, "output_type", [&] { return parse_tensor_type("output_type", q.output_type); });
@@ -204,7 +207,7 @@ Recipe parse_recipe(const std::string& text, const std::string& path) {
     if (kind == "structured") read_structured(r, s);
     else if (kind == "prune") read_prune(r, s);
     else if (kind == "quantize") read_quantize(r, s);
-    else throw Error(path, cat(where, ".", kind, ": unknown step (structured, prune or quantize)"));
+    else throw Error(path, cat(where, ".", printable(kind), ": unknown step (structured, prune or quantize)"));
     recipe.steps.push_back(std::move(s));
   }
   for (size_t i = 0; i + 1 < recipe.steps.size(); ++i) {
