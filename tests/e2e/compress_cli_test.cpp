@@ -115,6 +115,50 @@ TEST(CompressCli, ThreeStepRecipeEqualsItsStepsRunOneByOne) {
   EXPECT_TRUE(ppl > 1.0 && ppl < 1000.0) << ppl;
 }
 
+TEST(CompressCli, GptqFolderAndFloatFolderOutputs) {
+  LMPACK_REQUIRE_SHARED();
+  const std::string d = scratch_dir("compress", "folders", true);
+  // Wanda 25% then GPTQ onto 4-bit groups of 64: a GPTQ folder that records both steps.
+  const std::string g = write_file(d + "/g.json", R"({"steps": [{"prune": {"method": "wanda", "sparsity": 0.25}},
+      {"quantize": {"method": "gptq", "format": "gptq", "bits": 4, "group_size": 64}}]})");
+  auto args = with_calibration({"compress", testing::ts_llama_bin(), d + "/gq", "--recipe", g, "--tokenizer",
+                                testing::tok512()});
+  auto r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  const nlohmann::json config = nlohmann::json::parse(slurp(d + "/gq/config.json"));
+  const nlohmann::json& q = config.at("quantization_config");
+  EXPECT_EQ(q.at("quant_method"), "gptq");
+  EXPECT_EQ(q.at("group_size"), 64);
+  ASSERT_EQ(q.at("lmpack_recipe").size(), 2u) << q.dump();
+  EXPECT_EQ(q["lmpack_recipe"][0]["method"], "wanda");
+  EXPECT_EQ(q["lmpack_recipe"][1]["format"], "gptq");
+  auto info = run_cli({"info", d + "/gq", "--tokenizer", testing::tok512()});
+  EXPECT_EQ(info.exit_code, 0) << info.err;
+
+  // Drop a block, then magnitude 2:4 in F32: a float folder with 5 blocks whose linears hold 2 zeros in every 4.
+  const std::string h = write_file(d + "/h.json", R"({"steps": [{"structured": {"drop_blocks": 1}},
+      {"prune": {"method": "magnitude", "pattern": "2:4"}}]})");
+  args = with_calibration({"compress", testing::ts_llama_bin(), d + "/hf", "--recipe", h, "--tokenizer",
+                           testing::tok512()});
+  r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  LoadOptions lo;
+  lo.tokenizer_path = testing::tok512();
+  const Checkpoint c = load_checkpoint(d + "/hf", lo);
+  EXPECT_EQ(c.config.n_layers, 5);
+  for (int64_t l = 0; l < c.config.n_layers; ++l)
+    for (const std::string& n : block_linear_names(l)) {
+      const TensorInfo& t = c.tensor(n);
+      std::vector<float> w(static_cast<size_t>(t.n_elements()));
+      decode_to_f32(w.data(), t.data, t.dtype, t.n_elements());
+      for (size_t k = 0; k < w.size(); k += 4)
+        ASSERT_GE((w[k] == 0.0f) + (w[k + 1] == 0.0f) + (w[k + 2] == 0.0f) + (w[k + 3] == 0.0f), 2) << n << " " << k;
+    }
+  EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"g.json", "gq", "h.json", "hf"})) << "a temporary was left";
+  EXPECT_EQ(testing::names_in(d + "/gq"),
+            (std::vector<std::string>{"config.json", "model.safetensors", "quantize_config.json"}));
+}
+
 TEST(CompressCli, MistakesAreOneLineAndLeaveNothing) {
   LMPACK_REQUIRE_SHARED();
   const std::string d = scratch_dir("compress", "errors", true);
