@@ -254,10 +254,22 @@ QuantizeType parse_quantize_type(const std::string& option, const std::string& t
 TensorTypeOverride make_tensor_type_override(const std::string& option, const std::string& pattern,
                                              const std::string& type) {
   if (pattern.empty()) throw Error(option, "empty regex before '='");
-  // std::regex compiles and matches recursively: a long pattern could exhaust the stack.
+  // std::regex compiles and matches recursively, expands a counted repetition
+  // into copies of its operand, and overflows (UB) on long numbers in {n,m} or
+  // back-references: bound the pattern and keep only what tensor names need.
   constexpr size_t kMaxPattern = 256;
   if (pattern.size() > kMaxPattern)
     throw Error(option, cat("regex of ", pattern.size(), " characters; at most ", kMaxPattern));
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '{' || pattern[i] == '}')
+      throw Error(option, cat("regex '", printable(pattern), "': counted repetitions {n,m} are not supported "
+                              "(tensor names need +, * and ?)"));
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      if (pattern[i + 1] >= '0' && pattern[i + 1] <= '9')
+        throw Error(option, cat("regex '", printable(pattern), "': back-references are not supported"));
+      ++i;  // an escaped character
+    }
+  }
   TensorTypeOverride o;
   o.pattern = pattern;
   o.type = parse_tensor_type(option, type);

@@ -272,6 +272,12 @@ TEST(GgufMix, ParsesTypesAndFileTypes) {
   }
   EXPECT_THROW(parse_tensor_type("--output-type", "q4_k_m"), Error);
   EXPECT_THROW(make_tensor_type_override("--tensor-type", "attn_(v", "q8_0"), Error);
+  // What std::regex would expand (counted repetitions) or overflow on (long back-reference
+  // numbers, found by fuzzing recipe files) is refused; escaped characters stay allowed.
+  EXPECT_THROW(make_tensor_type_override("tensor_types", "a{1000}", "q8_0"), Error);
+  EXPECT_THROW(make_tensor_type_override("tensor_types", "(a)\\6666666666666666666", "q8_0"), Error);
+  EXPECT_THROW(make_tensor_type_override("tensor_types", std::string(257, 'a'), "q8_0"), Error);
+  EXPECT_EQ(make_tensor_type_override("tensor_types", "blk\\.[0-9]+\\.attn_v", "q8_0").type, DType::Q8_0);
   EXPECT_THROW(make_tensor_type_override("--tensor-type", "attn_v", "q9_0"), Error);
   EXPECT_THROW(split_tensor_type_argument("--tensor-type", "attn_v"), Error);
   auto [re, ty] = split_tensor_type_argument("--tensor-type", "a=b=q8_0");
