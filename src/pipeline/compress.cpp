@@ -24,13 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_gguf_path(const std::string& path) {
-  if (path.size() < 5) return false;
-  std::string tail = path.substr(path.size() - 5);
-  for (char& ch : tail) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return tail == ".gguf";
-}
-
 std::string field(size_t step, const char* name) { return cat("steps[", step, "].", name); }
 
 const char* prune_name(PruneMethod m) {
@@ -60,26 +53,6 @@ bool needs_calibration(const CompressStep& s) {
 bool runs_engine(const CompressStep& s, bool have_windows) {
   if (s.kind == StepKind::kPrune) return true;
   return s.kind == StepKind::kQuantize && (needs_calibration(s) || have_windows);
-}
-
-std::vector<std::vector<int32_t>> windows_for(const Checkpoint& ckpt, const CalibrationSource& c,
-                                              const std::string& vocab_source) {
-  if (!ckpt.vocab) throw Error(ckpt.path, "has no vocabulary to tokenize the calibration text with (tokenizer)");
-  std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(*ckpt.vocab, ckpt.path);
-  CalibrationOptions o;
-  o.files = c.files;
-  o.samples = c.samples;
-  o.ctx = c.ctx != 0 ? c.ctx : default_calibration_ctx(ckpt.config.context_length);
-  o.seed = c.seed;
-  o.random = !c.consecutive;
-  std::vector<std::vector<int32_t>> windows = calibration_windows(*tokenizer, o);
-  const int64_t vocab = ckpt.config.vocab_size;
-  for (const std::vector<int32_t>& w : windows)
-    for (int32_t id : w)
-      if (id < 0 || id >= vocab)
-        throw Error(vocab_source, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
-                                      " (tokenizer does not match the model?)"));
-  return windows;
 }
 
 // The calibration recipe of a prune or quantize step onto GGUF types or integer groups.
@@ -206,6 +179,33 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
 
 }  // namespace
 
+bool is_gguf_path(const std::string& path) {
+  if (path.size() < 5) return false;
+  std::string tail = path.substr(path.size() - 5);
+  for (char& ch : tail) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return tail == ".gguf";
+}
+
+std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt, const CalibrationSource& c,
+                                                          const std::string& vocab_source) {
+  if (!ckpt.vocab) throw Error(ckpt.path, "has no vocabulary to tokenize the calibration text with (tokenizer)");
+  std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(*ckpt.vocab, ckpt.path);
+  CalibrationOptions o;
+  o.files = c.files;
+  o.samples = c.samples;
+  o.ctx = c.ctx != 0 ? c.ctx : default_calibration_ctx(ckpt.config.context_length);
+  o.seed = c.seed;
+  o.random = !c.consecutive;
+  std::vector<std::vector<int32_t>> windows = calibration_windows(*tokenizer, o);
+  const int64_t vocab = ckpt.config.vocab_size;
+  for (const std::vector<int32_t>& w : windows)
+    for (int32_t id : w)
+      if (id < 0 || id >= vocab)
+        throw Error(vocab_source, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
+                                      " (tokenizer does not match the model?)"));
+  return windows;
+}
+
 std::string describe_step(const CompressStep& s, const CalibrationSource& calibration) {
   nlohmann::json j;
   switch (s.kind) {
@@ -318,7 +318,7 @@ CompressReport compress(const CompressRequest& req) {
   auto ckpt = std::make_unique<Checkpoint>(load_checkpoint(req.model, lo));
   std::vector<std::vector<int32_t>> windows;
   if (!req.calibration.files.empty())
-    windows = windows_for(*ckpt, req.calibration, req.tokenizer.empty() ? req.model : req.tokenizer);
+    windows = calibration_windows_for(*ckpt, req.calibration, req.tokenizer.empty() ? req.model : req.tokenizer);
 
   // The steps before the last write F32 GGUF files into a temporary folder
   // beside the output (removed at the end, on an interrupt, or by the next

@@ -106,6 +106,14 @@ void validate_compress_request(const CompressRequest& request);
 // failure leaves no output (or the old one) and no temporary.
 CompressReport compress(const CompressRequest& request);
 
+// True when the name ends in ".gguf" (any case): a GGUF file, else a folder.
+bool is_gguf_path(const std::string& path);
+
+// Calibration token windows of `calibration` with ckpt's tokenizer; Error(vocab_source, ...)
+// when a token id falls outside the model's vocabulary (a tokenizer from another model).
+std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt, const CalibrationSource& calibration,
+                                                          const std::string& vocab_source);
+
 // The JSON a step is recorded as in lmpack.recipe (keys sorted, no spaces).
 std::string describe_step(const CompressStep& step, const CalibrationSource& calibration);
 

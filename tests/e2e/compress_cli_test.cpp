@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 using testing::describe;
 using testing::run_cli;
 using testing::scratch_dir;
+using testing::slurp;
 
 std::string write_file(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
@@ -38,8 +39,6 @@ std::vector<std::string> with_calibration(std::vector<std::string> args) {
                            "128"});
   return args;
 }
-
-std::string slurp(const std::string& path) { return testing::slurp(path); }
 
 TEST(CompressCli, ThreeStepRecipeEqualsItsStepsRunOneByOne) {
   LMPACK_REQUIRE_SHARED();

@@ -4,6 +4,7 @@
 #include "cli_common.h"
 #include "core/error.h"
 #include "eval/calibration.h"
+#include "pipeline/compress.h"
 
 namespace lmpack::cli {
 
@@ -31,21 +32,13 @@ int64_t calibration_ctx_for(const Checkpoint& ckpt, const CalibCliOptions& o) {
 
 std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt, const CalibCliOptions& o,
                                                           const std::string& model_or_tokenizer) {
-  std::unique_ptr<Tokenizer> tokenizer = tokenizer_for(ckpt);
-  CalibrationOptions co;
-  co.files = o.files;
-  co.samples = o.samples;
-  co.ctx = calibration_ctx_for(ckpt, o);
-  co.seed = o.seed;
-  co.random = !o.consecutive;
-  std::vector<std::vector<int32_t>> windows = calibration_windows(*tokenizer, co);
-  const int64_t vocab = ckpt.config.vocab_size;
-  for (const std::vector<int32_t>& w : windows)
-    for (int32_t id : w)
-      if (id < 0 || id >= vocab)
-        throw Error(model_or_tokenizer, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
-                                            " (tokenizer does not match the model?)"));
-  return windows;
+  CalibrationSource c;
+  c.files = o.files;
+  c.samples = o.samples;
+  c.ctx = calibration_ctx_for(ckpt, o);  // warns beyond the model's context
+  c.seed = o.seed;
+  c.consecutive = o.consecutive;
+  return lmpack::calibration_windows_for(ckpt, c, model_or_tokenizer);
 }
 
 }  // namespace lmpack::cli

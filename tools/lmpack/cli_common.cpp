@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "pipeline/compress.h"
 
 namespace lmpack::cli {
 
@@ -109,11 +110,6 @@ std::string format_bytes(int64_t bytes) {
   return out.str();
 }
 
-bool ends_with_gguf(const std::string& path) {
-  if (path.size() < 5) return false;
-  std::string tail = path.substr(path.size() - 5);
-  for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return tail == ".gguf";
-}
+bool ends_with_gguf(const std::string& path) { return is_gguf_path(path); }
 
 }  // namespace lmpack::cli
