@@ -26,8 +26,11 @@ export LMPACK_OUTPUT_DIGESTS="$log"
 LD_PRELOAD="$work/record_outputs.so" build/release/lmpack quantize "$MODEL" "$work/demo/rtn.gguf" Q4_K_M
 LD_PRELOAD="$work/record_outputs.so" build/release/lmpack quantize "$MODEL" "$work/demo/gptq.gguf" Q4_K_M \
   --method gptq --calib "$work/calib.txt" --calib-samples 128 --calib-ctx 256
+# A failing test still leaves the digests of what the others wrote (and the exit status says it failed).
+status=0
 LD_PRELOAD="$work/record_outputs.so" ctest --test-dir build/release -LE stress -j "$(nproc)" --timeout 900 \
-  > "$work/ctest.txt" 2>&1 || { tail -30 "$work/ctest.txt"; echo "output_digests: ctest failed" >&2; exit 1; }
+  > "$work/ctest.txt" 2>&1 || { grep -A30 "tests FAILED" "$work/ctest.txt"; echo "output_digests: ctest failed" >&2; status=1; }
 # A folder's files are also seen inside its temporary (<name>.tmp.<pid>/): only the final paths count.
 grep -Ev '\.tmp\.[0-9]+/' "$log" | sed -E -e "s#$work/#WORK/#" -e 's#/lmpack-test-[0-9]+/#/lmpack-test/#' | sort > "$out"
 echo "output_digests: $(wc -l < "$out") outputs in $out"
+exit $status

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -90,11 +91,11 @@ void check_output_path(const std::string& out, OutputKind kind, const std::vecto
 
   const fs::file_status status = fs::status(p, ec);
   const bool exists = fs::exists(status);
+  check_inputs(out, p, kind, inputs);  // the worst mistake first
   if (exists && kind == OutputKind::kFile && fs::is_directory(status))
     throw Error(out, "is a folder; the output is a file");
   if (exists && kind == OutputKind::kFolder && !fs::is_directory(status))
     throw Error(out, "exists and is not a folder; the output is a folder");
-  check_inputs(out, p, kind, inputs);
   if (exists && kind == OutputKind::kFile && ::access(p.c_str(), W_OK) != 0 && errno == EACCES)
     throw Error(out, "exists and is read-only; remove it or write to another path");
   if (exists && kind == OutputKind::kFolder) check_folder_replaceable(out, replaceable);
@@ -107,6 +108,13 @@ void check_output_path(const std::string& out, OutputKind kind, const std::vecto
   if (fd < 0) throw Error(out, cat("cannot write in folder ", parent.string(), ": ", std::strerror(-fd)));
   ::close(fd);
   remove_temporary(probe);
+}
+
+bool is_gguf_path(const std::string& path) {
+  if (path.size() < 5) return false;
+  std::string tail = path.substr(path.size() - 5);
+  for (char& ch : tail) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return tail == ".gguf";
 }
 
 }  // namespace lmpack

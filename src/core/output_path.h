@@ -30,4 +30,7 @@ void check_output_path(const std::string& out, OutputKind kind, const std::vecto
 // `replaceable` entries (AtomicFolder checks it again before the swap).
 void check_folder_replaceable(const std::string& out, const std::vector<std::string>& replaceable);
 
+// True when the name ends in ".gguf" (any case): a GGUF file, else a folder.
+bool is_gguf_path(const std::string& path);
+
 }  // namespace lmpack

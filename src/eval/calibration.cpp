@@ -39,7 +39,7 @@ std::vector<std::vector<int32_t>> cut_calibration_windows(const std::vector<int3
   const auto n = static_cast<int64_t>(text.size());
   if (n < body)
     throw Error("calibration.ctx", cat("the calibration text has ", n, " tokens, shorter than one window of ", o.ctx,
-                                   " (", body, " text tokens); give more text or lower --calib-ctx"));
+                                   " (", body, " text tokens); give more text or lower `calibration.ctx`"));
   std::vector<int64_t> starts;
   starts.reserve(o.samples);
   if (o.random) {
@@ -55,7 +55,7 @@ std::vector<std::vector<int32_t>> cut_calibration_windows(const std::vector<int3
     if (available < o.samples)
       throw Error("calibration.samples", cat("the calibration text has ", n, " tokens, enough for only ", available,
                                          " consecutive windows of ", o.ctx, ", not ", o.samples,
-                                         " (give more text, lower --calib-samples or drop --consecutive)"));
+                                         " (give more text, lower `calibration.samples` or drop `calibration.consecutive`)"));
     for (int64_t i = 0; i < o.samples; ++i) starts.push_back(i * o.ctx);
   }
   std::vector<std::vector<int32_t>> windows;

@@ -44,7 +44,7 @@ LogitsFile LogitsFile::open(const std::string& path) {
   ByteReader r(f.file_->data(), f.file_->size(), path);
   const uint8_t* magic = r.read_bytes(8, "magic");
   if (std::memcmp(magic, kLogitsMagic, 8) != 0)
-    throw Error(path, "not an lmpack logits file (bad magic; expected one written by --save-logits)");
+    throw Error(path, "not an lmpack logits file (bad magic; expected one that lmpack eval saved)");
   const auto version = r.read<uint32_t>("version");
   if (version != kLogitsVersion)
     throw Error(path, cat("logits file version ", version, " is not supported (expected ", kLogitsVersion, ")"));

@@ -21,7 +21,7 @@ std::vector<EvalSequence> build_windows(const std::vector<int32_t>& tokens, int3
   if (n < need)
     throw Error(where, cat("the text has ", count_of(n, "token"), "; a window of ", ctx,
                            score_second_half ? " scored on its second half needs " : " needs ", need,
-                           ": give more text or a smaller --ctx"));
+                           ": give more text or a smaller `ctx`"));
   int64_t windows = n / ctx;
   if (chunks > 0) windows = std::min(windows, chunks);
   const int64_t first_target = score_second_half ? ctx / 2 + 1 : 1;

@@ -11,6 +11,7 @@
 #include "core/parallel.h"
 #include "grids/int_group_grid.h"
 #include "methods/awq.h"
+#include "model/tensor_names.h"
 
 namespace lmpack {
 namespace {
@@ -42,13 +43,6 @@ void divide_rows(std::vector<float>& w, int64_t cols, const std::vector<float>& 
 
 void divide_elements(std::vector<float>& v, const std::vector<float>& s) {
   for (size_t i = 0; i < v.size(); ++i) v[i] /= s[i];
-}
-
-bool is_query_or_key_weight(const std::string& name) {
-  auto ends = [&](const std::string& tail) {
-    return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
-  };
-  return ends(".attn_q.weight") || ends(".attn_k.weight");
 }
 
 class Awq final : public Method {
@@ -105,7 +99,7 @@ class Awq final : public Method {
   CompressedLayer compress(const LinearLayer& l) override {
     LinearLayer layer = l;
     std::vector<float> clipped;
-    if (o_.clip && l.hessian != nullptr && !is_query_or_key_weight(l.name)) {
+    if (o_.clip && l.hessian != nullptr && !is_query_or_key(l.name)) {
       const auto* grid = dynamic_cast<const IntGroupGrid*>(l.grid);
       if (grid == nullptr) throw Error("awq", cat(l.name, ": the clipping search is for integer grids, not ", l.grid->label()));
       clipped.assign(l.w, l.w + l.rows * l.cols);

@@ -41,7 +41,7 @@ struct Checkpoint {
   ModelConfig config;
   std::map<std::string, TensorInfo> tensors;  // canonical name -> tensor
   std::optional<Vocab> vocab;
-  std::string recipe;  // lmpack.recipe of a GGUF input: the JSON array of the steps that made it ("" : none)
+  std::string recipe;  // the JSON array of the steps that made it (GGUF lmpack.recipe, config.json lmpack_recipe; "" : none)
   std::vector<std::shared_ptr<const void>> keep_alive;  // mappings and owned buffers
 
   // Throws Error(path, "missing tensor <name>") when absent.

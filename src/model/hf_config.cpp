@@ -201,6 +201,16 @@ ModelConfig read_hf_config(const std::string& path) {
   return parse_hf_config(read_text_file(path, kMaxConfigBytes, "config.json"), path);
 }
 
+std::string hf_config_recipe(const std::string& json_text) {
+  const nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
+  if (!j.is_object()) return "";
+  const nlohmann::json* r = nullptr;
+  if (auto it = j.find("lmpack_recipe"); it != j.end()) r = &*it;
+  if (auto q = j.find("quantization_config"); r == nullptr && q != j.end() && q->is_object())
+    if (auto it = q->find("lmpack_recipe"); it != q->end()) r = &*it;
+  return r != nullptr && r->is_array() ? r->dump() : "";
+}
+
 std::string hf_architecture_class(const std::string& architecture) {
   for (const auto& a : kArchitectures)
     if (architecture == a.model_type) return a.hf_class;
@@ -243,6 +253,7 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
   if (extras.bos_token_id >= 0) j["bos_token_id"] = extras.bos_token_id;
   if (extras.eos_token_id >= 0) j["eos_token_id"] = extras.eos_token_id;
   j["torch_dtype"] = torch_dtype_name(extras.torch_dtype);
+  if (!extras.recipe.empty()) j["lmpack_recipe"] = nlohmann::json::parse(extras.recipe);
   return j.dump(2) + "\n";
 }
 

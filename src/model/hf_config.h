@@ -21,6 +21,11 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
 // Reads and parses a config.json file.
 ModelConfig read_hf_config(const std::string& path);
 
+// The steps that made a model, as lmpack wrote them into its config.json
+// ("lmpack_recipe" at the top, or in "quantization_config" for GPTQ/AWQ
+// folders), as compact JSON; "" when there is none or it is not an array.
+std::string hf_config_recipe(const std::string& json_text);
+
 // HF architectures[0] for an internal architecture name ("llama" ->
 // "LlamaForCausalLM"); throws Error for an unknown one.
 std::string hf_architecture_class(const std::string& architecture);
@@ -29,6 +34,7 @@ struct HfConfigExtras {
   DType torch_dtype = DType::F32;  // written as "float32" / "float16" / "bfloat16"
   int64_t bos_token_id = -1;       // written when >= 0
   int64_t eos_token_id = -1;
+  std::string recipe;  // "lmpack_recipe": the JSON array of the steps that made the model ("" : none)
 };
 
 // The config.json text for `config` (2-space indented, trailing newline).

@@ -75,31 +75,4 @@ std::optional<std::string> hf_to_canonical_name(std::string_view hf_name) { retu
 
 std::optional<std::string> canonical_to_hf_name(std::string_view canonical) { return translate(canonical, false); }
 
-bool is_rope_permuted(std::string_view canonical) {
-  int64_t layer = 0;
-  std::string_view rest;
-  if (!split_layer(canonical, kCanonicalLayerPrefix, &layer, &rest)) return false;
-  return rest == "attn_q.weight" || rest == "attn_k.weight" || rest == "attn_q.bias" || rest == "attn_k.bias";
-}
-
-void permute_rope_rows(void* dst, const void* src, int64_t n_heads, int64_t head_dim, size_t row_bytes,
-                       RopeLayout from) {
-  LMPACK_CHECK(head_dim % 2 == 0 && dst != src);
-  const int64_t half = head_dim / 2;
-  auto* out = static_cast<uint8_t*>(dst);
-  const auto* in = static_cast<const uint8_t*>(src);
-  for (int64_t h = 0; h < n_heads; ++h) {
-    const size_t base = static_cast<size_t>(h * head_dim);
-    for (int64_t i = 0; i < half; ++i) {
-      for (int64_t c = 0; c < 2; ++c) {
-        const size_t adjacent = base + static_cast<size_t>(2 * i + c);
-        const size_t halves = base + static_cast<size_t>(c * half + i);
-        const size_t to = from == RopeLayout::kHalves ? adjacent : halves;
-        const size_t fr = from == RopeLayout::kHalves ? halves : adjacent;
-        std::memcpy(out + to * row_bytes, in + fr * row_bytes, row_bytes);
-      }
-    }
-  }
-}
-
 }  // namespace lmpack

@@ -24,15 +24,4 @@ std::optional<std::string> hf_to_canonical_name(std::string_view hf_name);
 // The inverse; nullopt for a canonical name HF Llama has no place for.
 std::optional<std::string> canonical_to_hf_name(std::string_view canonical);
 
-// True for canonical names whose rows are RoPE'd: blk.N.attn_q/attn_k .weight
-// and .bias.
-bool is_rope_permuted(std::string_view canonical);
-
-enum class RopeLayout { kHalves, kAdjacent };
-
-// Permutes whole rows from `from` layout into the other one.
-// dst, src: [n_heads * head_dim rows, row_bytes each]; dst != src.
-void permute_rope_rows(void* dst, const void* src, int64_t n_heads, int64_t head_dim, size_t row_bytes,
-                       RopeLayout from);
-
 }  // namespace lmpack

@@ -123,7 +123,10 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
   ckpt.path = dir;
   ckpt.format = "hf";
   if (!fs::is_directory(dir)) throw Error(dir, "not a directory (expected a Hugging Face model folder)");
-  ckpt.config = read_hf_config(dir + "/config.json");
+  const std::string config_path = dir + "/config.json";
+  const std::string config_text = read_text_file(config_path, uint64_t{16} << 20, "config.json");
+  ckpt.config = parse_hf_config(config_text, config_path);
+  ckpt.recipe = hf_config_recipe(config_text);
 
   std::vector<HfTensor> hf = read_tensors(dir, ckpt);
   dequantize_hf_int_linears(dir, hf, ckpt);  // GPTQ/AWQ linears -> F32 <prefix>.weight

@@ -1,14 +1,36 @@
-// Bringing a checkpoint's RoPE'd rows into lmpack's internal layout.
-//
-// Hugging Face checkpoints, and GGUF files of architectures that llama.cpp
-// runs with "NEOX" RoPE (qwen2), store q/k rows in the rotate-half order;
-// internally every q/k weight and bias rotates adjacent pairs (checkpoint.h).
-// Loaders call this once; writers permute back (hf_names.h).
+// The one home of RoPE row layouts. RoPE rotates pairs of a q/k head's rows:
+// lmpack (and llama.cpp's "NORM" RoPE) pairs adjacent rows (2i, 2i+1);
+// Hugging Face checkpoints, and GGUF files of architectures llama.cpp runs
+// with "NEOX" RoPE (qwen2), pair the two halves (i, half + i). Internally
+// every q/k weight and bias is in the adjacent order (checkpoint.h): loaders
+// call rope_rows_halves_to_adjacent once, writers permute back with
+// permute_rope_rows (whole buffers) or adjacent_index (one row at a time).
+// Which tensors are RoPE'd: is_query_or_key (model/tensor_names.h).
 #pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
 
 #include "model/checkpoint.h"
 
 namespace lmpack {
+
+enum class RopeLayout { kHalves, kAdjacent };
+
+// The heads whose rows RoPE rotates in this tensor: n_heads for attn_q,
+// n_kv_heads for attn_k (weights and biases), 0 for any other tensor.
+int64_t rope_heads(const std::string& name, const ModelConfig& config);
+
+// Position in the adjacent order of the row (or a bias's element) at
+// position `halves_position` of the halves order: within each head, halves
+// position c * half + i holds adjacent position 2 * i + c.
+int64_t adjacent_index(int64_t halves_position, int64_t head_dim);
+
+// Permutes whole rows from `from` layout into the other one.
+// dst, src: [n_heads * head_dim rows, row_bytes each]; dst != src.
+void permute_rope_rows(void* dst, const void* src, int64_t n_heads, int64_t head_dim, size_t row_bytes,
+                       RopeLayout from);
 
 // Permutes the rows of blk.N.attn_q/attn_k weights and biases from the
 // rotate-half order into owned buffers (any dtype: whole rows move). Tensors

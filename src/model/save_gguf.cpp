@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "formats/decode.h"
 #include "model/loaders.h"
+#include "model/rope_layout.h"
 #include "model/save_hf.h"
 
 namespace lmpack {
@@ -26,7 +27,7 @@ void add_u32_checked(GgufWriter& w, const std::string& where, const std::string&
 }
 
 void add_vocab(GgufWriter& w, const Checkpoint& ckpt) {
-  if (!ckpt.vocab) throw Error(ckpt.path, "has no tokenizer; llama.cpp needs one in the GGUF: pass --tokenizer");
+  if (!ckpt.vocab) throw Error(ckpt.path, "has no tokenizer; llama.cpp needs one in the GGUF: give one from elsewhere (`tokenizer`)");
   const Vocab& v = *ckpt.vocab;
   const int64_t n_model = ckpt.config.vocab_size;
   const size_t n = v.tokens.size();
@@ -77,16 +78,6 @@ void add_vocab(GgufWriter& w, const Checkpoint& ckpt) {
 }  // namespace
 
 // "blk.N.<rest>" -> N and rest; false for other names.
-// Source element index of output element `out` of a RoPE'd tensor written in
-// halves order: within each head, halves position c*half + i holds adjacent
-// position 2*i + c.
-int64_t adjacent_index(int64_t out, int64_t head_dim) {
-  const int64_t half = head_dim / 2;
-  const int64_t head = out / head_dim, within = out % head_dim;
-  const int64_t c = within / half, i = within % half;
-  return head * head_dim + 2 * i + c;
-}
-
 std::string model_name_of(const std::string& path) {
   std::filesystem::path p(path);
   while (p.has_parent_path() && !p.has_filename()) p = p.parent_path();  // "dir/" -> "dir"
@@ -118,7 +109,7 @@ std::string gguf_architecture(const ModelConfig& config) { return config.attn_qk
 void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_type, const std::string& model_name) {
   const ModelConfig& c = ckpt.config;
   c.validate(ckpt.path);
-  if (!ckpt.vocab) throw Error(ckpt.path, "has no tokenizer; llama.cpp needs one in the GGUF: pass --tokenizer");
+  if (!ckpt.vocab) throw Error(ckpt.path, "has no tokenizer; llama.cpp needs one in the GGUF: give one from elsewhere (`tokenizer`)");
   const std::string arch = gguf_architecture(c);
   const std::string p = arch + ".";
   w.add_string("general.architecture", arch);

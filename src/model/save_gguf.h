@@ -83,11 +83,6 @@ struct GgufTensorSource {
 // tensor llama.cpp would not load.
 std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt);
 
-// Source element index of output element `out` of a RoPE'd tensor written in
-// halves order (rope_halves): within each head, halves position c*half + i
-// holds adjacent position 2*i + c.
-int64_t adjacent_index(int64_t out, int64_t head_dim);
-
 // Decodes rows [row0, row0 + n_rows) of the tensor as it is to be written
 // (rope_halves applied) into dst [n_rows, cols] floats. A 1-D tensor is one
 // row. Throws Error("<dtype>", ...) for a type that cannot be decoded.

@@ -16,6 +16,7 @@
 #include "model/hf_config.h"
 #include "model/hf_names.h"
 #include "model/loaders.h"
+#include "model/rope_layout.h"
 
 namespace lmpack {
 namespace {
@@ -120,6 +121,7 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
     extras.bos_token_id = ckpt.vocab->bos_id;
     extras.eos_token_id = ckpt.vocab->eos_id;
   }
+  extras.recipe = ckpt.recipe;
   const std::string config_text = hf_config_to_json(c, extras);
 
   // Plan every tensor before touching the disk.
@@ -139,8 +141,8 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
       throw Error(ckpt.path, cat("tensor '", name, "': ", t.nbytes, " bytes do not fit ", dtype_name(t.dtype), " ",
                                  shape_string(t.shape)));
     Planned p{&t};
-    if (is_rope_permuted(name)) {
-      p.rope_heads = name.find(".attn_q.") != std::string::npos ? c.n_heads : c.n_kv_heads;
+    p.rope_heads = rope_heads(name, c);
+    if (p.rope_heads > 0) {
       if (t.shape.empty() || t.shape[0] != p.rope_heads * c.head_dim)
         throw Error(ckpt.path, cat("tensor '", name, "' has shape ", shape_string(t.shape), "; expected ",
                                    p.rope_heads * c.head_dim, " rows"));

@@ -13,9 +13,7 @@
 #include "core/output_path.h"
 #include "core/stopwatch.h"
 #include "core/temporaries.h"
-#include "eval/calibration.h"
 #include "model/save_hf.h"
-#include "model/tokenizer.h"
 #include "pipeline/compressed_checkpoint.h"
 #include "pipeline/gguf_mix.h"
 
@@ -50,13 +48,15 @@ bool needs_calibration(const CompressStep& s) {
 
 // Whether the calibration engine runs for a step (prune and quantize steps
 // that need data, or that have data to measure errors with).
+// A GPTQ/AWQ folder's integer grids exist only in the engine.
 bool runs_engine(const CompressStep& s, bool have_windows) {
   if (s.kind == StepKind::kPrune) return true;
-  return s.kind == StepKind::kQuantize && (needs_calibration(s) || have_windows);
+  return s.kind == StepKind::kQuantize && (needs_calibration(s) || have_windows || s.int_export);
 }
 
 // The calibration recipe of a prune or quantize step onto GGUF types or integer groups.
-CalibrationRecipe engine_recipe(const CompressStep& s, const Checkpoint& ckpt, const QuantizeOptions& gguf,
+// `plan`: the GGUF writer's; nullptr for a float folder (the linears stay F32 in the engine, save_hf converts them).
+CalibrationRecipe engine_recipe(const CompressStep& s, const Checkpoint& ckpt, const GgufTypePlan* plan,
                                 std::shared_ptr<const ImportanceMatrix> imatrix, bool show_progress) {
   CalibrationRecipe r;
   r.damp = s.damp;
@@ -81,9 +81,9 @@ CalibrationRecipe engine_recipe(const CompressStep& s, const Checkpoint& ckpt, c
     r.group_size = s.int_export->group_size;
     r.act_order = s.act_order;
   } else {
-    const std::map<std::string, DType> types = plan_gguf_types(ckpt, gguf);
+    const std::map<std::string, DType> types = plan != nullptr ? plan->types() : std::map<std::string, DType>{};
     for (int64_t l = 0; l < ckpt.config.n_layers; ++l)
-      for (const std::string& n : block_linear_names(l)) r.gguf_types[n] = types.at(n);
+      for (const std::string& n : block_linear_names(l)) r.gguf_types[n] = plan != nullptr ? types.at(n) : DType::F32;
   }
   return r;
 }
@@ -138,34 +138,33 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
     sr.structure = std::move(res.report);
     source = &structured;
   }
+  // The GGUF writer's type plan, made once: the engine compresses the block linears onto it.
+  std::optional<GgufTypePlan> plan;
+  if (gguf_out) plan = plan_gguf(*source, q);
   std::unique_ptr<SequentialCalibration> engine;
   if (runs_engine(s, !windows.empty())) {
     std::shared_ptr<const ImportanceMatrix> imatrix;
     if (!q.imatrix_path.empty()) q.imatrix = imatrix = std::make_shared<const ImportanceMatrix>(read_imatrix(q.imatrix_path));
-    // A float folder's linears stay F32 in the engine (save_hf converts them).
-    QuantizeOptions targets = q;
-    if (!gguf_out) targets = QuantizeOptions{"f32", {}, "", "", true};
-    engine = std::make_unique<SequentialCalibration>(*source, windows,
-                                                     engine_recipe(s, *source, targets, imatrix, req.show_progress));
+    engine = std::make_unique<SequentialCalibration>(
+        *source, windows, engine_recipe(s, *source, plan ? &*plan : nullptr, imatrix, req.show_progress));
   }
   if (s.int_export) {
     LMPACK_CHECK(engine != nullptr, "an integer export without the engine");
     IntExportSpec spec = *s.int_export;
+    spec.damp = s.damp;
+    spec.act_order = s.act_order;
     spec.recipe = recipe;
     save_int_quantized_hf(*source, out, spec, *engine);
     report.file_bytes = folder_bytes(out);
   } else if (gguf_out) {
-    QuantizeReport qr = quantize_to_gguf(*source, out, q, engine.get());
+    QuantizeReport qr = quantize_to_gguf(*source, out, q, engine.get(), &*plan);
     report.file_bytes = qr.file_bytes;
     if (last) report.gguf = std::move(qr);
   } else {
-    if (engine) {
-      std::map<std::string, DType> types;  // block linears come from the engine; the rest stays as it is
-      const Checkpoint decoded = decode_compressed(*source, *engine, types, {});
-      save_hf(decoded, out, s.hf_dtype);
-    } else {
-      save_hf(*source, out, s.hf_dtype);
-    }
+    // Block linears come from the engine; the rest stays as it is.
+    Checkpoint written = engine ? decode_compressed(*source, *engine, {}, {}) : *source;
+    written.recipe = recipe;
+    save_hf(written, out, s.hf_dtype);
     report.file_bytes = folder_bytes(out);
   }
   if (engine) {
@@ -173,38 +172,12 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
     sr.calibration_tokens = engine->calibration_tokens();
   }
   sr.parameters_after = source->parameter_count();
+  sr.config = source->config;
   sr.seconds = clock.seconds();
   return sr;
 }
 
 }  // namespace
-
-bool is_gguf_path(const std::string& path) {
-  if (path.size() < 5) return false;
-  std::string tail = path.substr(path.size() - 5);
-  for (char& ch : tail) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return tail == ".gguf";
-}
-
-std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt, const CalibrationSource& c,
-                                                          const std::string& vocab_source) {
-  if (!ckpt.vocab) throw Error(ckpt.path, "has no vocabulary to tokenize the calibration text with (tokenizer)");
-  std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(*ckpt.vocab, ckpt.path);
-  CalibrationOptions o;
-  o.files = c.files;
-  o.samples = c.samples;
-  o.ctx = c.ctx != 0 ? c.ctx : default_calibration_ctx(ckpt.config.context_length);
-  o.seed = c.seed;
-  o.random = !c.consecutive;
-  std::vector<std::vector<int32_t>> windows = calibration_windows(*tokenizer, o);
-  const int64_t vocab = ckpt.config.vocab_size;
-  for (const std::vector<int32_t>& w : windows)
-    for (int32_t id : w)
-      if (id < 0 || id >= vocab)
-        throw Error(vocab_source, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
-                                      " (tokenizer does not match the model?)"));
-  return windows;
-}
 
 std::string describe_step(const CompressStep& s, const CalibrationSource& calibration) {
   nlohmann::json j;
@@ -279,6 +252,13 @@ void validate_compress_request(const CompressRequest& r) {
       throw Error(field(i, "format"), "a GPTQ/AWQ folder can only be the last step's target");
     if (!last && !s.gguf.type_name.empty())
       throw Error(field(i, "type"), "only the last step has a target type (the steps before it keep F32)");
+    if (s.int_export) {
+      try {
+        validate_int_export_spec(*s.int_export);
+      } catch (const Error& e) {
+        throw Error(field(i, e.where().c_str()), e.problem());
+      }
+    }
     if (s.int_export && is_gguf_path(r.output))
       throw Error("output", cat(r.output, " is a .gguf file; a GPTQ/AWQ export writes a folder"));
     if (last && !s.gguf.type_name.empty() && !is_gguf_path(r.output) && !s.int_export)
@@ -293,32 +273,35 @@ void validate_compress_request(const CompressRequest& r) {
     for (const auto& [pattern, type] : s.gguf.tensor_types)
       make_tensor_type_override(field(i, "tensor_types"), pattern, type);
   }
-  if (calibrated && r.calibration.files.empty())
-    throw Error("calibration.files", "a step needs calibration text; lmpack has no built-in data set");
-  if (r.calibration.samples < 1) throw Error("calibration.samples", cat("must be >= 1, got ", r.calibration.samples));
-  if (r.calibration.ctx != 0 && r.calibration.ctx < 2)
-    throw Error("calibration.ctx", cat("must be at least 2, got ", r.calibration.ctx));
+  validate_calibration_source(r.calibration, calibrated);
 }
 
 CompressReport compress(const CompressRequest& req) {
   Stopwatch clock;
+  // The output first: one that would replace an input is the worst mistake a
+  // request can hold, whatever else is wrong with it.
+  if (!req.output.empty() && !req.steps.empty()) {
+    const bool folder = req.steps.back().int_export.has_value() || !is_gguf_path(req.output);
+    std::vector<std::string> inputs = {req.model};
+    if (!req.tokenizer.empty()) inputs.push_back(req.tokenizer);
+    for (const CompressStep& s : req.steps)
+      if (!s.gguf.imatrix_path.empty()) inputs.push_back(s.gguf.imatrix_path);
+    inputs.insert(inputs.end(), req.calibration.files.begin(), req.calibration.files.end());
+    check_output_path(req.output, folder ? OutputKind::kFolder : OutputKind::kFile, inputs,
+                      folder ? hf_output_files() : std::vector<std::string>{});
+  }
   validate_compress_request(req);
-  const CompressStep& last_step = req.steps.back();
-  const bool folder = last_step.int_export.has_value() || !is_gguf_path(req.output);
-  std::vector<std::string> inputs = {req.model};
-  if (!req.tokenizer.empty()) inputs.push_back(req.tokenizer);
-  for (const CompressStep& s : req.steps)
-    if (!s.gguf.imatrix_path.empty()) inputs.push_back(s.gguf.imatrix_path);
-  inputs.insert(inputs.end(), req.calibration.files.begin(), req.calibration.files.end());
-  check_output_path(req.output, folder ? OutputKind::kFolder : OutputKind::kFile, inputs,
-                    folder ? hf_output_files() : std::vector<std::string>{});
 
   LoadOptions lo;
   lo.tokenizer_path = req.tokenizer;
   auto ckpt = std::make_unique<Checkpoint>(load_checkpoint(req.model, lo));
+  CompressReport report;
   std::vector<std::vector<int32_t>> windows;
-  if (!req.calibration.files.empty())
+  if (!req.calibration.files.empty()) {
     windows = calibration_windows_for(*ckpt, req.calibration, req.tokenizer.empty() ? req.model : req.tokenizer);
+    const std::string warning = calibration_context_warning(*ckpt, req.calibration);
+    if (!warning.empty()) report.warnings.push_back(warning);
+  }
 
   // The steps before the last write F32 GGUF files into a temporary folder
   // beside the output (removed at the end, on an interrupt, or by the next
@@ -342,7 +325,6 @@ CompressReport compress(const CompressRequest& req) {
     }
   } cleanup{steps_dir, steps_fd};
 
-  CompressReport report;
   std::vector<std::string> described;
   for (size_t i = 0; i < req.steps.size(); ++i) {
     throw_if_interrupted();

@@ -30,21 +30,13 @@
 #include "methods/sparsity.h"
 #include "model/checkpoint.h"
 #include "pipeline/calibration_recipe.h"
+#include "pipeline/calibration_source.h"
 #include "pipeline/export_int_hf.h"
 #include "pipeline/gguf_quantize.h"
 #include "pipeline/sequential_calibration.h"
 #include "pipeline/structured_prune.h"
 
 namespace lmpack {
-
-// Calibration text and how to cut it into windows (eval/calibration.h).
-struct CalibrationSource {
-  std::vector<std::string> files;  // text files, concatenated
-  int64_t samples = 128;           // windows
-  int64_t ctx = 0;                 // tokens per window; 0: default_calibration_ctx of the model
-  uint64_t seed = 0;
-  bool consecutive = false;        // windows from the start instead of random starts
-};
 
 enum class StepKind { kStructured, kPrune, kQuantize };
 
@@ -66,7 +58,8 @@ struct CompressStep {
   int64_t block_size = 128;
   // The step's target. GGUF: `gguf.type_name` a mix or tensor type (empty:
   // F32), with its overrides and imatrix; a GPTQ/AWQ folder: `int_export`
-  // (the last step only); a Hugging Face float folder: `hf_dtype`.
+  // (the last step only; its damp and act_order are the step's); a Hugging
+  // Face float folder: `hf_dtype`.
   QuantizeOptions gguf;
   std::optional<IntExportSpec> int_export;
   DType hf_dtype = DType::F32;
@@ -87,6 +80,7 @@ struct StepReport {
   int64_t parameters_before = 0, parameters_after = 0;
   std::vector<LayerError> layers;             // the calibration engine's, per linear
   std::optional<StructuredPruneReport> structure;
+  ModelConfig config;  // the model after the step
   int64_t calibration_tokens = 0;
   double seconds = 0.0;
 };
@@ -95,6 +89,7 @@ struct CompressReport {
   std::vector<StepReport> steps;
   std::optional<QuantizeReport> gguf;  // the GGUF writer's report (GGUF output)
   std::string recipe;                  // lmpack.recipe as written
+  std::vector<std::string> warnings;   // the job went on (e.g. windows beyond the trained context)
   uint64_t file_bytes = 0;             // the output file, or the folder's files
   double seconds = 0.0;
 };
@@ -105,14 +100,6 @@ void validate_compress_request(const CompressRequest& request);
 // Runs the request. Throws Error(field or file, ...); an interrupt or a
 // failure leaves no output (or the old one) and no temporary.
 CompressReport compress(const CompressRequest& request);
-
-// True when the name ends in ".gguf" (any case): a GGUF file, else a folder.
-bool is_gguf_path(const std::string& path);
-
-// Calibration token windows of `calibration` with ckpt's tokenizer; Error(vocab_source, ...)
-// when a token id falls outside the model's vocabulary (a tokenizer from another model).
-std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt, const CalibrationSource& calibration,
-                                                          const std::string& vocab_source);
 
 // The JSON a step is recorded as in lmpack.recipe (keys sorted, no spaces).
 std::string describe_step(const CompressStep& step, const CalibrationSource& calibration);

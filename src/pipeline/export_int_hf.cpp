@@ -16,6 +16,7 @@
 #include "model/hf_config.h"
 #include "model/hf_names.h"
 #include "model/loaders.h"
+#include "model/rope_layout.h"
 #include "model/save_gguf.h"
 #include "model/tensor_names.h"
 #include "model/save_hf.h"
@@ -40,11 +41,6 @@ int64_t block_of(const std::string& name) {
 }
 
 int64_t effective_group(const IntExportSpec& s, int64_t in) { return s.group_size == -1 ? in : s.group_size; }
-
-int64_t rope_heads_of(const std::string& name, const ModelConfig& c) {
-  if (!is_rope_permuted(name)) return 0;
-  return name.find(".attn_q.") != std::string::npos ? c.n_heads : c.n_kv_heads;
-}
 
 std::string json_double(double v) {
   std::ostringstream s;
@@ -222,7 +218,7 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
   for (const std::string& name : order) {
     const TensorInfo& t = ckpt.tensors.at(name);
     const std::string hf = *canonical_to_hf_name(name);
-    const int64_t heads = rope_heads_of(name, c);
+    const int64_t heads = rope_heads(name, c);
     if (!is_block_linear(name, t)) {
       plan.push_back({Kind::kFloat, name, &t, heads});
       entries->push_back({hf, DType::F16, t.shape});
@@ -248,7 +244,7 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
 
 }  // namespace
 
-void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec) {
+void validate_int_export_spec(const IntExportSpec& spec) {
   const bool gptq = is_gptq(spec);
   if (gptq && spec.bits != 2 && spec.bits != 3 && spec.bits != 4 && spec.bits != 8)
     throw Error("export.bits", cat(spec.bits, " is not a GPTQ width (2, 3, 4, 8)"));
@@ -261,6 +257,11 @@ void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec) {
     throw Error("export.group_size", "-1 (per channel) has no awq form; give a group size");
   if (!(spec.damp >= 0.0 && std::isfinite(spec.damp)))
     throw Error("export.damp", cat(spec.damp, " must be a finite fraction >= 0"));
+}
+
+void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec) {
+  validate_int_export_spec(spec);
+  const bool gptq = is_gptq(spec);
   validate_checkpoint(ckpt);
   for (const auto& [name, t] : ckpt.tensors) {
     if (!is_block_linear(name, t)) continue;

@@ -43,11 +43,15 @@ struct IntExportSpec {
   std::string recipe;        // "lmpack_recipe" in quantization_config (pipeline/compress.h; "" : none)
 };
 
-// Checks the spec against the model before anything is written: Error(
-// "--format"/"--bits"/"--group-size", ...) for combinations the layout cannot
-// hold (AWQ with bits != 4 or symmetric, in_features not a multiple of the
+// The checks that need no model: Error("export.format"/"export.bits"/
+// "export.group_size"/"export.damp", ...) for combinations the layouts cannot
+// hold (GPTQ bits other than 2, 3, 4, 8; AWQ with bits != 4, symmetric or per
+// channel).
+void validate_int_export_spec(const IntExportSpec& spec);
+
+// validate_int_export_spec, then the model: in_features not a multiple of the
 // group size or of 32/bits packing, out_features not a multiple of 32/bits for
-// qzeros and AWQ's qweight).
+// qzeros and AWQ's qweight. Called before anything is written.
 void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec);
 
 // Writes out_dir/{config.json, quantize_config.json (GPTQ) or quant_config.json

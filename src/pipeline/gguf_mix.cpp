@@ -353,17 +353,17 @@ std::vector<MixChoice> choose_tensor_types(const MixOptions& options, const Mode
     DType type = base;
     if (options.token_embedding_type && c == Category::kTokenEmbd) {
       type = *options.token_embedding_type;
-      choice.note = cat("--token-embedding-type ", dtype_name(type));
+      choice.note = cat("token_embedding_type ", dtype_name(type));
     } else if (options.output_type && c == Category::kOutput) {
       type = *options.output_type;
-      choice.note = cat("--output-type ", dtype_name(type));
+      choice.note = cat("output_type ", dtype_name(type));
     } else if (base_quantized) {
       bool manual = false;
       for (const TensorTypeOverride& o : options.overrides) {
         if (std::regex_search(t.name, o.regex)) {
           type = o.type;
           manual = true;
-          choice.note = cat("--tensor-type ", o.pattern, "=", dtype_name(o.type));
+          choice.note = cat("tensor_types ", o.pattern, "=", dtype_name(o.type));
           break;
         }
       }

@@ -22,6 +22,7 @@
 #include "formats/format.h"
 #include "io/gguf_writer.h"
 #include "io/imatrix.h"
+#include "model/rope_layout.h"
 #include "model/save_gguf.h"
 #include "pipeline/gguf_mix.h"
 
@@ -197,7 +198,8 @@ void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& con
     LMPACK_CHECK(static_cast<int64_t>(v.size()) == cols, cat(t.name, ": calibrated tensor of the wrong size"));
     if (job.source.rope_halves) {  // a q/k bias: permute its elements
       std::vector<float> perm(v.size());
-      for (int64_t i = 0; i < cols; ++i) perm[i] = v[static_cast<size_t>(adjacent_index(i, config.head_dim))];
+      permute_rope_rows(perm.data(), v.data(), cols / config.head_dim, config.head_dim, sizeof(float),
+                        RopeLayout::kAdjacent);
       v.swap(perm);
     }
     bytes.resize(dtype_bytes(t.type, cols));
@@ -214,13 +216,12 @@ void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& con
     if (bad.load() >= 0)
       throw Error(t.name, cat("row ", bad.load(), " of the calibrated result is not finite in ", dtype_name(t.type),
                               " (NaN/Inf input weights, or values beyond F16's +-65504; keep this tensor in "
-                              "F32 or BF16 with --tensor-type)"));
+                              "F32 or BF16 with `tensor_types`)"));
   }
   if (job.source.rope_halves && job.source.is_matrix()) {
     std::vector<uint8_t> out(bytes.size());
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(out.data() + r * row_bytes, bytes.data() + adjacent_index(r, config.head_dim) * row_bytes,
-                  row_bytes);
+    permute_rope_rows(out.data(), bytes.data(), rows / config.head_dim, config.head_dim, row_bytes,
+                      RopeLayout::kAdjacent);
     bytes.swap(out);
   }
   writer.append_tensor_bytes(bytes.data(), bytes.size());
@@ -235,20 +236,29 @@ std::string default_model_name(const std::string& path) {
   return stem.empty() ? std::string("model") : stem;
 }
 
-std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const QuantizeOptions& options) {
-  const MixOptions mix = make_mix_options(options);
-  const std::vector<Job> jobs = plan_jobs(input);
-  const std::vector<MixChoice> choices = choose_types(mix, input, jobs);
+std::map<std::string, DType> GgufTypePlan::types() const {
   std::map<std::string, DType> types;
-  for (size_t i = 0; i < jobs.size(); ++i) types[jobs[i].info.name] = choices[i].type;
+  for (const MixChoice& c : choices) types[c.name] = c.type;
   return types;
 }
 
+GgufTypePlan plan_gguf(const Checkpoint& input, const QuantizeOptions& options) {
+  GgufTypePlan plan;
+  plan.mix = make_mix_options(options);
+  plan.choices = choose_types(plan.mix, input, plan_jobs(input));
+  return plan;
+}
+
+std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const QuantizeOptions& options) {
+  return plan_gguf(input, options).types();
+}
+
 QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options,
-                                CalibratedTensors* calibrated) {
+                                CalibratedTensors* calibrated, const GgufTypePlan* given_plan) {
   Stopwatch clock;
   check_output_path(out_path, OutputKind::kFile, {input.path, options.imatrix_path});
-  const MixOptions mix = make_mix_options(options);
+  const GgufTypePlan plan = given_plan != nullptr ? *given_plan : plan_gguf(input, options);
+  const MixOptions& mix = plan.mix;
   std::shared_ptr<const ImportanceMatrix> read;
   if (options.imatrix == nullptr && !options.imatrix_path.empty())
     read = std::make_shared<const ImportanceMatrix>(read_imatrix(options.imatrix_path));
@@ -256,7 +266,8 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
   const ImportanceMatrix& imatrix = options.imatrix ? *options.imatrix : read ? *read : empty;
 
   std::vector<Job> jobs = plan_jobs(input);
-  const std::vector<MixChoice> choices = choose_types(mix, input, jobs);
+  const std::vector<MixChoice>& choices = plan.choices;
+  LMPACK_CHECK(choices.size() == jobs.size(), "a type plan of another model");
 
   QuantizeReport report;
   report.out_path = out_path;
@@ -267,6 +278,7 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
   for (size_t i = 0; i < jobs.size(); ++i) {
     Job& j = jobs[i];
     QuantizedTensor& t = j.info;
+    LMPACK_CHECK(choices[i].name == t.name, cat("a type plan of another model (", choices[i].name, ")"));
     t.type = choices[i].type;
     t.note = choices[i].note;
     t.fallback = choices[i].fallback;

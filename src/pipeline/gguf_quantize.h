@@ -21,6 +21,7 @@
 #include "io/imatrix.h"
 #include "model/checkpoint.h"
 #include "pipeline/calibrated_tensors.h"
+#include "pipeline/gguf_mix.h"
 
 namespace lmpack {
 
@@ -67,19 +68,31 @@ struct QuantizeReport {
   int threads = 1;
 };
 
+// The type every tensor of the output gets: the TYPE, overrides and output
+// types of `options` parsed once (Error("type" / "tensor_types" /
+// "output_type" / "token_embedding_type", ...)), the mix rules and the
+// fallbacks applied, one choice per output tensor in the file's order.
+struct GgufTypePlan {
+  MixOptions mix;
+  std::vector<MixChoice> choices;
+  std::map<std::string, DType> types() const;  // by canonical name
+};
+GgufTypePlan plan_gguf(const Checkpoint& input, const QuantizeOptions& options);
+
+// plan_gguf(input, options).types().
+std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const QuantizeOptions& options);
+
 // Throws Error for an OUT that cannot be written or is an input
 // (check_output_path), for a bad TYPE/override/imatrix (before OUT is
 // created) and for any failure while writing (OUT is then absent, or the old
-// OUT untouched). With `calibrated`, the
-// tensors it handles come from it (pipeline/calibrated_tensors.h): linear
-// weights already encoded in the type the mix chose (plan_gguf_types), other
-// block tensors as f32; the rest stream from the checkpoint as usual.
+// OUT untouched). `plan`: the plan_gguf of this input and these options when
+// the caller made it already (the calibration engine needed the linears'
+// types), else made here. With `calibrated`, the tensors it handles come from
+// it (pipeline/calibrated_tensors.h): linear weights already encoded in the
+// type the plan chose, other block tensors as f32; the rest stream from the
+// checkpoint as usual.
 QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options,
-                                CalibratedTensors* calibrated = nullptr);
-
-// The type every tensor of the output will get (mix rules, overrides and
-// fallbacks), by canonical name; the same choices quantize_to_gguf makes.
-std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const QuantizeOptions& options);
+                                CalibratedTensors* calibrated = nullptr, const GgufTypePlan* plan = nullptr);
 
 // general.name for an output made from `path` when none is given: its file
 // name without the extension (a folder's own name), or "model".

@@ -1,10 +1,12 @@
 // compute_importance_matrix; see imatrix_job.h.
 #include "pipeline/imatrix_job.h"
 
+#include <filesystem>
 #include <memory>
 
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "core/output_path.h"
 #include "core/progress.h"
 #include "model/forward.h"
 #include "model/weights.h"
@@ -54,6 +56,31 @@ ImportanceMatrix compute_importance_matrix(const Checkpoint& ckpt, const std::ve
   im.datasets = std::move(datasets);
   im.values = stats.mean_squares();
   return im;
+}
+
+ImatrixReport run_imatrix_job(const ImatrixRequest& r) {
+  validate_calibration_source(r.calibration, true);
+  if (r.output.empty()) throw Error("output", "no output given");
+  std::vector<std::string> inputs = {r.model};
+  if (!r.tokenizer.empty()) inputs.push_back(r.tokenizer);
+  inputs.insert(inputs.end(), r.calibration.files.begin(), r.calibration.files.end());
+  check_output_path(r.output, OutputKind::kFile, inputs, {});
+  LoadOptions lo;
+  lo.tokenizer_path = r.tokenizer;
+  const Checkpoint ckpt = load_checkpoint(r.model, lo);
+  ImatrixReport report;
+  const std::string warning = calibration_context_warning(ckpt, r.calibration);
+  if (!warning.empty()) report.warnings.push_back(warning);
+  const std::vector<std::vector<int32_t>> windows =
+      calibration_windows_for(ckpt, r.calibration, r.tokenizer.empty() ? r.model : r.tokenizer);
+  std::vector<std::string> datasets;
+  for (const std::string& f : r.calibration.files) datasets.push_back(std::filesystem::path(f).filename().string());
+  const ImportanceMatrix im = compute_importance_matrix(ckpt, windows, datasets, r.show_progress);
+  write_imatrix_gguf(im, r.output);
+  report.tensors = static_cast<int64_t>(im.values.size());
+  report.windows = static_cast<int64_t>(windows.size());
+  report.window_tokens = im.chunk_size;
+  return report;
 }
 
 }  // namespace lmpack

@@ -11,6 +11,7 @@
 
 #include "io/imatrix.h"
 #include "model/checkpoint.h"
+#include "pipeline/calibration_source.h"
 
 namespace lmpack {
 
@@ -20,5 +21,25 @@ namespace lmpack {
 // lengths; polls interrupts between windows.
 ImportanceMatrix compute_importance_matrix(const Checkpoint& ckpt, const std::vector<std::vector<int32_t>>& windows,
                                            std::vector<std::string> datasets, bool show_progress = true);
+
+// The whole job: model (and a vocabulary from elsewhere), calibration text,
+// one output imatrix GGUF written atomically at the end (an interrupt leaves
+// nothing). Errors name the field ("calibration.samples", "output") or the file.
+struct ImatrixRequest {
+  std::string model;
+  std::string tokenizer;  // "" : the model's vocabulary
+  CalibrationSource calibration;
+  std::string output;
+  bool show_progress = true;
+};
+
+struct ImatrixReport {
+  int64_t tensors = 0;
+  int64_t windows = 0;
+  int64_t window_tokens = 0;
+  std::vector<std::string> warnings;
+};
+
+ImatrixReport run_imatrix_job(const ImatrixRequest& request);
 
 }  // namespace lmpack

@@ -48,46 +48,53 @@ std::vector<int64_t> complement(const std::vector<int64_t>& kept, int64_t n) {
   return out;
 }
 
-// One forward chunk of `n_win` windows through block b: x [tc, dim] is updated
-// in place; head/channel/cosine sums are added to the accumulators.
 struct LayerAccumulators {
   std::vector<double> heads, ffn;  // [n_heads], [hidden]
   double cos_sum = 0.0;
 };
 
-void score_chunk(LayerAccumulators& acc, float* x, int64_t n_win, const BlockF32& b, const ModelConfig& c,
-                 const RopeTables& rope) {
-  const int64_t tc = n_win * rope.ctx, dim = c.dim, q_dim = c.q_dim(), hidden = c.hidden_dim, hd = c.head_dim;
-  std::vector<float> x_in(x, x + tc * dim);                 // [tc, dim]
-  std::vector<float> xn(static_cast<size_t>(tc * dim));     // [tc, dim]
-  std::vector<float> att(static_cast<size_t>(tc * q_dim));  // [tc, q_dim]
-  block_rmsnorm(xn.data(), x, b.attn_norm.data(), tc, dim, c.rms_eps);
-  block_attention(att.data(), xn.data(), b, c, rope, n_win);
+// Minitron's head score: ‖head output‖₂ per token, summed (the attention
+// output stage's input holds every head's output side by side).
+void add_head_norms(LayerAccumulators& acc, const BlockStage& st, const ModelConfig& c) {
+  const int64_t hd = c.head_dim;
   parallel_for(c.n_heads, [&](int64_t h) {
     double s = 0.0;
-    for (int64_t t = 0; t < tc; ++t) {
-      const float* o = att.data() + t * q_dim + h * hd;
+    for (int64_t t = 0; t < st.tokens; ++t) {
+      const float* o = st.input + t * st.cols + h * hd;
       double sq = 0.0;
       for (int64_t i = 0; i < hd; ++i) sq += static_cast<double>(o[i]) * o[i];
       s += std::sqrt(sq);
     }
     acc.heads[h] += s;
   });
-  block_add_attn_output(x, att.data(), b, c, tc);
-  att = {};
-  std::vector<float> act(static_cast<size_t>(tc * hidden));  // [tc, hidden]
-  block_rmsnorm(xn.data(), x, b.ffn_norm.data(), tc, dim, c.rms_eps);
-  block_ffn_act(act.data(), xn.data(), b, c, tc);
+}
+
+// Minitron's neuron score: |activation| of each FFN channel (ffn_down's input), summed.
+void add_channel_magnitudes(LayerAccumulators& acc, const BlockStage& st) {
+  const int64_t hidden = st.cols;
   parallel_for((hidden + kChannelBlock - 1) / kChannelBlock, [&](int64_t blk) {
     const int64_t j0 = blk * kChannelBlock, j1 = std::min(hidden, j0 + kChannelBlock);
     std::vector<double> s(static_cast<size_t>(j1 - j0), 0.0);
-    for (int64_t t = 0; t < tc; ++t) {
-      const float* a = act.data() + t * hidden;
+    for (int64_t t = 0; t < st.tokens; ++t) {
+      const float* a = st.input + t * hidden;
       for (int64_t j = j0; j < j1; ++j) s[j - j0] += std::fabs(a[j]);
     }
     for (int64_t j = j0; j < j1; ++j) acc.ffn[j] += s[j - j0];
   });
-  block_add_ffn_output(x, act.data(), b, c, tc);
+}
+
+// One forward chunk of `n_win` windows through block b (the stage iterator
+// of model/block_forward.h): x [tc, dim] becomes the block's output; head,
+// channel and cosine sums are added to the accumulators.
+void score_chunk(LayerAccumulators& acc, float* x, int64_t n_win, BlockF32& b, const ModelConfig& c,
+                 const RopeTables& rope) {
+  const int64_t tc = n_win * rope.ctx, dim = c.dim;
+  const std::vector<float> x_in(x, x + tc * dim);  // [tc, dim]
+  walk_block_stages(b, c, rope, n_win, x, /*add_ffn_output=*/true, [&](const BlockStage& st) {
+    const std::string first = st.linears.front().suffix;
+    if (first == "attn_output.weight") add_head_norms(acc, st, c);
+    if (first == "ffn_down.weight") add_channel_magnitudes(acc, st);
+  });
   std::vector<double> cosines(static_cast<size_t>(tc));
   parallel_for(tc, [&](int64_t t) {
     const float* u = x_in.data() + t * dim;
@@ -181,7 +188,7 @@ StructuredScores structured_scores(const Checkpoint& ckpt, const std::vector<std
   const int64_t group = c.n_heads / c.n_kv_heads;
   const int64_t win_per_chunk = std::max<int64_t>(1, kChunkTokens / ctx);
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    const BlockF32 b = load_block_f32(ckpt, l);
+    BlockF32 b = load_block_f32(ckpt, l);
     LayerAccumulators acc;
     acc.heads.assign(static_cast<size_t>(c.n_heads), 0.0);
     acc.ffn.assign(static_cast<size_t>(c.hidden_dim), 0.0);

@@ -153,9 +153,52 @@ TEST(CompressCli, GptqFolderAndFloatFolderOutputs) {
       for (size_t k = 0; k < w.size(); k += 4)
         ASSERT_GE((w[k] == 0.0f) + (w[k + 1] == 0.0f) + (w[k + 2] == 0.0f) + (w[k + 3] == 0.0f), 2) << n << " " << k;
     }
+  // The float folder records its steps in config.json, and loads them back.
+  const nlohmann::json hf_recipe = nlohmann::json::parse(c.recipe);
+  ASSERT_EQ(hf_recipe.size(), 2u) << c.recipe;
+  EXPECT_EQ(hf_recipe[0]["drop_blocks"], 1);
+  EXPECT_EQ(hf_recipe[1]["pattern"], "2:4");
+  EXPECT_EQ(nlohmann::json::parse(slurp(d + "/hf/config.json")).at("lmpack_recipe"), hf_recipe);
   EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"g.json", "gq", "h.json", "hf"})) << "a temporary was left";
   EXPECT_EQ(testing::names_in(d + "/gq"),
             (std::vector<std::string>{"config.json", "model.safetensors", "quantize_config.json"}));
+}
+
+// `quantize` and `prune` are one-step spellings of the same job: their
+// outputs record their step as a recipe of one would, and quantizing a pruned
+// file appends to the steps it carries.
+TEST(CompressCli, QuantizeAndPruneRecordTheirStep) {
+  LMPACK_REQUIRE_SHARED();
+  const std::string d = scratch_dir("compress", "one-step", true);
+  auto args = with_calibration({"prune", testing::ts_llama_bin(), d + "/p.gguf", "--method", "wanda", "--sparsity",
+                                "0.5", "--tokenizer", testing::tok512()});
+  auto r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  args = {"quantize", d + "/p.gguf", d + "/q.gguf", "Q4_0", "--name", "pq"};
+  r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  const auto recipe_of = [](const std::string& path) {
+    const GgufFile g = read_gguf(path);
+    const GgufValue* v = g.find("lmpack.recipe");
+    return v == nullptr ? nlohmann::json() : nlohmann::json::parse(v->str);
+  };
+  const nlohmann::json p = recipe_of(d + "/p.gguf"), q = recipe_of(d + "/q.gguf");
+  ASSERT_EQ(p.size(), 1u) << p.dump();
+  EXPECT_EQ(p[0]["step"], "prune");
+  EXPECT_EQ(p[0]["method"], "wanda");
+  EXPECT_EQ(p[0]["sparsity"], 0.5);
+  EXPECT_EQ(p[0]["type"], "f32");
+  ASSERT_EQ(q.size(), 2u) << q.dump();
+  EXPECT_EQ(q[0], p[0]);
+  EXPECT_EQ(q[1]["step"], "quantize");
+  EXPECT_EQ(q[1]["method"], "rtn");
+  EXPECT_EQ(q[1]["type"], "Q4_0");
+  // The same step as a recipe file gives the same bytes.
+  const std::string one = write_file(d + "/q.json", R"({"steps": [{"quantize": {"type": "Q4_0"}}]})");
+  args = {"compress", d + "/p.gguf", d + "/c.gguf", "--recipe", one, "--name", "pq"};
+  r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  EXPECT_TRUE(slurp(d + "/q.gguf") == slurp(d + "/c.gguf")) << "quantize and its one-step recipe differ";
 }
 
 TEST(CompressCli, MistakesAreOneLineAndLeaveNothing) {
@@ -170,7 +213,7 @@ TEST(CompressCli, MistakesAreOneLineAndLeaveNothing) {
     std::string expect;  // in the one line on stderr
   } cases[] = {
       {{"--recipe", unknown}, unknown + ": steps[0].prune.sparsty: unknown key"},
-      {{"--recipe", needs_calib}, "--calib: a step needs calibration text"},
+      {{"--recipe", needs_calib}, "--calib: calibrated methods need calibration text"},
       {{"--recipe", d + "/absent.json"}, "absent.json: no such file or directory"},
       {with_calibration({"--recipe", bad_width}), "ffn"},
       {{"--recipe", needs_calib, "--calib", testing::calibration_stories_file(), "--calib-samples", "0"},

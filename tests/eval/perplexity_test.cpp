@@ -53,14 +53,14 @@ TEST(Windows, TooShortTextIsAClearError) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "story.txt: the text has 5 tokens; a window of 8 needs 8: give more text or a smaller --ctx");
+              "story.txt: the text has 5 tokens; a window of 8 needs 8: give more text or a smaller `ctx`");
   }
   try {  // one token: singular; a huge --ctx: the message points at --ctx
     build_windows(iota_tokens(1, 0), 1, int64_t{1} << 40, 0, false, "story.txt");
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "story.txt: the text has 1 token; a window of 1099511627776 needs "
-                                     "1099511627776: give more text or a smaller --ctx");
+                                     "1099511627776: give more text or a smaller `ctx`");
   }
   // Second-half scoring needs two windows' worth, as llama.cpp does.
   EXPECT_THROW(build_windows(iota_tokens(12, 0), 1, 8, 0, true, "t"), Error);

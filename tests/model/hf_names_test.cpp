@@ -42,33 +42,5 @@ TEST(HfNames, UnknownNamesMapToNothing) {
     EXPECT_FALSE(canonical_to_hf_name(n).has_value()) << n;
 }
 
-TEST(HfNames, RopePermutedNames) {
-  EXPECT_TRUE(is_rope_permuted("blk.0.attn_q.weight"));
-  EXPECT_TRUE(is_rope_permuted("blk.10.attn_k.weight"));
-  EXPECT_TRUE(is_rope_permuted("blk.1.attn_q.bias"));
-  EXPECT_TRUE(is_rope_permuted("blk.1.attn_k.bias"));
-  EXPECT_FALSE(is_rope_permuted("blk.1.attn_v.weight"));
-  EXPECT_FALSE(is_rope_permuted("blk.1.attn_output.weight"));
-  EXPECT_FALSE(is_rope_permuted("token_embd.weight"));
-}
-
-// The permutation against transformers' formula, written out: HF row
-// h*hd + c*half + i holds adjacent row h*hd + 2*i + c.
-TEST(HfNames, PermutationMatchesTheConverterAndInverts) {
-  const int64_t heads = 3, hd = 6, half = hd / 2, cols = 2;
-  std::vector<int32_t> adjacent(heads * hd * cols);
-  std::iota(adjacent.begin(), adjacent.end(), 0);
-  std::vector<int32_t> halves(adjacent.size()), back(adjacent.size());
-  permute_rope_rows(halves.data(), adjacent.data(), heads, hd, cols * sizeof(int32_t), RopeLayout::kAdjacent);
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < half; ++i)
-      for (int64_t c = 0; c < 2; ++c)
-        for (int64_t k = 0; k < cols; ++k)
-          EXPECT_EQ(halves[((h * hd) + c * half + i) * cols + k], adjacent[((h * hd) + 2 * i + c) * cols + k]);
-  EXPECT_NE(halves, adjacent);
-  permute_rope_rows(back.data(), halves.data(), heads, hd, cols * sizeof(int32_t), RopeLayout::kHalves);
-  EXPECT_EQ(back, adjacent);
-}
-
 }  // namespace
 }  // namespace lmpack

@@ -236,7 +236,7 @@ TEST(GgufMix, OverridesAndPure) {
   EXPECT_EQ(t(m, blk(0, "attn_v")), "q6_K");
   EXPECT_EQ(t(m, "output.weight"), "q8_0");
   EXPECT_EQ(t(m, "token_embd.weight"), "f16");
-  EXPECT_EQ(m[blk(1, "attn_v")].note, "--tensor-type blk\\.1\\.=q2_K");
+  EXPECT_EQ(m[blk(1, "attn_v")].note, "tensor_types blk\\.1\\.=q2_K");
 
   auto p = choose("Q4_K_M", c, false, [](MixOptions& o) { o.pure = true; });
   for (auto& [name, choice] : p)

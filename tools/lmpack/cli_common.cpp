@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "pipeline/compress.h"
+#include "core/output_path.h"
 
 namespace lmpack::cli {
 
@@ -109,7 +109,5 @@ std::string format_bytes(int64_t bytes) {
   out << v << " " << units[u];
   return out.str();
 }
-
-bool ends_with_gguf(const std::string& path) { return is_gguf_path(path); }
 
 }  // namespace lmpack::cli

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -17,11 +18,17 @@
 namespace lmpack::cli {
 
 // A registered subcommand: main runs `run` when `app` was the one parsed.
-// `threads` is the command's own -t (0 when not given).
+// `threads` is the command's own -t (0 when not given). A library error's
+// field is shown as this command's flag (cli_errors.h): `flags` first, then
+// the table every command shares. The flags of a `flat_steps` command
+// (quantize, prune) fill the steps of a compression request, so a leading
+// "steps[N]." is taken off first.
 struct Command {
   CLI::App* app = nullptr;
   std::function<void()> run;
   std::shared_ptr<int> threads = std::make_shared<int>(0);
+  std::map<std::string, std::string> flags;
+  bool flat_steps = false;
 };
 
 Command add_info_command(CLI::App& parent);
@@ -62,10 +69,6 @@ std::unique_ptr<Tokenizer> tokenizer_for(const Checkpoint& checkpoint);
 // a vocabulary file (a GGUF, vocab-only or not, a tokenizer.json, an HF
 // folder); --tokenizer wins when given.
 Vocab load_vocab_for(const std::string& model, const std::string& tokenizer_path);
-
-// True when the name ends in ".gguf" (any case): the output is a GGUF file,
-// else a Hugging Face folder.
-bool ends_with_gguf(const std::string& path);
 
 // Human-readable byte count: "1.23 MiB".
 std::string format_bytes(int64_t bytes);

@@ -12,6 +12,7 @@
 
 #include "cli_calibration.h"
 #include "cli_common.h"
+#include "cli_errors.h"
 #include "core/error.h"
 #include "pipeline/compress.h"
 #include "pipeline/recipe.h"
@@ -22,7 +23,7 @@ namespace {
 struct CompressCliOptions {
   std::string model, out, recipe, tokenizer, name;
   bool json = false;
-  CalibCliOptions calib;
+  CalibrationSource calib;
 };
 
 double mean_error(const std::vector<LayerError>& layers) {
@@ -87,7 +88,6 @@ Command add_compress_command(CLI::App& parent) {
     if (app->count("--calib-ctx")) req.calibration.ctx = o->calib.ctx;
     if (app->count("--seed")) req.calibration.seed = o->calib.seed;
     if (app->count("--consecutive")) req.calibration.consecutive = o->calib.consecutive;
-    for (const std::string& f : req.calibration.files) require_existing_path("--calib", f);
     CompressReport r;
     try {
       r = compress(req);
@@ -95,6 +95,7 @@ Command add_compress_command(CLI::App& parent) {
       if (e.where().rfind("steps[", 0) == 0) throw Error(o->recipe, e.what());  // a step of the file
       throw;
     }
+    print_warnings(r.warnings);
     if (o->json) {
       std::printf("%s\n", report_json(r, o->out).dump(2).c_str());
       return;

@@ -10,6 +10,7 @@
 #include "cli_common.h"
 #include "cli_output.h"
 #include "core/error.h"
+#include "core/output_path.h"
 #include "core/stopwatch.h"
 #include "model/save_hf.h"
 #include "pipeline/gguf_quantize.h"
@@ -41,7 +42,7 @@ Command add_convert_command(CLI::App& parent) {
   cmd.app->add_option("--type", o->type, "Tensor type of the output: f32, f16, bf16 or (GGUF only) q8_0 (default f32)");
   cmd.app->add_option("--tokenizer", o->tokenizer, "Vocabulary from elsewhere (not written yet)");
   cmd.run = [o] {
-    if (ends_with_gguf(o->out)) {
+    if (is_gguf_path(o->out)) {
       const std::string t = lower(o->type);
       if (t != "f32" && t != "f16" && t != "bf16" && t != "q8_0")
         throw Error("--type", cat("must be f32, f16, bf16 or q8_0 for GGUF output, got '", o->type, "'"));

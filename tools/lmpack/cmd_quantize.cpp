@@ -1,45 +1,39 @@
-// `lmpack quantize MODEL OUT.gguf TYPE`: writes any model lmpack reads as a
-// GGUF file at a llama.cpp mix (Q4_K_M, ...) or one tensor type, then prints
-// a summary: per chosen tensor type the count, bits per weight and bytes; the
-// total and its ratio to the input (--json: the same as one JSON object).
-// --method gptq|awq|awq+gptq (with --calib) runs the sequential calibration
-// pipeline (pipeline/sequential_calibration.h) and reports each layer's
-// relative output error on the calibration set. --format gptq|awq writes a
-// Hugging Face folder with integer group-quantized linears instead
-// (pipeline/export_int_hf.h; --bits, --group-size, --sym, --act-order).
+// `lmpack quantize MODEL OUT.gguf TYPE`: a one-step compression request
+// (pipeline/compress.h) that writes any model lmpack reads as a GGUF file at
+// a llama.cpp mix (Q4_K_M, ...) or one tensor type, then prints a summary:
+// per chosen tensor type the count, bits per weight and bytes; the total and
+// its ratio to the input (--json: the same as one JSON object). --method
+// gptq|awq|awq+gptq (with --calib) runs the calibration engine and reports
+// each layer's relative output error on the calibration set. --format
+// gptq|awq writes a Hugging Face folder with integer group-quantized linears
+// instead (--bits, --group-size, --sym, --act-order). The output records the
+// step in its metadata (lmpack.recipe), as `lmpack compress` does.
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "cli_calibration.h"
 #include "cli_common.h"
-#include "cli_output.h"
+#include "cli_errors.h"
 #include "core/error.h"
-#include "core/stopwatch.h"
-#include "io/imatrix.h"
-#include "pipeline/export_int_hf.h"
+#include "pipeline/compress.h"
 #include "pipeline/gguf_mix.h"
-#include "pipeline/gguf_quantize.h"
-#include "pipeline/sequential_calibration.h"
 
 namespace lmpack::cli {
 namespace {
 
 struct QuantizeCliOptions {
-  std::string model;
-  std::string out;
+  CompressRequest request;
   std::string type;
   std::vector<std::string> tensor_types;
   std::string output_type;
   std::string token_embedding_type;
   bool pure = false;
   std::string imatrix;
-  std::string tokenizer;
-  std::string name;
   bool json = false;
   std::string method = "rtn";
   std::string format = "gguf";
@@ -50,20 +44,38 @@ struct QuantizeCliOptions {
   double damp = 0.01;
   bool awq_clip = false;
   int awq_grid = 20;
-  CalibCliOptions calib;
 };
 
-struct MethodChoice {
-  RoundingMethod rounding = RoundingMethod::kRtn;
-  bool awq = false;
-};
-
-MethodChoice parse_method(const std::string& m) {
-  if (m == "rtn") return {RoundingMethod::kRtn, false};
-  if (m == "gptq") return {RoundingMethod::kGptq, false};
-  if (m == "awq") return {RoundingMethod::kRtn, true};
-  if (m == "awq+gptq" || m == "gptq+awq") return {RoundingMethod::kGptq, true};
-  throw Error("--method", cat("must be rtn, gptq, awq or awq+gptq, got '", m, "'"));
+// --method and --format are words of this command; everything else the library checks.
+CompressStep quantize_step(const QuantizeCliOptions& o) {
+  CompressStep s;
+  s.kind = StepKind::kQuantize;
+  if (o.method == "rtn" || o.method == "awq") s.rounding = RoundingMethod::kRtn;
+  else if (o.method == "gptq" || o.method == "awq+gptq" || o.method == "gptq+awq") s.rounding = RoundingMethod::kGptq;
+  else throw Error("--method", cat("must be rtn, gptq, awq or awq+gptq, got '", o.method, "'"));
+  s.awq = o.method == "awq" || o.method == "awq+gptq" || o.method == "gptq+awq";
+  s.awq_clip = o.awq_clip;
+  s.awq_grid = o.awq_grid;
+  s.act_order = o.act_order;
+  s.damp = o.damp;
+  s.gguf.imatrix_path = o.imatrix;
+  if (o.format == "gptq" || o.format == "awq") {
+    IntExportSpec spec;
+    spec.format = o.format == "awq" ? IntExportFormat::kAwq : IntExportFormat::kGptq;
+    spec.bits = o.bits;
+    spec.group_size = o.group_size;
+    spec.symmetric = o.sym;
+    s.int_export = spec;
+    return s;
+  }
+  if (o.format != "gguf") throw Error("--format", cat("must be gguf, gptq or awq, got '", o.format, "'"));
+  if (o.type.empty()) throw Error("TYPE", "is required for GGUF output (e.g. Q4_K_M)");
+  s.gguf.type_name = o.type;
+  for (const std::string& arg : o.tensor_types) s.gguf.tensor_types.push_back(split_tensor_type_argument("--tensor-type", arg));
+  s.gguf.output_type = o.output_type;
+  s.gguf.token_embedding_type = o.token_embedding_type;
+  s.gguf.pure = o.pure;
+  return s;
 }
 
 void print_layer_errors(const std::vector<LayerError>& errors) {
@@ -173,65 +185,39 @@ nlohmann::json report_json(const QuantizeReport& r) {
   return j;
 }
 
-CalibrationRecipe make_recipe(const QuantizeCliOptions& o, const MethodChoice& method,
-                              std::shared_ptr<const ImportanceMatrix> imatrix) {
-  CalibrationRecipe recipe;
-  recipe.rounding = method.rounding;
-  recipe.awq = method.awq;
-  recipe.awq_clip = o.awq_clip;
-  recipe.awq_grid = o.awq_grid;
-  recipe.damp = o.damp;
-  recipe.importance = std::move(imatrix);
-  return recipe;
+void print_int_export(const QuantizeCliOptions& o, const CompressReport& r) {
+  const StepReport& step = r.steps.front();
+  const bool symmetric = o.format == "gptq" && o.sym;
+  if (o.json) {
+    nlohmann::json j = {{"out", o.request.output}, {"format", o.format},         {"method", o.method},
+                        {"bits", o.bits},          {"group_size", o.group_size}, {"symmetric", symmetric},
+                        {"act_order", o.act_order}, {"seconds", r.seconds},
+                        {"calibration_tokens", step.calibration_tokens}};
+    j["layers"] = layer_errors_json(step.layers);
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("quantized %s -> %s (%s layout, %d-bit, group %lld, %s, method %s) in %.2f s\n", o.request.model.c_str(),
+              o.request.output.c_str(), o.format.c_str(), o.bits, static_cast<long long>(o.group_size),
+              symmetric ? "symmetric" : "asymmetric", o.method.c_str(), r.seconds);
+  print_layer_errors(step.layers);
 }
 
-void run_int_export(const QuantizeCliOptions& o, const MethodChoice& method) {
-  Stopwatch clock;
-  IntExportSpec spec;
-  spec.format = o.format == "awq" ? IntExportFormat::kAwq : IntExportFormat::kGptq;
-  spec.bits = o.bits;
-  spec.group_size = o.group_size;
-  spec.symmetric = o.sym;
-  spec.act_order = o.act_order;
-  spec.damp = o.damp;
-  if (o.bits != 2 && o.bits != 3 && o.bits != 4 && o.bits != 8)
-    throw Error("--bits", cat("must be 2, 3, 4 or 8, got ", o.bits));
-  if (o.group_size == 0 || o.group_size < -1)
-    throw Error("--group-size", cat("must be > 0 or -1 (per channel), got ", o.group_size));
-  if (o.act_order && method.rounding != RoundingMethod::kGptq)
-    throw Error("--act-order", "applies to GPTQ only (--method gptq or awq+gptq)");
-  check_output(o.out, OutputKind::kFolder, {o.model, o.tokenizer, o.imatrix}, o.calib.files);
-  Checkpoint ckpt = load_model(o.model, o.tokenizer);
-  validate_int_export(ckpt, spec);
-  CalibrationRecipe recipe = make_recipe(
-      o, method, o.imatrix.empty() ? nullptr : std::make_shared<const ImportanceMatrix>(read_imatrix(o.imatrix)));
-  IntGridSpec grid;
-  grid.bits = o.bits;
-  grid.symmetric = spec.format == IntExportFormat::kGptq && o.sym;
-  // GPTQ stores zero - 1: a zero of 0 cannot be written (int_grid.h).
-  if (spec.format == IntExportFormat::kGptq && !grid.symmetric) grid.min_zero = 1;
-  recipe.int_grid = grid;
-  recipe.group_size = o.group_size;
-  recipe.act_order = o.act_order;
-  std::vector<std::vector<int32_t>> windows;
-  if (!o.calib.files.empty())
-    windows = calibration_windows_for(ckpt, o.calib, o.tokenizer.empty() ? o.model : o.tokenizer);
-  SequentialCalibration pipeline(ckpt, std::move(windows), std::move(recipe));
-  save_int_quantized_hf(ckpt, o.out, spec, pipeline);
-  const double seconds = clock.seconds();
+void print_gguf(const QuantizeCliOptions& o, const CompressReport& r) {
+  const StepReport& step = r.steps.front();
+  const bool calibrated = !step.layers.empty();
   if (o.json) {
-    nlohmann::json j = {{"out", o.out},         {"format", o.format},         {"method", o.method},
-                        {"bits", o.bits},       {"group_size", o.group_size}, {"symmetric", grid.symmetric},
-                        {"act_order", o.act_order}, {"seconds", seconds},
-                        {"calibration_tokens", pipeline.calibration_tokens()}};
-    j["layers"] = layer_errors_json(pipeline.layer_errors());
+    nlohmann::json j = report_json(*r.gguf);
+    j["method"] = o.method;
+    if (calibrated) {
+      j["calibration_tokens"] = step.calibration_tokens;
+      j["layers"] = layer_errors_json(step.layers);
+    }
     std::printf("%s\n", j.dump(2).c_str());
-  } else {
-    std::printf("quantized %s -> %s (%s layout, %d-bit, group %lld, %s, method %s) in %.2f s\n", o.model.c_str(),
-                o.out.c_str(), o.format.c_str(), o.bits, static_cast<long long>(o.group_size),
-                grid.symmetric ? "symmetric" : "asymmetric", o.method.c_str(), seconds);
-    print_layer_errors(pipeline.layer_errors());
+    return;
   }
+  print_summary(*r.gguf, o.request.model);
+  if (calibrated) print_layer_errors(step.layers);
 }
 
 }  // namespace
@@ -241,8 +227,10 @@ Command add_quantize_command(CLI::App& parent) {
   Command cmd;
   CLI::App* app = parent.add_subcommand("quantize", "Write a model as a quantized GGUF (llama.cpp's mixes)");
   cmd.app = app;
-  app->add_option("MODEL", o->model, "Model (GGUF, llama2.c .bin, Hugging Face folder)")->required();
-  app->add_option("OUT", o->out, "Output GGUF file (--format gptq/awq: output folder)")->required();
+  cmd.flat_steps = true;
+  CompressRequest& req = o->request;
+  app->add_option("MODEL", req.model, "Model (GGUF, llama2.c .bin, Hugging Face folder)")->required();
+  app->add_option("OUT", req.output, "Output GGUF file (--format gptq/awq: output folder)")->required();
   app->add_option("TYPE", o->type,
                   "A mix (" + valid_mix_names() + ") or one tensor type (" + valid_tensor_type_names() +
                       "); GGUF output only");
@@ -253,8 +241,8 @@ Command add_quantize_command(CLI::App& parent) {
   app->add_option("--token-embedding-type", o->token_embedding_type, "Type of token_embd.weight");
   app->add_flag("--pure", o->pure, "Every matrix gets the base type (no mix adjustments; fallbacks still apply)");
   app->add_option("--imatrix", o->imatrix, "Importance matrix (llama.cpp's GGUF imatrix or legacy .dat)");
-  app->add_option("--tokenizer", o->tokenizer, "Vocabulary from elsewhere");
-  app->add_option("--name", o->name, "general.name (default: the input's file name)");
+  app->add_option("--tokenizer", req.tokenizer, "Vocabulary from elsewhere");
+  app->add_option("--name", req.model_name, "general.name (default: the input's file name)");
   app->add_flag("--json", o->json, "One JSON object on stdout");
   app->add_option("--method", o->method,
                   "rtn (default), gptq, awq or awq+gptq; all but rtn need --calib");
@@ -266,66 +254,15 @@ Command add_quantize_command(CLI::App& parent) {
   app->add_option("--damp", o->damp, "GPTQ dampening, fraction of mean diag(H) (default 0.01)");
   app->add_flag("--awq-clip", o->awq_clip, "AWQ clipping search (integer grids)");
   app->add_option("--awq-grid", o->awq_grid, "AWQ α grid points (default 20)");
-  add_calibration_options(app, o->calib);
+  add_calibration_options(app, req.calibration);
   cmd.run = [o] {
-    const MethodChoice method = parse_method(o->method);
-    if (o->format != "gguf" && o->format != "gptq" && o->format != "awq")
-      throw Error("--format", cat("must be gguf, gptq or awq, got '", o->format, "'"));
-    const bool calibrated = method.rounding == RoundingMethod::kGptq || method.awq || o->awq_clip;
-    if (calibrated || !o->calib.files.empty()) validate_calibration_options(o->calib);
-    if (!(o->damp >= 0.0 && o->damp < 10.0)) throw Error("--damp", cat("must be in [0, 10), got ", o->damp));
-    if (o->awq_grid < 1) throw Error("--awq-grid", cat("must be >= 1, got ", o->awq_grid));
-    if (!o->imatrix.empty()) require_existing_path("--imatrix", o->imatrix);
-    if (o->format != "gguf") {
-      run_int_export(*o, method);
-      return;
-    }
-    if (o->type.empty()) throw Error("TYPE", "is required for GGUF output (e.g. Q4_K_M)");
-    if (o->awq_clip) throw Error("--awq-clip", "the clipping search is for integer grids (--format gptq/awq)");
-    if (o->act_order)
-      throw Error("--act-order", "applies to integer groups (--format gptq); GGUF blocks are swept in order");
-    QuantizeOptions q;
-    q.type_name = o->type;
-    // Every option is checked before the model is read.
-    parse_quantize_type("TYPE", o->type);
-    for (const std::string& arg : o->tensor_types) {
-      auto [pattern, type] = split_tensor_type_argument("--tensor-type", arg);
-      make_tensor_type_override("--tensor-type", pattern, type);
-      q.tensor_types.emplace_back(pattern, type);
-    }
-    q.output_type = o->output_type;
-    q.token_embedding_type = o->token_embedding_type;
-    if (!q.output_type.empty()) parse_tensor_type("--output-type", q.output_type);
-    if (!q.token_embedding_type.empty()) parse_tensor_type("--token-embedding-type", q.token_embedding_type);
-    q.pure = o->pure;
-    q.imatrix_path = o->imatrix;
-    if (!o->imatrix.empty()) require_existing_path("--imatrix", o->imatrix);
-    q.model_name = o->name;
-    check_output(o->out, OutputKind::kFile, {o->model, o->tokenizer, o->imatrix}, o->calib.files);
-    Checkpoint ckpt = load_model(o->model, o->tokenizer);
-    std::unique_ptr<SequentialCalibration> pipeline;
-    if (calibrated || !o->calib.files.empty()) {
-      // One read of the imatrix: the pipeline weighs the block linears with it,
-      // the writer the other tensors, and the mix rules see it in both.
-      if (!o->imatrix.empty()) q.imatrix = std::make_shared<const ImportanceMatrix>(read_imatrix(o->imatrix));
-      CalibrationRecipe recipe = make_recipe(*o, method, q.imatrix);
-      recipe.gguf_types = plan_gguf_types(ckpt, q);
-      auto windows = calibration_windows_for(ckpt, o->calib, o->tokenizer.empty() ? o->model : o->tokenizer);
-      pipeline = std::make_unique<SequentialCalibration>(ckpt, std::move(windows), std::move(recipe));
-    }
-    const QuantizeReport r = quantize_to_gguf(ckpt, o->out, q, pipeline.get());
-    if (o->json) {
-      nlohmann::json j = report_json(r);
-      j["method"] = o->method;
-      if (pipeline) {
-        j["calibration_tokens"] = pipeline->calibration_tokens();
-        j["layers"] = layer_errors_json(pipeline->layer_errors());
-      }
-      std::printf("%s\n", j.dump(2).c_str());
-    } else {
-      print_summary(r, o->model);
-      if (pipeline) print_layer_errors(pipeline->layer_errors());
-    }
+    o->request.steps = {quantize_step(*o)};
+    const CompressReport r = compress(o->request);
+    print_warnings(r.warnings);
+    if (r.gguf)
+      print_gguf(*o, r);
+    else
+      print_int_export(*o, r);
   };
   return cmd;
 }

@@ -75,9 +75,11 @@ int main(int argc, char** argv) {
     return fail(e.what());
   }
 
+  const cli::Command* running = nullptr;
   try {
     for (cli::Command& c : commands) {
       if (!c.app->parsed()) continue;
+      running = &c;
       int threads = *c.threads != 0 ? *c.threads : global_threads;
       if (threads < 0) throw Error("-t", cat("must be >= 0 (0: all hardware threads), got ", threads));
       const int used = set_num_threads(threads);
@@ -91,7 +93,7 @@ int main(int argc, char** argv) {
     return fail("no command given (try --help)");
   } catch (const Error& e) {
     if (interrupt_requested()) exit_interrupted();
-    return fail(cli::message_for_user(e));
+    return fail(cli::message_for_user(e, running));
   } catch (const std::exception& e) {
     if (interrupt_requested()) exit_interrupted();
     return fail(cat("unexpected error: ", e.what()));

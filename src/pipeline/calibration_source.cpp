@@ -1,0 +1,51 @@
+// Calibration text for a job; see calibration_source.h.
+#include "pipeline/calibration_source.h"
+
+#include <filesystem>
+#include <memory>
+
+#include "core/error.h"
+#include "eval/calibration.h"
+#include "model/tokenizer.h"
+
+namespace lmpack {
+
+void validate_calibration_source(const CalibrationSource& c, bool required) {
+  if (required && c.files.empty())
+    throw Error("calibration.files", "calibrated methods need calibration text; lmpack has no built-in calibration set");
+  if (c.samples < 1) throw Error("calibration.samples", cat("must be a positive integer, got ", c.samples));
+  if (c.ctx != 0 && c.ctx < 2) throw Error("calibration.ctx", cat("must be at least 2, got ", c.ctx));
+  for (const std::string& f : c.files) {
+    std::error_code ec;
+    if (!std::filesystem::exists(f, ec)) throw Error("calibration.files", cat(f, ": no such file or directory"));
+  }
+}
+
+std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt, const CalibrationSource& c,
+                                                          const std::string& vocab_source) {
+  if (!ckpt.vocab) throw Error(ckpt.path, "has no vocabulary to tokenize the calibration text with (tokenizer)");
+  std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(*ckpt.vocab, ckpt.path);
+  CalibrationOptions o;
+  o.files = c.files;
+  o.samples = c.samples;
+  o.ctx = c.ctx != 0 ? c.ctx : default_calibration_ctx(ckpt.config.context_length);
+  o.seed = c.seed;
+  o.random = !c.consecutive;
+  std::vector<std::vector<int32_t>> windows = calibration_windows(*tokenizer, o);
+  const int64_t vocab = ckpt.config.vocab_size;
+  for (const std::vector<int32_t>& w : windows)
+    for (int32_t id : w)
+      if (id < 0 || id >= vocab)
+        throw Error(vocab_source, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
+                                      " (tokenizer does not match the model?)"));
+  return windows;
+}
+
+std::string calibration_context_warning(const Checkpoint& ckpt, const CalibrationSource& c) {
+  const int64_t trained = ckpt.config.context_length;
+  if (c.ctx <= 0 || trained <= 0 || c.ctx <= trained) return "";
+  return cat("`calibration.ctx` ", c.ctx, " exceeds the model's context of ", trained, " tokens (", ckpt.path,
+             "); positions past it are extrapolated");
+}
+
+}  // namespace lmpack
