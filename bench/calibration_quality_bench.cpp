@@ -31,6 +31,7 @@
 #include "eval/kl.h"
 #include "eval/perplexity.h"
 #include "core/stopwatch.h"
+#include "formats/format_sizes.h"
 #include "model/forward.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"

@@ -15,6 +15,7 @@
 #include "core/dtype.h"
 #include "formats/dots_x86.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "formats/q8_0.h"
 #include "formats/q8_1.h"
 

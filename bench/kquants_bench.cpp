@@ -17,6 +17,7 @@
 #include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "formats/q8_k.h"
 
 namespace {

@@ -18,6 +18,7 @@
 
 #include "core/parallel.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "formats/qmatmul.h"
 #include "kernels/matmul.h"
 

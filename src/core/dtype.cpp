@@ -1,3 +1,4 @@
+// DType names and GGML ids, and the fp16/bf16 conversions.
 #include "core/dtype.h"
 
 #include <array>
@@ -9,28 +10,34 @@
 namespace lmpack {
 namespace {
 
-constexpr std::array kTraits = {
-    DTypeTraits{DType::F32, "f32", 1, 4, true},
-    DTypeTraits{DType::F16, "f16", 1, 2, true},
-    DTypeTraits{DType::Q4_0, "q4_0", 32, 18, true},
-    DTypeTraits{DType::Q4_1, "q4_1", 32, 20, true},
-    DTypeTraits{DType::Q5_0, "q5_0", 32, 22, true},
-    DTypeTraits{DType::Q5_1, "q5_1", 32, 24, true},
-    DTypeTraits{DType::Q8_0, "q8_0", 32, 34, true},
-    DTypeTraits{DType::Q8_1, "q8_1", 32, 36, false},
-    DTypeTraits{DType::Q2_K, "q2_K", 256, 84, true},
-    DTypeTraits{DType::Q3_K, "q3_K", 256, 110, true},
-    DTypeTraits{DType::Q4_K, "q4_K", 256, 144, true},
-    DTypeTraits{DType::Q5_K, "q5_K", 256, 176, true},
-    DTypeTraits{DType::Q6_K, "q6_K", 256, 210, true},
-    DTypeTraits{DType::Q8_K, "q8_K", 256, 292, false},
-    DTypeTraits{DType::IQ4_NL, "iq4_nl", 32, 18, true},
-    DTypeTraits{DType::I8, "i8", 1, 1, false},
-    DTypeTraits{DType::I16, "i16", 1, 2, false},
-    DTypeTraits{DType::I32, "i32", 1, 4, false},
-    DTypeTraits{DType::I64, "i64", 1, 8, false},
-    DTypeTraits{DType::F64, "f64", 1, 8, false},
-    DTypeTraits{DType::BF16, "bf16", 1, 2, true},
+// GGML's name of every type lmpack knows.
+struct DTypeName {
+  DType type;
+  std::string_view name;
+};
+
+constexpr std::array kNames = {
+    DTypeName{DType::F32, "f32"},
+    DTypeName{DType::F16, "f16"},
+    DTypeName{DType::Q4_0, "q4_0"},
+    DTypeName{DType::Q4_1, "q4_1"},
+    DTypeName{DType::Q5_0, "q5_0"},
+    DTypeName{DType::Q5_1, "q5_1"},
+    DTypeName{DType::Q8_0, "q8_0"},
+    DTypeName{DType::Q8_1, "q8_1"},
+    DTypeName{DType::Q2_K, "q2_K"},
+    DTypeName{DType::Q3_K, "q3_K"},
+    DTypeName{DType::Q4_K, "q4_K"},
+    DTypeName{DType::Q5_K, "q5_K"},
+    DTypeName{DType::Q6_K, "q6_K"},
+    DTypeName{DType::Q8_K, "q8_K"},
+    DTypeName{DType::IQ4_NL, "iq4_nl"},
+    DTypeName{DType::I8, "i8"},
+    DTypeName{DType::I16, "i16"},
+    DTypeName{DType::I32, "i32"},
+    DTypeName{DType::I64, "i64"},
+    DTypeName{DType::F64, "f64"},
+    DTypeName{DType::BF16, "bf16"},
 };
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -41,36 +48,30 @@ bool iequal(std::string_view a, std::string_view b) {
   return true;
 }
 
-}  // namespace
-
-const DTypeTraits* dtype_traits(uint32_t ggml_type_id) {
-  for (const auto& t : kTraits)
+const DTypeName* find_name(uint32_t ggml_type_id) {
+  for (const auto& t : kNames)
     if (static_cast<uint32_t>(t.type) == ggml_type_id) return &t;
   return nullptr;
 }
 
-const DTypeTraits& dtype_traits(DType type) {
-  const DTypeTraits* t = dtype_traits(static_cast<uint32_t>(type));
-  LMPACK_CHECK(t != nullptr, cat("unknown dtype id ", static_cast<uint32_t>(type)));
-  return *t;
+}  // namespace
+
+std::optional<DType> dtype_from_ggml_id(uint32_t ggml_type_id) {
+  const DTypeName* t = find_name(ggml_type_id);
+  if (t == nullptr) return std::nullopt;
+  return t->type;
 }
 
-std::string_view dtype_name(DType type) { return dtype_traits(type).name; }
+std::string_view dtype_name(DType type) {
+  const DTypeName* t = find_name(static_cast<uint32_t>(type));
+  LMPACK_CHECK(t != nullptr, cat("unknown dtype id ", static_cast<uint32_t>(type)));
+  return t->name;
+}
 
 std::optional<DType> dtype_from_name(std::string_view name) {
-  for (const auto& t : kTraits)
+  for (const auto& t : kNames)
     if (iequal(t.name, name)) return t.type;
   return std::nullopt;
-}
-
-size_t dtype_bytes(DType type, int64_t n_elements) {
-  const DTypeTraits& t = dtype_traits(type);
-  LMPACK_DCHECK(n_elements % t.block_elements == 0);
-  return static_cast<size_t>(n_elements / t.block_elements * t.block_bytes);
-}
-
-bool dtype_row_fits(DType type, int64_t row_elements) {
-  return row_elements % dtype_traits(type).block_elements == 0;
 }
 
 float fp16_to_f32(uint16_t h) {

@@ -1,9 +1,10 @@
-// Element types of stored tensors, and scalar fp16/bf16 conversion.
+// Element types of stored tensors: the enum, its names and GGML ids, and
+// scalar fp16/bf16 conversion.
 //
 // DType values are GGML's type ids, so a GGUF tensor's type field casts
-// directly; safetensors dtypes map onto the same enum. Block-quantized types
-// (Q4_0 ... Q6_K) store `block_elements` values in `block_bytes` bytes; the
-// table in dtype.cpp is the one place these sizes are written down.
+// directly once dtype_from_ggml_id has accepted it; safetensors dtypes map
+// onto the same enum. What a type stores (block sizes, codecs) belongs to the
+// formats layer: formats/format_sizes.h and the format table formats/format.h.
 #pragma once
 
 #include <cstddef>
@@ -38,24 +39,10 @@ enum class DType : uint32_t {
   BF16 = 30,
 };
 
-struct DTypeTraits {
-  DType type;
-  std::string_view name;     // GGML spelling: "f32", "q4_K", ...
-  int64_t block_elements;    // 1 for plain scalar types
-  int64_t block_bytes;       // bytes per block
-  bool decodable_to_f32;     // has a decode routine (formats/decode.h)
-};
-
-// Traits of a type, or nullptr for an id this build does not know.
-const DTypeTraits* dtype_traits(uint32_t ggml_type_id);
-const DTypeTraits& dtype_traits(DType type);
-std::string_view dtype_name(DType type);
+// The type of a GGML type id, or nullopt for an id this build does not know.
+std::optional<DType> dtype_from_ggml_id(uint32_t ggml_type_id);
+std::string_view dtype_name(DType type);                      // GGML spelling: "f32", "q4_K", ...
 std::optional<DType> dtype_from_name(std::string_view name);  // case-insensitive
-
-// Bytes for n elements; n must be a multiple of the block size (caller checks
-// with dtype_row_fits first).
-size_t dtype_bytes(DType type, int64_t n_elements);
-bool dtype_row_fits(DType type, int64_t row_elements);
 
 // IEEE half and bfloat16 <-> float.
 float fp16_to_f32(uint16_t h);

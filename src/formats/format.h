@@ -1,9 +1,12 @@
-// The one traits table of storage formats: for each DType, how to encode a
-// row (with optional per-column importance weights), decode it, and take the
-// dot product of a stored row with an activation row quantized to the
-// format's `dot_type` (Q8_0, Q8_1 or Q8_K blocks; F32 for float formats).
+// The one traits table of storage formats: for each DType with a codec, its
+// block size (values per block, and bytes: sizeof the format's block struct,
+// whose header static_asserts GGML's size), how to encode a row (with
+// optional per-column importance weights), decode it, and take the dot
+// product of a stored row with an activation row quantized to the format's
+// `dot_type` (Q8_0, Q8_1 or Q8_K blocks; F32 for float formats).
 // Dot products exist per instruction set; the scalar one is always built and
 // is the oracle in tests; format_ops(type).dot is the best for active_isa().
+// Sizes of any DType, formats or not: formats/format_sizes.h.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +35,8 @@ using SetRowCodesFn = void (*)(void* row, const int32_t* codes, int64_t n);
 
 struct FormatOps {
   DType type;
+  int64_t block_elements;          // values per block: 1 for F32, F16, BF16
+  int64_t block_bytes;             // bytes per block: sizeof the block struct (or the value)
   QuantizeRowFn quantize_row;      // nullptr: this format cannot be written
   DequantizeRowFn dequantize_row;  // never nullptr
   DType dot_type;                  // the activation format of `dot`
@@ -42,6 +47,9 @@ struct FormatOps {
   RowGridFn row_grid = nullptr;
   SetRowCodesFn set_row_codes = nullptr;
   int32_t code_min = 0, code_max = 0;
+  // Activation formats (Q8_1, Q8_K) only hold the other side of a dot
+  // product: as in GGML, no tensor is decoded from them (formats/decode.h).
+  bool activation_only = false;
 };
 
 // nullptr for a type with no ops.

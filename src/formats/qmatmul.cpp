@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "kernels/matmul.h"
 
 namespace lmpack {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "formats/format_sizes.h"
 
 namespace lmpack {
 

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "formats/format_sizes.h"
 
 namespace lmpack {
 namespace {
@@ -19,7 +20,7 @@ class FormatRowSweep;
 class FormatSweep final : public GridSweep {
  public:
   FormatSweep(DType type, const FormatOps& ops, int64_t rows, int64_t cols, const float* importance)
-      : ops_(ops), importance_(importance), block_(dtype_traits(type).block_elements),
+      : ops_(ops), importance_(importance), block_(dtype_block_elements(type)),
         block_bytes_(dtype_bytes(type, block_)), row_bytes_(dtype_bytes(type, cols)),
         out_(make_encoded_matrix(type, rows, cols)) {}
 
@@ -83,7 +84,7 @@ const FormatOps& block_grid_ops(DType type, int64_t cols) {
   if (ops == nullptr || ops->quantize_row == nullptr || ops->row_grid == nullptr || ops->set_row_codes == nullptr)
     throw Error(name, "has no uniform block grid for GPTQ (use Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q4_1, Q5_0, "
                       "Q5_1 or Q8_0)");
-  const int64_t block = dtype_traits(type).block_elements;
+  const int64_t block = dtype_block_elements(type);
   if (cols % block != 0)
     throw Error(name, cat("rows of ", cols, " columns are not a whole number of ", block, "-element blocks"));
   return *ops;
@@ -112,7 +113,7 @@ std::string FormatGrid::label() const { return std::string(dtype_name(type_)); }
 QuantizedMatrix FormatGrid::round(const float* w, int64_t rows, int64_t cols, const float* importance) const {
   if (rows <= 0 || cols <= 0)
     throw Error("rtn", cat("weight shape must be positive, got [", rows, ", ", cols, "]"));
-  const int64_t block = dtype_traits(type_).block_elements;
+  const int64_t block = dtype_block_elements(type_);
   if (cols % block != 0)
     throw Error(label(), cat("rows of ", cols, " columns are not a whole number of ", block, "-element blocks"));
   QuantizedMatrix out = make_encoded_matrix(type_, rows, cols);
@@ -130,7 +131,7 @@ MatrixRoundTrip FormatGrid::round_trip(const float* importance) const {
     if (out == nullptr || in == nullptr) throw Error(where, "null matrix");
     if (rows < 0 || cols <= 0) throw Error(where, cat("matrix shape must be positive, got [", rows, ", ", cols, "]"));
     if (!dtype_row_fits(type, cols))
-      throw Error(where, cat(dtype_name(type), " rows must be a multiple of ", dtype_traits(type).block_elements,
+      throw Error(where, cat(dtype_name(type), " rows must be a multiple of ", dtype_block_elements(type),
                              " values, got ", cols));
     const size_t row_bytes = dtype_bytes(type, cols);
     parallel_for(rows, [&](int64_t r) {
@@ -144,7 +145,7 @@ MatrixRoundTrip FormatGrid::round_trip(const float* importance) const {
 
 bool FormatGrid::sweepable(int64_t cols) const {
   return ops_->row_grid != nullptr && ops_->set_row_codes != nullptr && cols > 0 &&
-         cols % dtype_traits(type_).block_elements == 0;
+         cols % dtype_block_elements(type_) == 0;
 }
 
 std::unique_ptr<GridSweep> FormatGrid::sweep(int64_t rows, int64_t cols, const float* importance,

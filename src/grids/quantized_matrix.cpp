@@ -1,6 +1,8 @@
 // Zeroed QuantizedMatrix results; see quantized_matrix.h.
 #include "grids/quantized_matrix.h"
 
+#include "formats/format_sizes.h"
+
 namespace lmpack {
 
 QuantizedMatrix make_int_group_matrix(int64_t rows, int64_t cols, int64_t gs) {

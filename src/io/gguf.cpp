@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <unordered_set>
 
 #include <cstring>
 
 #include "core/error.h"
 #include "core/printable.h"
+#include "formats/format_sizes.h"
 
 namespace lmpack {
 namespace {
@@ -214,11 +216,12 @@ void Parser::read_tensor_info(TensorInfo& t, uint64_t& offset, const std::unorde
       fail(cat("tensor '", shown, "' dimension ", d, " is ", ne[d], ", too large"));
   }
   uint32_t type_id = r_.read<uint32_t>("tensor type");
-  const DTypeTraits* traits = dtype_traits(type_id);
-  if (traits == nullptr) fail(cat("tensor '", shown, "' has unknown type id ", type_id));
+  const std::optional<DType> type = dtype_from_ggml_id(type_id);
+  if (!type) fail(cat("tensor '", shown, "' has unknown type id ", type_id));
   offset = r_.read<uint64_t>("tensor offset");
 
-  t.dtype = traits->type;
+  t.dtype = *type;
+  const int64_t block_elements = dtype_block_elements(t.dtype);
   t.shape.assign(n_dims, 0);
   int64_t n_elements = 1;
   for (uint32_t d = 0; d < n_dims; ++d) {
@@ -226,12 +229,12 @@ void Parser::read_tensor_info(TensorInfo& t, uint64_t& offset, const std::unorde
     if (__builtin_mul_overflow(n_elements, static_cast<int64_t>(ne[d]), &n_elements))
       fail(cat("tensor '", shown, "' element count overflows (shape ", shape_string(t.shape), ")"));
   }
-  if (static_cast<int64_t>(ne[0]) % traits->block_elements != 0)
-    fail(cat("tensor '", shown, "' of type ", traits->name, " has rows of ", ne[0],
-             " elements, not a multiple of the block size ", traits->block_elements));
+  if (static_cast<int64_t>(ne[0]) % block_elements != 0)
+    fail(cat("tensor '", shown, "' of type ", dtype_name(t.dtype), " has rows of ", ne[0],
+             " elements, not a multiple of the block size ", block_elements));
   uint64_t nbytes = 0;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(n_elements / traits->block_elements),
-                             static_cast<uint64_t>(traits->block_bytes), &nbytes))
+  if (__builtin_mul_overflow(static_cast<uint64_t>(n_elements / block_elements),
+                             static_cast<uint64_t>(dtype_block_bytes(t.dtype)), &nbytes))
     fail(cat("tensor '", shown, "' byte size overflows (shape ", shape_string(t.shape), ")"));
   t.nbytes = nbytes;
 }

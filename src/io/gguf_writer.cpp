@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "formats/format_sizes.h"
 
 namespace lmpack {
 namespace {
@@ -203,11 +204,11 @@ void GgufWriter::add_tensor(const std::string& name, DType type, const std::vect
     if (d <= 0) throw Error(path, cat("tensor ", name, " has shape ", shape_string(shape), " (dimensions must be positive)"));
     if (__builtin_mul_overflow(n, d, &n)) throw Error(path, cat("tensor ", name, " shape ", shape_string(shape), " overflows"));
   }
-  const DTypeTraits* traits = dtype_traits(static_cast<uint32_t>(type));
-  if (traits == nullptr) throw Error(path, cat("tensor ", name, " has unknown type id ", static_cast<uint32_t>(type)));
+  if (!dtype_from_ggml_id(static_cast<uint32_t>(type)))
+    throw Error(path, cat("tensor ", name, " has unknown type id ", static_cast<uint32_t>(type)));
   if (!dtype_row_fits(type, shape.back()))
-    throw Error(path, cat("tensor ", name, " of type ", traits->name, " has rows of ", shape.back(),
-                          " elements, not a multiple of its block size ", traits->block_elements));
+    throw Error(path, cat("tensor ", name, " of type ", dtype_name(type), " has rows of ", shape.back(),
+                          " elements, not a multiple of its block size ", dtype_block_elements(type)));
   Pending t;
   t.name = name;
   t.type = type;

@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/printable.h"
+#include "formats/format_sizes.h"
 #include "io/safetensors_header.h"
 
 namespace lmpack {

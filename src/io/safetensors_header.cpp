@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/printable.h"
+#include "formats/format_sizes.h"
 
 namespace lmpack {
 namespace {
@@ -226,7 +227,7 @@ class HeaderHandler : public nlohmann::json_sax<json> {
       overflow = overflow || __builtin_mul_overflow(elements, static_cast<int64_t>(d), &elements);
     }
     int64_t expected = 0;
-    if (overflow || __builtin_mul_overflow(elements, dtype_traits(*dtype).block_bytes, &expected))
+    if (overflow || __builtin_mul_overflow(elements, dtype_block_bytes(*dtype), &expected))
       fail(cat(what, ": shape ", shape_string(t.shape), " overflows"));
     if (offsets_.size() != 2)
       fail(cat(what, ": data_offsets must be an array of two integers, got ", offsets_.size()));

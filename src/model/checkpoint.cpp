@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "formats/format_sizes.h"
 #include "model/loaders.h"
 #include "model/save_gguf.h"
 #include "model/tensor_names.h"

@@ -5,13 +5,14 @@
 
 #include "core/error.h"
 #include "formats/decode.h"
+#include "formats/format_sizes.h"
 
 namespace lmpack {
 
 std::optional<NonFiniteWeight> find_non_finite_weight(const std::map<std::string, TensorInfo>& tensors) {
   std::vector<float> row;
   for (const auto& [name, t] : tensors) {
-    if (!dtype_traits(t.dtype).decodable_to_f32 || t.data == nullptr || t.shape.empty()) continue;
+    if (!decodable_to_f32(t.dtype) || t.data == nullptr || t.shape.empty()) continue;
     const int64_t cols = t.cols();
     if (cols <= 0 || !dtype_row_fits(t.dtype, cols)) continue;
     const int64_t rows = t.n_elements() / cols;

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "formats/decode.h"
+#include "formats/format_sizes.h"
 #include "model/loaders.h"
 #include "model/rope_layout.h"
 #include "model/save_hf.h"

@@ -12,6 +12,7 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "formats/decode.h"
+#include "formats/format_sizes.h"
 #include "io/safetensors.h"
 #include "model/hf_config.h"
 #include "model/hf_names.h"

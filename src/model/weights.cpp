@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "formats/decode.h"
+#include "formats/format_sizes.h"
 #include "kernels/ops.h"
 #include "model/loaders.h"
 
@@ -42,7 +43,7 @@ const float* decode_owned(std::vector<std::vector<float>>& owned, DType type, co
 }
 
 void require_decodable(const Checkpoint& c, const TensorInfo& t) {
-  if (t.dtype != DType::F32 && !dtype_traits(t.dtype).decodable_to_f32)
+  if (t.dtype != DType::F32 && !decodable_to_f32(t.dtype))
     throw Error(c.path, cat("tensor ", t.name, " has type ", dtype_name(t.dtype), ", which cannot be decoded to f32"));
 }
 

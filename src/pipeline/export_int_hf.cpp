@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "formats/decode.h"
+#include "formats/format_sizes.h"
 #include "formats/int_packing.h"
 #include "io/safetensors.h"
 #include "model/hf_config.h"

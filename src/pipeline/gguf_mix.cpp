@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/printable.h"
+#include "formats/format_sizes.h"
 #include "model/save_gguf.h"
 #include "model/tensor_names.h"
 
@@ -65,8 +66,8 @@ std::string upper(std::string s) {
   return s;
 }
 
-bool is_block_quantized(DType t) { return dtype_traits(t).block_elements > 1; }
-int64_t block_size(DType t) { return dtype_traits(t).block_elements; }
+bool is_block_quantized(DType t) { return dtype_block_elements(t) > 1; }
+int64_t block_size(DType t) { return dtype_block_elements(t); }
 
 enum class Category {
   kTokenEmbd,

@@ -20,6 +20,7 @@
 #include "core/stopwatch.h"
 #include "formats/decode.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "io/gguf_writer.h"
 #include "io/imatrix.h"
 #include "model/rope_layout.h"
@@ -31,32 +32,6 @@ namespace {
 
 // f32 elements decoded per chunk (16 MiB of floats): bounds peak memory.
 constexpr int64_t kChunkElements = int64_t{4} << 20;
-
-// f32 row -> the output type. Uses the format table; F32/F16/BF16 have a
-// built-in path so float output never depends on it.
-void encode_row(DType type, const FormatOps* ops, void* out, const float* in, int64_t n, const float* importance) {
-  if (ops != nullptr && ops->quantize_row != nullptr) {
-    ops->quantize_row(out, in, n, importance);
-    return;
-  }
-  switch (type) {
-    case DType::F32:
-      std::memcpy(out, in, static_cast<size_t>(n) * 4);
-      return;
-    case DType::F16: {
-      auto* o = static_cast<uint16_t*>(out);
-      for (int64_t i = 0; i < n; ++i) o[i] = f32_to_fp16(in[i]);
-      return;
-    }
-    case DType::BF16: {
-      auto* o = static_cast<uint16_t*>(out);
-      for (int64_t i = 0; i < n; ++i) o[i] = f32_to_bf16(in[i]);
-      return;
-    }
-    default:
-      LMPACK_CHECK(false, cat("no encoder for ", dtype_name(type)));
-  }
-}
 
 constexpr float kF16Max = 65504.0f;
 
@@ -99,7 +74,7 @@ void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config
     return;
   }
 
-  const FormatOps* ops = find_format_ops(t.type);
+  const FormatOps& ops = format_ops(t.type);
   const float* importance = job.importance ? job.importance->data() : nullptr;
   const int64_t chunk_rows = std::clamp<int64_t>(kChunkElements / cols, 1, rows);
   std::vector<float> f32(static_cast<size_t>(chunk_rows * cols));
@@ -120,7 +95,7 @@ void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config
         amax = std::max(amax, std::fabs(row[j]));
       }
       uint8_t* encoded = out.data() + i * dst_row;
-      encode_row(t.type, ops, encoded, row, cols, importance);
+      ops.quantize_row(encoded, row, cols, importance);
       // Every stored type but F32/BF16 keeps F16 values or scales: beyond
       // F16's range (rare) an encoder may store an infinity; decode to see.
       if (amax > kF16Max && t.type != DType::F32 && t.type != DType::BF16 && !decodes_finite(encoded, t.type, cols)) {
@@ -203,7 +178,7 @@ void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& con
       v.swap(perm);
     }
     bytes.resize(dtype_bytes(t.type, cols));
-    encode_row(t.type, find_format_ops(t.type), bytes.data(), v.data(), cols, nullptr);
+    format_ops(t.type).quantize_row(bytes.data(), v.data(), cols, nullptr);
   }
   const size_t row_bytes = dtype_bytes(t.type, cols);
   LMPACK_CHECK(bytes.size() == row_bytes * static_cast<size_t>(rows), cat(t.name, ": calibrated bytes of the wrong size"));
@@ -284,9 +259,9 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
     t.fallback = choices[i].fallback;
     t.wanted = choices[i].wanted;
     const bool copied = j.source.tensor != nullptr && t.type == t.source && !j.source.rope_halves;
-    if (!copied && !dtype_traits(t.source).decodable_to_f32)
+    if (!copied && !decodable_to_f32(t.source))
       throw Error(input.path, cat(t.name, ": source type ", dtype_name(t.source), " cannot be decoded"));
-    if (!copied && !is_float_type(t.type)) {
+    if (!copied) {
       const FormatOps* ops = find_format_ops(t.type);
       if (ops == nullptr || ops->quantize_row == nullptr)
         throw Error(dtype_name(t.type), cat("cannot be written by this build (needed for ", t.name, ")"));

@@ -25,6 +25,7 @@
 
 #include "core/dtype.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 
 namespace {
 
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
       const auto ggml_quantize = reinterpret_cast<QuantizeFn>(dlsym(base, t.ggml_quantize));
       const FormatOps& ops = format_ops(t.type);
       const size_t row_bytes = dtype_bytes(t.type, cols);
-      const size_t block_bytes = static_cast<size_t>(dtype_traits(t.type).block_bytes);
+      const size_t block_bytes = static_cast<size_t>(dtype_block_bytes(t.type));
       for (const float* importance : {static_cast<const float*>(nullptr), static_cast<const float*>(imp.data())}) {
         std::vector<uint8_t> ours(row_bytes * rows), theirs(row_bytes * rows);
         ggml_quantize(x.data(), theirs.data(), rows, cols, importance);

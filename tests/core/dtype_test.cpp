@@ -9,14 +9,12 @@
 namespace lmpack {
 namespace {
 
-TEST(DType, TraitsMatchGgmlBlockSizes) {
-  EXPECT_EQ(dtype_bytes(DType::Q4_0, 64), 36u);
-  EXPECT_EQ(dtype_bytes(DType::Q4_K, 256), 144u);
-  EXPECT_EQ(dtype_bytes(DType::Q6_K, 512), 420u);
-  EXPECT_EQ(dtype_bytes(DType::BF16, 3), 6u);
-  EXPECT_FALSE(dtype_row_fits(DType::Q4_K, 64));
+// Block sizes are the formats layer's: tests/formats/format_sizes_test.cpp.
+TEST(DType, NamesAndGgmlIds) {
   EXPECT_EQ(dtype_from_name("Q4_K"), DType::Q4_K);
-  EXPECT_EQ(dtype_traits(99u), nullptr);
+  EXPECT_EQ(dtype_name(DType::Q4_K), "q4_K");
+  EXPECT_EQ(dtype_from_ggml_id(30u), DType::BF16);
+  EXPECT_EQ(dtype_from_ggml_id(99u), std::nullopt);
 }
 
 TEST(DType, Fp16RoundTripsEveryHalf) {

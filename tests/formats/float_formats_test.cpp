@@ -14,6 +14,7 @@
 #include "formats/bf16.h"
 #include "formats/f16.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 
 namespace lmpack {
 namespace {

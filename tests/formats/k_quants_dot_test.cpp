@@ -12,6 +12,7 @@
 
 #include "core/dtype.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "formats/k_quant_dots.h"
 #include "formats/q8_k.h"
 

@@ -15,6 +15,7 @@
 
 #include "core/dtype.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "formats/q8_k.h"
 #include "io/llama2c.h"
 #include "test_paths.h"

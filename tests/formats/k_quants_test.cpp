@@ -13,6 +13,7 @@
 #include "core/dtype.h"
 #include "formats/decode.h"
 #include "formats/format_common.h"
+#include "formats/format_sizes.h"
 #include "formats/q2_k.h"
 #include "formats/q3_k.h"
 #include "formats/q4_k.h"
@@ -167,7 +168,7 @@ void pack_k4_scales(uint8_t* s, const int* sc, const int* mn) {
 
 Packed pack_k(DType type, int nb, uint32_t seed) {
   std::mt19937 rng(seed);
-  const size_t bb = static_cast<size_t>(dtype_traits(type).block_bytes);
+  const size_t bb = static_cast<size_t>(dtype_block_bytes(type));
   Packed p;
   p.bytes.assign(nb * bb, 0);
   p.expected.resize(static_cast<size_t>(nb) * 256);
@@ -254,7 +255,7 @@ TEST_P(KQuant, RandomQuantsDecodeExactly) {
 
 TEST_P(KQuant, RowDecodesLikeItsBlocks) {
   const int nb = 3;
-  const size_t bb = static_cast<size_t>(dtype_traits(GetParam()).block_bytes);
+  const size_t bb = static_cast<size_t>(dtype_block_bytes(GetParam()));
   Packed p = pack_k(GetParam(), nb, 55u);
   auto row = decode(GetParam(), p.bytes, nb * 256);
   for (int b = 0; b < nb; ++b) {
@@ -269,11 +270,11 @@ INSTANTIATE_TEST_SUITE_P(Formats, KQuant,
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 TEST(KQuant, StructSizesMatchTraits) {
-  EXPECT_EQ(sizeof(BlockQ2_K), static_cast<size_t>(dtype_traits(DType::Q2_K).block_bytes));
-  EXPECT_EQ(sizeof(BlockQ3_K), static_cast<size_t>(dtype_traits(DType::Q3_K).block_bytes));
-  EXPECT_EQ(sizeof(BlockQ4_K), static_cast<size_t>(dtype_traits(DType::Q4_K).block_bytes));
-  EXPECT_EQ(sizeof(BlockQ5_K), static_cast<size_t>(dtype_traits(DType::Q5_K).block_bytes));
-  EXPECT_EQ(sizeof(BlockQ6_K), static_cast<size_t>(dtype_traits(DType::Q6_K).block_bytes));
+  EXPECT_EQ(sizeof(BlockQ2_K), static_cast<size_t>(dtype_block_bytes(DType::Q2_K)));
+  EXPECT_EQ(sizeof(BlockQ3_K), static_cast<size_t>(dtype_block_bytes(DType::Q3_K)));
+  EXPECT_EQ(sizeof(BlockQ4_K), static_cast<size_t>(dtype_block_bytes(DType::Q4_K)));
+  EXPECT_EQ(sizeof(BlockQ5_K), static_cast<size_t>(dtype_block_bytes(DType::Q5_K)));
+  EXPECT_EQ(sizeof(BlockQ6_K), static_cast<size_t>(dtype_block_bytes(DType::Q6_K)));
   EXPECT_EQ(offsetof(BlockQ4_K, qs), 16u);
   EXPECT_EQ(offsetof(BlockQ5_K, qs), 48u);
   EXPECT_EQ(offsetof(BlockQ6_K, d), 208u);

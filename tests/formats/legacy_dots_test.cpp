@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "formats/dots_x86.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "formats/q8_0.h"
 #include "formats/q8_1.h"
 
@@ -113,8 +114,8 @@ TEST(LegacyDots, SimdEqualsScalarOnRandomRawBlocks) {
   for (DType t : kWeightTypes) {
     const FormatOps& ops = format_ops(t);
     const int64_t nb = 37, n = nb * 32;
-    const int64_t wb = dtype_traits(t).block_bytes;
-    const int64_t ab = dtype_traits(ops.dot_type).block_bytes;
+    const int64_t wb = dtype_block_bytes(t);
+    const int64_t ab = dtype_block_bytes(ops.dot_type);
     std::vector<uint8_t> w(nb * wb), a(nb * ab);
     for (auto& v : w) v = static_cast<uint8_t>(byte(rng));
     for (auto& v : a) v = static_cast<uint8_t>(byte(rng) % 255 + 129);  // int8 -127..127
@@ -168,7 +169,7 @@ TEST(LegacyDots, ScalarDotEqualsDecodedRows) {
       if (ops.dot_type == DType::Q8_1)
         for (int64_t b = 0; b < nb; ++b) {
           uint16_t m, s;
-          std::memcpy(&m, &r.w[b * dtype_traits(t).block_bytes + 2], 2);
+          std::memcpy(&m, &r.w[b * dtype_block_bytes(t) + 2], 2);
           std::memcpy(&s, &r.a[b * 36 + 2], 2);
           double block_sum = 0;
           for (int j = 0; j < 32; ++j) block_sum += r.a_dec[b * 32 + j];

@@ -13,6 +13,7 @@
 #include "core/dtype.h"
 #include "formats/decode.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "formats/iq4_nl.h"
 #include "formats/q8_0.h"
 #include "formats/q8_1.h"
@@ -160,7 +161,7 @@ TEST(LegacyEncode, Iq4NlDecodesHandBuiltBlock) {
   EXPECT_EQ(y[15], -5.0f);
   EXPECT_EQ(y[31], -32.5f);
   EXPECT_EQ(y[1], 0.5f);
-  EXPECT_TRUE(dtype_traits(DType::IQ4_NL).decodable_to_f32);
+  EXPECT_TRUE(decodable_to_f32(DType::IQ4_NL));
 }
 
 TEST(LegacyEncode, ZeroBlocksDecodeToZero) {

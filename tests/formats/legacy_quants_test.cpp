@@ -15,6 +15,7 @@
 #include "formats/bf16.h"
 #include "formats/decode.h"
 #include "formats/f16.h"
+#include "formats/format_sizes.h"
 #include "formats/q4_0.h"
 #include "formats/q4_1.h"
 #include "formats/q5_0.h"
@@ -131,7 +132,7 @@ Packed pack_legacy(DType type, int nb, uint32_t seed) {
   const bool five = type == DType::Q5_0 || type == DType::Q5_1;
   const bool has_min = type == DType::Q4_1 || type == DType::Q5_1;
   const bool is_q8 = type == DType::Q8_0;
-  const int block_bytes = static_cast<int>(dtype_traits(type).block_bytes);
+  const int block_bytes = static_cast<int>(dtype_block_bytes(type));
   Packed p;
   p.bytes.assign(static_cast<size_t>(nb) * block_bytes, 0);
   p.expected.resize(static_cast<size_t>(nb) * 32);
@@ -174,7 +175,7 @@ TEST_P(LegacyFormat, RandomQuantsDecodeExactly) {
 
 TEST_P(LegacyFormat, RowDecodesLikeItsBlocks) {
   const int nb = 5;
-  const size_t bb = static_cast<size_t>(dtype_traits(GetParam()).block_bytes);
+  const size_t bb = static_cast<size_t>(dtype_block_bytes(GetParam()));
   Packed p = pack_legacy(GetParam(), nb, 99u);
   auto row = decode(GetParam(), p.bytes, nb * 32);
   for (int b = 0; b < nb; ++b) {

@@ -20,6 +20,7 @@
 
 #include "core/dtype.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "formats/q2_k.h"
 #include "formats/q3_k.h"
 #include "formats/q4_0.h"
@@ -86,7 +87,7 @@ void check_row(const GridFormat& f, const std::vector<float>& x, const float* im
   const FormatOps& ops = format_ops(f.type);
   const std::string name(dtype_name(f.type));
   const int64_t n = static_cast<int64_t>(x.size());
-  const int64_t block_elems = dtype_traits(f.type).block_elements;
+  const int64_t block_elems = dtype_block_elements(f.type);
   const int64_t block_bytes = dtype_bytes(f.type, block_elems);
   std::vector<uint8_t> bytes(dtype_bytes(f.type, n));
   ops.quantize_row(bytes.data(), x.data(), n, importance);
@@ -194,7 +195,7 @@ TEST(RowGrid, SetForUniformGridsOnly) {
 
 TEST(RowGrid, RandomRowsOnGridAndRewritable) {
   for (const GridFormat& f : grid_formats()) {
-    const int64_t block = dtype_traits(f.type).block_elements;
+    const int64_t block = dtype_block_elements(f.type);
     std::mt19937 rng(17);
     std::lognormal_distribution<float> imp(0.0f, 2.0f);
     Tally tally;

@@ -2,6 +2,7 @@
 // every key, tensors inside the input) and the model on top of it
 // (checkpoint_from_gguf, validate_checkpoint, the vocabulary's tokenizer).
 #include "core/dtype.h"
+#include "formats/format_sizes.h"
 #include "fuzz_check.h"
 #include "fuzz_harness.h"
 #include "fuzz_shared.h"

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "formats/format_sizes.h"
 #include "fuzz_check.h"
 #include "fuzz_harness.h"
 #include "io/safetensors.h"

@@ -2,6 +2,7 @@
 // inside the data section, hold exactly its dtype x shape bytes, and no two
 // non-empty tensors may overlap.
 #include "core/dtype.h"
+#include "formats/format_sizes.h"
 #include "fuzz_check.h"
 #include "fuzz_harness.h"
 #include "io/safetensors.h"

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "formats/format_sizes.h"
 #include "test_paths.h"
 
 namespace lmpack {

@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "methods/round_trip.h"
 #include "model/checkpoint.h"
 #include "model/forward.h"

@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "io/llama2c.h"
 #include "synthetic_layer.h"
 #include "test_paths.h"

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "methods/gptq.h"
 #include "methods/gptq_format.h"
 #include "methods/magnitude_prune.h"

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "methods/gptq.h"
 #include "model/checkpoint.h"
 #include "model/weights.h"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "formats/format_sizes.h"
 #include "formats/q4_0.h"
 
 namespace lmpack {

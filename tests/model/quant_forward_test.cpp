@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "formats/format.h"
+#include "formats/format_sizes.h"
 #include "model/checkpoint.h"
 #include "model/forward.h"
 #include "model/weights.h"

@@ -12,6 +12,7 @@
 #include "eval/calibration.h"
 #include "eval/perplexity.h"
 #include "formats/decode.h"
+#include "formats/format_sizes.h"
 #include "methods/sparsity.h"
 #include "model/forward.h"
 #include "model/tokenizer.h"
@@ -51,7 +52,7 @@ class PrunePipeline : public ::testing::Test {
     r.show_progress = false;
     for (int64_t l = 0; l < ckpt_.config.n_layers; ++l)
       for (const std::string& n : block_linear_names(l))
-        r.gguf_types[n] = ckpt_.tensor(n).cols() % dtype_traits(type).block_elements == 0 ? type : DType::F16;
+        r.gguf_types[n] = ckpt_.tensor(n).cols() % dtype_block_elements(type) == 0 ? type : DType::F16;
     SequentialCalibration p(ckpt_, windows_, r);
     return decode_compressed(ckpt_, p, r.gguf_types, {});
   }

@@ -16,6 +16,7 @@
 #include "core/parallel.h"
 #include "eval/calibration.h"
 #include "formats/decode.h"
+#include "formats/format_sizes.h"
 #include "methods/gptq.h"
 #include "methods/gptq_format.h"
 #include "model/block_forward.h"
@@ -43,7 +44,7 @@ std::map<std::string, DType> all_linears(const Checkpoint& c, DType type) {
   std::map<std::string, DType> types;
   for (int64_t l = 0; l < c.config.n_layers; ++l)
     for (const std::string& n : block_linear_names(l))
-      types[n] = c.tensor(n).cols() % dtype_traits(type).block_elements == 0 ? type : DType::F16;
+      types[n] = c.tensor(n).cols() % dtype_block_elements(type) == 0 ? type : DType::F16;
   return types;
 }
 

@@ -20,6 +20,7 @@
 #include "cli_common.h"
 #include "cli_errors.h"
 #include "core/error.h"
+#include "formats/format_sizes.h"
 #include "pipeline/compress.h"
 #include "pipeline/gguf_mix.h"
 
@@ -127,7 +128,7 @@ void print_fallbacks(const QuantizeReport& r) {
     if (g.names.size() > 3) names += cat(", ... (", g.names.size() - 3, " more)");
     std::printf("fallback: %zu tensor(s) with %lld columns fit no %s block of %lld, using %s: %s\n", g.names.size(),
                 static_cast<long long>(g.cols), std::string(dtype_name(g.wanted)).c_str(),
-                static_cast<long long>(dtype_traits(g.wanted).block_elements), std::string(dtype_name(g.type)).c_str(),
+                static_cast<long long>(dtype_block_elements(g.wanted)), std::string(dtype_name(g.type)).c_str(),
                 names.c_str());
   }
 }
