@@ -74,6 +74,13 @@ std::optional<DType> dtype_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+DType parse_float_dtype(const std::string& where, std::string_view value) {
+  if (value == "f32" || value == "F32") return DType::F32;
+  if (value == "f16" || value == "F16") return DType::F16;
+  if (value == "bf16" || value == "BF16") return DType::BF16;
+  throw Error(where, cat("unknown type '", value, "' (expected f32, f16 or bf16)"));
+}
+
 float fp16_to_f32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exp = (h >> 10) & 0x1f;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace lmpack {
@@ -43,6 +44,9 @@ enum class DType : uint32_t {
 std::optional<DType> dtype_from_ggml_id(uint32_t ggml_type_id);
 std::string_view dtype_name(DType type);                      // GGML spelling: "f32", "q4_K", ...
 std::optional<DType> dtype_from_name(std::string_view name);  // case-insensitive
+// "f32" | "f16" | "bf16" (either case) -> DType; anything else ->
+// Error(where, "unknown type '<value>' (expected f32, f16 or bf16)").
+DType parse_float_dtype(const std::string& where, std::string_view value);
 
 // IEEE half and bfloat16 <-> float.
 float fp16_to_f32(uint16_t h);

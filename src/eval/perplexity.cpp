@@ -52,8 +52,8 @@ std::string_view strip(std::string_view s) {
 
 std::vector<std::string> split_documents(std::string_view text, std::string_view separator,
                                          int64_t max_docs) {
-  if (separator.empty()) throw Error("doc-separator", "must not be empty");
-  if (max_docs < 0) throw Error("max-docs", cat("must be >= 0, got ", max_docs));
+  if (separator.empty()) throw Error("doc_separator", "must not be empty");
+  if (max_docs < 0) throw Error("max_docs", cat("must be >= 0, got ", max_docs));
   std::vector<std::string> docs;
   size_t start = 0;
   while (start <= text.size()) {

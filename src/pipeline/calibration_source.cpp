@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "eval/calibration.h"
+#include "model/load_model.h"
 #include "model/tokenizer.h"
 
 namespace lmpack {
@@ -42,10 +43,8 @@ std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt
 }
 
 std::string calibration_context_warning(const Checkpoint& ckpt, const CalibrationSource& c) {
-  const int64_t trained = ckpt.config.context_length;
-  if (c.ctx <= 0 || trained <= 0 || c.ctx <= trained) return "";
-  return cat("`calibration.ctx` ", c.ctx, " exceeds the model's context of ", trained, " tokens (", ckpt.path,
-             "); positions past it are extrapolated");
+  if (c.ctx <= 0) return "";
+  return beyond_context_warning("calibration.ctx", c.ctx, ckpt);
 }
 
 }  // namespace lmpack

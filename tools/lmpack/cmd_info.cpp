@@ -11,6 +11,7 @@
 
 #include "cli_common.h"
 #include "core/error.h"
+#include "model/load_model.h"
 #include "io/tensor_info.h"
 
 namespace lmpack::cli {

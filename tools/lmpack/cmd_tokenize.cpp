@@ -6,6 +6,7 @@
 
 #include "cli_common.h"
 #include "core/error.h"
+#include "model/load_model.h"
 
 namespace lmpack::cli {
 namespace {

@@ -1,0 +1,74 @@
+// A job's model and vocabulary; see load_model.h.
+#include "model/load_model.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace lmpack {
+namespace fs = std::filesystem;
+
+namespace {
+
+void require_tokenizer_file(const std::string& tokenizer) {
+  std::error_code ec;
+  if (!tokenizer.empty() && !fs::exists(tokenizer, ec))
+    throw Error("tokenizer", cat(tokenizer, ": no such file or directory"));
+}
+
+void require_model_file(const std::string& model) {
+  std::error_code ec;
+  if (!fs::exists(model, ec)) throw Error(model, "no such file or directory");
+}
+
+bool starts_with_gguf_magic(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in.gcount() == 4 && std::memcmp(magic, "GGUF", 4) == 0;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+const char* const kNoVocabulary = "has no vocabulary; pass `tokenizer` (a tokenizer.bin, tokenizer.json or GGUF)";
+
+}  // namespace
+
+Checkpoint load_model(const std::string& model, const std::string& tokenizer) {
+  require_model_file(model);
+  require_tokenizer_file(tokenizer);
+  LoadOptions options;
+  options.tokenizer_path = tokenizer;
+  return load_checkpoint(model, options);
+}
+
+std::unique_ptr<Tokenizer> tokenizer_for(const Checkpoint& checkpoint) {
+  if (!checkpoint.vocab) throw Error(checkpoint.path, kNoVocabulary);
+  return make_tokenizer(*checkpoint.vocab, checkpoint.path);
+}
+
+Vocab load_vocab_for(const std::string& model, const std::string& tokenizer) {
+  require_model_file(model);
+  if (!tokenizer.empty()) {
+    require_tokenizer_file(tokenizer);
+    return load_vocab(tokenizer);
+  }
+  if (fs::is_directory(model) || ends_with(model, ".json") || starts_with_gguf_magic(model)) return load_vocab(model);
+  // A llama2.c checkpoint: its loader finds tokenizer.bin beside it.
+  Checkpoint ckpt = load_checkpoint(model);
+  if (!ckpt.vocab) throw Error(model, kNoVocabulary);
+  return std::move(*ckpt.vocab);
+}
+
+std::string beyond_context_warning(const std::string& field, int64_t tokens, const Checkpoint& checkpoint) {
+  const int64_t trained = checkpoint.config.context_length;
+  if (trained <= 0 || tokens <= trained) return "";
+  return cat("`", field, "` ", tokens, " exceeds the model's context of ", trained, " tokens (", checkpoint.path,
+             "); positions past it are extrapolated");
+}
+
+}  // namespace lmpack

@@ -1,0 +1,42 @@
+// The `lmpack random-model` job behind one request: a Llama model of the
+// given sizes, validated field by field, its output folder checked before any
+// work, then written by write_random_model (model/random_model.h). Errors
+// name the request's field ("n_heads", "dtype") or the output, never a
+// command-line flag.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/dtype.h"
+#include "model/config.h"
+
+namespace lmpack {
+
+struct RandomModelRequest {
+  std::string output;  // a folder (created; one holding only lmpack's HF files is replaced)
+  int64_t dim = 0;
+  int64_t hidden_dim = 0;  // FFN intermediate size
+  int64_t n_layers = 0;
+  int64_t n_heads = 0;
+  std::optional<int64_t> n_kv_heads;  // none: n_heads
+  int64_t vocab_size = 32000;
+  int64_t context_length = 2048;
+  bool tied_embeddings = false;
+  std::string dtype = "f32";  // f32, f16 or bf16
+  uint64_t seed = 1;
+};
+
+struct RandomModelReport {
+  ModelConfig config;
+  DType dtype = DType::F32;
+  double seconds = 0.0;
+};
+
+// The config the request describes; Error(field, ...) for sizes no model can have.
+ModelConfig random_model_config(const RandomModelRequest& request);
+
+RandomModelReport write_random_model_job(const RandomModelRequest& request);
+
+}  // namespace lmpack

@@ -1,0 +1,73 @@
+// The random-model job (model/random_model_job.h): sizes no model can have
+// are refused naming the request's field, before anything is written; a small
+// request writes a folder that loads with the config it reports.
+#include "model/random_model_job.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "model/checkpoint.h"
+#include "test_paths.h"
+
+namespace lmpack {
+namespace {
+
+namespace fs = std::filesystem;
+
+RandomModelRequest small_request(const std::string& out) {
+  RandomModelRequest r;
+  r.output = out;
+  r.dim = 64;
+  r.hidden_dim = 128;
+  r.n_layers = 1;
+  r.n_heads = 4;
+  r.vocab_size = 64;
+  r.context_length = 32;
+  return r;
+}
+
+std::string refused(const RandomModelRequest& r) {
+  try {
+    write_random_model_job(r);
+  } catch (const Error& e) {
+    return e.where() + ": " + e.problem();
+  }
+  return "";
+}
+
+TEST(RandomModelJob, BadSizesNameTheField) {
+  const std::string out = testing::temp_dir() + "/random-model-job-bad";
+  RandomModelRequest r = small_request(out);
+  r.n_heads = 5;
+  EXPECT_EQ(refused(r), "n_heads: 5 does not divide `dim` 64");
+  r = small_request(out);
+  r.n_kv_heads = 3;
+  EXPECT_EQ(refused(r), "n_kv_heads: 3 does not divide `n_heads` 4");
+  r = small_request(out);
+  r.n_layers = -2;
+  EXPECT_EQ(refused(r), "n_layers: must be a positive integer, got -2");
+  r = small_request(out);
+  r.dtype = "f8";
+  EXPECT_EQ(refused(r), "dtype: unknown type 'f8' (expected f32, f16 or bf16)");
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(RandomModelJob, WritesAFolderThatLoads) {
+  const std::string out = testing::temp_dir() + "/random-model-job";
+  RandomModelRequest r = small_request(out);
+  r.n_kv_heads = 2;
+  r.dtype = "bf16";
+  const RandomModelReport report = write_random_model_job(r);
+  EXPECT_EQ(report.dtype, DType::BF16);
+  EXPECT_EQ(report.config.n_kv_heads, 2);
+  EXPECT_EQ(report.config.head_dim, 16);
+  const Checkpoint c = load_checkpoint(out);
+  EXPECT_EQ(c.config.dim, 64);
+  EXPECT_EQ(c.config.n_kv_heads, 2);
+  EXPECT_EQ(c.tensor("blk.0.attn_q.weight").dtype, DType::BF16);
+}
+
+}  // namespace
+}  // namespace lmpack
