@@ -28,6 +28,7 @@ ConvertReport convert_to_gguf(const ConvertRequest& r) {
   QuantizeOptions q;
   q.type_name = t;
   q.pure = true;  // the converter's choice: every matrix this type, 1-D tensors F32
+  q.recipe = ckpt.recipe;  // the same model, made the same way (save_hf keeps it too)
   const QuantizeReport written = quantize_to_gguf(ckpt, r.output, q);
   ConvertReport report;
   report.gguf = true;

@@ -5,7 +5,7 @@
 // (pipeline/gguf_quantize.h); any other output is a Hugging Face folder
 // (config.json + model.safetensors, model/save_hf.h; type f32, f16 or bf16).
 // The output is checked before the model is read and appears whole or not at
-// all. Errors name the request's field ("type", "output", "tokenizer") or the
+// all. The steps that made the input (Checkpoint::recipe) stay in the output. Errors name the request's field ("type", "output", "tokenizer") or the
 // file, never a command-line flag.
 #pragma once
 

@@ -199,6 +199,15 @@ TEST(CompressCli, QuantizeAndPruneRecordTheirStep) {
   r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   EXPECT_TRUE(slurp(d + "/q.gguf") == slurp(d + "/c.gguf")) << "quantize and its one-step recipe differ";
+  // A converted file is the same model made the same way: the steps stay, in a GGUF and in a folder.
+  args = {"convert", d + "/q.gguf", d + "/f16.gguf", "--type", "f16"};
+  r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  EXPECT_EQ(recipe_of(d + "/f16.gguf"), q);
+  args = {"convert", d + "/q.gguf", d + "/hf"};
+  r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  EXPECT_EQ(nlohmann::json::parse(slurp(d + "/hf/config.json")).at("lmpack_recipe"), q);
 }
 
 TEST(CompressCli, MistakesAreOneLineAndLeaveNothing) {
