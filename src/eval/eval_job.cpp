@@ -22,15 +22,6 @@ void require_existing(const std::string& field, const std::string& path) {
   if (!std::filesystem::exists(path, ec)) throw Error(field, cat(path, ": no such file or directory"));
 }
 
-// Every id must index the model's output rows.
-void check_token_range(const std::vector<EvalSequence>& seqs, int64_t vocab, const std::string& where) {
-  for (const EvalSequence& s : seqs)
-    for (int32_t id : s.tokens)
-      if (id < 0 || id >= vocab)
-        throw Error(where, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
-                               " (tokenizer does not match the model?)"));
-}
-
 }  // namespace
 
 void validate_eval_request(const EvalRequest& r) {
@@ -69,7 +60,7 @@ EvalReport run_eval_job(const EvalRequest& r) {
   eo.score_second_half = r.score_second_half;
   const std::vector<EvalSequence> seqs = build_eval_sequences(text, *tokenizer, eo, r.text);
   const int64_t vocab = ckpt.config.vocab_size;
-  check_token_range(seqs, vocab, r.tokenizer.empty() ? r.model : r.tokenizer);
+  for (const EvalSequence& s : seqs) check_token_ids(s.tokens, ckpt, r.tokenizer.empty() ? r.model : r.tokenizer);
   const std::vector<int32_t> targets = scored_targets(seqs);
   const uint64_t hash = hash_targets(targets);
   const auto count = static_cast<int64_t>(targets.size());

@@ -64,6 +64,14 @@ Vocab load_vocab_for(const std::string& model, const std::string& tokenizer) {
   return std::move(*ckpt.vocab);
 }
 
+void check_token_ids(const std::vector<int32_t>& ids, const Checkpoint& checkpoint, const std::string& where) {
+  const int64_t vocab = checkpoint.config.vocab_size;
+  for (int32_t id : ids)
+    if (id < 0 || id >= vocab)
+      throw Error(where, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
+                             " (tokenizer does not match the model?)"));
+}
+
 std::string beyond_context_warning(const std::string& field, int64_t tokens, const Checkpoint& checkpoint) {
   const int64_t trained = checkpoint.config.context_length;
   if (trained <= 0 || tokens <= trained) return "";

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model/checkpoint.h"
 #include "model/tokenizer.h"
@@ -26,6 +27,11 @@ std::unique_ptr<Tokenizer> tokenizer_for(const Checkpoint& checkpoint);
 // itself a vocabulary file (a GGUF, vocab-only or not, a tokenizer.json, an
 // HF folder); `tokenizer` wins when given.
 Vocab load_vocab_for(const std::string& model, const std::string& tokenizer);
+
+// Error(where, "token id N is outside the model's vocabulary of V (tokenizer
+// does not match the model?)") for the first id that does not index the
+// model's embedding rows; `where` names the vocabulary's source.
+void check_token_ids(const std::vector<int32_t>& ids, const Checkpoint& checkpoint, const std::string& where);
 
 // The warning for `tokens` (the value of request field `field`) beyond the
 // model's trained context, naming the field in backquotes; "" when within it.

@@ -24,8 +24,7 @@ void validate_calibration_source(const CalibrationSource& c, bool required) {
 
 std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt, const CalibrationSource& c,
                                                           const std::string& vocab_source) {
-  if (!ckpt.vocab) throw Error(ckpt.path, "has no vocabulary to tokenize the calibration text with (tokenizer)");
-  std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(*ckpt.vocab, ckpt.path);
+  std::unique_ptr<Tokenizer> tokenizer = tokenizer_for(ckpt);
   CalibrationOptions o;
   o.files = c.files;
   o.samples = c.samples;
@@ -33,12 +32,7 @@ std::vector<std::vector<int32_t>> calibration_windows_for(const Checkpoint& ckpt
   o.seed = c.seed;
   o.random = !c.consecutive;
   std::vector<std::vector<int32_t>> windows = calibration_windows(*tokenizer, o);
-  const int64_t vocab = ckpt.config.vocab_size;
-  for (const std::vector<int32_t>& w : windows)
-    for (int32_t id : w)
-      if (id < 0 || id >= vocab)
-        throw Error(vocab_source, cat("token id ", id, " is outside the model's vocabulary of ", vocab,
-                                      " (tokenizer does not match the model?)"));
+  for (const std::vector<int32_t>& w : windows) check_token_ids(w, ckpt, vocab_source);
   return windows;
 }
 

@@ -13,6 +13,7 @@
 #include "core/output_path.h"
 #include "core/stopwatch.h"
 #include "core/temporaries.h"
+#include "model/load_model.h"
 #include "model/save_hf.h"
 #include "pipeline/compressed_checkpoint.h"
 #include "pipeline/gguf_mix.h"
@@ -292,9 +293,7 @@ CompressReport compress(const CompressRequest& req) {
   }
   validate_compress_request(req);
 
-  LoadOptions lo;
-  lo.tokenizer_path = req.tokenizer;
-  auto ckpt = std::make_unique<Checkpoint>(load_checkpoint(req.model, lo));
+  auto ckpt = std::make_unique<Checkpoint>(load_model(req.model, req.tokenizer));
   CompressReport report;
   std::vector<std::vector<int32_t>> windows;
   if (!req.calibration.files.empty()) {

@@ -1,7 +1,7 @@
 // convert_model; see convert.h.
 #include "pipeline/convert.h"
 
-#include <cctype>
+#include <optional>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -14,15 +14,11 @@
 namespace lmpack {
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 ConvertReport convert_to_gguf(const ConvertRequest& r) {
-  const std::string t = lower(r.type);
-  if (t != "f32" && t != "f16" && t != "bf16" && t != "q8_0")
+  const std::optional<DType> d = dtype_from_name(r.type);
+  if (!d || (*d != DType::F32 && *d != DType::F16 && *d != DType::BF16 && *d != DType::Q8_0))
     throw Error("type", cat("must be f32, f16, bf16 or q8_0 for GGUF output, got '", r.type, "'"));
+  const std::string t(dtype_name(*d));
   check_output_path(r.output, OutputKind::kFile, {r.model, r.tokenizer});
   const Checkpoint ckpt = load_model(r.model, r.tokenizer);
   QuantizeOptions q;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
@@ -232,7 +233,9 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
                                 CalibratedTensors* calibrated, const GgufTypePlan* given_plan) {
   Stopwatch clock;
   check_output_path(out_path, OutputKind::kFile, {input.path, options.imatrix_path});
-  const GgufTypePlan plan = given_plan != nullptr ? *given_plan : plan_gguf(input, options);
+  std::optional<GgufTypePlan> own_plan;
+  if (given_plan == nullptr) own_plan = plan_gguf(input, options);
+  const GgufTypePlan& plan = given_plan != nullptr ? *given_plan : *own_plan;
   const MixOptions& mix = plan.mix;
   std::shared_ptr<const ImportanceMatrix> read;
   if (options.imatrix == nullptr && !options.imatrix_path.empty())

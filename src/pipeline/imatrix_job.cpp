@@ -9,6 +9,7 @@
 #include "core/output_path.h"
 #include "core/progress.h"
 #include "model/forward.h"
+#include "model/load_model.h"
 #include "model/weights.h"
 #include "stats/act_stats.h"
 
@@ -65,9 +66,7 @@ ImatrixReport run_imatrix_job(const ImatrixRequest& r) {
   if (!r.tokenizer.empty()) inputs.push_back(r.tokenizer);
   inputs.insert(inputs.end(), r.calibration.files.begin(), r.calibration.files.end());
   check_output_path(r.output, OutputKind::kFile, inputs, {});
-  LoadOptions lo;
-  lo.tokenizer_path = r.tokenizer;
-  const Checkpoint ckpt = load_checkpoint(r.model, lo);
+  const Checkpoint ckpt = load_model(r.model, r.tokenizer);
   ImatrixReport report;
   const std::string warning = calibration_context_warning(ckpt, r.calibration);
   if (!warning.empty()) report.warnings.push_back(warning);

@@ -24,13 +24,11 @@ TEST(RopeLayout, RopedTensorsAndTheirHeads) {
   EXPECT_EQ(rope_heads("attn_q.weight", c), 0);
 }
 
-// adjacent_index is the row map permute_rope_rows applies.
-TEST(RopeLayout, AdjacentIndexIsThePermutationsRowMap) {
-  const int64_t heads = 2, hd = 8;
-  std::vector<int32_t> adjacent(heads * hd), halves(adjacent.size());
-  std::iota(adjacent.begin(), adjacent.end(), 0);
-  permute_rope_rows(halves.data(), adjacent.data(), heads, hd, sizeof(int32_t), RopeLayout::kAdjacent);
-  for (int64_t r = 0; r < heads * hd; ++r) EXPECT_EQ(halves[r], adjacent_index(r, hd)) << r;
+// adjacent_index written out for two heads of 4: halves rows (0 1 | 2 3) of
+// each head hold adjacent rows (0 2 | 1 3).
+TEST(RopeLayout, AdjacentIndexWrittenOut) {
+  const int64_t expected[] = {0, 2, 1, 3, 4, 6, 5, 7};
+  for (int64_t r = 0; r < 8; ++r) EXPECT_EQ(adjacent_index(r, 4), expected[r]) << r;
 }
 
 // The permutation against transformers' formula, written out: HF row
