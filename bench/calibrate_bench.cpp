@@ -22,13 +22,13 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/progress.h"
-#include "eval/calibration.h"
 #include "core/stopwatch.h"
+#include "eval/calibration.h"
 #include "eval/resource_usage.h"
 #include "model/checkpoint.h"
-#include "model/tokenizer.h"
 #include "pipeline/gguf_quantize.h"
 #include "pipeline/sequential_calibration.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 

@@ -27,19 +27,19 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/stopwatch.h"
 #include "eval/calibration.h"
 #include "eval/kl.h"
 #include "eval/perplexity.h"
-#include "core/stopwatch.h"
 #include "formats/format_sizes.h"
-#include "model/forward.h"
-#include "model/tokenizer.h"
-#include "model/weights.h"
 #include "pipeline/compressed_checkpoint.h"
-#include "quality_eval.h"
 #include "pipeline/gguf_quantize.h"
-#include "pipeline/sequential_calibration.h"
 #include "pipeline/imatrix_job.h"
+#include "pipeline/sequential_calibration.h"
+#include "quality_eval.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 

@@ -21,9 +21,9 @@
 #include "core/stopwatch.h"
 #include "eval/resource_usage.h"
 #include "model/checkpoint.h"
-#include "model/forward.h"
 #include "model/random_model.h"
-#include "model/weights.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 
 namespace {
 

@@ -18,9 +18,9 @@
 #include "eval/kl.h"
 #include "eval/perplexity.h"
 #include "model/checkpoint.h"
-#include "model/forward.h"
-#include "model/tokenizer.h"
-#include "model/weights.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack::bench {
 

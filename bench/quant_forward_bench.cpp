@@ -27,10 +27,11 @@
 #include "core/stopwatch.h"
 #include "eval/resource_usage.h"
 #include "model/checkpoint.h"
-#include "model/forward.h"
 #include "model/random_model.h"
-#include "model/weights.h"
 #include "pipeline/gguf_quantize.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace {
 

@@ -10,9 +10,9 @@
 #include "core/text_file.h"
 #include "eval/logits_file.h"
 #include "eval/resource_usage.h"
-#include "model/forward.h"
 #include "model/load_model.h"
-#include "model/weights.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 
 namespace lmpack {
 namespace {

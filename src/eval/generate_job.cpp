@@ -6,9 +6,9 @@
 
 #include "core/error.h"
 #include "eval/resource_usage.h"
-#include "model/forward.h"
 #include "model/load_model.h"
-#include "model/weights.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 
 namespace lmpack {
 

@@ -1,6 +1,6 @@
 // The whole `lmpack generate` job behind one request: load a model (and a
 // vocabulary from elsewhere), size the forward pass to what the run can reach,
-// continue the prompt (model/generate.h), handing each piece of text to a
+// continue the prompt (runtime/generate.h), handing each piece of text to a
 // callback as soon as it is known, and report the speeds and peak memory.
 // Errors name the request's field ("max_new_tokens", "top_p") or the file,
 // never a command-line flag.
@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "model/generate.h"
+#include "runtime/generate.h"
 
 namespace lmpack {
 

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
-#include "model/non_finite.h"
+#include "runtime/non_finite.h"
 
 namespace lmpack {
 

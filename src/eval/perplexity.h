@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "model/forward.h"
-#include "model/tokenizer.h"
+#include "runtime/forward.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack {
 

@@ -10,8 +10,10 @@
 #include <unordered_set>
 
 #include <cstring>
+#include <fstream>
 
 #include "core/error.h"
+#include "core/output_path.h"
 #include "core/printable.h"
 #include "formats/format_sizes.h"
 
@@ -353,6 +355,13 @@ const GgufValue& array_of(const GgufFile& g, const std::string& key) {
 
 GgufFile parse_gguf(const uint8_t* data, size_t size, const std::string& where) {
   return Parser(data, size, where).parse();
+}
+
+bool is_gguf_file(const std::string& path) {
+  if (is_gguf_path(path)) return true;
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::memcmp(magic, "GGUF", 4) == 0;
 }
 
 GgufFile read_gguf(const std::string& path) {

@@ -102,6 +102,12 @@ struct GgufFile {
   std::vector<int64_t> get_int_array(const std::string& key) const;
 };
 
+// True when the file starts with the magic "GGUF", or is named *.gguf (any
+// case): a ".gguf" with a bad magic or too short for one is meant as a GGUF,
+// and read_gguf's error says what is wrong with it, rather than another
+// format's reader talking of its own header.
+bool is_gguf_file(const std::string& path);
+
 // Throws Error(path, ...) for a bad magic, an unsupported version, a
 // truncated or inconsistent header, an unknown tensor type (naming the
 // tensor), a tensor whose bytes lie outside the file, or overlapping tensors.

@@ -11,7 +11,6 @@
 #include "core/parallel.h"
 #include "grids/int_group_grid.h"
 #include "methods/awq.h"
-#include "model/tensor_names.h"
 
 namespace lmpack {
 namespace {
@@ -99,7 +98,9 @@ class Awq final : public Method {
   CompressedLayer compress(const LinearLayer& l) override {
     LinearLayer layer = l;
     std::vector<float> clipped;
-    if (o_.clip && l.hessian != nullptr && !is_query_or_key(l.name)) {
+    // As AutoAWQ: q and k stay unclipped; their error shows in the attention
+    // scores, which the output error that the search minimises does not see.
+    if (o_.clip && l.hessian != nullptr && !l.feeds_attention_scores) {
       const auto* grid = dynamic_cast<const IntGroupGrid*>(l.grid);
       if (grid == nullptr) throw Error("awq", cat(l.name, ": the clipping search is for integer grids, not ", l.grid->label()));
       clipped.assign(l.w, l.w + l.rows * l.cols);

@@ -6,7 +6,7 @@
 // block's stages. Adding a method is one file that implements this, beside
 // the file of its math; the engine never names a method.
 //
-// The engine walks a block's stages (model/block_forward.h): a stage is a
+// The engine walks a block's stages (runtime/block_forward.h): a stage is a
 // group of linears that share one input (q/k/v, o, gate/up, down). For each
 // stage, in order, it computes the input from the block as compressed so
 // far, then compresses the stage's linears one by one with compress(),
@@ -35,6 +35,7 @@ struct LinearLayer {
   const Hessian* hessian = nullptr;  // H = 2XᵀX/N of its calibration inputs; null without calibration
   const float* importance = nullptr; // [cols] non-negative weights (an imatrix's mean x²), or null
   const Grid* grid = nullptr;        // the target grid
+  bool feeds_attention_scores = false;  // attention q or k: its outputs meet in QKᵀ (after RoPE), not in a sum
 };
 
 struct CompressedLayer {

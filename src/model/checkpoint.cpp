@@ -1,12 +1,8 @@
-// Checkpoint accessors, format detection (load_checkpoint, load_vocab) and the
+// Checkpoint accessors, format detection (load_checkpoint) and the
 // one shape validation that every loader's output goes through.
 #include "model/checkpoint.h"
 
-#include <cctype>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
 #include "formats/format_sizes.h"
@@ -18,30 +14,6 @@ namespace lmpack {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr int64_t kMaxVocabPaddingFraction = 32;
-
-// True when the file's first four bytes are "GGUF".
-bool starts_with_gguf_magic(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  if (!in.read(magic, 4)) return false;
-  return std::memcmp(magic, "GGUF", 4) == 0;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// A GGUF by its magic, or by its name: a ".gguf" with a bad magic or too
-// short for one goes to the GGUF reader, whose error says so, rather than
-// to the llama2.c reader (whose error would talk of a llama2.c header).
-bool is_gguf(const std::string& path) {
-  if (starts_with_gguf_magic(path)) return true;
-  std::string tail = path.size() >= 5 ? path.substr(path.size() - 5) : std::string();
-  for (char& ch : tail) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return tail == ".gguf";
-}
 
 void check_exists(const std::string& path) {
   std::error_code ec;
@@ -84,20 +56,6 @@ uint64_t Checkpoint::tensor_bytes() const {
   uint64_t n = 0;
   for (const auto& [name, t] : tensors) n += t.nbytes;
   return n;
-}
-
-void check_vocab_fits(const Vocab& vocab, int64_t embedding_rows, const std::string& where) {
-  if (vocab.size() > embedding_rows)
-    throw Error(where, cat("vocabulary has ", vocab.size(), " tokens but token_embd.weight has only ", embedding_rows,
-                           " rows"));
-  // Fewer tokens than embedding rows is how exports pad the embedding to a
-  // multiple of 64 or 128 (Qwen2.5: 151665 tokens, 151936 rows; Phi-3: 32011,
-  // 32064). A bigger gap means a vocabulary from another model, whose text
-  // would tokenize to the wrong ids (or to <unk> throughout).
-  if (embedding_rows - vocab.size() > embedding_rows / kMaxVocabPaddingFraction)
-    throw Error(where, cat("vocabulary has ", count_of(vocab.size(), "token"), " but token_embd.weight has ",
-                           embedding_rows, " rows: not this model's tokenizer? (padding of at most 1/",
-                           kMaxVocabPaddingFraction, " of the rows is accepted)"));
 }
 
 void validate_checkpoint(const Checkpoint& c) {
@@ -158,7 +116,7 @@ Checkpoint load_checkpoint(const std::string& path, const LoadOptions& options) 
     if (!fs::exists(fs::path(path) / "config.json"))
       throw Error(path, "is a directory without config.json (expected a Hugging Face checkpoint folder)");
     c = load_hf_checkpoint(path);
-  } else if (is_gguf(path)) {
+  } else if (is_gguf_file(path)) {
     c = load_gguf_checkpoint(path);
   } else {
     c = load_llama2c_checkpoint(path);
@@ -170,25 +128,6 @@ Checkpoint load_checkpoint(const std::string& path, const LoadOptions& options) 
   if (!options.tokenizer_path.empty()) c.vocab = load_vocab(options.tokenizer_path);
   validate_checkpoint(c);
   return c;
-}
-
-Vocab load_vocab(const std::string& path) {
-  check_exists(path);
-  if (fs::is_directory(path)) {
-    const fs::path json = fs::path(path) / "tokenizer.json";
-    if (!fs::exists(json)) throw Error(path, "is a directory without tokenizer.json");
-    return load_tokenizer_json_vocab(json.string());
-  }
-  if (is_gguf(path)) {
-    const GgufFile g = read_gguf(path);
-    Vocab v = vocab_from_gguf(g);
-    // A model file's vocabulary must fit its own embedding, as at load.
-    for (const TensorInfo& t : g.tensors)
-      if (t.name == "token_embd.weight" && t.shape.size() == 2) check_vocab_fits(v, t.shape[0], path);
-    return v;
-  }
-  if (ends_with(path, ".json")) return load_tokenizer_json_vocab(path);
-  return load_llama2c_vocab(path);
 }
 
 }  // namespace lmpack

@@ -31,7 +31,7 @@
 
 #include "io/tensor_info.h"
 #include "model/config.h"
-#include "model/vocab.h"
+#include "tokenizer/vocab.h"
 
 namespace lmpack {
 
@@ -63,9 +63,5 @@ struct LoadOptions {
 // when LoadOptions::tokenizer_path is empty). Validates every tensor's shape
 // against the config and names the first missing or mis-shaped tensor.
 Checkpoint load_checkpoint(const std::string& path, const LoadOptions& options = {});
-
-// Loads just a vocabulary from any file that holds one: a GGUF (possibly
-// vocabulary-only), a llama2.c tokenizer.bin, a tokenizer.json, or an HF folder.
-Vocab load_vocab(const std::string& path);
 
 }  // namespace lmpack

@@ -8,6 +8,7 @@
 #include "core/printable.h"
 #include "model/loaders.h"
 #include "model/rope_layout.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack {
 namespace {

@@ -17,8 +17,9 @@
 #include "model/hf_config.h"
 #include "model/hf_names.h"
 #include "model/load_hf_int.h"
-#include "model/rope_layout.h"
 #include "model/loaders.h"
+#include "model/rope_layout.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack {
 namespace {

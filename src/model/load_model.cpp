@@ -1,11 +1,11 @@
 // A job's model and vocabulary; see load_model.h.
 #include "model/load_model.h"
 
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
+#include "io/gguf.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack {
 namespace fs = std::filesystem;
@@ -21,17 +21,6 @@ void require_tokenizer_file(const std::string& tokenizer) {
 void require_model_file(const std::string& model) {
   std::error_code ec;
   if (!fs::exists(model, ec)) throw Error(model, "no such file or directory");
-}
-
-bool starts_with_gguf_magic(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  in.read(magic, 4);
-  return in.gcount() == 4 && std::memcmp(magic, "GGUF", 4) == 0;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 const char* const kNoVocabulary = "has no vocabulary; pass `tokenizer` (a tokenizer.bin, tokenizer.json or GGUF)";
@@ -57,7 +46,7 @@ Vocab load_vocab_for(const std::string& model, const std::string& tokenizer) {
     require_tokenizer_file(tokenizer);
     return load_vocab(tokenizer);
   }
-  if (fs::is_directory(model) || ends_with(model, ".json") || starts_with_gguf_magic(model)) return load_vocab(model);
+  if (fs::is_directory(model) || model.ends_with(".json") || is_gguf_file(model)) return load_vocab(model);
   // A llama2.c checkpoint: its loader finds tokenizer.bin beside it.
   Checkpoint ckpt = load_checkpoint(model);
   if (!ckpt.vocab) throw Error(model, kNoVocabulary);

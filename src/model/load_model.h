@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "model/checkpoint.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack {
 

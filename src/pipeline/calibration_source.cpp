@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "eval/calibration.h"
 #include "model/load_model.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack {
 

@@ -8,9 +8,9 @@
 #include "core/interrupt.h"
 #include "core/output_path.h"
 #include "core/progress.h"
-#include "model/forward.h"
 #include "model/load_model.h"
-#include "model/weights.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 #include "stats/act_stats.h"
 
 namespace lmpack {

@@ -1,5 +1,5 @@
 // The importance matrix of a model (`lmpack imatrix`): every calibration
-// window runs through the fast forward from position 0 (model/forward.h), an
+// window runs through the fast forward from position 0 (runtime/forward.h), an
 // observer accumulates the squared inputs of every linear layer's columns
 // (stats/act_stats.h), and the result is llama.cpp's imatrix content: the
 // mean of x² per column, with the chunk count and size (io/imatrix.h).

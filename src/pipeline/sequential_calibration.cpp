@@ -8,9 +8,9 @@
 #include "core/mapped_page_releaser.h"
 #include "core/progress.h"
 #include "core/stopwatch.h"
-#include "model/block_forward.h"
 #include "model/tensor_names.h"
-#include "model/weights.h"
+#include "runtime/block_forward.h"
+#include "runtime/weights.h"
 #include "stats/hessian.h"
 
 namespace lmpack {
@@ -159,7 +159,8 @@ void SequentialCalibration::run_block(int64_t layer) {
     e.relative_error = NAN;
     const std::vector<float> w_ref = have_data ? w : std::vector<float>();
     const std::vector<float>* imp = importance_of(name);
-    LinearLayer layer{name, w.data(), rows, cols, h, imp ? imp->data() : nullptr, s.plan.grids.at(name).get()};
+    LinearLayer layer{name, w.data(), rows, cols, h, imp ? imp->data() : nullptr, s.plan.grids.at(name).get(),
+                      is_query_or_key(name)};
     CompressedLayer out = method.compress(layer);
     LMPACK_CHECK(out.matrix.rows == rows && out.matrix.cols == cols &&
                      static_cast<int64_t>(out.matrix.dequantized.size()) == rows * cols,

@@ -6,7 +6,7 @@
 // block being compressed is decoded to fp32; the input checkpoint stays
 // memory-mapped. Per block:
 //  1. the method may transform the block first (AWQ's scales and their
-//     folding): it walks the block's stages (model/block_forward.h
+//     folding): it walks the block's stages (runtime/block_forward.h
 //     walk_block_stages) on the uncompressed weights and the block's input;
 //  2. the stages again, in order q/k/v → o → gate/up → down: each stage's
 //     input is computed from the block with every earlier stage already

@@ -11,11 +11,11 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "formats/decode.h"
-#include "model/block_forward.h"
 #include "model/loaders.h"
 #include "model/save_gguf.h"
 #include "model/tensor_names.h"
-#include "model/weights.h"
+#include "runtime/block_forward.h"
+#include "runtime/weights.h"
 
 namespace lmpack {
 namespace {
@@ -84,7 +84,7 @@ void add_channel_magnitudes(LayerAccumulators& acc, const BlockStage& st) {
 }
 
 // One forward chunk of `n_win` windows through block b (the stage iterator
-// of model/block_forward.h): x [tc, dim] becomes the block's output; head,
+// of runtime/block_forward.h): x [tc, dim] becomes the block's output; head,
 // channel and cosine sums are added to the accumulators.
 void score_chunk(LayerAccumulators& acc, float* x, int64_t n_win, BlockF32& b, const ModelConfig& c,
                  const RopeTables& rope) {

@@ -3,7 +3,7 @@
 // an updated config that every writer (save_gguf, save_hf) and llama.cpp take.
 //
 // Importance, from one fp32 pass of the unpruned model over calibration
-// windows (model/block_forward.h stages; the same math as the fast forward):
+// windows (runtime/block_forward.h stages; the same math as the fast forward):
 //   head h of layer l     mean over tokens of ‖o_h‖₂, o_h the head's attention
 //                         output (its head_dim slice of attn_output's input) —
 //                         Minitron's activation-magnitude head score

@@ -1,7 +1,7 @@
 // Activation statistics for importance matrices: per tensor name, the sum of
 // squared inputs of each column and the number of input rows seen, in double.
 // Model-free: whoever runs the model (e.g. a LinearInputObserver in
-// model/forward.h) feeds it rows; mean_squares() turns the sums into
+// runtime/forward.h) feeds it rows; mean_squares() turns the sums into
 // llama.cpp's imatrix values: mean of x² per column (pipeline/imatrix_job.h
 // makes the file's ImportanceMatrix of them).
 #pragma once

@@ -11,8 +11,9 @@
 
 #include "core/error.h"
 #include "model/checkpoint.h"
-#include "model/tokenizer.h"
 #include "test_paths.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack {
 namespace {

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "model/forward.h"
-#include "model/tokenizer.h"
+#include "runtime/forward.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack::testing {
 

@@ -6,6 +6,7 @@
 #include "fuzz_shared.h"
 #include "io/llama2c.h"
 #include "model/loaders.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack::fuzz {
 

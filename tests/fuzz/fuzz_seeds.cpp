@@ -22,9 +22,9 @@
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/hf_config.h"
-#include "model/loaders.h"
 #include "model/random_model.h"
 #include "model/save_gguf.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack::fuzz {
 namespace {

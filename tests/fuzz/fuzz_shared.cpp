@@ -5,7 +5,7 @@
 
 #include "find_shared_dir.h"
 #include "fuzz_check.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack::fuzz {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "model/vocab.h"
+#include "tokenizer/vocab.h"
 
 namespace lmpack::fuzz {
 

@@ -15,10 +15,10 @@
 #include "fuzz_harness.h"
 #include "fuzz_shared.h"
 #include "io/gguf.h"
-#include "model/loaders.h"
-#include "model/pretokenizer.h"
-#include "model/tokenizer.h"
-#include "model/tokenizer_text.h"
+#include "tokenizer/pretokenizer.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_text.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack::fuzz {
 namespace {

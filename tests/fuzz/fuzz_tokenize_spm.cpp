@@ -13,8 +13,8 @@
 #include "fuzz_harness.h"
 #include "fuzz_shared.h"
 #include "io/gguf.h"
-#include "model/loaders.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack::fuzz {
 namespace {

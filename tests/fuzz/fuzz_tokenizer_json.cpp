@@ -6,7 +6,7 @@
 #include "fuzz_check.h"
 #include "fuzz_harness.h"
 #include "fuzz_shared.h"
-#include "model/loaders.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack::fuzz {
 

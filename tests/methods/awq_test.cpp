@@ -21,11 +21,11 @@
 #include "formats/format_sizes.h"
 #include "methods/round_trip.h"
 #include "model/checkpoint.h"
-#include "model/forward.h"
-#include "model/tokenizer.h"
-#include "model/weights.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 #include "synthetic_layer.h"
 #include "test_paths.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack {
 namespace {

@@ -14,7 +14,7 @@
 #include "formats/format_sizes.h"
 #include "methods/gptq.h"
 #include "model/checkpoint.h"
-#include "model/weights.h"
+#include "runtime/weights.h"
 #include "test_paths.h"
 
 namespace lmpack {

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "model/loaders.h"
 #include "test_paths.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack {
 namespace {

@@ -13,6 +13,7 @@
 #include "model/load_gguf.h"
 #include "model/loaders.h"
 #include "test_paths.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack {
 namespace {

@@ -15,9 +15,9 @@
 #include "core/error.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
-#include "model/forward.h"
 #include "model/loaders.h"
 #include "model/random_model.h"
+#include "runtime/forward.h"
 #include "test_paths.h"
 
 namespace lmpack {

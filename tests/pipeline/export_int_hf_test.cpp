@@ -25,11 +25,11 @@
 #include "formats/decode.h"
 #include "io/safetensors.h"
 #include "methods/gptq.h"
-#include "model/forward.h"
 #include "model/hf_names.h"
 #include "model/random_model.h"
-#include "model/weights.h"
 #include "pipeline_test_models.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 #include "test_paths.h"
 
 namespace lmpack {

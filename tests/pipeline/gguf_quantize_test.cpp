@@ -19,13 +19,13 @@
 #include "formats/decode.h"
 #include "io/gguf.h"
 #include "io/imatrix.h"
-#include "model/forward.h"
 #include "model/save_gguf.h"
-#include "model/tokenizer.h"
-#include "model/weights.h"
 #include "pipeline/gguf_mix.h"
 #include "pipeline_test_models.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 #include "test_paths.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack {
 namespace {

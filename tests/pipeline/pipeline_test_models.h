@@ -13,8 +13,8 @@
 
 #include "eval/calibration.h"
 #include "model/checkpoint.h"
-#include "model/tokenizer.h"
 #include "test_paths.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack::testing {
 

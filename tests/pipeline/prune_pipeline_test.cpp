@@ -14,13 +14,13 @@
 #include "formats/decode.h"
 #include "formats/format_sizes.h"
 #include "methods/sparsity.h"
-#include "model/forward.h"
-#include "model/tokenizer.h"
-#include "model/weights.h"
 #include "pipeline/compressed_checkpoint.h"
 #include "pipeline/sequential_calibration.h"
 #include "pipeline_test_models.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 #include "test_paths.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack {
 namespace {

@@ -19,15 +19,15 @@
 #include "formats/format_sizes.h"
 #include "methods/gptq.h"
 #include "methods/gptq_format.h"
-#include "model/block_forward.h"
-#include "model/forward.h"
 #include "model/random_model.h"
-#include "model/tokenizer.h"
-#include "model/weights.h"
 #include "pipeline/compressed_checkpoint.h"
 #include "pipeline_test_models.h"
+#include "runtime/block_forward.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 #include "stats/hessian.h"
 #include "test_paths.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack {
 namespace {

@@ -20,15 +20,15 @@
 #include "core/parallel.h"
 #include "eval/calibration.h"
 #include "formats/decode.h"
-#include "model/forward.h"
 #include "model/random_model.h"
 #include "model/save_gguf.h"
-#include "model/tensor_names.h"
 #include "model/save_hf.h"
-#include "model/tokenizer.h"
-#include "model/weights.h"
+#include "model/tensor_names.h"
 #include "pipeline_test_models.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
 #include "test_paths.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lmpack {
 namespace {

@@ -7,6 +7,7 @@
 #include "cli_common.h"
 #include "core/error.h"
 #include "model/load_model.h"
+#include "tokenizer/vocab_readers.h"
 
 namespace lmpack::cli {
 namespace {

@@ -1,0 +1,104 @@
+// One transformer block in fp32 over a batch of calibration windows, split
+// into the stages that calibrated compression needs to see (pipeline/
+// sequential_calibration.h): each stage's output is the input of the next
+// group of linear layers, so a method can compress the layers of a stage
+// before the stage that consumes their outputs runs.
+//
+//   x [T, dim]  residual stream of n_windows windows of ctx tokens (T = n_windows·ctx),
+//               each window starting at position 0
+//   block_attn_norm     xn  = rmsnorm(x, attn_norm)                  → q/k/v input
+//   block_attention     att = causal attention(q, k, v of xn)        → attn_output input
+//   x += att·Woᵀ        (kernels/matmul.h matmul_xwt, accumulate)
+//   block_ffn_norm      xn  = rmsnorm(x, ffn_norm)                   → gate/up input
+//   block_ffn_act       act = silu(xn·Wgᵀ) ⊙ (xn·Wuᵀ)                → ffn_down input
+//   x += act·Wdᵀ
+// The same math as the forward passes (runtime/forward.h), with weights that
+// the caller owns and may change between stages.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/checkpoint.h"
+
+namespace lmpack {
+
+// One block's tensors decoded to fp32, canonical layouts (checkpoint.h).
+struct BlockF32 {
+  std::vector<float> attn_norm;         // [dim]
+  std::vector<float> wq, wk, wv;        // [q_dim, dim], [kv_dim, dim], [kv_dim, dim]
+  std::vector<float> bq, bk, bv;        // [q_dim], [kv_dim], [kv_dim] or empty
+  std::vector<float> wo;                // [dim, q_dim]
+  std::vector<float> ffn_norm;          // [dim]
+  std::vector<float> w_gate, w_up;      // [hidden, dim]
+  std::vector<float> w_down;            // [dim, hidden]
+};
+
+// Decodes block `layer` of the checkpoint (validated shapes assumed).
+BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer);
+
+// The RoPE tables for positions 0..ctx-1 of a model (theta, llama3 scaling,
+// GGUF rope_freqs applied): cos/sin [ctx, head_dim/2].
+struct RopeTables {
+  int64_t ctx = 0, half = 0;
+  std::vector<float> cos, sin;
+};
+RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx);
+
+// xn [T, dim] = rmsnorm of every row of x [T, dim] with weight norm [dim].
+void block_rmsnorm(float* xn, const float* x, const float* norm, int64_t tokens, int64_t dim, float eps);
+
+// att [T, q_dim]: for every window, q/k/v = xn·Wᵀ (+ bias), RoPE, causal
+// grouped-query attention. xn [T, dim]; T = n_windows · tables.ctx.
+void block_attention(float* att, const float* xn, const BlockF32& block, const ModelConfig& config,
+                     const RopeTables& tables, int64_t n_windows);
+
+// act [T, hidden] = silu(xn·Wgᵀ) ⊙ (xn·Wuᵀ); xn [T, dim].
+void block_ffn_act(float* act, const float* xn, const BlockF32& block, const ModelConfig& config, int64_t tokens);
+
+// x [T, dim] += att·Woᵀ / act·Wdᵀ (the residual adds).
+void block_add_attn_output(float* x, const float* att, const BlockF32& block, const ModelConfig& config,
+                           int64_t tokens);
+void block_add_ffn_output(float* x, const float* act, const BlockF32& block, const ModelConfig& config,
+                          int64_t tokens);
+
+// A linear weight of a block: its name after "blk.N.", its values, the
+// width of its input.
+struct BlockLinear {
+  const char* suffix;  // "attn_q.weight", ...
+  std::vector<float>* w;
+  int64_t cols;
+};
+
+// The seven linears of a block in the order of its stages: q, k, v, o, gate,
+// up, down.
+std::vector<BlockLinear> block_linears(BlockF32& block, const ModelConfig& config);
+
+// One stage of a block: the linears that share one input, that input, and
+// its producer (what a per-channel scale of the input can be folded into):
+//   attention input   q, k, v   xn [T, dim]      producer: attn_norm
+//   attention output  o         att [T, q_dim]   producer: v's rows (+ bias), when q_dim == kv_dim
+//   FFN input         gate, up  xn [T, dim]      producer: ffn_norm
+//   FFN output        down      act [T, hidden]  producer: up's rows
+struct BlockStage {
+  const float* input = nullptr;  // [tokens, cols]
+  int64_t tokens = 0, cols = 0;
+  std::vector<BlockLinear> linears;
+  std::vector<float>* producer_norm = nullptr;
+  std::vector<float>* producer_rows = nullptr;  // [cols, producer_cols]
+  int64_t producer_cols = 0;
+  std::vector<float>* producer_bias = nullptr;  // [cols] or empty
+};
+
+// The stage iterator: runs block over x [T, dim] (n_windows windows of
+// rope.ctx tokens), stage by stage, calling visit(stage) with each stage's
+// input before the stage's linears are applied; visit may change those
+// linears (compression), and the later stages see the change. x gets the
+// attention output added, and the FFN output too when add_ffn_output (x is
+// then the block's output).
+void walk_block_stages(BlockF32& block, const ModelConfig& config, const RopeTables& rope, int64_t n_windows,
+                       float* x, bool add_ffn_output, const std::function<void(const BlockStage&)>& visit);
+
+}  // namespace lmpack

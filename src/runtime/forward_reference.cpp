@@ -1,0 +1,163 @@
+// ReferenceForward: the llama2.c run.c forward pass, one token at a time,
+// plain scalar loops, single-threaded. It is the oracle the fast path is
+// tested against, so it stays short and reads top to bottom.
+//
+// Per token at position pos, for each layer l:
+//   xb = rmsnorm(x) * attn_norm
+//   q = wq xb (+bq), k = wk xb (+bk), v = wv xb (+bv)
+//   rotate adjacent pairs (2j, 2j+1) of every head of q and k by pos * inv_freq[j]
+//   for each query head h: kv head = h / (n_heads / n_kv_heads);
+//     att_t = softmax_t(q_h . k_t / sqrt(head_dim)), t = 0..pos; xb2_h = sum_t att_t v_t
+//   x += wo xb2
+//   xb = rmsnorm(x) * ffn_norm;  x += w_down(silu(w_gate xb) * (w_up xb))
+// logits = output · rmsnorm(x) * output_norm
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "runtime/forward.h"
+#include "runtime/kv_cache.h"
+
+namespace lmpack {
+namespace {
+
+class ReferenceForward final : public ForwardPass {
+ public:
+  ReferenceForward(std::shared_ptr<const ModelWeights> w, int64_t max_context)
+      : ForwardPass(std::move(w)),
+        max_context_(max_context),
+        cache_(config().n_layers, max_context, config().kv_dim()) {
+    const ModelConfig& c = config();
+    const int64_t half = c.head_dim / 2;
+    x_.resize(c.dim);
+    xb_.resize(c.dim);
+    xb2_.resize(c.q_dim());
+    q_.resize(c.q_dim());
+    hb_.resize(c.hidden_dim);
+    hb2_.resize(c.hidden_dim);
+    att_.resize(max_context_);
+    final_.resize(c.vocab_size);
+    rope_cos_.resize(static_cast<size_t>(max_context_ * half));
+    rope_sin_.resize(rope_cos_.size());
+    rope_tables(rope_cos_.data(), rope_sin_.data(), weights_->rope_inv_freq.data(), half, 0, max_context_);
+  }
+
+  void forward(const int32_t* tokens, int64_t n, float* logits, bool last_only) override {
+    const ModelConfig& c = config();
+    if (pos_ + n > max_context_)
+      throw Error("context", cat("position ", pos_ + n, " exceeds the context of ", max_context_, " tokens"));
+    for (int64_t i = 0; i < n; ++i)
+      if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+        throw Error("tokens", cat("token id ", tokens[i], " at index ", i, " is outside the vocabulary [0, ",
+                                  c.vocab_size, ")"));
+    for (int64_t i = 0; i < n; ++i) {
+      step(tokens[i]);
+      if (!last_only) std::copy(final_.begin(), final_.end(), logits + i * c.vocab_size);
+    }
+    if (last_only && n > 0) std::copy(final_.begin(), final_.end(), logits);
+  }
+
+  void reset() override { pos_ = 0; }
+  int64_t pos() const override { return pos_; }
+  int64_t max_context() const override { return max_context_; }
+
+ private:
+  // One token at position pos_; leaves its logits in final_.
+  void step(int32_t token) {
+    const ReferenceWeights& w = weights_->reference();
+    const ModelConfig& c = config();
+    const int64_t dim = c.dim, hd = c.head_dim, kv_dim = c.kv_dim(), q_dim = c.q_dim();
+    const int64_t group = c.n_heads / c.n_kv_heads;
+    const int64_t pos = pos_;
+    const int64_t half = hd / 2;
+    const float* cos = rope_cos_.data() + pos * half;  // [half]
+    const float* sin = rope_sin_.data() + pos * half;  // [half]
+
+    // x: [dim] the residual stream
+    const float* row = w.token_embd + static_cast<int64_t>(token) * dim;
+    std::copy(row, row + dim, x_.begin());
+
+    for (int64_t l = 0; l < c.n_layers; ++l) {
+      const ReferenceLayerWeights& lw = w.layers[l];
+      float* k_cache = cache_.keys(l);    // [max_context, kv_dim]
+      float* v_cache = cache_.values(l);  // [max_context, kv_dim]
+      float* k = k_cache + pos * kv_dim;                                // [kv_dim] this position
+      float* v = v_cache + pos * kv_dim;                                // [kv_dim] this position
+
+      // xb: [dim] = rmsnorm(x)
+      rmsnorm_reference(xb_.data(), x_.data(), lw.attn_norm, dim, c.rms_eps);
+      // q: [q_dim], k, v: [kv_dim]
+      matmul_xwt_reference(q_.data(), xb_.data(), lw.wq, 1, q_dim, dim);
+      matmul_xwt_reference(k, xb_.data(), lw.wk, 1, kv_dim, dim);
+      matmul_xwt_reference(v, xb_.data(), lw.wv, 1, kv_dim, dim);
+      if (lw.bq != nullptr)
+        for (int64_t i = 0; i < q_dim; ++i) q_[i] += lw.bq[i];
+      if (lw.bk != nullptr)
+        for (int64_t i = 0; i < kv_dim; ++i) k[i] += lw.bk[i];
+      if (lw.bv != nullptr)
+        for (int64_t i = 0; i < kv_dim; ++i) v[i] += lw.bv[i];
+      rope_reference(q_.data(), cos, sin, c.n_heads, hd);
+      rope_reference(k, cos, sin, c.n_kv_heads, hd);
+
+      // xb2: [q_dim] attention output, head by head
+      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      for (int64_t h = 0; h < c.n_heads; ++h) {
+        const float* qh = q_.data() + h * hd;  // [hd]
+        const int64_t kvh = h / group;
+        // att: [pos + 1]
+        for (int64_t t = 0; t <= pos; ++t)
+          att_[t] = dot_reference(qh, k_cache + t * kv_dim + kvh * hd, hd) * scale;
+        softmax_reference(att_.data(), pos + 1);
+        float* out = xb2_.data() + h * hd;  // [hd]
+        for (int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
+        for (int64_t t = 0; t <= pos; ++t) {
+          const float* vt = v_cache + t * kv_dim + kvh * hd;  // [hd]
+          for (int64_t i = 0; i < hd; ++i) out[i] += att_[t] * vt[i];
+        }
+      }
+      // x += wo · xb2
+      matmul_xwt_reference(xb_.data(), xb2_.data(), lw.wo, 1, dim, q_dim);
+      for (int64_t i = 0; i < dim; ++i) x_[i] += xb_[i];
+
+      // FFN: xb = rmsnorm(x); hb, hb2: [hidden]
+      rmsnorm_reference(xb_.data(), x_.data(), lw.ffn_norm, dim, c.rms_eps);
+      matmul_xwt_reference(hb_.data(), xb_.data(), lw.w_gate, 1, c.hidden_dim, dim);
+      matmul_xwt_reference(hb2_.data(), xb_.data(), lw.w_up, 1, c.hidden_dim, dim);
+      for (int64_t i = 0; i < c.hidden_dim; ++i) {
+        const float g = hb_[i];
+        hb_[i] = g / (1.0f + std::exp(-g)) * hb2_[i];
+      }
+      matmul_xwt_reference(xb_.data(), hb_.data(), lw.w_down, 1, dim, c.hidden_dim);
+      for (int64_t i = 0; i < dim; ++i) x_[i] += xb_[i];
+    }
+
+    // final_: [vocab] logits
+    rmsnorm_reference(x_.data(), x_.data(), w.output_norm, dim, c.rms_eps);
+    matmul_xwt_reference(final_.data(), x_.data(), w.output, 1, c.vocab_size, dim);
+    ++pos_;
+  }
+
+  int64_t max_context_;
+  int64_t pos_ = 0;
+  std::vector<float> x_, xb_, xb2_, q_, hb_, hb2_, att_, final_;  // shapes in step()
+  KvCache cache_;                               // [n_layers, max_context, kv_dim]
+  std::vector<float> rope_cos_, rope_sin_;      // [max_context, head_dim/2]
+};
+
+}  // namespace
+
+std::unique_ptr<ForwardPass> make_reference_forward(std::shared_ptr<const ModelWeights> weights,
+                                                    int64_t max_context) {
+  LMPACK_CHECK(weights != nullptr);
+  LMPACK_CHECK(static_cast<int64_t>(weights->rope_inv_freq.size()) == weights->config.head_dim / 2,
+               "ModelWeights without RoPE frequencies (use build_weights)");
+  if (max_context <= 0) max_context = weights->config.context_length;
+  weights->reference();  // decode the fp32 copies now, not inside the first step
+  return std::make_unique<ReferenceForward>(std::move(weights), max_context);
+}
+
+}  // namespace lmpack

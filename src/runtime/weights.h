@@ -1,0 +1,98 @@
+// A checkpoint's weights as the forward passes see them.
+//
+// ModelWeights (the fast path) keeps every matrix as a WeightMatrix view of
+// the stored bytes in the memory mapping: F32, F16, BF16 and every GGUF block
+// type whose FormatOps has a dot product run in place through qmatmul_xwt,
+// so the weights in memory are the size of the file. Token embeddings are
+// decoded one looked-up row at a time. Only tensors the fast path cannot use
+// in place (unaligned F32, block types without a dot product, F16/BF16 norm
+// vectors and biases) are decoded once into buffers this object owns.
+//
+// ReferenceWeights (the oracle) are fp32 views of everything, decoded on the
+// first call to reference() (made by make_reference_forward), never by the
+// fast path.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "formats/qmatmul.h"
+#include "model/checkpoint.h"
+
+namespace lmpack {
+
+struct LayerWeights {
+  const float* attn_norm;  // [dim]
+  WeightMatrix wq;         // [q_dim, dim]
+  WeightMatrix wk;         // [kv_dim, dim]
+  WeightMatrix wv;         // [kv_dim, dim]
+  const float* bq;         // [q_dim] or nullptr
+  const float* bk;         // [kv_dim] or nullptr
+  const float* bv;         // [kv_dim] or nullptr
+  WeightMatrix wo;         // [dim, q_dim]
+  const float* ffn_norm;   // [dim]
+  WeightMatrix w_gate;     // [hidden_dim, dim]
+  WeightMatrix w_up;       // [hidden_dim, dim]
+  WeightMatrix w_down;     // [dim, hidden_dim]
+};
+
+// fp32 views for the reference forward pass (same shapes as LayerWeights).
+struct ReferenceLayerWeights {
+  const float* attn_norm;
+  const float* wq;
+  const float* wk;
+  const float* wv;
+  const float* bq;
+  const float* bk;
+  const float* bv;
+  const float* wo;
+  const float* ffn_norm;
+  const float* w_gate;
+  const float* w_up;
+  const float* w_down;
+};
+
+struct ReferenceWeights {
+  const float* token_embd = nullptr;   // [vocab, dim]
+  const float* output_norm = nullptr;  // [dim]
+  const float* output = nullptr;       // [vocab, dim] (== token_embd when tied)
+  std::vector<ReferenceLayerWeights> layers;
+  std::vector<std::vector<float>> owned;  // decoded tensors
+};
+
+struct ModelWeights {
+  ModelConfig config;
+  WeightMatrix token_embd;             // [vocab, dim], any decodable type
+  const float* output_norm = nullptr;  // [dim]
+  WeightMatrix output;                 // [vocab, dim] (== token_embd when tied)
+  std::vector<LayerWeights> layers;
+  // [head_dim/2] RoPE inverse frequencies of the pairs (2j, 2j+1): theta,
+  // llama3 scaling and rope_freqs.weight divisors (GGUF) already applied.
+  std::vector<float> rope_inv_freq;
+  std::vector<std::vector<float>> owned;                // decoded tensors (see above)
+  std::vector<std::shared_ptr<const void>> keep_alive;  // the checkpoint's mappings
+  // Where the weights came from, for errors: the checkpoint's path and its
+  // tensors as stored (views into keep_alive; see runtime/non_finite.h).
+  std::string source;
+  std::map<std::string, TensorInfo> stored;
+
+  // x [dim] = row `token` of token_embd, decoded.
+  void embed(float* x, int32_t token) const;
+  // Bytes of weights this object holds outside the mappings (owned, plus the
+  // reference weights' buffers once built): ~0 for a checkpoint the fast path
+  // runs in place.
+  size_t owned_bytes() const;
+  // fp32 views, decoded on first call (thread-safe); for the reference pass.
+  const ReferenceWeights& reference() const;
+
+ private:
+  mutable std::once_flag reference_once_;
+  mutable std::unique_ptr<ReferenceWeights> reference_;
+};
+
+// Throws Error(checkpoint.path, ...) for a tensor dtype that cannot be decoded.
+std::shared_ptr<const ModelWeights> build_weights(const Checkpoint& checkpoint);
+
+}  // namespace lmpack
