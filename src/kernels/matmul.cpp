@@ -41,4 +41,28 @@ void matmul_xwt_reference(float* y, const float* x, const float* w, int64_t m, i
   }
 }
 
+void matmul_xwt_backward(float* dx, float* dw, const float* dy, const float* x, const float* w, int64_t m, int64_t n,
+                         int64_t k, bool accumulate_dx) {
+  if (dx != nullptr) sgemm(false, false, m, k, n, 1.0f, dy, n, w, k, accumulate_dx ? 1.0f : 0.0f, dx, k);
+  if (dw != nullptr) sgemm(true, false, n, k, m, 1.0f, dy, n, x, k, 1.0f, dw, k);
+}
+
+void matmul_xwt_backward_reference(float* dx, float* dw, const float* dy, const float* x, const float* w, int64_t m,
+                                   int64_t n, int64_t k, bool accumulate_dx) {
+  if (dx != nullptr)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t p = 0; p < k; ++p) {
+        float acc = 0.0f;
+        for (int64_t j = 0; j < n; ++j) acc += dy[i * n + j] * w[j * k + p];
+        dx[i * k + p] = accumulate_dx ? dx[i * k + p] + acc : acc;
+      }
+  if (dw != nullptr)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = 0; p < k; ++p) {
+        float acc = 0.0f;
+        for (int64_t i = 0; i < m; ++i) acc += dy[i * n + j] * x[i * k + p];
+        dw[j * k + p] += acc;
+      }
+}
+
 }  // namespace lmpack

@@ -16,6 +16,15 @@ void matmul_xwt(float* y, const float* x, const float* w, int64_t m, int64_t n, 
 void matmul_xwt_reference(float* y, const float* x, const float* w, int64_t m, int64_t n, int64_t k,
                           bool accumulate = false);
 
+// Backward of y = x · Wᵀ, for training: dx = dy · W (written, or added to
+// dx when accumulate_dx), dw += dyᵀ · x (always accumulated: a weight's
+// gradient sums over the batch). dx or dw may be null when not wanted.
+//   dx: [m, k], dw: [n, k], dy: [m, n], x: [m, k], w: [n, k], row-major.
+void matmul_xwt_backward(float* dx, float* dw, const float* dy, const float* x, const float* w, int64_t m, int64_t n,
+                         int64_t k, bool accumulate_dx = false);
+void matmul_xwt_backward_reference(float* dx, float* dw, const float* dy, const float* x, const float* w, int64_t m,
+                                   int64_t n, int64_t k, bool accumulate_dx = false);
+
 // General row-major C[m,n] = alpha · op(A) · op(B) + beta · C with leading dims.
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);

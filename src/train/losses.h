@@ -1,0 +1,19 @@
+// Losses of training over rows of logits, each returning the loss and
+// writing its gradient with respect to the logits (what
+// TrainingPass::backward takes).
+#pragma once
+
+#include <cstdint>
+
+namespace lmpack {
+
+// Next-token cross-entropy, averaged over the rows that have a target
+// (targets[r] < 0: the row is left out and its gradient is 0):
+//   loss = mean_r -log softmax(logits_r)[targets_r]
+//   dlogits_r = (softmax(logits_r) - onehot(targets_r)) / rows_with_target
+// logits, dlogits: [rows, vocab] (dlogits may be logits); targets: [rows].
+// Returns 0 (and zero gradients) when no row has a target. The sums are in
+// double. Throws Error("targets", ...) for a target outside [0, vocab).
+double cross_entropy(float* dlogits, const float* logits, const int32_t* targets, int64_t rows, int64_t vocab);
+
+}  // namespace lmpack

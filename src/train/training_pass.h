@@ -1,0 +1,81 @@
+// The forward and backward pass of training: a batch of token sequences,
+// each from position 0, through the same Llama block as the runtime
+// (runtime/forward.h: RMSNorm, RoPE on adjacent pairs, grouped-query causal
+// attention, SwiGLU, tied or separate output), in fp32, keeping what the
+// backward needs.
+//
+// forward() writes logits [batch * seq, vocab] (row b * seq + t is token t of
+// sequence b); backward() takes d loss / d logits of the same shape and adds
+// d loss / d parameter into a gradient buffer laid out as the parameters
+// (train/parameters.h). Activations kept per block: its input, the two
+// normed inputs, q and k after RoPE, v, the attention output, the FFN's gate
+// and up: (4 dim + 2 q_dim + 2 kv_dim + 2 hidden) floats per token per block.
+// The softmax of attention is recomputed in the backward, not kept.
+//
+// Two kernel sets, one orchestration: kFast runs the linear layers through
+// oneDNN GEMMs and rows, heads and sequences on the OpenMP team; kReference
+// runs the plain-loop kernels (*_reference) on one thread, the oracle that
+// the fast path is tested against (tests/train/training_pass_test.cpp), as
+// the reference forward is for inference. Finite differences check both.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "train/parameters.h"
+
+namespace lmpack {
+
+enum class TrainKernels { kFast, kReference };
+
+class TrainingPass {
+ public:
+  // The model must outlive the pass; forward() reads model.values as they
+  // are at the call (an optimizer changes them between steps).
+  TrainingPass(const TrainableModel& model, int64_t batch, int64_t seq, TrainKernels kernels = TrainKernels::kFast);
+
+  // tokens: [batch, seq] ids in [0, vocab); logits: [batch * seq, vocab] out.
+  // Throws Error("tokens", ...) for an id outside the vocabulary.
+  void forward(const int32_t* tokens, float* logits);
+  // dlogits: [batch * seq, vocab]; grads: [layout.size()], accumulated.
+  // Uses the activations of the last forward() (same model values).
+  void backward(const float* dlogits, float* grads);
+
+  int64_t batch() const { return batch_; }
+  int64_t seq() const { return seq_; }
+  // Bytes of activations and scratch this pass holds.
+  size_t activation_bytes() const;
+
+ private:
+  struct BlockActivations {
+    std::vector<float> x;      // [rows, dim] block input (residual stream)
+    std::vector<float> xn1;    // [rows, dim] rmsnorm(x) * attn_norm
+    std::vector<float> q;      // [rows, q_dim] after RoPE
+    std::vector<float> k, v;   // [rows, kv_dim], k after RoPE
+    std::vector<float> att;    // [rows, q_dim] attention output (input of attn_output)
+    std::vector<float> x_mid;  // [rows, dim] x + attention
+    std::vector<float> xn2;    // [rows, dim] rmsnorm(x_mid) * ffn_norm
+    std::vector<float> gate, up;  // [rows, hidden] before silu(gate) * up
+  };
+
+  void attention_forward(BlockActivations& a);
+  void attention_backward(const BlockActivations& a, const float* datt, float* dq, float* dk, float* dv);
+
+  const TrainableModel& model_;
+  int64_t batch_, seq_, rows_;
+  TrainKernels kernels_;
+  std::vector<int32_t> tokens_;         // [rows] of the last forward
+  std::vector<float> rope_cos_, rope_sin_;  // [seq, head_dim/2]
+  std::vector<BlockActivations> blocks_;
+  std::vector<float> x_final_;          // [rows, dim] input of output_norm
+  std::vector<float> xn_final_;         // [rows, dim] rmsnorm(x_final) * output_norm
+  std::vector<float> scratch_;          // per thread: attention scores [2 seq]
+  // backward's buffers, kept between steps
+  std::vector<float> dx_, dx_mid_, dxn_;       // [rows, dim]
+  std::vector<float> h_, dgate_, dup_;         // [rows, hidden]
+  std::vector<float> datt_, dq_;               // [rows, q_dim]
+  std::vector<float> dk_, dv_;                 // [rows, kv_dim]
+  std::vector<float> norm_partials_;           // [threads, dim] per-thread RMSNorm weight gradients
+};
+
+}  // namespace lmpack

@@ -1,0 +1,47 @@
+// cross_entropy against values written out by hand and against finite
+// differences of itself; rows without a target count for nothing.
+#include "train/losses.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "gradient_check.h"
+
+namespace lmpack {
+namespace {
+
+TEST(CrossEntropy, KnownValueAndIgnoredRows) {
+  // Row 0: logits (0, ln 3) -> p = (1/4, 3/4), target 1: -ln(3/4). Row 1 ignored.
+  std::vector<float> logits = {0.0f, std::log(3.0f), 5.0f, -5.0f}, d(4);
+  std::vector<int32_t> targets = {1, -1};
+  const double loss = cross_entropy(d.data(), logits.data(), targets.data(), 2, 2);
+  EXPECT_NEAR(loss, -std::log(0.75), 1e-6);
+  EXPECT_NEAR(d[0], 0.25f, 1e-6f);
+  EXPECT_NEAR(d[1], -0.25f, 1e-6f);
+  EXPECT_EQ(d[2], 0.0f);
+  EXPECT_EQ(d[3], 0.0f);
+  std::vector<int32_t> none = {-1, -1};
+  EXPECT_EQ(cross_entropy(d.data(), logits.data(), none.data(), 2, 2), 0.0);
+  std::vector<int32_t> bad = {0, 2};
+  EXPECT_THROW(cross_entropy(d.data(), logits.data(), bad.data(), 2, 2), Error);
+}
+
+TEST(CrossEntropy, GradientMatchesFiniteDifferencesAndMayOverwriteLogits) {
+  const int64_t rows = 4, vocab = 9;
+  auto logits = testing::random_floats(rows * vocab, 71, -3.0f, 3.0f);
+  std::vector<int32_t> targets = {0, 8, -1, 4};
+  std::vector<float> d(logits.size()), scratch(logits.size());
+  auto loss = [&] { return cross_entropy(scratch.data(), logits.data(), targets.data(), rows, vocab); };
+  const double value = cross_entropy(d.data(), logits.data(), targets.data(), rows, vocab);
+  testing::expect_gradient_near("dlogits", d.data(), testing::numeric_gradient(logits.data(), logits.size(), loss, 1e-3f),
+                                1e-4, 1e-2);
+  std::vector<float> in_place = logits;
+  EXPECT_DOUBLE_EQ(cross_entropy(in_place.data(), in_place.data(), targets.data(), rows, vocab), value);
+  for (size_t i = 0; i < d.size(); ++i) EXPECT_EQ(in_place[i], d[i]) << i;
+}
+
+}  // namespace
+}  // namespace lmpack
