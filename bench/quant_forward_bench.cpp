@@ -24,8 +24,8 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/resource_usage.h"
 #include "core/stopwatch.h"
-#include "eval/resource_usage.h"
 #include "model/checkpoint.h"
 #include "model/random_model.h"
 #include "pipeline/gguf_quantize.h"

@@ -23,14 +23,14 @@
 #include <string>
 #include <vector>
 
+#include "bench_child.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/progress.h"
-#include "eval/resource_usage.h"
+#include "core/resource_usage.h"
 #include "model/checkpoint.h"
 #include "model/random_model.h"
 #include "pipeline/gguf_quantize.h"
-#include "bench_child.h"
 
 namespace {
 

@@ -16,8 +16,8 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/resource_usage.h"
 #include "core/stopwatch.h"
-#include "eval/resource_usage.h"
 #include "kernels/ops.h"
 #include "model/checkpoint.h"
 #include "train/losses.h"

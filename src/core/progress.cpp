@@ -24,9 +24,9 @@ void Progress::update(int64_t done) {
   double secs = std::chrono::duration<double>(now - start_).count();
   double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
   double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;
-  std::fprintf(stderr, "\r%s  %lld/%lld  %.1f %s/s  eta %.0fs   ", label_.c_str(),
+  std::fprintf(stderr, "\r%s  %lld/%lld  %.1f %s/s  eta %.0fs%s%s   ", label_.c_str(),
                static_cast<long long>(done), static_cast<long long>(total_), rate,
-               unit_.empty() ? "it" : unit_.c_str(), eta);
+               unit_.empty() ? "it" : unit_.c_str(), eta, note_.empty() ? "" : "  ", note_.c_str());
   std::fflush(stderr);
 }
 

@@ -7,9 +7,9 @@
 
 #include "core/error.h"
 #include "core/output_path.h"
+#include "core/resource_usage.h"
 #include "core/text_file.h"
 #include "eval/logits_file.h"
-#include "eval/resource_usage.h"
 #include "model/load_model.h"
 #include "runtime/forward.h"
 #include "runtime/weights.h"

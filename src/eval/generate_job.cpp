@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "core/error.h"
-#include "eval/resource_usage.h"
+#include "core/resource_usage.h"
 #include "model/load_model.h"
 #include "runtime/forward.h"
 #include "runtime/weights.h"

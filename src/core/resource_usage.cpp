@@ -1,4 +1,4 @@
-#include "eval/resource_usage.h"
+#include "core/resource_usage.h"
 
 #include <sys/resource.h>
 
