@@ -54,12 +54,12 @@ class TrainJob : public ::testing::Test {
     TrainRequest r;
     r.config = config_;
     r.tokenizer = testing::shared_path("models/stories260K/tok512.bin");
-    r.data = {testing::shared_path("data/tinystories-valid/tinystories_valid_first1000.txt")};
-    r.batch = 4;
-    r.seq = 64;
-    r.steps = 30;
-    r.lr = 3e-3f;
-    r.output = dir_ + "/" + out;
+    r.training.data = {testing::shared_path("data/tinystories-valid/tinystories_valid_first1000.txt")};
+    r.training.batch = 4;
+    r.training.seq = 64;
+    r.training.steps = 30;
+    r.training.lr = 3e-3f;
+    r.training.output = dir_ + "/" + out;
     return r;
   }
   std::string dir_, config_;
@@ -86,30 +86,30 @@ TEST_F(TrainJob, AFreshModelLearnsAndItsOutputHoldsTheTrainedValues) {
 
 TEST_F(TrainJob, AResumedRunGivesTheBytesOfAnUnstoppedOne) {
   TrainRequest straight = request("straight.gguf");
-  straight.steps = 8;
+  straight.training.steps = 8;
   run_train_job(straight);
 
   TrainRequest stopped = request("stopped.gguf");
-  stopped.steps = 8;
-  stopped.save_every = 4;
+  stopped.training.steps = 8;
+  stopped.training.save_every = 4;
   // A stop after step 5: the state on disk is the one saved at step 4.
   EXPECT_THROW(run_train_job(stopped, [](const TrainStepLog& s) {
                  if (s.step == 5) throw Error("test", "stopped");
                }),
                Error);
-  EXPECT_EQ(load_train_state(stopped.output + ".train-state").step, 4);
-  stopped.resume = true;
+  EXPECT_EQ(load_train_state(stopped.training.output + ".train-state").step, 4);
+  stopped.training.resume = true;
   const TrainReport resumed = run_train_job(stopped);
   EXPECT_EQ(resumed.first_step, 4);
   EXPECT_EQ(resumed.tokens_trained, 4 * 4 * 64);
-  EXPECT_EQ(read_bytes(straight.output), read_bytes(stopped.output));
-  EXPECT_EQ(load_train_state(straight.output + ".train-state").values,
-            load_train_state(stopped.output + ".train-state").values);
+  EXPECT_EQ(read_bytes(straight.training.output), read_bytes(stopped.training.output));
+  EXPECT_EQ(load_train_state(straight.training.output + ".train-state").values,
+            load_train_state(stopped.training.output + ".train-state").values);
 
   // The same state with another learning rate is another run.
-  stopped.lr = 1e-3f;
-  stopped.steps = 8;
-  const std::string state = stopped.output + ".train-state";
+  stopped.training.lr = 1e-3f;
+  stopped.training.steps = 8;
+  const std::string state = stopped.training.output + ".train-state";
   save_train_state(state, [&] {
     TrainState s = load_train_state(state);
     s.step = 4;
@@ -127,18 +127,18 @@ TEST_F(TrainJob, BadRequestsNameTheirField) {
   no_vocab.tokenizer.clear();
   EXPECT_EQ(error_of(no_vocab), "tokenizer: a model made from `config` needs a vocabulary: pass `tokenizer`");
   TrainRequest long_seq = request("x.gguf");
-  long_seq.seq = 129;
+  long_seq.training.seq = 129;
   EXPECT_EQ(error_of(long_seq), "seq: 129 tokens per sequence is beyond the model's context of 128");
   TrainRequest lr = request("x.gguf");
-  lr.min_lr = 1.0f;
+  lr.training.min_lr = 1.0f;
   EXPECT_EQ(error_of(lr), "min_lr: must be between 0 and `lr` (0.003), got 1");
   TrainRequest little = request("x.gguf");
   const std::string tiny = dir_ + "/tiny.txt";
   std::ofstream(tiny) << "Once upon a time.";
-  little.data = {tiny};
+  little.training.data = {tiny};
   EXPECT_EQ(error_of(little).rfind("data: the text has ", 0), 0u) << error_of(little);
   TrainRequest no_state = request("never.gguf");
-  no_state.resume = true;
+  no_state.training.resume = true;
   EXPECT_NE(error_of(no_state).find("never.gguf.train-state"), std::string::npos) << error_of(no_state);
   EXPECT_FALSE(fs::exists(dir_ + "/x.gguf"));
   EXPECT_FALSE(fs::exists(dir_ + "/never.gguf"));

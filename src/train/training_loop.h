@@ -1,0 +1,115 @@
+// The one training loop behind `lmpack train` and `lmpack distill`: batches
+// of text, an objective that turns the model's logits into a loss and its
+// gradient, backward, the gradient-norm clip, AdamW on a warmup + cosine
+// schedule, progress, saves of the model and of the training state, and an
+// exact resume. What is learnt is the objective's: next-token cross-entropy
+// (train/train_job.h) or a teacher's distribution (pipeline/distill_job.h).
+//
+// Each step: grad_accum batches of batch x seq tokens drawn from the text
+// (train/token_stream.h), the objective, backward, clip, AdamW. Every
+// save_every steps and at the end the model and the training state
+// (parameters, AdamW moments, step, and what defines the run: the options,
+// the data, the objective's own items) are written, each atomically;
+// `resume` continues from the state file and gives the bits an uninterrupted
+// run would have given (same threads).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/checkpoint.h"
+#include "train/optimizer.h"
+#include "train/parameters.h"
+
+namespace lmpack {
+
+// Options of every training run. Errors name these fields.
+struct TrainingOptions {
+  std::vector<std::string> data;                // text files
+  std::string doc_separator = "<|endoftext|>";  // "" : a file is one document
+  int64_t batch = 8;
+  int64_t seq = 0;  // tokens per sequence (0: the model's context, at most 256)
+  int64_t steps = 1000;
+  int64_t grad_accum = 1;
+  float lr = 1e-3f;
+  float min_lr = 1e-4f;
+  std::optional<int64_t> warmup;  // steps (default: steps / 20)
+  AdamWOptions adamw;
+  double clip = 1.0;  // max gradient norm (0: none)
+  uint64_t seed = 0;  // initialisation and batches
+
+  std::string output;               // *.gguf, or a folder (Hugging Face layout)
+  std::string output_type = "f32";  // f32, f16 or bf16
+  std::string state;                // the training state file ("": OUTPUT.train-state)
+  int64_t save_every = 0;           // steps between saves (0: at the end only)
+  bool resume = false;              // continue from `state`
+  bool show_progress = false;
+};
+
+// Throws Error(field, ...) for options out of range (before anything is read).
+void validate_training_options(const TrainingOptions& options);
+
+// What the model learns from a batch.
+class TrainingObjective {
+ public:
+  virtual ~TrainingObjective() = default;
+  // inputs, targets: [batch, seq] (targets: the next token of each input);
+  // logits: [batch * seq, vocab], the model's, replaced by d loss / d logits.
+  // Returns the loss of the batch.
+  virtual double loss(const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch, int64_t seq) = 0;
+  // Items that define it (a resumed run must agree on them).
+  virtual std::map<std::string, std::string> describe() const = 0;
+};
+
+struct TrainStepLog {
+  int64_t step = 0;        // 1-based, the step just done
+  double loss = 0.0;       // mean loss of its batches
+  float lr = 0.0f;
+  double grad_norm = 0.0;  // before clipping
+  double tokens_per_s = 0.0;
+  double seconds = 0.0;    // since the run started
+};
+
+struct TrainReport {
+  int64_t parameters = 0;
+  int64_t data_tokens = 0;     // the tokenized text
+  int64_t first_step = 0;      // 0, or the step a resumed run started from
+  int64_t steps = 0;           // the step count reached
+  int64_t tokens_trained = 0;  // in this session
+  double final_loss = 0.0;     // the last step's
+  double seconds = 0.0;
+  double tokens_per_s = 0.0;
+  int64_t peak_rss_bytes = 0;
+  size_t activation_bytes = 0;
+  std::string output, state;
+  std::vector<std::string> warnings;
+};
+
+// Paths the run writes: checks OUTPUT and the state file (not when
+// resuming) before any work (core/output_path.h), `inputs` being the files
+// the run reads.
+void check_training_outputs(const TrainingOptions& options, const std::vector<std::string>& inputs);
+
+// Trains `model` (its values change) on options.data tokenized with `base`'s
+// vocabulary, and writes it with base's vocabulary and metadata. `source`
+// says where the model came from (for the run's description).
+TrainReport run_training(TrainableModel& model, const Checkpoint& base, const std::string& source,
+                         const TrainingOptions& options, TrainingObjective& objective,
+                         const std::function<void(const TrainStepLog&)>& on_step);
+
+// Next-token cross-entropy on the text (what `lmpack train` learns).
+class NextTokenObjective final : public TrainingObjective {
+ public:
+  double loss(const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch, int64_t seq) override;
+  std::map<std::string, std::string> describe() const override { return {{"objective", "next-token"}}; }
+  explicit NextTokenObjective(int64_t vocab) : vocab_(vocab) {}
+
+ private:
+  int64_t vocab_;
+};
+
+}  // namespace lmpack
