@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 
@@ -32,6 +33,35 @@ double cross_entropy(float* dlogits, const float* logits, const int32_t* targets
     d[targets[r]] -= static_cast<float>(inv);
   }
   return total * inv;
+}
+
+double distillation_kl(float* dlogits, const float* student, const float* teacher, int64_t rows, int64_t vocab,
+                       float temperature) {
+  if (!(temperature > 0.0f) || !std::isfinite(temperature))
+    throw Error("temperature", cat("must be a positive number, got ", temperature));
+  if (rows == 0) return 0.0;
+  const double t = temperature, inv_rows = 1.0 / static_cast<double>(rows);
+  std::vector<double> log_p(static_cast<size_t>(vocab)), log_q(static_cast<size_t>(vocab));
+  auto log_softmax = [&](const float* z, std::vector<double>& out) {
+    double max = z[0];
+    for (int64_t i = 1; i < vocab; ++i) max = std::max(max, static_cast<double>(z[i]));
+    double sum = 0.0;
+    for (int64_t i = 0; i < vocab; ++i) sum += std::exp((z[i] - max) / t);
+    const double log_sum = std::log(sum);
+    for (int64_t i = 0; i < vocab; ++i) out[i] = (z[i] - max) / t - log_sum;
+  };
+  double total = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    log_softmax(teacher + r * vocab, log_p);
+    log_softmax(student + r * vocab, log_q);
+    float* d = dlogits + r * vocab;
+    for (int64_t i = 0; i < vocab; ++i) {
+      const double p = std::exp(log_p[i]), q = std::exp(log_q[i]);
+      total += p * (log_p[i] - log_q[i]);
+      d[i] = static_cast<float>(t * (q - p) * inv_rows);
+    }
+  }
+  return t * t * total * inv_rows;
 }
 
 }  // namespace lmpack

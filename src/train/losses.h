@@ -16,4 +16,16 @@ namespace lmpack {
 // double. Throws Error("targets", ...) for a target outside [0, vocab).
 double cross_entropy(float* dlogits, const float* logits, const int32_t* targets, int64_t rows, int64_t vocab);
 
+// Knowledge distillation (Hinton, Vinyals, Dean, "Distilling the Knowledge in
+// a Neural Network", 2015): KL(teacher || student) of the distributions
+// softened by the temperature T, scaled by T^2 so that the gradient keeps its
+// size as T changes, averaged over rows:
+//   p = softmax(teacher_r / T), q = softmax(student_r / T)
+//   loss = T^2 mean_r sum_i p_i (log p_i - log q_i)
+//   dlogits_r = T (q - p) / rows
+// student, teacher, dlogits: [rows, vocab] (dlogits may be student). Sums in
+// double. Throws Error("temperature", ...) unless T > 0.
+double distillation_kl(float* dlogits, const float* student, const float* teacher, int64_t rows, int64_t vocab,
+                       float temperature);
+
 }  // namespace lmpack

@@ -43,5 +43,27 @@ TEST(CrossEntropy, GradientMatchesFiniteDifferencesAndMayOverwriteLogits) {
   for (size_t i = 0; i < d.size(); ++i) EXPECT_EQ(in_place[i], d[i]) << i;
 }
 
+TEST(DistillationKl, ZeroForTheTeacherItselfAndGradientsMatchFiniteDifferences) {
+  const int64_t rows = 3, vocab = 7;
+  const auto teacher = testing::random_floats(rows * vocab, 72, -4.0f, 4.0f);
+  auto student = testing::random_floats(rows * vocab, 73, -4.0f, 4.0f);
+  std::vector<float> d(student.size()), scratch(student.size());
+  EXPECT_NEAR(distillation_kl(d.data(), teacher.data(), teacher.data(), rows, vocab, 2.0f), 0.0, 1e-12);
+  for (float g : d) EXPECT_NEAR(g, 0.0f, 1e-7f);
+  for (float t : {1.0f, 2.0f, 4.0f}) {
+    auto loss = [&] { return distillation_kl(scratch.data(), student.data(), teacher.data(), rows, vocab, t); };
+    const double value = distillation_kl(d.data(), student.data(), teacher.data(), rows, vocab, t);
+    EXPECT_GT(value, 0.01);
+    testing::expect_gradient_near("T=" + std::to_string(t), d.data(),
+                                  testing::numeric_gradient(student.data(), student.size(), loss, 1e-3f), 1e-4, 1e-2);
+  }
+  // KL of a known pair: p = (1/2, 1/2), q = (1/4, 3/4): 1/2 ln 2 + 1/2 ln(2/3).
+  const std::vector<float> t2 = {0.0f, 0.0f}, s2 = {0.0f, std::log(3.0f)};
+  std::vector<float> d2(2);
+  EXPECT_NEAR(distillation_kl(d2.data(), s2.data(), t2.data(), 1, 2, 1.0f), 0.5 * std::log(2.0) + 0.5 * std::log(2.0 / 3.0),
+              1e-7);
+  EXPECT_THROW(distillation_kl(d2.data(), s2.data(), t2.data(), 1, 2, 0.0f), Error);
+}
+
 }  // namespace
 }  // namespace lmpack

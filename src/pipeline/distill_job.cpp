@@ -1,0 +1,117 @@
+// run_distill_job; see distill_job.h.
+#include "pipeline/distill_job.h"
+
+#include <cmath>
+#include <memory>
+
+#include "core/error.h"
+#include "eval/calibration.h"
+#include "model/load_model.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
+#include "train/init.h"
+#include "train/losses.h"
+#include "train/train_job.h"
+
+namespace lmpack {
+namespace {
+
+class DistillationObjective final : public TrainingObjective {
+ public:
+  DistillationObjective(std::shared_ptr<const ModelWeights> teacher, float temperature, float alpha)
+      : teacher_(make_fast_forward(std::move(teacher))), temperature_(temperature), alpha_(alpha) {}
+
+  double loss(const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch, int64_t seq) override {
+    const int64_t vocab = teacher_->config().vocab_size, rows = batch * seq;
+    teacher_logits_.resize(static_cast<size_t>(rows * vocab));
+    for (int64_t b = 0; b < batch; ++b) {
+      teacher_->reset();
+      teacher_->forward(inputs + b * seq, seq, teacher_logits_.data() + b * seq * vocab);
+    }
+    double loss = 0.0;
+    if (alpha_ < 1.0f) {  // the text's term first, into its own buffer
+      cross_entropy_grad_.resize(teacher_logits_.size());
+      loss += (1.0 - alpha_) * cross_entropy(cross_entropy_grad_.data(), logits, targets, rows, vocab);
+    }
+    loss += alpha_ * distillation_kl(logits, logits, teacher_logits_.data(), rows, vocab, temperature_);
+    for (size_t i = 0; i < teacher_logits_.size(); ++i) {
+      logits[i] *= alpha_;
+      if (alpha_ < 1.0f) logits[i] += (1.0f - alpha_) * cross_entropy_grad_[i];
+    }
+    return loss;
+  }
+
+  std::map<std::string, std::string> describe() const override {
+    return {{"objective", cat("distill T ", temperature_, " alpha ", alpha_)}};
+  }
+
+ private:
+  std::unique_ptr<ForwardPass> teacher_;
+  float temperature_, alpha_;
+  std::vector<float> teacher_logits_, cross_entropy_grad_;
+};
+
+}  // namespace
+
+DistillReport run_distill_job(const DistillRequest& r, const std::function<void(const TrainStepLog&)>& on_step) {
+  if (r.teacher.empty()) throw Error("teacher", "no teacher given");
+  const int students = !r.student.empty() + !r.student_config.empty() + r.student_prune.has_value();
+  if (students != 1)
+    throw Error("student", "give exactly one of `student` (a model file), `student_config` (a config.json) or "
+                           "`student_prune` (the teacher, cut)");
+  if (!(r.temperature > 0.0f) || !std::isfinite(r.temperature))
+    throw Error("temperature", cat("must be a positive number, got ", r.temperature));
+  if (!(r.alpha >= 0.0f && r.alpha <= 1.0f)) throw Error("alpha", cat("must be between 0 and 1, got ", r.alpha));
+  if (r.student_prune && r.prune_windows < 1)
+    throw Error("prune_windows", cat("must be at least 1, got ", r.prune_windows));
+  validate_training_options(r.training);
+  std::vector<std::string> inputs{r.teacher};
+  for (const std::string* p : {&r.tokenizer, &r.student, &r.student_config})
+    if (!p->empty()) inputs.push_back(*p);
+  check_training_outputs(r.training, inputs);
+
+  const Checkpoint teacher = load_model(r.teacher, r.tokenizer);
+  if (r.student_prune) validate_structured_prune_options(teacher.config, *r.student_prune);
+  DistillReport report;
+  report.teacher_parameters = teacher.parameter_count();
+
+  Checkpoint base;  // the student's checkpoint: its vocabulary and metadata go to the output
+  TrainableModel student{ParameterLayout(teacher.config), {}, {}, ""};
+  if (!r.student.empty()) {
+    base = load_model(r.student, r.tokenizer.empty() ? "" : r.tokenizer);
+    student = trainable_from_checkpoint(base);
+    report.student_source = "file " + r.student;
+  } else if (!r.student_config.empty()) {
+    base = checkpoint_of_config(r.student_config, r.tokenizer.empty() ? r.teacher : r.tokenizer);
+    student = init_trainable(base.config, r.training.seed);
+    report.student_source = "config " + r.student_config;
+  } else {
+    CalibrationOptions windows;
+    windows.files = r.training.data;
+    windows.samples = r.prune_windows;
+    windows.ctx = r.training.seq != 0 ? r.training.seq : std::min<int64_t>(256, teacher.config.context_length);
+    windows.seed = r.training.seed;
+    StructuredPruneResult cut = structured_prune(teacher, calibration_windows(*tokenizer_for(teacher), windows),
+                                                 *r.student_prune);
+    report.prune_summary = format_structured_prune_report(cut.report);
+    base = std::move(cut.checkpoint);
+    student = trainable_from_checkpoint(base);
+    report.student_source = cat("pruned teacher: heads -", r.student_prune->heads, " ffn_width ",
+                                r.student_prune->ffn_width, " drop_blocks ", r.student_prune->drop_blocks);
+  }
+  if (!base.vocab) base.vocab = teacher.vocab;
+  const ModelConfig& sc = student.layout.config();
+  if (sc.vocab_size != teacher.config.vocab_size || !base.vocab || !teacher.vocab ||
+      base.vocab->tokens != teacher.vocab->tokens)
+    throw Error("student", cat("the student's vocabulary (", sc.vocab_size, " rows) is not the teacher's (",
+                               teacher.config.vocab_size, " rows): distillation compares their distributions "
+                               "token by token"));
+  report.student_parameters = static_cast<int64_t>(student.layout.size());
+
+  DistillationObjective objective(build_weights(teacher), r.temperature, r.alpha);
+  report.training = run_training(student, base, "distill from " + r.teacher + ", student " + report.student_source,
+                                 r.training, objective, on_step);
+  return report;
+}
+
+}  // namespace lmpack
