@@ -5,9 +5,11 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "eval/calibration.h"
 #include "model/load_model.h"
 #include "runtime/forward.h"
+#include "runtime/generate.h"
 #include "runtime/weights.h"
 #include "train/init.h"
 #include "train/losses.h"
@@ -51,6 +53,30 @@ class DistillationObjective final : public TrainingObjective {
   std::vector<float> teacher_logits_, cross_entropy_grad_;
 };
 
+// `count` sequences sampled from the teacher, each BOS + up to seq - 1
+// tokens (ended early by EOS), back to back.
+std::vector<int32_t> sample_teacher(std::shared_ptr<const ModelWeights> teacher, const Vocab& vocab, int64_t count,
+                                    int64_t seq, uint64_t seed, bool show_progress) {
+  const int32_t bos = vocab.bos_id >= 0 ? vocab.bos_id : 1;
+  std::unique_ptr<ForwardPass> forward = make_fast_forward(std::move(teacher), seq);
+  std::unique_ptr<Progress> progress;
+  if (show_progress) progress = std::make_unique<Progress>("sample teacher", count, "sequences");
+  std::vector<int32_t> text;
+  for (int64_t i = 0; i < count; ++i) {
+    throw_if_interrupted();
+    GenerateOptions o;
+    o.max_new_tokens = seq - 1;
+    o.temperature = 1.0f;
+    o.top_p = 1.0f;
+    o.seed = seed + static_cast<uint64_t>(i);
+    const GenerateStats s = generate_tokens(*forward, {bos}, o, vocab.eos_id, bos);
+    text.insert(text.end(), s.tokens.begin(), s.tokens.end());
+    if (!s.tokens.empty() && s.tokens.back() == bos && s.tokens.size() > 1) text.pop_back();  // the next BOS starts the next
+    if (progress) progress->update(i + 1);
+  }
+  return text;
+}
+
 }  // namespace
 
 DistillReport run_distill_job(const DistillRequest& r, const std::function<void(const TrainStepLog&)>& on_step) {
@@ -62,6 +88,12 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   if (!(r.temperature > 0.0f) || !std::isfinite(r.temperature))
     throw Error("temperature", cat("must be a positive number, got ", r.temperature));
   if (!(r.alpha >= 0.0f && r.alpha <= 1.0f)) throw Error("alpha", cat("must be between 0 and 1, got ", r.alpha));
+  if (r.teacher_samples < 0)
+    throw Error("teacher_samples", cat("must be 0 (use `data`) or a count of sequences, got ", r.teacher_samples));
+  if (r.teacher_samples > 0 && !r.training.data.empty())
+    throw Error("teacher_samples", "the text is either `data` or sampled from the teacher, not both");
+  if (r.student_prune && r.teacher_samples > 0)
+    throw Error("student_prune", "the cut is scored on windows of `data`: give text files, not `teacher_samples`");
   if (r.student_prune && r.prune_windows < 1)
     throw Error("prune_windows", cat("must be at least 1, got ", r.prune_windows));
   validate_training_options(r.training);
@@ -108,9 +140,22 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
                                "token by token"));
   report.student_parameters = static_cast<int64_t>(student.layout.size());
 
-  DistillationObjective objective(build_weights(teacher), r.temperature, r.alpha);
-  report.training = run_training(student, base, "distill from " + r.teacher + ", student " + report.student_source,
-                                 r.training, objective, on_step);
+  const std::shared_ptr<const ModelWeights> teacher_weights = build_weights(teacher);
+  std::vector<int32_t> text;
+  if (r.teacher_samples > 0) {
+    const int64_t seq = r.training.seq != 0 ? r.training.seq : std::min<int64_t>(256, teacher.config.context_length);
+    if (seq > teacher.config.context_length)
+      throw Error("seq", cat(seq, " tokens per sequence is beyond the teacher's context of ", teacher.config.context_length));
+    text = sample_teacher(teacher_weights, *teacher.vocab, r.teacher_samples, seq, r.training.seed,
+                          r.training.show_progress);
+    report.sampled_tokens = static_cast<int64_t>(text.size());
+  } else {
+    text = training_text(base, r.training);
+  }
+  DistillationObjective objective(teacher_weights, r.temperature, r.alpha);
+  std::string source = "distill from " + r.teacher + ", student " + report.student_source;
+  if (r.teacher_samples > 0) source += cat(", text: ", r.teacher_samples, " teacher samples");
+  report.training = run_training(student, base, source, r.training, std::move(text), objective, on_step);
   return report;
 }
 

@@ -11,7 +11,8 @@
 // the format it is stored in (a quantized teacher runs quantized), one
 // forward per sequence of every batch.
 //
-// Loss per batch: alpha * T^2 KL(teacher_T || student_T) (train/losses.h
+// The text is `training.data`, or sequences sampled from the teacher
+// (`teacher_samples`). Loss per batch: alpha * T^2 KL(teacher_T || student_T) (train/losses.h
 // distillation_kl) + (1 - alpha) * next-token cross-entropy on the text.
 // Teacher and student must share the vocabulary.
 #pragma once
@@ -34,6 +35,11 @@ struct DistillRequest {
   std::optional<StructuredPruneOptions> student_prune;  // the teacher, cut
   int64_t prune_windows = 32;  // windows of the text that score the cut (seq tokens each)
 
+  // > 0: the text is this many sequences sampled from the teacher (from
+  // BOS, temperature 1, no nucleus cut, until EOS or `seq` tokens; sequence i
+  // seeded by seed + i), and `data` must be empty — no data set needed.
+  int64_t teacher_samples = 0;
+
   float temperature = 1.0f;
   float alpha = 1.0f;  // weight of the distillation term; 1 - alpha on cross-entropy
   TrainingOptions training;
@@ -45,6 +51,7 @@ struct DistillReport {
   int64_t student_parameters = 0;
   std::string student_source;    // "file ...", "config ...", "pruned teacher"
   std::string prune_summary;     // the cut, when the student was pruned from the teacher
+  int64_t sampled_tokens = 0;    // with teacher_samples: the text the teacher wrote
 };
 
 DistillReport run_distill_job(const DistillRequest& request,

@@ -39,7 +39,7 @@ TrainReport run_train_job(const TrainRequest& r, const std::function<void(const 
   const std::string source = !r.model.empty() ? "model " + r.model : !r.like.empty() ? "like " + r.like
                                                                                       : "config " + r.config;
   NextTokenObjective objective(base.config.vocab_size);
-  return run_training(model, base, source, r.training, objective, on_step);
+  return run_training(model, base, source, r.training, training_text(base, r.training), objective, on_step);
 }
 
 }  // namespace lmpack

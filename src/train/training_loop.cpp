@@ -98,8 +98,12 @@ double NextTokenObjective::loss(const int32_t*, const int32_t* targets, float* l
   return cross_entropy(logits, logits, targets, batch * seq, vocab_);
 }
 
+std::vector<int32_t> training_text(const Checkpoint& base, const TrainingOptions& options) {
+  return tokenize_documents(*tokenizer_for(base), options.data, options.doc_separator, "data");
+}
+
 TrainReport run_training(TrainableModel& model, const Checkpoint& base, const std::string& source,
-                         const TrainingOptions& r, TrainingObjective& objective,
+                         const TrainingOptions& r, std::vector<int32_t> stream, TrainingObjective& objective,
                          const std::function<void(const TrainStepLog&)>& on_step) {
   Stopwatch clock;
   const DType type = parse_float_dtype("output_type", r.output_type);
@@ -110,7 +114,9 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
     throw Error("seq", cat(seq, " tokens per sequence is beyond the model's context of ", c.context_length));
   const int64_t warmup = r.warmup ? *r.warmup : r.steps / 20;
 
-  std::vector<int32_t> stream = tokenize_documents(*tokenizer_for(base), r.data, r.doc_separator, "data");
+  for (int32_t id : stream)
+    if (id < 0 || id >= c.vocab_size)
+      throw Error("data", cat("token id ", id, " of the text is outside the model's vocabulary [0, ", c.vocab_size, ")"));
   std::map<std::string, std::string> run = describe_run(r, c, source, seq, warmup, stream);
   for (const auto& [key, value] : objective.describe()) run[key] = value;
   TrainReport report;

@@ -29,7 +29,7 @@ namespace lmpack {
 
 // Options of every training run. Errors name these fields.
 struct TrainingOptions {
-  std::vector<std::string> data;                // text files
+  std::vector<std::string> data;                // text files (or none, when the caller makes the text)
   std::string doc_separator = "<|endoftext|>";  // "" : a file is one document
   int64_t batch = 8;
   int64_t seq = 0;  // tokens per sequence (0: the model's context, at most 256)
@@ -94,11 +94,15 @@ struct TrainReport {
 // the run reads.
 void check_training_outputs(const TrainingOptions& options, const std::vector<std::string>& inputs);
 
-// Trains `model` (its values change) on options.data tokenized with `base`'s
-// vocabulary, and writes it with base's vocabulary and metadata. `source`
-// says where the model came from (for the run's description).
+// options.data tokenized with `base`'s vocabulary (train/token_stream.h).
+std::vector<int32_t> training_text(const Checkpoint& base, const TrainingOptions& options);
+
+// Trains `model` (its values change) on `text` (token ids, documents with
+// their BOS: training_text, or text made otherwise) and writes it with base's
+// vocabulary and metadata. `source` says where the model came from (for the
+// run's description).
 TrainReport run_training(TrainableModel& model, const Checkpoint& base, const std::string& source,
-                         const TrainingOptions& options, TrainingObjective& objective,
+                         const TrainingOptions& options, std::vector<int32_t> text, TrainingObjective& objective,
                          const std::function<void(const TrainStepLog&)>& on_step);
 
 // Next-token cross-entropy on the text (what `lmpack train` learns).

@@ -18,10 +18,17 @@
 namespace lmpack {
 namespace {
 
-// fn(i) for i in [0, n): on the team (kFast) or in order on this thread.
+// Below this many elementary operations a loop runs on the calling thread:
+// a parallel region costs microseconds when the machine is idle and much
+// more when it is busy (small models' rows are a few hundred operations).
+constexpr int64_t kParallelWork = int64_t{1} << 17;
+
+// fn(i) for i in [0, n), each about `work` operations: on the team (kFast,
+// enough work) or in order on this thread. Every index writes its own
+// outputs, so the result does not depend on which.
 template <typename Fn>
-void for_each_index(TrainKernels kernels, int64_t n, Fn&& fn) {
-  if (kernels == TrainKernels::kFast)
+void for_each_index(TrainKernels kernels, int64_t n, int64_t work, Fn&& fn) {
+  if (kernels == TrainKernels::kFast && n > 1 && n * work >= kParallelWork)
     parallel_for(n, fn);
   else
     for (int64_t i = 0; i < n; ++i) fn(i);
@@ -116,7 +123,7 @@ void TrainingPass::attention_forward(BlockActivations& a) {
   const ModelConfig& c = model_.layout.config();
   const int64_t hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), group = c.n_heads / c.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for_each_index(kernels_, batch_ * c.n_heads, [&](int64_t task) {
+  for_each_index(kernels_, batch_ * c.n_heads, seq_ * seq_ * hd, [&](int64_t task) {
     const int64_t b = task / c.n_heads, h = task % c.n_heads, kvh = h / group;
     const int64_t r0 = b * seq_;
     const int thread = kernels_ == TrainKernels::kFast ? omp_get_thread_num() : 0;
@@ -135,7 +142,7 @@ void TrainingPass::attention_backward(const BlockActivations& a, const float* da
   std::fill(dv, dv + rows_ * kv_dim, 0.0f);
   // One task per (sequence, KV head): the query heads of a group add into
   // the same dk, dv rows, so they stay on one thread, in head order.
-  for_each_index(kernels_, batch_ * c.n_kv_heads, [&](int64_t task) {
+  for_each_index(kernels_, batch_ * c.n_kv_heads, group * seq_ * seq_ * hd * 2, [&](int64_t task) {
     const int64_t b = task / c.n_kv_heads, kvh = task % c.n_kv_heads;
     const int64_t r0 = b * seq_;
     const int thread = kernels_ == TrainKernels::kFast ? omp_get_thread_num() : 0;
@@ -166,7 +173,7 @@ void TrainingPass::forward(const int32_t* tokens, float* logits) {
   for (size_t l = 0; l < blocks_.size(); ++l) {
     BlockActivations& a = blocks_[l];
     const LayerTensors<const float>& lw = w.layers[l];
-    for_each_index(kernels_, rows, [&](int64_t r) {
+    for_each_index(kernels_, rows, dim * 4, [&](int64_t r) {
       (fast ? rmsnorm : rmsnorm_reference)(a.xn1.data() + r * dim, a.x.data() + r * dim, lw.attn_norm, dim, c.rms_eps);
     });
     linear(kernels_, a.q.data(), a.xn1.data(), lw.wq, rows, q_dim, dim);
@@ -175,7 +182,7 @@ void TrainingPass::forward(const int32_t* tokens, float* logits) {
     add_bias(a.q.data(), lw.bq, rows, q_dim);
     add_bias(a.k.data(), lw.bk, rows, kv_dim);
     add_bias(a.v.data(), lw.bv, rows, kv_dim);
-    for_each_index(kernels_, rows, [&](int64_t r) {
+    for_each_index(kernels_, rows, q_dim * 4, [&](int64_t r) {
       const int64_t t = r % seq_;
       auto rot = fast ? rope : rope_reference;
       rot(a.q.data() + r * q_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_heads, c.head_dim);
@@ -184,19 +191,19 @@ void TrainingPass::forward(const int32_t* tokens, float* logits) {
     attention_forward(a);
     std::copy(a.x.begin(), a.x.end(), a.x_mid.begin());
     linear(kernels_, a.x_mid.data(), a.att.data(), lw.wo, rows, dim, q_dim, true);
-    for_each_index(kernels_, rows, [&](int64_t r) {
+    for_each_index(kernels_, rows, dim * 4, [&](int64_t r) {
       (fast ? rmsnorm : rmsnorm_reference)(a.xn2.data() + r * dim, a.x_mid.data() + r * dim, lw.ffn_norm, dim,
                                            c.rms_eps);
     });
     linear(kernels_, a.gate.data(), a.xn2.data(), lw.w_gate, rows, hidden, dim);
     linear(kernels_, a.up.data(), a.xn2.data(), lw.w_up, rows, hidden, dim);
     std::copy(a.gate.begin(), a.gate.end(), h_.begin());
-    for_each_index(kernels_, rows, [&](int64_t r) { silu_mul(h_.data() + r * hidden, a.up.data() + r * hidden, hidden); });
+    for_each_index(kernels_, rows, hidden * 4, [&](int64_t r) { silu_mul(h_.data() + r * hidden, a.up.data() + r * hidden, hidden); });
     float* next = l + 1 < blocks_.size() ? blocks_[l + 1].x.data() : x_final_.data();
     std::copy(a.x_mid.begin(), a.x_mid.end(), next);
     linear(kernels_, next, h_.data(), lw.w_down, rows, dim, hidden, true);
   }
-  for_each_index(kernels_, rows, [&](int64_t r) {
+  for_each_index(kernels_, rows, dim * 4, [&](int64_t r) {
     (fast ? rmsnorm : rmsnorm_reference)(xn_final_.data() + r * dim, x_final_.data() + r * dim, w.output_norm, dim,
                                          c.rms_eps);
   });
@@ -210,7 +217,7 @@ namespace {
 // partials are added in thread order: the same threads give the same bits.
 void rmsnorm_backward_rows(TrainKernels kernels, float* dx, float* dw, const float* dy, const float* x, const float* w,
                            int64_t rows, int64_t dim, float eps, std::vector<float>& partials) {
-  if (kernels == TrainKernels::kReference) {
+  if (kernels == TrainKernels::kReference || rows * dim * 8 < kParallelWork) {
     for (int64_t r = 0; r < rows; ++r) rmsnorm_backward(dx + r * dim, dw, dy + r * dim, x + r * dim, w, dim, eps);
     return;
   }
@@ -252,9 +259,9 @@ void TrainingPass::backward(const float* dlogits, float* grads) {
     // dx_ holds d loss / d (this block's output).
     // FFN: out = x_mid + h · w_downᵀ, h = silu(gate) * up, gate/up = xn2 · w_gate/w_upᵀ
     std::copy(a.gate.begin(), a.gate.end(), h_.begin());
-    for_each_index(kernels_, rows, [&](int64_t r) { silu_mul(h_.data() + r * hidden, a.up.data() + r * hidden, hidden); });
+    for_each_index(kernels_, rows, hidden * 4, [&](int64_t r) { silu_mul(h_.data() + r * hidden, a.up.data() + r * hidden, hidden); });
     linear_backward(kernels_, dup_.data(), lg.w_down, dx_.data(), h_.data(), lw.w_down, rows, dim, hidden);  // dh
-    for_each_index(kernels_, rows, [&](int64_t r) {
+    for_each_index(kernels_, rows, hidden * 4, [&](int64_t r) {
       const size_t o = static_cast<size_t>(r * hidden);
       silu_mul_backward(dgate_.data() + o, dup_.data() + o, dup_.data() + o, a.gate.data() + o, a.up.data() + o,
                         hidden);
@@ -267,7 +274,7 @@ void TrainingPass::backward(const float* dlogits, float* grads) {
     // Attention: x_mid = x + att · w_oᵀ
     linear_backward(kernels_, datt_.data(), lg.wo, dx_mid_.data(), a.att.data(), lw.wo, rows, dim, q_dim);
     attention_backward(a, datt_.data(), dq_.data(), dk_.data(), dv_.data());
-    for_each_index(kernels_, rows, [&](int64_t r) {
+    for_each_index(kernels_, rows, q_dim * 4, [&](int64_t r) {
       const int64_t t = r % seq_;
       rope_backward(dq_.data() + r * q_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_heads,
                     c.head_dim);

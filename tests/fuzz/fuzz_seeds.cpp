@@ -19,6 +19,7 @@
 #include "gguf_test_writer.h"
 #include "io/gguf_writer.h"
 #include "io/imatrix.h"
+#include "io/llama2c.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/hf_config.h"
@@ -216,7 +217,7 @@ void safetensors_seeds() {
   llama3.rope_scaling.type = RopeScaling::Type::kLlama3;
   llama3.rope_scaling.factor = 8.0f;
   llama3.head_dim = 16;  // apart from dim / n_heads
-  put("hf_config", "llama3-rope.json", hf_config_to_json(llama3, {DType::BF16, 1, 2}));
+  put("hf_config", "llama3-rope.json", hf_config_to_json(llama3, {DType::BF16, 1, 2, ""}));
 }
 
 void hf_quant_seeds() {

@@ -70,6 +70,29 @@ TEST(DistillJob, APrunedStudentLearnsTheTeacher) {
   for (float v : logits) ASSERT_TRUE(std::isfinite(v));
 }
 
+// No data set: the teacher writes the text, and a student from a config
+// learns from it.
+TEST(DistillJob, TeacherSamplesAreTheText) {
+  LMPACK_REQUIRE_SHARED();
+  DistillRequest r = request("sampled.gguf");
+  r.training.data.clear();
+  r.teacher_samples = 6;
+  r.student_config = testing::temp_dir() + "/distill-student.json";
+  std::ofstream(r.student_config) << R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+    "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "vocab_size": 512, "max_position_embeddings": 256, "tie_word_embeddings": true})";
+  const DistillReport report = run_distill_job(r);
+  EXPECT_GT(report.sampled_tokens, 6 * 8) << "the teacher wrote almost nothing";
+  EXPECT_LE(report.sampled_tokens, 6 * 64);
+  EXPECT_EQ(report.training.data_tokens, report.sampled_tokens);
+  EXPECT_EQ(report.training.steps, 12);
+  // The same seed samples the same text.
+  r.training.output = testing::temp_dir() + "/distill-sampled2.gguf";
+  EXPECT_EQ(run_distill_job(r).sampled_tokens, report.sampled_tokens);
+  r.training.data = {testing::shared_path("data/tinystories-valid/tinystories_valid_first1000.txt")};
+  EXPECT_EQ(error_of(r), "teacher_samples: the text is either `data` or sampled from the teacher, not both");
+}
+
 TEST(DistillJob, MistakesNameTheirFields) {
   LMPACK_REQUIRE_SHARED();
   DistillRequest none = request("x.gguf");

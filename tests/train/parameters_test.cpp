@@ -30,7 +30,8 @@ TEST(ParameterLayout, CountsEveryParameterOnce) {
   const ParameterLayout separate(c);
   const int64_t per_block = 8 + 8 * 8 + 4 * 8 * 2 + 8 + 4 * 2 + 8 * 8 + 8 + 12 * 8 * 3;
   EXPECT_EQ(separate.size(), static_cast<size_t>(10 * 8 * 2 + 8 + 3 * per_block));
-  const ModelTensors<const float> v = separate.view(static_cast<const float*>(nullptr) + 0);
+  const std::vector<float> values(separate.size());
+  const ModelTensors<const float> v = separate.view(values.data());
   EXPECT_NE(v.output, v.token_embd);
   c.tied_embeddings = true;
   c.attn_qkv_bias = false;

@@ -8,9 +8,9 @@
 
 namespace lmpack::cli {
 
-void add_training_options(CLI::App* app, TrainingCli& cli) {
+void add_training_options(CLI::App* app, TrainingCli& cli, bool data_required) {
   TrainingOptions& o = *cli.options;
-  app->add_option("--data", o.data, "Text files to train on")->required();
+  app->add_option("--data", o.data, "Text files to train on")->required(data_required);
   app->add_option("--doc-separator", o.doc_separator, "Documents end at this string (default <|endoftext|>; '' : none)");
   app->add_option("-o,--output", o.output, "Output: a .gguf file, else a Hugging Face folder")->required();
   app->add_option("--type", o.output_type, "Tensor type of the output: f32, f16 or bf16 (default f32)");

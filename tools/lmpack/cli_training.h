@@ -23,8 +23,9 @@ struct TrainingCli {
 };
 
 // Adds --data ... --resume, --log-every and --json, bound to *cli (which
-// must outlive the parse and the run).
-void add_training_options(CLI::App* app, TrainingCli& cli);
+// must outlive the parse and the run). --data is required unless the
+// command makes its text otherwise.
+void add_training_options(CLI::App* app, TrainingCli& cli, bool data_required = true);
 // Library field -> flag, for Command::flags.
 std::map<std::string, std::string> training_flags();
 // Before the run: copies what needs it (--warmup) into the options.

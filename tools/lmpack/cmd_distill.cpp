@@ -27,7 +27,9 @@ Command add_distill_command(CLI::App& parent) {
                     {"structure.drop_blocks", "--prune-drop-blocks"},
                     {"prune_windows", "--prune-windows"},
                     {"temperature", "--temperature"},
-                    {"alpha", "--alpha"}});
+                    {"alpha", "--alpha"},
+                    {"teacher_samples", "--teacher-samples"},
+                    {"student_prune", "--prune-heads/--prune-ffn-width/--prune-drop-blocks"}});
   CLI::App* app = cmd.app;
   app->add_option("--teacher", r->teacher, "The teacher model (any format lmpack runs, quantized too)")->required();
   app->add_option("--tokenizer", r->tokenizer, "Vocabulary (default: the teacher's own)");
@@ -39,7 +41,9 @@ Command add_distill_command(CLI::App& parent) {
   app->add_option("--prune-windows", r->prune_windows, "Windows of the text that score the cut (default 32)");
   app->add_option("--temperature", r->temperature, "Softmax temperature of both distributions (default 1)");
   app->add_option("--alpha", r->alpha, "Weight of the distillation loss; 1 - alpha on cross-entropy (default 1)");
-  add_training_options(app, *cli);
+  app->add_option("--teacher-samples", r->teacher_samples,
+                  "Train on N sequences sampled from the teacher instead of --data");
+  add_training_options(app, *cli, false);
   cmd.run = [r, cli, prune, app] {
     if (app->count("--prune-heads") + app->count("--prune-ffn-width") + app->count("--prune-drop-blocks") > 0)
       r->student_prune = *prune;
@@ -51,6 +55,9 @@ Command add_distill_command(CLI::App& parent) {
                   static_cast<double>(report.teacher_parameters) / static_cast<double>(report.student_parameters),
                   report.student_source.c_str());
       if (!report.prune_summary.empty()) std::printf("%s", report.prune_summary.c_str());
+      if (report.sampled_tokens > 0)
+        std::printf("text: %lld sequences sampled from the teacher, %lld tokens\n",
+                    static_cast<long long>(r->teacher_samples), static_cast<long long>(report.sampled_tokens));
     }
     print_training_report(*cli, report.training, "distilled");
   };
