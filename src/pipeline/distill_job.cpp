@@ -3,17 +3,18 @@
 
 #include <cmath>
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "core/progress.h"
 #include "eval/calibration.h"
+#include "model/hf_config.h"
 #include "model/load_model.h"
 #include "runtime/forward.h"
 #include "runtime/generate.h"
 #include "runtime/weights.h"
 #include "train/init.h"
 #include "train/losses.h"
-#include "train/train_job.h"
 
 namespace lmpack {
 namespace {
@@ -107,14 +108,19 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   DistillReport report;
   report.teacher_parameters = teacher.parameter_count();
 
-  Checkpoint base;  // the student's checkpoint: its vocabulary and metadata go to the output
-  TrainableModel student{ParameterLayout(teacher.config), {}, {}, ""};
+  // The student's checkpoint (its vocabulary and metadata go to the output)
+  // and the student as training holds it.
+  Checkpoint base;
+  std::optional<TrainableModel> student;
   if (!r.student.empty()) {
-    base = load_model(r.student, r.tokenizer.empty() ? "" : r.tokenizer);
+    base = load_model(r.student, r.tokenizer);
     student = trainable_from_checkpoint(base);
     report.student_source = "file " + r.student;
   } else if (!r.student_config.empty()) {
-    base = checkpoint_of_config(r.student_config, r.tokenizer.empty() ? r.teacher : r.tokenizer);
+    base.path = r.student_config;
+    base.format = "hf";
+    base.config = read_hf_config(r.student_config);
+    base.vocab = teacher.vocab;  // checked against the config below
     student = init_trainable(base.config, r.training.seed);
     report.student_source = "config " + r.student_config;
   } else {
@@ -132,13 +138,13 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
                                 r.student_prune->ffn_width, " drop_blocks ", r.student_prune->drop_blocks);
   }
   if (!base.vocab) base.vocab = teacher.vocab;
-  const ModelConfig& sc = student.layout.config();
+  const ModelConfig& sc = student->layout.config();
   if (sc.vocab_size != teacher.config.vocab_size || !base.vocab || !teacher.vocab ||
       base.vocab->tokens != teacher.vocab->tokens)
     throw Error("student", cat("the student's vocabulary (", sc.vocab_size, " rows) is not the teacher's (",
                                teacher.config.vocab_size, " rows): distillation compares their distributions "
                                "token by token"));
-  report.student_parameters = static_cast<int64_t>(student.layout.size());
+  report.student_parameters = static_cast<int64_t>(student->layout.size());
 
   const std::shared_ptr<const ModelWeights> teacher_weights = build_weights(teacher);
   std::vector<int32_t> text;
@@ -155,7 +161,7 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   DistillationObjective objective(teacher_weights, r.temperature, r.alpha);
   std::string source = "distill from " + r.teacher + ", student " + report.student_source;
   if (r.teacher_samples > 0) source += cat(", text: ", r.teacher_samples, " teacher samples");
-  report.training = run_training(student, base, source, r.training, std::move(text), objective, on_step);
+  report.training = run_training(*student, base, source, r.training, std::move(text), objective, on_step);
   return report;
 }
 
