@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The 5-10x distillation table (issue 11): students of ts-llama-4.9M at about
+# 1/5 and 1/10 of its parameters, each trained the same number of steps, three
+# ways:
+#   scratch   next-token cross-entropy on the text only (lmpack train --config)
+#   distill   a fresh student on the teacher's distributions (lmpack distill --student-config)
+#   prune     the teacher cut by structured pruning, then distilled (lmpack distill --prune-...)
+# Quality: perplexity on TinyStories validation stories 0-99 (document mode, ctx
+# 256, as in ../shared/DATA.md), and PPL_teacher / PPL_student. The students
+# train on stories 100-999 (never on the stories they are scored on); the
+# distilled ones may instead learn from text the teacher writes (TEACHER_SAMPLES).
+#
+# Usage: bench/distill_quality.sh [STEPS] [THREADS]    (from the repository root,
+#        after scripts/build.sh; default 1500 steps of 16 x 256 tokens, all threads)
+# Env: TEACHER_SAMPLES=N (0: train on the text), OUT=DIR (default /tmp/lmpack-distill-quality)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STEPS=${1:-1500}
+THREADS=${2:-0}
+OUT=${OUT:-/tmp/lmpack-distill-quality}
+SHARED=${LMPACK_SHARED_DIR:-../shared}
+L=build/release/lmpack
+TEACHER=$SHARED/models/ts-llama-4.9M/ts-llama-4.9M.bin
+TOK=$SHARED/models/stories260K/tok512.bin
+VALID=$SHARED/data/tinystories-valid/tinystories_valid_first1000.txt
+mkdir -p "$OUT"
+# Stories 100-999 for training (the separator kept, so documents stay apart).
+awk 'BEGIN { RS = "<[|]endoftext[|]>" } NR > 100 { printf "%s<|endoftext|>", $0 }' "$VALID" > "$OUT/train.txt"
+
+config() {  # config DIM LAYERS HEADS HIDDEN FILE
+  cat > "$5" <<JSON
+{"architectures": ["LlamaForCausalLM"], "hidden_size": $1, "num_hidden_layers": $2, "num_attention_heads": $3,
+ "num_key_value_heads": $3, "intermediate_size": $4, "vocab_size": 512, "max_position_embeddings": 256,
+ "rms_norm_eps": 1e-5, "tie_word_embeddings": true}
+JSON
+}
+config 128 4 4 384 "$OUT/fifth.json"   # 917,504 parameters: 5.3x fewer
+config 96 4 3 288 "$OUT/tenth.json"    # 528,384 parameters: 9.2x fewer
+
+ppl() {
+  $L eval "$1" --tokenizer "$TOK" --text "$VALID" --doc-separator '<|endoftext|>' --max-docs 100 --ctx 256 --json \
+    -t "$THREADS" | sed -E 's/.*"perplexity":([0-9.]+).*/\1/'
+}
+COMMON=(--steps "$STEPS" --batch 16 --seq 256 --lr 2e-3 --min-lr 2e-4 --log-every 250 -t "$THREADS")
+TEXT=(--data "$OUT/train.txt")
+DISTILL_TEXT=("${TEXT[@]}")
+if [ "${TEACHER_SAMPLES:-0}" -gt 0 ]; then DISTILL_TEXT=(--teacher-samples "$TEACHER_SAMPLES"); fi
+
+run() {  # run NAME COMMAND...
+  local name=$1; shift
+  local start; start=$(date +%s)
+  "$@" > "$OUT/$name.log"
+  echo "$name $(( $(date +%s) - start ))" >> "$OUT/seconds.txt"
+}
+: > "$OUT/seconds.txt"
+for size in fifth tenth; do
+  run "$size-scratch" $L train --config "$OUT/$size.json" --tokenizer "$TOK" "${TEXT[@]}" -o "$OUT/$size-scratch.gguf" "${COMMON[@]}"
+  run "$size-distill" $L distill --teacher "$TEACHER" --tokenizer "$TOK" --student-config "$OUT/$size.json" \
+    "${DISTILL_TEXT[@]}" -o "$OUT/$size-distill.gguf" "${COMMON[@]}"
+done
+run fifth-prune $L distill --teacher "$TEACHER" --tokenizer "$TOK" --prune-drop-blocks 3 --prune-heads 4 \
+  --prune-ffn-width 192 "${TEXT[@]}" -o "$OUT/fifth-prune.gguf" "${COMMON[@]}"      # 870,144: 5.6x fewer
+run tenth-prune $L distill --teacher "$TEACHER" --tokenizer "$TOK" --prune-drop-blocks 4 --prune-heads 4 \
+  --prune-ffn-width 128 "${TEXT[@]}" -o "$OUT/tenth-prune.gguf" "${COMMON[@]}"      # 9.3x fewer
+
+T=$(ppl "$TEACHER")
+printf "\nteacher ts-llama-4.9M: PPL %s (stories 0-99, ctx 256)\n%-14s %10s %8s %10s %8s\n" "$T" student parameters PPL "teacher/PPL" seconds
+for name in fifth-scratch fifth-distill fifth-prune tenth-scratch tenth-distill tenth-prune; do
+  P=$(ppl "$OUT/$name.gguf")
+  N=$($L info "$OUT/$name.gguf" --json | tr -d ' \n' | sed -E 's/.*"parameters":([0-9]+).*/\1/')
+  S=$(awk -v n="$name" '$1 == n { print $2 }' "$OUT/seconds.txt")
+  printf "%-14s %10s %8.3f %10.3f %8s\n" "$name" "$N" "$P" "$(awk -v t="$T" -v p="$P" 'BEGIN { print t / p }')" "$S"
+done
