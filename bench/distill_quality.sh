@@ -34,8 +34,8 @@ config() {  # config DIM LAYERS HEADS HIDDEN FILE
  "rms_norm_eps": 1e-5, "tie_word_embeddings": true}
 JSON
 }
-config 128 4 4 384 "$OUT/fifth.json"   # 917,504 parameters: 5.3x fewer
-config 96 4 3 288 "$OUT/tenth.json"    # 528,384 parameters: 9.2x fewer
+config 128 4 4 384 "$OUT/fifth.json"   # 918,656 parameters: 5.3x fewer
+config 96 4 3 288 "$OUT/tenth.json"    # 529,248 parameters: 9.2x fewer
 
 ppl() {
   $L eval "$1" --tokenizer "$TOK" --text "$VALID" --doc-separator '<|endoftext|>' --max-docs 100 --ctx 256 --json \
