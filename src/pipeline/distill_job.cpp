@@ -15,29 +15,53 @@
 #include "runtime/weights.h"
 #include "train/init.h"
 #include "train/losses.h"
+#include "train/teacher_cache.h"
 
 namespace lmpack {
 namespace {
 
 class DistillationObjective final : public TrainingObjective {
  public:
-  DistillationObjective(std::shared_ptr<const ModelWeights> teacher, float temperature, float alpha)
-      : teacher_(make_fast_forward(std::move(teacher))), temperature_(temperature), alpha_(alpha) {}
+  // cache may be null (the full distributions are compared).
+  DistillationObjective(std::shared_ptr<const ModelWeights> teacher, float temperature, float alpha,
+                        TeacherCache* cache, int64_t top_k, DistillReport& report)
+      : teacher_(make_fast_forward(std::move(teacher))),
+        temperature_(temperature),
+        alpha_(alpha),
+        cache_(cache),
+        top_k_(top_k),
+        report_(report) {}
 
-  double loss(const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch, int64_t seq) override {
+  double loss(int64_t index, const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch,
+              int64_t seq) override {
     const int64_t vocab = teacher_->config().vocab_size, rows = batch * seq;
-    teacher_logits_.resize(static_cast<size_t>(rows * vocab));
-    for (int64_t b = 0; b < batch; ++b) {
-      teacher_->reset();
-      teacher_->forward(inputs + b * seq, seq, teacher_logits_.data() + b * seq * vocab);
-    }
     double loss = 0.0;
     if (alpha_ < 1.0f) {  // the text's term first, into its own buffer
-      cross_entropy_grad_.resize(teacher_logits_.size());
+      cross_entropy_grad_.resize(static_cast<size_t>(rows * vocab));
       loss += (1.0 - alpha_) * cross_entropy(cross_entropy_grad_.data(), logits, targets, rows, vocab);
     }
-    loss += alpha_ * distillation_kl(logits, logits, teacher_logits_.data(), rows, vocab, temperature_);
-    for (size_t i = 0; i < teacher_logits_.size(); ++i) {
+    if (cache_ != nullptr) {
+      ids_.resize(static_cast<size_t>(rows * top_k_));
+      logprobs_.resize(ids_.size());
+      if (index < cache_->batches()) {
+        cache_->read(index, ids_.data(), logprobs_.data());
+        ++report_.cached_batches_read;
+      } else {
+        run_teacher(inputs, batch, seq, vocab);
+        top_k_log_probs(teacher_logits_.data(), rows, vocab, top_k_, ids_.data(), logprobs_.data());
+        if (index == cache_->batches()) {  // a resumed run past a shorter cache leaves it as it is
+          cache_->append(index, ids_.data(), logprobs_.data());
+          ++report_.cached_batches_written;
+        }
+      }
+      loss += alpha_ * distillation_kl_top_k(logits, logits, ids_.data(), logprobs_.data(), rows, vocab, top_k_,
+                                             temperature_);
+    } else {
+      run_teacher(inputs, batch, seq, vocab);
+      loss += alpha_ * distillation_kl(logits, logits, teacher_logits_.data(), rows, vocab, temperature_);
+    }
+    const size_t n = static_cast<size_t>(rows * vocab);
+    for (size_t i = 0; i < n; ++i) {
       logits[i] *= alpha_;
       if (alpha_ < 1.0f) logits[i] += (1.0f - alpha_) * cross_entropy_grad_[i];
     }
@@ -45,13 +69,26 @@ class DistillationObjective final : public TrainingObjective {
   }
 
   std::map<std::string, std::string> describe() const override {
-    return {{"objective", cat("distill T ", temperature_, " alpha ", alpha_)}};
+    return {{"objective", cat("distill T ", temperature_, " alpha ", alpha_,
+                              cache_ != nullptr ? cat(" teacher top-", top_k_) : std::string())}};
   }
 
  private:
+  void run_teacher(const int32_t* inputs, int64_t batch, int64_t seq, int64_t vocab) {
+    teacher_logits_.resize(static_cast<size_t>(batch * seq * vocab));
+    for (int64_t b = 0; b < batch; ++b) {
+      teacher_->reset();
+      teacher_->forward(inputs + b * seq, seq, teacher_logits_.data() + b * seq * vocab);
+    }
+  }
+
   std::unique_ptr<ForwardPass> teacher_;
   float temperature_, alpha_;
-  std::vector<float> teacher_logits_, cross_entropy_grad_;
+  TeacherCache* cache_;
+  int64_t top_k_;
+  DistillReport& report_;
+  std::vector<float> teacher_logits_, cross_entropy_grad_, logprobs_;
+  std::vector<int32_t> ids_;
 };
 
 // `count` sequences sampled from the teacher, each BOS + up to seq - 1
@@ -95,6 +132,10 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
     throw Error("teacher_samples", "the text is either `data` or sampled from the teacher, not both");
   if (r.student_prune && r.teacher_samples > 0)
     throw Error("student_prune", "the cut is scored on windows of `data`: give text files, not `teacher_samples`");
+  if (!r.teacher_cache.empty() && (r.teacher_cache == r.training.output || r.teacher_cache == r.teacher))
+    throw Error("teacher_cache", cat(r.teacher_cache, " is the run's output or its teacher"));
+  if (!r.teacher_cache.empty() && r.cache_top_k < 1)
+    throw Error("cache_top_k", cat("must be at least 1, got ", r.cache_top_k));
   if (r.student_prune && r.prune_windows < 1)
     throw Error("prune_windows", cat("must be at least 1, got ", r.prune_windows));
   validate_training_options(r.training);
@@ -158,7 +199,17 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   } else {
     text = training_text(base, r.training);
   }
-  DistillationObjective objective(teacher_weights, r.temperature, r.alpha);
+  std::unique_ptr<TeacherCache> cache;
+  if (!r.teacher_cache.empty()) {
+    if (r.cache_top_k > teacher.config.vocab_size)
+      throw Error("cache_top_k", cat(r.cache_top_k, " is more than the vocabulary's ", teacher.config.vocab_size,
+                                     " tokens"));
+    const TeacherCacheKey key{r.cache_top_k, teacher.config.vocab_size, r.training.batch,
+                              training_seq(r.training, student->layout.config()), r.training.seed,
+                              token_digest(text), teacher_file_digest(r.teacher)};
+    cache = std::make_unique<TeacherCache>(r.teacher_cache, key);
+  }
+  DistillationObjective objective(teacher_weights, r.temperature, r.alpha, cache.get(), r.cache_top_k, report);
   std::string source = "distill from " + r.teacher + ", student " + report.student_source;
   if (r.teacher_samples > 0) source += cat(", text: ", r.teacher_samples, " teacher samples");
   report.training = run_training(*student, base, source, r.training, std::move(text), objective, on_step);

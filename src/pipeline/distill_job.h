@@ -40,6 +40,14 @@ struct DistillRequest {
   // seeded by seed + i), and `data` must be empty — no data set needed.
   int64_t teacher_samples = 0;
 
+  // A teacher cache file (train/teacher_cache.h): the teacher's top
+  // `cache_top_k` tokens per position of every batch, written as the run goes
+  // and read back by runs with the same teacher, text, seed, batch and seq
+  // (several students: the teacher runs once). With a cache the distillation
+  // term compares against those top k (renormalised), whether read or fresh.
+  std::string teacher_cache;
+  int64_t cache_top_k = 32;
+
   float temperature = 1.0f;
   float alpha = 1.0f;  // weight of the distillation term; 1 - alpha on cross-entropy
   TrainingOptions training;
@@ -52,6 +60,7 @@ struct DistillReport {
   std::string student_source;    // "file ...", "config ...", "pruned teacher"
   std::string prune_summary;     // the cut, when the student was pruned from the teacher
   int64_t sampled_tokens = 0;    // with teacher_samples: the text the teacher wrote
+  int64_t cached_batches_read = 0, cached_batches_written = 0;  // with teacher_cache
 };
 
 DistillReport run_distill_job(const DistillRequest& request,

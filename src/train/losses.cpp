@@ -64,4 +64,38 @@ double distillation_kl(float* dlogits, const float* student, const float* teache
   return t * t * total * inv_rows;
 }
 
+double distillation_kl_top_k(float* dlogits, const float* student, const int32_t* ids, const float* logprobs,
+                             int64_t rows, int64_t vocab, int64_t k, float temperature) {
+  if (!(temperature > 0.0f) || !std::isfinite(temperature))
+    throw Error("temperature", cat("must be a positive number, got ", temperature));
+  if (rows == 0) return 0.0;
+  const double t = temperature, inv_rows = 1.0 / static_cast<double>(rows);
+  std::vector<double> log_q(static_cast<size_t>(vocab)), log_p(static_cast<size_t>(k));
+  double total = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* z = student + r * vocab;
+    double max = z[0];
+    for (int64_t i = 1; i < vocab; ++i) max = std::max(max, static_cast<double>(z[i]));
+    double sum = 0.0;
+    for (int64_t i = 0; i < vocab; ++i) sum += std::exp((z[i] - max) / t);
+    const double log_sum = std::log(sum);
+    for (int64_t i = 0; i < vocab; ++i) log_q[i] = (z[i] - max) / t - log_sum;
+    const float* lp = logprobs + r * k;
+    double pmax = lp[0] / t;
+    for (int64_t j = 1; j < k; ++j) pmax = std::max(pmax, lp[j] / t);
+    double psum = 0.0;
+    for (int64_t j = 0; j < k; ++j) psum += std::exp(lp[j] / t - pmax);
+    for (int64_t j = 0; j < k; ++j) log_p[j] = lp[j] / t - pmax - std::log(psum);
+    float* d = dlogits + r * vocab;
+    for (int64_t i = 0; i < vocab; ++i) d[i] = static_cast<float>(t * std::exp(log_q[i]) * inv_rows);
+    for (int64_t j = 0; j < k; ++j) {
+      const int32_t id = ids[r * k + j];
+      const double p = std::exp(log_p[j]);
+      total += p * (log_p[j] - log_q[id]);
+      d[id] -= static_cast<float>(t * p * inv_rows);
+    }
+  }
+  return t * t * total * inv_rows;
+}
+
 }  // namespace lmpack

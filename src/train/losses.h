@@ -28,4 +28,13 @@ double cross_entropy(float* dlogits, const float* logits, const int32_t* targets
 double distillation_kl(float* dlogits, const float* student, const float* teacher, int64_t rows, int64_t vocab,
                        float temperature);
 
+// The same against a teacher known by its top k tokens per row (a teacher
+// cache, train/teacher_cache.h): p is the teacher's distribution at T over
+// those k tokens, renormalised, and 0 elsewhere:
+//   p_j = exp(lp_j / T) / sum_{i in top k} exp(lp_i / T) for j in the row's top k
+//   loss = T^2 mean_r sum_{j in top k} p_j (log p_j - log q_j),  dlogits_r = T (q - p) / rows
+// ids, logprobs: [rows, k] (log-probabilities at T = 1).
+double distillation_kl_top_k(float* dlogits, const float* student, const int32_t* ids, const float* logprobs,
+                             int64_t rows, int64_t vocab, int64_t k, float temperature);
+
 }  // namespace lmpack

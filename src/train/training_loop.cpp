@@ -23,13 +23,6 @@ namespace {
 
 constexpr int64_t kDefaultMaxSeq = 256;
 
-uint64_t fnv1a64(const std::vector<int32_t>& ids) {
-  uint64_t h = 1469598103934665603ull;
-  for (int32_t id : ids)
-    for (int i = 0; i < 4; ++i) h = (h ^ ((static_cast<uint32_t>(id) >> (8 * i)) & 0xff)) * 1099511628211ull;
-  return h;
-}
-
 // What the run is: a resumed run must agree on every item.
 std::map<std::string, std::string> describe_run(const TrainingOptions& r, const ModelConfig& c,
                                                 const std::string& source, int64_t seq, int64_t warmup,
@@ -46,7 +39,7 @@ std::map<std::string, std::string> describe_run(const TrainingOptions& r, const 
           {"adamw", cat(r.adamw.beta1, " ", r.adamw.beta2, " ", r.adamw.eps, " decay ", r.adamw.weight_decay)},
           {"clip", cat(r.clip)},
           {"seed", std::to_string(r.seed)},
-          {"data", cat(stream.size(), " tokens, fnv1a ", fnv1a64(stream))}};
+          {"data", cat(stream.size(), " tokens, fnv1a ", token_digest(stream))}};
 }
 
 void write_model(const TrainableModel& model, const Checkpoint& base, const std::string& output, DType type) {
@@ -60,6 +53,17 @@ void write_model(const TrainableModel& model, const Checkpoint& base, const std:
 std::string state_path_of(const TrainingOptions& r) { return r.state.empty() ? r.output + ".train-state" : r.state; }
 
 }  // namespace
+
+uint64_t token_digest(const std::vector<int32_t>& ids) {
+  uint64_t h = 1469598103934665603ull;
+  for (int32_t id : ids)
+    for (int i = 0; i < 4; ++i) h = (h ^ ((static_cast<uint32_t>(id) >> (8 * i)) & 0xff)) * 1099511628211ull;
+  return h;
+}
+
+int64_t training_seq(const TrainingOptions& options, const ModelConfig& config) {
+  return options.seq != 0 ? options.seq : std::min(kDefaultMaxSeq, config.context_length);
+}
 
 void validate_training_options(const TrainingOptions& r) {
   if (r.output.empty()) throw Error("output", "no output given");
@@ -94,7 +98,8 @@ void check_training_outputs(const TrainingOptions& r, const std::vector<std::str
   if (!r.resume) check_output_path(state_path_of(r), OutputKind::kFile, all);
 }
 
-double NextTokenObjective::loss(const int32_t*, const int32_t* targets, float* logits, int64_t batch, int64_t seq) {
+double NextTokenObjective::loss(int64_t, const int32_t*, const int32_t* targets, float* logits, int64_t batch,
+                                int64_t seq) {
   return cross_entropy(logits, logits, targets, batch * seq, vocab_);
 }
 
@@ -109,7 +114,7 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
   const DType type = parse_float_dtype("output_type", r.output_type);
   const std::string state_path = state_path_of(r);
   const ModelConfig& c = model.layout.config();
-  const int64_t seq = r.seq != 0 ? r.seq : std::min(kDefaultMaxSeq, c.context_length);
+  const int64_t seq = training_seq(r, c);
   if (seq > c.context_length)
     throw Error("seq", cat(seq, " tokens per sequence is beyond the model's context of ", c.context_length));
   const int64_t warmup = r.warmup ? *r.warmup : r.steps / 20;
@@ -159,7 +164,7 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
     for (int64_t micro = 0; micro < r.grad_accum; ++micro) {
       batches.fill(step * r.grad_accum + micro, tokens.data(), targets.data());
       pass.forward(tokens.data(), logits.data());
-      loss += objective.loss(tokens.data(), targets.data(), logits.data(), r.batch, seq);
+      loss += objective.loss(step * r.grad_accum + micro, tokens.data(), targets.data(), logits.data(), r.batch, seq);
       if (r.grad_accum > 1) {
         const float scale = 1.0f / static_cast<float>(r.grad_accum);
         for (float& g : logits) g *= scale;

@@ -52,15 +52,22 @@ struct TrainingOptions {
 
 // Throws Error(field, ...) for options out of range (before anything is read).
 void validate_training_options(const TrainingOptions& options);
+// The sequence length a run uses: `seq`, or the model's context up to 256.
+int64_t training_seq(const TrainingOptions& options, const ModelConfig& config);
+// The digest of a token stream that a run's description and the teacher
+// cache use (FNV-1a over the ids).
+uint64_t token_digest(const std::vector<int32_t>& ids);
 
 // What the model learns from a batch.
 class TrainingObjective {
  public:
   virtual ~TrainingObjective() = default;
-  // inputs, targets: [batch, seq] (targets: the next token of each input);
-  // logits: [batch * seq, vocab], the model's, replaced by d loss / d logits.
+  // Batch `index` (0, 1, 2, ...: train/token_stream.h) with inputs, targets:
+  // [batch, seq] (targets: the next token of each input); logits:
+  // [batch * seq, vocab], the model's, replaced by d loss / d logits.
   // Returns the loss of the batch.
-  virtual double loss(const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch, int64_t seq) = 0;
+  virtual double loss(int64_t index, const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch,
+                      int64_t seq) = 0;
   // Items that define it (a resumed run must agree on them).
   virtual std::map<std::string, std::string> describe() const = 0;
 };
@@ -108,7 +115,8 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
 // Next-token cross-entropy on the text (what `lmpack train` learns).
 class NextTokenObjective final : public TrainingObjective {
  public:
-  double loss(const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch, int64_t seq) override;
+  double loss(int64_t index, const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch,
+              int64_t seq) override;
   std::map<std::string, std::string> describe() const override { return {{"objective", "next-token"}}; }
   explicit NextTokenObjective(int64_t vocab) : vocab_(vocab) {}
 

@@ -93,6 +93,38 @@ TEST(DistillJob, TeacherSamplesAreTheText) {
   EXPECT_EQ(error_of(r), "teacher_samples: the text is either `data` or sampled from the teacher, not both");
 }
 
+// A teacher cache: the first run writes every batch, a second student run
+// reads them all (the teacher does not run) and learns exactly what it would
+// have learnt from the teacher itself.
+TEST(DistillJob, ATeacherCacheServesTheNextRunWithTheSameResult) {
+  LMPACK_REQUIRE_SHARED();
+  DistillRequest r = request("cached1.gguf");
+  r.student_config = testing::temp_dir() + "/distill-cache-student.json";
+  std::ofstream(r.student_config) << R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+    "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "vocab_size": 512, "max_position_embeddings": 256, "tie_word_embeddings": true})";
+  r.teacher_cache = testing::temp_dir() + "/distill.cache";
+  fs::remove(r.teacher_cache);
+  r.cache_top_k = 16;
+  r.training.steps = 5;
+  const DistillReport first = run_distill_job(r);
+  EXPECT_EQ(first.cached_batches_written, 5);
+  EXPECT_EQ(first.cached_batches_read, 0);
+  r.training.output = testing::temp_dir() + "/distill-cached2.gguf";
+  const DistillReport second = run_distill_job(r);
+  EXPECT_EQ(second.cached_batches_read, 5);
+  EXPECT_EQ(second.cached_batches_written, 0);
+  auto bytes = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(bytes(testing::temp_dir() + "/distill-cached1.gguf"), bytes(r.training.output));
+  // Another batch size is another run: refused, naming what differs.
+  r.training.batch = 3;
+  r.training.output = testing::temp_dir() + "/distill-cached3.gguf";
+  EXPECT_EQ(error_of(r), r.teacher_cache + ": is the teacher cache of another run: its batch is 2, not 3");
+}
+
 TEST(DistillJob, MistakesNameTheirFields) {
   LMPACK_REQUIRE_SHARED();
   DistillRequest none = request("x.gguf");

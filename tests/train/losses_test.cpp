@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "gradient_check.h"
+#include "train/teacher_cache.h"
 
 namespace lmpack {
 namespace {
@@ -63,6 +64,29 @@ TEST(DistillationKl, ZeroForTheTeacherItselfAndGradientsMatchFiniteDifferences) 
   EXPECT_NEAR(distillation_kl(d2.data(), s2.data(), t2.data(), 1, 2, 1.0f), 0.5 * std::log(2.0) + 0.5 * std::log(2.0 / 3.0),
               1e-7);
   EXPECT_THROW(distillation_kl(d2.data(), s2.data(), t2.data(), 1, 2, 0.0f), Error);
+}
+
+// Against the whole vocabulary the top-k loss is the full one; with fewer
+// tokens its gradient still matches finite differences.
+TEST(DistillationKlTopK, EqualsTheFullLossAtKEqualsVocabAndHasItsGradient) {
+  const int64_t rows = 2, vocab = 6;
+  const auto teacher = testing::random_floats(rows * vocab, 74, -3.0f, 3.0f);
+  auto student = testing::random_floats(rows * vocab, 75, -3.0f, 3.0f);
+  for (int64_t k : {vocab, int64_t{3}}) {
+    std::vector<int32_t> ids(rows * k);
+    std::vector<float> lp(rows * k), d(student.size()), scratch(student.size()), full(student.size());
+    top_k_log_probs(teacher.data(), rows, vocab, k, ids.data(), lp.data());
+    const double value = distillation_kl_top_k(d.data(), student.data(), ids.data(), lp.data(), rows, vocab, k, 2.0f);
+    if (k == vocab) {
+      EXPECT_NEAR(value, distillation_kl(full.data(), student.data(), teacher.data(), rows, vocab, 2.0f), 1e-6);
+      for (size_t i = 0; i < d.size(); ++i) EXPECT_NEAR(d[i], full[i], 1e-6f) << i;
+    }
+    auto loss = [&] {
+      return distillation_kl_top_k(scratch.data(), student.data(), ids.data(), lp.data(), rows, vocab, k, 2.0f);
+    };
+    testing::expect_gradient_near("k=" + std::to_string(k), d.data(),
+                                  testing::numeric_gradient(student.data(), student.size(), loss, 1e-3f), 1e-4, 1e-2);
+  }
 }
 
 }  // namespace

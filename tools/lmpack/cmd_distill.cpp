@@ -29,6 +29,8 @@ Command add_distill_command(CLI::App& parent) {
                     {"temperature", "--temperature"},
                     {"alpha", "--alpha"},
                     {"teacher_samples", "--teacher-samples"},
+                    {"teacher_cache", "--teacher-cache"},
+                    {"cache_top_k", "--cache-top-k"},
                     {"student_prune", "--prune-heads/--prune-ffn-width/--prune-drop-blocks"}});
   CLI::App* app = cmd.app;
   app->add_option("--teacher", r->teacher, "The teacher model (any format lmpack runs, quantized too)")->required();
@@ -41,6 +43,10 @@ Command add_distill_command(CLI::App& parent) {
   app->add_option("--prune-windows", r->prune_windows, "Windows of the text that score the cut (default 32)");
   app->add_option("--temperature", r->temperature, "Softmax temperature of both distributions (default 1)");
   app->add_option("--alpha", r->alpha, "Weight of the distillation loss; 1 - alpha on cross-entropy (default 1)");
+  app->add_option("--teacher-cache", r->teacher_cache,
+                  "Keep the teacher's top-k tokens of every batch in FILE; runs with the same teacher, text, seed, "
+                  "batch and seq read them back instead of running the teacher");
+  app->add_option("--cache-top-k", r->cache_top_k, "Tokens per position in the teacher cache (default 32)");
   app->add_option("--teacher-samples", r->teacher_samples,
                   "Train on N sequences sampled from the teacher instead of --data");
   add_training_options(app, *cli, false);
@@ -55,6 +61,10 @@ Command add_distill_command(CLI::App& parent) {
                   static_cast<double>(report.teacher_parameters) / static_cast<double>(report.student_parameters),
                   report.student_source.c_str());
       if (!report.prune_summary.empty()) std::printf("%s", report.prune_summary.c_str());
+      if (!r->teacher_cache.empty())
+        std::printf("teacher cache %s: %lld batches read, %lld written\n", r->teacher_cache.c_str(),
+                    static_cast<long long>(report.cached_batches_read),
+                    static_cast<long long>(report.cached_batches_written));
       if (report.sampled_tokens > 0)
         std::printf("text: %lld sequences sampled from the teacher, %lld tokens\n",
                     static_cast<long long>(r->teacher_samples), static_cast<long long>(report.sampled_tokens));
