@@ -239,7 +239,12 @@ void rmsnorm_backward_rows(TrainKernels kernels, float* dx, float* dw, const flo
 
 }  // namespace
 
-void TrainingPass::backward(const float* dlogits, float* grads) {
+const float* TrainingPass::block_output(int64_t l) const {
+  LMPACK_CHECK(l >= 0 && l < static_cast<int64_t>(blocks_.size()), "block_output: no such block");
+  return static_cast<size_t>(l) + 1 < blocks_.size() ? blocks_[l + 1].x.data() : x_final_.data();
+}
+
+void TrainingPass::backward(const float* dlogits, float* grads, const std::vector<const float*>* block_output_grads) {
   LMPACK_CHECK(static_cast<int64_t>(tokens_.size()) == rows_, "TrainingPass::backward before forward");
   const ModelConfig& c = model_.layout.config();
   const ModelTensors<const float> w = model_.layout.view(static_cast<const float*>(model_.values.data()));
@@ -257,6 +262,8 @@ void TrainingPass::backward(const float* dlogits, float* grads) {
     const LayerTensors<const float>& lw = w.layers[l];
     const LayerTensors<float>& lg = g.layers[l];
     // dx_ holds d loss / d (this block's output).
+    if (block_output_grads != nullptr && l < block_output_grads->size() && (*block_output_grads)[l] != nullptr)
+      add_inplace(dx_.data(), (*block_output_grads)[l], rows * dim);
     // FFN: out = x_mid + h · w_downᵀ, h = silu(gate) * up, gate/up = xn2 · w_gate/w_upᵀ
     std::copy(a.gate.begin(), a.gate.end(), h_.begin());
     for_each_index(kernels_, rows, hidden * 4, [&](int64_t r) { silu_mul(h_.data() + r * hidden, a.up.data() + r * hidden, hidden); });

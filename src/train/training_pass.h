@@ -39,7 +39,12 @@ class TrainingPass {
   void forward(const int32_t* tokens, float* logits);
   // dlogits: [batch * seq, vocab]; grads: [layout.size()], accumulated.
   // Uses the activations of the last forward() (same model values).
-  void backward(const float* dlogits, float* grads);
+  // block_output_grads (may be null, or hold nulls): per block, a further
+  // d loss / d (the block's output) [batch * seq, dim] added on the way
+  // down, for losses on the residual stream (hidden-state matching).
+  void backward(const float* dlogits, float* grads, const std::vector<const float*>* block_output_grads = nullptr);
+  // The residual stream after block l of the last forward(): [batch * seq, dim].
+  const float* block_output(int64_t l) const;
 
   int64_t batch() const { return batch_; }
   int64_t seq() const { return seq_; }

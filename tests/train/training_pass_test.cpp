@@ -95,6 +95,39 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"tied_bias_reference", true, true, TrainKernels::kReference}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// A loss on the residual stream after block 0 (what hidden-state matching
+// adds): its gradient goes in through block_output_grads.
+TEST(TrainingPass, BlockOutputGradientsMatchFiniteDifferences) {
+  TrainableModel m = tiny_model(false, true, 44);
+  const int64_t seq = 5, dim = m.layout.config().dim, vocab = m.layout.config().vocab_size;
+  std::vector<int32_t> tokens = {3, 7, 1, 10, 0};
+  TrainingPass pass(m, 1, seq);
+  const auto c = testing::random_floats(static_cast<size_t>(seq * vocab), 45);
+  const auto e = testing::random_floats(static_cast<size_t>(seq * dim), 46);
+  std::vector<float> logits(c.size());
+  auto loss = [&] {
+    pass.forward(tokens.data(), logits.data());
+    double s = 0.0;
+    for (size_t i = 0; i < c.size(); ++i) s += static_cast<double>(c[i]) * logits[i];
+    const float* h = pass.block_output(0);
+    for (size_t i = 0; i < e.size(); ++i) s += static_cast<double>(e[i]) * h[i];
+    return s;
+  };
+  loss();
+  EXPECT_EQ(pass.block_output(1), pass.block_output(m.layout.config().n_layers - 1));
+  std::vector<float> grads(m.layout.size(), 0.0f);
+  const std::vector<const float*> extra = {e.data(), nullptr};
+  pass.backward(c.data(), grads.data(), &extra);
+  std::vector<size_t> probe;
+  for (const char* name : {"blk.0.attn_q.weight", "blk.0.ffn_down.weight", "blk.0.attn_norm.weight",
+                           "blk.1.ffn_up.weight", "token_embd.weight"}) {
+    const ParameterTensor* t = m.layout.find(name);
+    for (size_t i = 0; i < t->size; i += 7) probe.push_back(t->offset + i);
+  }
+  const std::vector<double> numeric = testing::numeric_gradient(m.values.data(), m.values.size(), loss, 1e-3f, probe);
+  testing::expect_gradient_near("with block 0's output in the loss", grads.data(), numeric, 3e-3, 2e-2, probe);
+}
+
 TEST(TrainingPass, CrossEntropyGradientsMatchFiniteDifferences) {
   TrainableModel m = tiny_model(true, false, 51);
   std::vector<int32_t> tokens = {1, 2, 3, 4, 5, 6}, targets = {2, 3, 4, 5, 6, -1};
