@@ -12,7 +12,9 @@
 #
 # Usage: bench/distill_quality.sh [STEPS] [THREADS]    (from the repository root,
 #        after scripts/build.sh; default 1500 steps of 16 x 256 tokens, all threads)
-# Env: TEACHER_SAMPLES=N (0: train on the text), OUT=DIR (default /tmp/lmpack-distill-quality)
+# Env: TEACHER_SAMPLES=N (0: train on the text), BATCH=B (default 16), OUT=DIR (default
+# /tmp/lmpack-distill-quality). The distilled students share one teacher cache
+# (top 32 tokens per position, $OUT/teacher.cache): the teacher runs once for all four.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${1:-1500}
@@ -41,10 +43,12 @@ ppl() {
   $L eval "$1" --tokenizer "$TOK" --text "$VALID" --doc-separator '<|endoftext|>' --max-docs 100 --ctx 256 --json \
     -t "$THREADS" | sed -E 's/.*"perplexity":([0-9.]+).*/\1/'
 }
-COMMON=(--steps "$STEPS" --batch 16 --seq 256 --lr 2e-3 --min-lr 2e-4 --log-every 250 -t "$THREADS")
+COMMON=(--steps "$STEPS" --batch "${BATCH:-16}" --seq 256 --lr 2e-3 --min-lr 2e-4 --log-every 250 -t "$THREADS")
 TEXT=(--data "$OUT/train.txt")
-DISTILL_TEXT=("${TEXT[@]}")
+DISTILL_TEXT=("${TEXT[@]}" --teacher-cache "$OUT/teacher.cache")
 if [ "${TEACHER_SAMPLES:-0}" -gt 0 ]; then DISTILL_TEXT=(--teacher-samples "$TEACHER_SAMPLES"); fi
+PRUNE_TEXT=("${TEXT[@]}" --teacher-cache "$OUT/teacher.cache")  # the cut is scored on the text
+rm -f "$OUT/teacher.cache"
 
 run() {  # run NAME COMMAND...
   local name=$1; shift
@@ -59,9 +63,9 @@ for size in fifth tenth; do
     "${DISTILL_TEXT[@]}" -o "$OUT/$size-distill.gguf" "${COMMON[@]}"
 done
 run fifth-prune $L distill --teacher "$TEACHER" --tokenizer "$TOK" --prune-drop-blocks 3 --prune-heads 4 \
-  --prune-ffn-width 192 "${TEXT[@]}" -o "$OUT/fifth-prune.gguf" "${COMMON[@]}"      # 870,144: 5.6x fewer
+  --prune-ffn-width 192 "${PRUNE_TEXT[@]}" -o "$OUT/fifth-prune.gguf" "${COMMON[@]}"      # 870,144: 5.6x fewer
 run tenth-prune $L distill --teacher "$TEACHER" --tokenizer "$TOK" --prune-drop-blocks 4 --prune-heads 4 \
-  --prune-ffn-width 128 "${TEXT[@]}" -o "$OUT/tenth-prune.gguf" "${COMMON[@]}"      # 9.3x fewer
+  --prune-ffn-width 128 "${PRUNE_TEXT[@]}" -o "$OUT/tenth-prune.gguf" "${COMMON[@]}"      # 9.3x fewer
 
 T=$(ppl "$TEACHER")
 printf "\nteacher ts-llama-4.9M: PPL %s (stories 0-99, ctx 256)\n%-14s %10s %8s %10s %8s\n" "$T" student parameters PPL "teacher/PPL" seconds
