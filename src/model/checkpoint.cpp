@@ -75,28 +75,8 @@ void validate_checkpoint(const Checkpoint& c) {
       throw Error(c.path, cat("tensor ", name, " holds ", t->nbytes, " bytes, expected ", bytes, " for ",
                               dtype_name(t->dtype), " ", shape_string(t->shape)));
   };
-  const int64_t d = cfg.dim, f = cfg.hidden_dim, q = cfg.q_dim(), kv = cfg.kv_dim();
-  expect("token_embd.weight", {cfg.vocab_size, d});
-  expect("output_norm.weight", {d});
-  if (!cfg.tied_embeddings) expect("output.weight", {cfg.vocab_size, d});
+  for (const TensorShape& t : model_tensor_shapes(cfg)) expect(t.name, t.shape);
   if (c.find("rope_freqs.weight") != nullptr) expect("rope_freqs.weight", {cfg.head_dim / 2});
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    const std::string p = cat("blk.", l, ".");
-    expect(p + "attn_norm.weight", {d});
-    expect(p + "attn_q.weight", {q, d});
-    expect(p + "attn_k.weight", {kv, d});
-    expect(p + "attn_v.weight", {kv, d});
-    if (cfg.attn_qkv_bias) {
-      expect(p + "attn_q.bias", {q});
-      expect(p + "attn_k.bias", {kv});
-      expect(p + "attn_v.bias", {kv});
-    }
-    expect(p + "attn_output.weight", {d, q});
-    expect(p + "ffn_norm.weight", {d});
-    expect(p + "ffn_gate.weight", {f, d});
-    expect(p + "ffn_up.weight", {f, d});
-    expect(p + "ffn_down.weight", {d, f});
-  }
   // Blocks beyond the configured count would be silently ignored: a model
   // run truncated, with exit 0. Name the first such tensor instead.
   for (const auto& [name, t] : c.tensors) {

@@ -39,4 +39,28 @@ bool is_query_or_key(const std::string& name) {
          (rest == "attn_q.weight" || rest == "attn_k.weight" || rest == "attn_q.bias" || rest == "attn_k.bias");
 }
 
+std::vector<TensorShape> model_tensor_shapes(const ModelConfig& cfg) {
+  const int64_t d = cfg.dim, f = cfg.hidden_dim, q = cfg.q_dim(), kv = cfg.kv_dim();
+  std::vector<TensorShape> t = {{"token_embd.weight", {cfg.vocab_size, d}}, {"output_norm.weight", {d}}};
+  if (!cfg.tied_embeddings) t.push_back({"output.weight", {cfg.vocab_size, d}});
+  for (int64_t l = 0; l < cfg.n_layers; ++l) {
+    const std::string p = cat("blk.", l, ".");
+    t.push_back({p + "attn_norm.weight", {d}});
+    t.push_back({p + "attn_q.weight", {q, d}});
+    t.push_back({p + "attn_k.weight", {kv, d}});
+    t.push_back({p + "attn_v.weight", {kv, d}});
+    if (cfg.attn_qkv_bias) {
+      t.push_back({p + "attn_q.bias", {q}});
+      t.push_back({p + "attn_k.bias", {kv}});
+      t.push_back({p + "attn_v.bias", {kv}});
+    }
+    t.push_back({p + "attn_output.weight", {d, q}});
+    t.push_back({p + "ffn_norm.weight", {d}});
+    t.push_back({p + "ffn_gate.weight", {f, d}});
+    t.push_back({p + "ffn_up.weight", {f, d}});
+    t.push_back({p + "ffn_down.weight", {d, f}});
+  }
+  return t;
+}
+
 }  // namespace lmpack

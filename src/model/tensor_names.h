@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "model/config.h"
+
 namespace lmpack {
 
 // "blk.N.<rest>" -> N and rest; false for other names.
@@ -21,5 +23,17 @@ std::vector<std::string> block_linear_names(int64_t layer);
 // True for blk.N.attn_q / attn_k weights and biases: the tensors whose rows
 // RoPE rotates (their row order depends on the RoPE layout, model/rope_layout.h).
 bool is_query_or_key(const std::string& name);
+
+struct TensorShape {
+  std::string name;            // canonical
+  std::vector<int64_t> shape;  // {rows, cols} or {n}
+};
+
+// Every tensor a model of this config has (rope_freqs.weight, which only some
+// llama3-scaled GGUFs carry, aside), in the one order that validation and
+// training use: token_embd, output_norm, output (unless tied), then per block
+// attn_norm, attn_q/k/v, their biases (attn_qkv_bias), attn_output, ffn_norm,
+// ffn_gate, ffn_up, ffn_down.
+std::vector<TensorShape> model_tensor_shapes(const ModelConfig& config);
 
 }  // namespace lmpack

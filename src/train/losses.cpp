@@ -7,6 +7,19 @@
 #include "core/error.h"
 
 namespace lmpack {
+namespace {
+
+// out[i] = log softmax(z / t)[i], in double; z: [n].
+void log_softmax_row(const float* z, int64_t n, double t, double* out) {
+  double max = z[0];
+  for (int64_t i = 1; i < n; ++i) max = std::max(max, static_cast<double>(z[i]));
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp((z[i] - max) / t);
+  const double log_sum = std::log(sum);
+  for (int64_t i = 0; i < n; ++i) out[i] = (z[i] - max) / t - log_sum;
+}
+
+}  // namespace
 
 double cross_entropy(float* dlogits, const float* logits, const int32_t* targets, int64_t rows, int64_t vocab) {
   int64_t counted = 0;
@@ -42,18 +55,10 @@ double distillation_kl(float* dlogits, const float* student, const float* teache
   if (rows == 0) return 0.0;
   const double t = temperature, inv_rows = 1.0 / static_cast<double>(rows);
   std::vector<double> log_p(static_cast<size_t>(vocab)), log_q(static_cast<size_t>(vocab));
-  auto log_softmax = [&](const float* z, std::vector<double>& out) {
-    double max = z[0];
-    for (int64_t i = 1; i < vocab; ++i) max = std::max(max, static_cast<double>(z[i]));
-    double sum = 0.0;
-    for (int64_t i = 0; i < vocab; ++i) sum += std::exp((z[i] - max) / t);
-    const double log_sum = std::log(sum);
-    for (int64_t i = 0; i < vocab; ++i) out[i] = (z[i] - max) / t - log_sum;
-  };
   double total = 0.0;
   for (int64_t r = 0; r < rows; ++r) {
-    log_softmax(teacher + r * vocab, log_p);
-    log_softmax(student + r * vocab, log_q);
+    log_softmax_row(teacher + r * vocab, vocab, t, log_p.data());
+    log_softmax_row(student + r * vocab, vocab, t, log_q.data());
     float* d = dlogits + r * vocab;
     for (int64_t i = 0; i < vocab; ++i) {
       const double p = std::exp(log_p[i]), q = std::exp(log_q[i]);
@@ -73,13 +78,7 @@ double distillation_kl_top_k(float* dlogits, const float* student, const int32_t
   std::vector<double> log_q(static_cast<size_t>(vocab)), log_p(static_cast<size_t>(k));
   double total = 0.0;
   for (int64_t r = 0; r < rows; ++r) {
-    const float* z = student + r * vocab;
-    double max = z[0];
-    for (int64_t i = 1; i < vocab; ++i) max = std::max(max, static_cast<double>(z[i]));
-    double sum = 0.0;
-    for (int64_t i = 0; i < vocab; ++i) sum += std::exp((z[i] - max) / t);
-    const double log_sum = std::log(sum);
-    for (int64_t i = 0; i < vocab; ++i) log_q[i] = (z[i] - max) / t - log_sum;
+    log_softmax_row(student + r * vocab, vocab, t, log_q.data());
     const float* lp = logprobs + r * k;
     double pmax = lp[0] / t;
     for (int64_t j = 1; j < k; ++j) pmax = std::max(pmax, lp[j] / t);

@@ -5,43 +5,23 @@
 
 #include "core/error.h"
 #include "formats/decode.h"
+#include "model/tensor_names.h"
 #include "runtime/weights.h"
 
 namespace lmpack {
 
 ParameterLayout::ParameterLayout(const ModelConfig& config) : config_(config) {
   config.validate("config");
-  const int64_t d = config.dim, f = config.hidden_dim, q = config.q_dim(), kv = config.kv_dim();
-  auto add = [&](std::string name, std::vector<int64_t> shape) {
-    ParameterTensor t;
-    t.name = std::move(name);
-    t.size = 1;
-    for (int64_t s : shape) t.size *= static_cast<size_t>(s);
-    t.shape = std::move(shape);
-    t.offset = size_;
-    size_ += t.size;
-    tensors_.push_back(std::move(t));
-  };
-  add("token_embd.weight", {config.vocab_size, d});
-  for (int64_t l = 0; l < config.n_layers; ++l) {
-    const std::string p = cat("blk.", l, ".");
-    add(p + "attn_norm.weight", {d});
-    add(p + "attn_q.weight", {q, d});
-    add(p + "attn_k.weight", {kv, d});
-    add(p + "attn_v.weight", {kv, d});
-    if (config.attn_qkv_bias) {
-      add(p + "attn_q.bias", {q});
-      add(p + "attn_k.bias", {kv});
-      add(p + "attn_v.bias", {kv});
-    }
-    add(p + "attn_output.weight", {d, q});
-    add(p + "ffn_norm.weight", {d});
-    add(p + "ffn_gate.weight", {f, d});
-    add(p + "ffn_up.weight", {f, d});
-    add(p + "ffn_down.weight", {d, f});
+  for (TensorShape& t : model_tensor_shapes(config)) {
+    ParameterTensor p;
+    p.name = std::move(t.name);
+    p.size = 1;
+    for (int64_t n : t.shape) p.size *= static_cast<size_t>(n);
+    p.shape = std::move(t.shape);
+    p.offset = size_;
+    size_ += p.size;
+    tensors_.push_back(std::move(p));
   }
-  add("output_norm.weight", {d});
-  if (!config.tied_embeddings) add("output.weight", {config.vocab_size, d});
 }
 
 const ParameterTensor* ParameterLayout::find(const std::string& name) const {

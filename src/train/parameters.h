@@ -3,11 +3,10 @@
 // a checkpoint's state are buffers of the same layout, and an optimizer step
 // or a gradient norm is one loop over one array.
 //
-// The layout lists the tensors by canonical name (model/checkpoint.h) in the
-// checkpoint's order: token_embd, then per block attn_norm, attn_q/k/v (and
-// their biases when the config has them), attn_output, ffn_norm, ffn_gate,
-// ffn_up, ffn_down, then output_norm and output (absent when tied: the
-// embedding is the output head, and its gradient gathers both uses).
+// The layout lists the tensors by canonical name in model_tensor_shapes'
+// order (model/tensor_names.h: the same list validate_checkpoint checks);
+// output is absent when tied (the embedding is the output head, and its
+// gradient gathers both uses).
 #pragma once
 
 #include <cstddef>

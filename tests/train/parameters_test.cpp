@@ -42,7 +42,8 @@ TEST(ParameterLayout, CountsEveryParameterOnce) {
   const ModelTensors<float> t = tied.view(buffer.data());
   EXPECT_EQ(t.output, t.token_embd);
   EXPECT_EQ(t.layers[0].bq, nullptr);
-  EXPECT_EQ(t.layers[2].w_down + 8 * 12, t.output_norm);  // back to back, in order
+  EXPECT_EQ(t.token_embd + 10 * 8, t.output_norm);  // back to back, in order
+  EXPECT_EQ(t.layers[2].w_down + 8 * 12, buffer.data() + tied.size());
   size_t end = 0;
   for (const ParameterTensor& p : tied.tensors()) {
     EXPECT_EQ(p.offset, end) << p.name;
