@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/progress.h"
 #include "runtime/non_finite.h"
 
@@ -111,17 +112,7 @@ std::vector<int32_t> scored_targets(const std::vector<EvalSequence>& sequences) 
   return out;
 }
 
-uint64_t hash_targets(const std::vector<int32_t>& targets) {
-  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
-  for (int32_t t : targets) {
-    uint32_t u = static_cast<uint32_t>(t);
-    for (int b = 0; b < 4; ++b) {
-      h ^= (u >> (8 * b)) & 0xffu;
-      h *= 1099511628211ull;
-    }
-  }
-  return h;
-}
+uint64_t hash_targets(const std::vector<int32_t>& targets) { return fnv1a64_ids(targets); }
 
 int64_t count_scored(const std::vector<EvalSequence>& sequences) {
   int64_t n = 0;

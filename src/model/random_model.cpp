@@ -7,6 +7,7 @@
 #include "core/atomic_file.h"
 #include "core/atomic_folder.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "formats/format_sizes.h"
@@ -22,24 +23,11 @@ constexpr int64_t kChunk = int64_t{1} << 16;     // values per independent PRNG 
 constexpr int64_t kChunksPerWrite = 64;          // 4M values handed to the writer at once
 const float kAmplitude = 0.02f * std::sqrt(3.0f);  // uniform [-a, a) has std 0.02
 
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ull;
-  return h;
-}
-
 // xoshiro256+ (Blackman & Vigna), seeded through splitmix64.
 class Xoshiro {
  public:
   explicit Xoshiro(uint64_t seed) {
-    for (uint64_t& w : s_) w = splitmix64(seed);
+    for (uint64_t& w : s_) w = splitmix64_next(seed);
   }
   uint64_t next() {
     const uint64_t result = s_[0] + s_[3];
@@ -63,7 +51,7 @@ class Xoshiro {
 
 Xoshiro chunk_stream(uint64_t seed, uint64_t name_key, int64_t chunk) {
   uint64_t s = seed ^ name_key;
-  uint64_t mixed = splitmix64(s) ^ (static_cast<uint64_t>(chunk) * 0xd1b54a32d192ed03ull);
+  uint64_t mixed = splitmix64_next(s) ^ (static_cast<uint64_t>(chunk) * 0xd1b54a32d192ed03ull);
   return Xoshiro(mixed);
 }
 
@@ -101,7 +89,7 @@ std::vector<RandomTensor> tensor_list(const ModelConfig& c) {
 }  // namespace
 
 float random_model_value(uint64_t seed, const std::string& hf_name, int64_t index) {
-  Xoshiro rng = chunk_stream(seed, fnv1a(hf_name), index / kChunk);
+  Xoshiro rng = chunk_stream(seed, fnv1a64(hf_name.data(), hf_name.size()), index / kChunk);
   float v = 0.0f;
   for (int64_t i = 0; i <= index % kChunk; ++i) v = rng.uniform_pm(kAmplitude);
   return v;
@@ -154,7 +142,7 @@ void write_random_model(const RandomModelSpec& spec, const std::string& out_dir)
   auto produce = [&](size_t index, SafetensorsSink& sink) {
     throw_if_interrupted();
     const RandomTensor& t = list[index];
-    const uint64_t key = fnv1a(entries[index].name);
+    const uint64_t key = fnv1a64(entries[index].name.data(), entries[index].name.size());
     int64_t n = 1;
     for (int64_t d : t.shape) n *= d;
     for (int64_t first = 0; first < n; first += kChunk * kChunksPerWrite) {

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/progress.h"
 #include "eval/calibration.h"
 #include "model/hf_config.h"
@@ -60,10 +61,9 @@ class DistillationObjective final : public TrainingObjective {
       run_teacher(inputs, batch, seq, vocab);
       loss += alpha_ * distillation_kl(logits, logits, teacher_logits_.data(), rows, vocab, temperature_);
     }
-    const size_t n = static_cast<size_t>(rows * vocab);
-    for (size_t i = 0; i < n; ++i) {
-      logits[i] *= alpha_;
-      if (alpha_ < 1.0f) logits[i] += (1.0f - alpha_) * cross_entropy_grad_[i];
+    if (alpha_ < 1.0f) {  // the two gradients, weighted
+      const size_t n = static_cast<size_t>(rows * vocab);
+      for (size_t i = 0; i < n; ++i) logits[i] = alpha_ * logits[i] + (1.0f - alpha_) * cross_entropy_grad_[i];
     }
     return loss;
   }
@@ -145,7 +145,7 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   check_training_outputs(r.training, inputs);
 
   const Checkpoint teacher = load_model(r.teacher, r.tokenizer);
-  if (r.student_prune) validate_structured_prune_options(teacher.config, *r.student_prune);
+  if (r.student_prune) validate_structured_prune_options(teacher.config, *r.student_prune);  // before the text is read
   DistillReport report;
   report.teacher_parameters = teacher.parameter_count();
 
@@ -168,7 +168,7 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
     CalibrationOptions windows;
     windows.files = r.training.data;
     windows.samples = r.prune_windows;
-    windows.ctx = r.training.seq != 0 ? r.training.seq : std::min<int64_t>(256, teacher.config.context_length);
+    windows.ctx = training_seq(r.training, teacher.config);
     windows.seed = r.training.seed;
     StructuredPruneResult cut = structured_prune(teacher, calibration_windows(*tokenizer_for(teacher), windows),
                                                  *r.student_prune);
@@ -190,7 +190,7 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   const std::shared_ptr<const ModelWeights> teacher_weights = build_weights(teacher);
   std::vector<int32_t> text;
   if (r.teacher_samples > 0) {
-    const int64_t seq = r.training.seq != 0 ? r.training.seq : std::min<int64_t>(256, teacher.config.context_length);
+    const int64_t seq = training_seq(r.training, teacher.config);
     if (seq > teacher.config.context_length)
       throw Error("seq", cat(seq, " tokens per sequence is beyond the teacher's context of ", teacher.config.context_length));
     text = sample_teacher(teacher_weights, *teacher.vocab, r.teacher_samples, seq, r.training.seed,
@@ -206,7 +206,7 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
                                      " tokens"));
     const TeacherCacheKey key{r.cache_top_k, teacher.config.vocab_size, r.training.batch,
                               training_seq(r.training, student->layout.config()), r.training.seed,
-                              token_digest(text), teacher_file_digest(r.teacher)};
+                              fnv1a64_ids(text), teacher_file_digest(r.teacher)};
     cache = std::make_unique<TeacherCache>(r.teacher_cache, key);
   }
   DistillationObjective objective(teacher_weights, r.temperature, r.alpha, cache.get(), r.cache_top_k, report);

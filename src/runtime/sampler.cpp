@@ -4,15 +4,11 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 namespace lmpack {
 
-uint64_t Rng::next_u64() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+uint64_t Rng::next_u64() { return splitmix64_next(state_); }
 
 float Rng::next_float() { return static_cast<float>(next_u64() >> 40) / 16777216.0f; }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 namespace lmpack {
 namespace {
@@ -24,19 +25,13 @@ struct Header {
 };
 static_assert(sizeof(Header) == kHeaderBytes);
 
-uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
-
 }  // namespace
 
 uint64_t teacher_file_digest(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const std::string canonical = fs::weakly_canonical(path, ec).string();
-  uint64_t h = fnv1a(canonical.data(), canonical.size());
+  uint64_t h = fnv1a64(canonical.data(), canonical.size());
   // A folder (Hugging Face): its files; a file: itself.
   std::vector<fs::path> files;
   if (fs::is_directory(path, ec)) {
@@ -49,8 +44,8 @@ uint64_t teacher_file_digest(const std::string& path) {
   for (const fs::path& f : files) {
     const uint64_t size = fs::file_size(f, ec);
     const int64_t mtime = static_cast<int64_t>(fs::last_write_time(f, ec).time_since_epoch().count());
-    h = fnv1a(&size, sizeof size, h);
-    h = fnv1a(&mtime, sizeof mtime, h);
+    h = fnv1a64(&size, sizeof size, h);
+    h = fnv1a64(&mtime, sizeof mtime, h);
   }
   return h;
 }

@@ -1,21 +1,10 @@
 #include "train/token_stream.h"
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/text_file.h"
 
 namespace lmpack {
-namespace {
-
-// splitmix64: a counter-based hash with good mixing (Steele et al., 2014).
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
-
 std::vector<int32_t> tokenize_documents(const Tokenizer& tokenizer, const std::vector<std::string>& files,
                                         const std::string& separator, const std::string& field) {
   if (files.empty()) throw Error(field, "no text file given");
@@ -51,7 +40,7 @@ TrainingBatches::TrainingBatches(std::vector<int32_t> stream, int64_t batch, int
 void TrainingBatches::fill(int64_t index, int32_t* inputs, int32_t* targets) const {
   const uint64_t starts = static_cast<uint64_t>(stream_.size()) - static_cast<uint64_t>(seq_);  // >= 1
   for (int64_t b = 0; b < batch_; ++b) {
-    const uint64_t h = mix(mix(seed_ ^ mix(static_cast<uint64_t>(index))) + static_cast<uint64_t>(b));
+    const uint64_t h = splitmix64(splitmix64(seed_ ^ splitmix64(static_cast<uint64_t>(index))) + static_cast<uint64_t>(b));
     const size_t start = static_cast<size_t>(h % starts);
     for (int64_t t = 0; t < seq_; ++t) {
       inputs[b * seq_ + t] = stream_[start + t];

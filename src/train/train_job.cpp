@@ -8,7 +8,9 @@
 #include "train/init.h"
 
 namespace lmpack {
+namespace {
 
+// A checkpoint without tensors: a config.json's shape and a vocabulary.
 Checkpoint checkpoint_of_config(const std::string& config, const std::string& tokenizer) {
   Checkpoint c;
   c.path = config;
@@ -18,6 +20,8 @@ Checkpoint checkpoint_of_config(const std::string& config, const std::string& to
   check_vocab_fits(*c.vocab, c.config.vocab_size, tokenizer);
   return c;
 }
+
+}  // namespace
 
 TrainReport run_train_job(const TrainRequest& r, const std::function<void(const TrainStepLog&)>& on_step) {
   const int sources = !r.model.empty() + !r.like.empty() + !r.config.empty();

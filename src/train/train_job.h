@@ -25,8 +25,4 @@ struct TrainRequest {
 // the file.
 TrainReport run_train_job(const TrainRequest& request, const std::function<void(const TrainStepLog&)>& on_step = {});
 
-// A checkpoint without tensors: a config.json's shape and a vocabulary (for
-// models made from a config: `lmpack train --config`, `distill --student-config`).
-Checkpoint checkpoint_of_config(const std::string& config, const std::string& tokenizer);
-
 }  // namespace lmpack

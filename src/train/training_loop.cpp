@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/output_path.h"
 #include "core/progress.h"
 #include "core/resource_usage.h"
@@ -39,7 +40,7 @@ std::map<std::string, std::string> describe_run(const TrainingOptions& r, const 
           {"adamw", cat(r.adamw.beta1, " ", r.adamw.beta2, " ", r.adamw.eps, " decay ", r.adamw.weight_decay)},
           {"clip", cat(r.clip)},
           {"seed", std::to_string(r.seed)},
-          {"data", cat(stream.size(), " tokens, fnv1a ", token_digest(stream))}};
+          {"data", cat(stream.size(), " tokens, fnv1a ", fnv1a64_ids(stream))}};
 }
 
 void write_model(const TrainableModel& model, const Checkpoint& base, const std::string& output, DType type) {
@@ -53,13 +54,6 @@ void write_model(const TrainableModel& model, const Checkpoint& base, const std:
 std::string state_path_of(const TrainingOptions& r) { return r.state.empty() ? r.output + ".train-state" : r.state; }
 
 }  // namespace
-
-uint64_t token_digest(const std::vector<int32_t>& ids) {
-  uint64_t h = 1469598103934665603ull;
-  for (int32_t id : ids)
-    for (int i = 0; i < 4; ++i) h = (h ^ ((static_cast<uint32_t>(id) >> (8 * i)) & 0xff)) * 1099511628211ull;
-  return h;
-}
 
 int64_t training_seq(const TrainingOptions& options, const ModelConfig& config) {
   return options.seq != 0 ? options.seq : std::min(kDefaultMaxSeq, config.context_length);

@@ -54,9 +54,6 @@ struct TrainingOptions {
 void validate_training_options(const TrainingOptions& options);
 // The sequence length a run uses: `seq`, or the model's context up to 256.
 int64_t training_seq(const TrainingOptions& options, const ModelConfig& config);
-// The digest of a token stream that a run's description and the teacher
-// cache use (FNV-1a over the ids).
-uint64_t token_digest(const std::vector<int32_t>& ids);
 
 // What the model learns from a batch.
 class TrainingObjective {

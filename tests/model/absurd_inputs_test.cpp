@@ -10,6 +10,7 @@
 #include <limits>
 #include <string>
 
+#include "absurd_input_checks.h"
 #include "core/error.h"
 #include "model/hf_config.h"
 #include "model/load_hf_int.h"
@@ -18,21 +19,7 @@
 namespace lmpack {
 namespace {
 
-template <typename Parse>
-std::string error_of(Parse&& parse, const std::string& where = "absurd") {
-  try {
-    parse();
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    EXPECT_EQ(msg.rfind(where + ": ", 0), 0u) << msg;
-    return msg;
-  }
-  ADD_FAILURE() << "no error";
-  return {};
-}
-
-#define EXPECT_HAS(haystack, needle) EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+using testing::error_of;
 
 std::string temp(const std::string& name) { return testing::temp_dir() + "/" + name; }
 

@@ -11,6 +11,7 @@
 #include <limits>
 #include <string>
 
+#include "absurd_input_checks.h"
 #include "core/error.h"
 #include "gguf_test_writer.h"
 #include "io/gguf.h"
@@ -25,21 +26,7 @@ using testing::Bytes;
 
 const uint8_t* u8(const Bytes& b) { return reinterpret_cast<const uint8_t*>(b.data()); }
 
-template <typename Parse>
-std::string error_of(Parse&& parse, const std::string& where = "absurd") {
-  try {
-    parse();
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    EXPECT_EQ(msg.rfind(where + ": ", 0), 0u) << msg;
-    return msg;
-  }
-  ADD_FAILURE() << "no error";
-  return {};
-}
-
-#define EXPECT_HAS(haystack, needle) EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+using testing::error_of;
 
 TEST(AbsurdVocab, TokenizerBinWithMillionsOfTokensIsRefused) {
   // 2^22 + 1 empty tokens of 8 bytes: a legal layout, no real vocabulary.
