@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The 5-10x distillation table (issue 11): students of ts-llama-4.9M at about
-# 1/5 and 1/10 of its parameters, each trained the same number of steps, three
-# ways:
+# 1/5 and 1/10 of its parameters, each trained on the same batches (same steps,
+# batch, seq and seed), three ways:
 #   scratch   next-token cross-entropy on the text only (lmpack train --config)
 #   distill   a fresh student on the teacher's distributions (lmpack distill --student-config)
 #   prune     the teacher cut by structured pruning, then distilled (lmpack distill --prune-...)
@@ -11,17 +11,21 @@
 # distilled ones may instead learn from text the teacher writes (TEACHER_SAMPLES).
 #
 # Usage: bench/distill_quality.sh [STEPS] [THREADS]    (from the repository root,
-#        after scripts/build.sh; default 1500 steps of 16 x 256 tokens, all threads)
-# Env: TEACHER_SAMPLES=N (0: train on the text), BATCH=B (default 16), OUT=DIR (default
-# /tmp/lmpack-distill-quality). The distilled students share one teacher cache
-# (top 32 tokens per position, $OUT/teacher.cache): the teacher runs once for all four.
+#        after scripts/build.sh; default 2500 steps of 16 x 256 tokens, all threads:
+#        the pruned 1/5 student then takes about 30 minutes on 2 threads, teacher included)
+# Env: LMPACK=BINARY (default build/release/lmpack), TEACHER_SAMPLES=N (0: train on the text), BATCH=B (default 16), OUT=DIR (default
+# /tmp/lmpack-distill-quality), STUDENTS="fifth-prune ..." (a subset, in order; default
+# all six), KEEP_CACHE=1 (keep $OUT/teacher.cache from an earlier run of the same
+# batches). The distilled students share one teacher cache (top 32 tokens per
+# position): the first, fifth-prune, runs the teacher and fills it (its time includes
+# the teacher), the other three read it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=${1:-1500}
+STEPS=${1:-2500}
 THREADS=${2:-0}
 OUT=${OUT:-/tmp/lmpack-distill-quality}
 SHARED=${LMPACK_SHARED_DIR:-../shared}
-L=build/release/lmpack
+L=${LMPACK:-build/release/lmpack}
 TEACHER=$SHARED/models/ts-llama-4.9M/ts-llama-4.9M.bin
 TOK=$SHARED/models/stories260K/tok512.bin
 VALID=$SHARED/data/tinystories-valid/tinystories_valid_first1000.txt
@@ -48,7 +52,7 @@ TEXT=(--data "$OUT/train.txt")
 DISTILL_TEXT=("${TEXT[@]}" --teacher-cache "$OUT/teacher.cache")
 if [ "${TEACHER_SAMPLES:-0}" -gt 0 ]; then DISTILL_TEXT=(--teacher-samples "$TEACHER_SAMPLES"); fi
 PRUNE_TEXT=("${TEXT[@]}" --teacher-cache "$OUT/teacher.cache")  # the cut is scored on the text
-rm -f "$OUT/teacher.cache"
+[ "${KEEP_CACHE:-0}" = 1 ] || rm -f "$OUT/teacher.cache"
 
 run() {  # run NAME COMMAND...
   local name=$1; shift
@@ -56,22 +60,32 @@ run() {  # run NAME COMMAND...
   "$@" > "$OUT/$name.log"
   echo "$name $(( $(date +%s) - start ))" >> "$OUT/seconds.txt"
 }
-: > "$OUT/seconds.txt"
-for size in fifth tenth; do
-  run "$size-scratch" $L train --config "$OUT/$size.json" --tokenizer "$TOK" "${TEXT[@]}" -o "$OUT/$size-scratch.gguf" "${COMMON[@]}"
-  run "$size-distill" $L distill --teacher "$TEACHER" --tokenizer "$TOK" --student-config "$OUT/$size.json" \
-    "${DISTILL_TEXT[@]}" -o "$OUT/$size-distill.gguf" "${COMMON[@]}"
+touch "$OUT/seconds.txt"
+student() {  # student NAME: trains it
+  case $1 in
+    fifth-prune) run fifth-prune $L distill --teacher "$TEACHER" --tokenizer "$TOK" --prune-drop-blocks 3 --prune-heads 4 \
+      --prune-ffn-width 192 "${PRUNE_TEXT[@]}" -o "$OUT/fifth-prune.gguf" "${COMMON[@]}" ;;     # 870,144: 5.6x fewer
+    tenth-prune) run tenth-prune $L distill --teacher "$TEACHER" --tokenizer "$TOK" --prune-drop-blocks 4 --prune-heads 4 \
+      --prune-ffn-width 128 "${PRUNE_TEXT[@]}" -o "$OUT/tenth-prune.gguf" "${COMMON[@]}" ;;     # 525,568: 9.2x fewer
+    fifth-distill | tenth-distill) run "$1" $L distill --teacher "$TEACHER" --tokenizer "$TOK" \
+      --student-config "$OUT/${1%-distill}.json" "${DISTILL_TEXT[@]}" -o "$OUT/$1.gguf" "${COMMON[@]}" ;;
+    fifth-scratch | tenth-scratch) run "$1" $L train --config "$OUT/${1%-scratch}.json" --tokenizer "$TOK" \
+      "${TEXT[@]}" -o "$OUT/$1.gguf" "${COMMON[@]}" ;;
+    *) echo "unknown student $1" >&2; exit 2 ;;
+  esac
+}
+ALL="fifth-prune fifth-distill tenth-prune tenth-distill fifth-scratch tenth-scratch"
+for name in ${STUDENTS:-$ALL}; do
+  rm -f "$OUT/$name.gguf" "$OUT/$name.gguf.train-state"
+  student "$name"
 done
-run fifth-prune $L distill --teacher "$TEACHER" --tokenizer "$TOK" --prune-drop-blocks 3 --prune-heads 4 \
-  --prune-ffn-width 192 "${PRUNE_TEXT[@]}" -o "$OUT/fifth-prune.gguf" "${COMMON[@]}"      # 870,144: 5.6x fewer
-run tenth-prune $L distill --teacher "$TEACHER" --tokenizer "$TOK" --prune-drop-blocks 4 --prune-heads 4 \
-  --prune-ffn-width 128 "${PRUNE_TEXT[@]}" -o "$OUT/tenth-prune.gguf" "${COMMON[@]}"      # 9.3x fewer
 
 T=$(ppl "$TEACHER")
 printf "\nteacher ts-llama-4.9M: PPL %s (stories 0-99, ctx 256)\n%-14s %10s %8s %10s %8s\n" "$T" student parameters PPL "teacher/PPL" seconds
 for name in fifth-scratch fifth-distill fifth-prune tenth-scratch tenth-distill tenth-prune; do
+  [ -f "$OUT/$name.gguf" ] || continue
   P=$(ppl "$OUT/$name.gguf")
   N=$($L info "$OUT/$name.gguf" --json | tr -d ' \n' | sed -E 's/.*"parameters":([0-9]+).*/\1/')
-  S=$(awk -v n="$name" '$1 == n { print $2 }' "$OUT/seconds.txt")
+  S=$(awk -v n="$name" '$1 == n { s = $2 } END { print s }' "$OUT/seconds.txt")
   printf "%-14s %10s %8.3f %10.3f %8s\n" "$name" "$N" "$P" "$(awk -v t="$T" -v p="$P" 'BEGIN { print t / p }')" "$S"
 done

@@ -252,6 +252,7 @@ void save_gguf(const Checkpoint& ckpt, const std::string& path, DType type) {
 
   GgufWriter w(path);
   add_model_metadata(w, ckpt, llama_ftype_of(type), model_name_of(ckpt.path));
+  if (!ckpt.recipe.empty()) w.add_string("lmpack.recipe", ckpt.recipe);  // the steps that made it
   std::vector<DType> types;
   for (const GgufTensorSource& t : plan) {
     types.push_back(t.is_matrix() ? type : DType::F32);

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -43,6 +44,8 @@ bool needs_calibration(const CompressStep& s) {
       return s.prune != PruneMethod::kMagnitude;
     case StepKind::kQuantize:
       return s.rounding == RoundingMethod::kGptq || s.awq || s.awq_clip;
+    case StepKind::kDistill:
+      return false;  // it trains on text, not on calibration windows
   }
   return false;
 }
@@ -131,6 +134,35 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
   q.show_progress = req.show_progress;
   q.recipe = recipe;
 
+  if (s.kind == StepKind::kDistill) {
+    DistillRequest d;
+    d.teacher = s.distill.teacher.empty() ? req.model : s.distill.teacher;
+    d.tokenizer = req.tokenizer;
+    d.student = ckpt.path;  // the job's input, or the file the step before wrote
+    d.training = s.distill.training;
+    if (d.training.data.empty()) d.training.data = req.calibration.files;
+    d.training.output = out;
+    d.training.show_progress = req.show_progress;
+    d.temperature = s.distill.temperature;
+    d.alpha = s.distill.alpha;
+    d.teacher_cache = s.distill.teacher_cache;
+    d.cache_top_k = s.distill.cache_top_k;
+    d.recipe = recipe;
+    if (last && gguf_out && !s.gguf.type_name.empty()) {
+      d.student_type = s.gguf.type_name;
+      d.imatrix = s.gguf.imatrix_path;
+    } else if (last && !gguf_out) {
+      d.training.output_type = std::string(dtype_name(s.hf_dtype));
+    }
+    sr.distill = run_distill_job(d);
+    report.file_bytes = gguf_out ? fs::file_size(out) : folder_bytes(out);
+    fs::remove(d.training.output + ".train-state");  // the job writes one output
+    sr.parameters_after = sr.distill->student_parameters;
+    sr.config = ckpt.config;
+    sr.seconds = clock.seconds();
+    return sr;
+  }
+
   const Checkpoint* source = &ckpt;
   Checkpoint structured;
   if (s.kind == StepKind::kStructured) {
@@ -203,6 +235,27 @@ std::string describe_step(const CompressStep& s, const CalibrationSource& calibr
       if (s.awq_clip) j["awq_clip"] = true;
       if (s.act_order) j["act_order"] = true;
       break;
+    case StepKind::kDistill: {
+      const DistillStep& d = s.distill;
+      const TrainingOptions& t = d.training;
+      j["step"] = "distill";
+      if (!d.teacher.empty()) j["teacher"] = fs::path(d.teacher).filename().string();
+      nlohmann::json files = nlohmann::json::array();
+      for (const std::string& f : t.data.empty() ? calibration.files : t.data)
+        files.push_back(fs::path(f).filename().string());
+      j["data"] = files;
+      j["steps"] = t.steps;
+      j["batch"] = t.batch;
+      if (t.seq) j["seq"] = t.seq;
+      if (t.grad_accum != 1) j["grad_accum"] = t.grad_accum;
+      j["lr"] = t.lr;
+      j["min_lr"] = t.min_lr;
+      if (t.warmup) j["warmup"] = *t.warmup;
+      if (t.seed) j["seed"] = t.seed;
+      j["temperature"] = d.temperature;
+      j["alpha"] = d.alpha;
+      break;
+    }
   }
   if ((s.kind == StepKind::kQuantize && s.rounding == RoundingMethod::kGptq) ||
       (s.kind == StepKind::kPrune && s.prune == PruneMethod::kSparseGpt))
@@ -244,6 +297,22 @@ void validate_compress_request(const CompressRequest& r) {
     const bool last = i + 1 == r.steps.size();
     calibrated |= needs_calibration(s);
     if (s.kind == StepKind::kPrune) validate_sparsity_pattern(s.pattern);
+    if (s.kind == StepKind::kDistill) {
+      TrainingOptions t = s.distill.training;
+      t.output = r.output;
+      if (t.data.empty()) t.data = r.calibration.files;
+      try {
+        validate_training_options(t);
+        if (!(s.distill.temperature > 0.0f) || !std::isfinite(s.distill.temperature))
+          throw Error("temperature", cat("must be a positive number, got ", s.distill.temperature));
+        if (!(s.distill.alpha >= 0.0f && s.distill.alpha <= 1.0f))
+          throw Error("alpha", cat("must be between 0 and 1, got ", s.distill.alpha));
+        if (t.data.empty()) throw Error("data", "a distill step needs text: its own data, or the job's calibration files");
+      } catch (const Error& e) {
+        throw Error(field(i, cat("distill.", e.where()).c_str()), e.problem());
+      }
+      if (s.int_export) throw Error(field(i, "format"), "a distill step writes GGUF or a float folder");
+    }
     if (s.kind == StepKind::kStructured && s.structure.heads == 0 && s.structure.ffn_width == 0 &&
         s.structure.drop_blocks == 0)
       throw Error(field(i, "structured"), "removes nothing: give heads, ffn_width or drop_blocks");
@@ -285,8 +354,12 @@ CompressReport compress(const CompressRequest& req) {
     const bool folder = req.steps.back().int_export.has_value() || !is_gguf_path(req.output);
     std::vector<std::string> inputs = {req.model};
     if (!req.tokenizer.empty()) inputs.push_back(req.tokenizer);
-    for (const CompressStep& s : req.steps)
+    for (const CompressStep& s : req.steps) {
       if (!s.gguf.imatrix_path.empty()) inputs.push_back(s.gguf.imatrix_path);
+      if (s.kind != StepKind::kDistill) continue;
+      if (!s.distill.teacher.empty()) inputs.push_back(s.distill.teacher);
+      inputs.insert(inputs.end(), s.distill.training.data.begin(), s.distill.training.data.end());
+    }
     inputs.insert(inputs.end(), req.calibration.files.begin(), req.calibration.files.end());
     check_output_path(req.output, folder ? OutputKind::kFolder : OutputKind::kFile, inputs,
                       folder ? hf_output_files() : std::vector<std::string>{});

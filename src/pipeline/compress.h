@@ -7,7 +7,12 @@
 //   prune        magnitude, Wanda or SparseGPT masks on every block linear
 //                (the calibration engine, pipeline/sequential_calibration.h);
 //   quantize     RTN, GPTQ, AWQ or AWQ+GPTQ onto the step's grids: a GGUF
-//                type or llama.cpp mix, or integer groups for a GPTQ/AWQ folder.
+//                type or llama.cpp mix, or integer groups for a GPTQ/AWQ folder;
+//   distill      the model so far, as a student, learns the job's input model
+//                (the teacher) on text (pipeline/distill_job.h): after a cut it
+//                wins back what the cut lost (Minitron), and as the last step
+//                with a GGUF type it trains on that type's grids (a quantized
+//                student, starting from the step before it).
 // A step's result is written in the step's target (the output's format for
 // the last step; F32 GGUF for the steps before it, in a temporary folder
 // beside the output that is removed on every exit), so that running the
@@ -31,6 +36,7 @@
 #include "model/checkpoint.h"
 #include "pipeline/calibration_recipe.h"
 #include "pipeline/calibration_source.h"
+#include "pipeline/distill_job.h"
 #include "pipeline/export_int_hf.h"
 #include "pipeline/gguf_quantize.h"
 #include "pipeline/sequential_calibration.h"
@@ -38,7 +44,19 @@
 
 namespace lmpack {
 
-enum class StepKind { kStructured, kPrune, kQuantize };
+enum class StepKind { kStructured, kPrune, kQuantize, kDistill };
+
+// A distill step: the teacher ("": the job's input model), the text
+// (training.data; empty: the job's calibration files), the training run and
+// the loss. training.output and show_progress are the job's.
+struct DistillStep {
+  std::string teacher;
+  TrainingOptions training;
+  float temperature = 1.0f;
+  float alpha = 1.0f;
+  std::string teacher_cache;
+  int64_t cache_top_k = 32;
+};
 
 struct CompressStep {
   StepKind kind = StepKind::kQuantize;
@@ -53,11 +71,14 @@ struct CompressStep {
   bool awq_clip = false;
   int awq_grid = 20;
   bool act_order = false;  // integer groups only
+  // kDistill
+  DistillStep distill;
   // kPrune (SparseGPT) and kQuantize (GPTQ)
   double damp = 0.01;
   int64_t block_size = 128;
   // The step's target. GGUF: `gguf.type_name` a mix or tensor type (empty:
-  // F32), with its overrides and imatrix; a GPTQ/AWQ folder: `int_export`
+  // F32), with its overrides and imatrix (a distill step: the grids of its
+  // quantized student, pipeline/gguf_student_grid.h); a GPTQ/AWQ folder: `int_export`
   // (the last step only; its damp and act_order are the step's); a Hugging
   // Face float folder: `hf_dtype`.
   QuantizeOptions gguf;
@@ -80,6 +101,7 @@ struct StepReport {
   int64_t parameters_before = 0, parameters_after = 0;
   std::vector<LayerError> layers;             // the calibration engine's, per linear
   std::optional<StructuredPruneReport> structure;
+  std::optional<DistillReport> distill;
   ModelConfig config;  // the model after the step
   int64_t calibration_tokens = 0;
   double seconds = 0.0;

@@ -9,11 +9,13 @@
 #include "core/hash.h"
 #include "core/progress.h"
 #include "eval/calibration.h"
+#include "core/output_path.h"
 #include "model/hf_config.h"
 #include "model/load_model.h"
 #include "runtime/forward.h"
 #include "runtime/generate.h"
 #include "runtime/weights.h"
+#include "pipeline/gguf_student_grid.h"
 #include "train/init.h"
 #include "train/losses.h"
 #include "train/teacher_cache.h"
@@ -139,8 +141,19 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   if (r.student_prune && r.prune_windows < 1)
     throw Error("prune_windows", cat("must be at least 1, got ", r.prune_windows));
   validate_training_options(r.training);
+  if (!r.imatrix.empty() && r.student_type.empty())
+    throw Error("imatrix", "weights the scale search of a quantized student: give `student_type` too");
+  if (!r.student_type.empty()) {
+    parse_quantize_type("student_type", r.student_type);
+    if (!is_gguf_path(r.training.output))
+      throw Error("student_type", cat("a quantized student is written as GGUF: ", r.training.output,
+                                      " does not end in .gguf"));
+    if (r.training.output_type != "f32")
+      throw Error("output_type", cat("the quantized student is written in the types of ", r.student_type, ", not ",
+                                     r.training.output_type));
+  }
   std::vector<std::string> inputs{r.teacher};
-  for (const std::string* p : {&r.tokenizer, &r.student, &r.student_config})
+  for (const std::string* p : {&r.tokenizer, &r.student, &r.student_config, &r.imatrix})
     if (!p->empty()) inputs.push_back(*p);
   check_training_outputs(r.training, inputs);
 
@@ -186,6 +199,19 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
                                teacher.config.vocab_size, " rows): distillation compares their distributions "
                                "token by token"));
   report.student_parameters = static_cast<int64_t>(student->layout.size());
+  base.recipe = r.recipe;  // not the student file's: this output is not what its steps made
+  std::unique_ptr<GgufStudentGrid> grid;
+  if (!r.student_type.empty()) {
+    QuantizeOptions q;
+    q.type_name = r.student_type;
+    q.imatrix_path = r.imatrix;
+    q.recipe = base.recipe;
+    grid = std::make_unique<GgufStudentGrid>(*student, base, std::move(q));
+    report.student_grid = grid->describe().at("tensors");
+    if (!grid->without_importance().empty())
+      report.warnings.push_back(cat(r.imatrix, ": no importance for ", grid->without_importance().size(),
+                                    " quantized tensor(s), e.g. ", grid->without_importance().front()));
+  }
 
   const std::shared_ptr<const ModelWeights> teacher_weights = build_weights(teacher);
   std::vector<int32_t> text;
@@ -212,7 +238,9 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   DistillationObjective objective(teacher_weights, r.temperature, r.alpha, cache.get(), r.cache_top_k, report);
   std::string source = "distill from " + r.teacher + ", student " + report.student_source;
   if (r.teacher_samples > 0) source += cat(", text: ", r.teacher_samples, " teacher samples");
-  report.training = run_training(*student, base, source, r.training, std::move(text), objective, on_step);
+  if (grid) source += cat(", held on ", r.student_type, " grids");
+  report.training = run_training(*student, base, source, r.training, std::move(text), objective, on_step, grid.get());
+  if (grid) report.start_grid_share = grid->start_grid_share();
   return report;
 }
 

@@ -20,6 +20,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pipeline/structured_prune.h"
 #include "train/training_loop.h"
@@ -48,8 +49,19 @@ struct DistillRequest {
   std::string teacher_cache;
   int64_t cache_top_k = 32;
 
+  // Distillation into a quantized student: "" trains it in fp32 (written as
+  // training.output_type); a GGUF type (a mix such as "Q2_K" or "Q3_K_M", or
+  // one tensor type) holds its weights on that type's grids while it trains
+  // (pipeline/gguf_student_grid.h) and writes a GGUF of that type. Start it
+  // from the best file of the type (`student`: GPTQ with an imatrix).
+  std::string student_type;
+  std::string imatrix;  // importance for the type's scale search ("": none)
+
   float temperature = 1.0f;
   float alpha = 1.0f;  // weight of the distillation term; 1 - alpha on cross-entropy
+  // lmpack.recipe of the output (the compression job's steps, pipeline/compress.h;
+  // "": none).
+  std::string recipe;
   TrainingOptions training;
 };
 
@@ -61,6 +73,9 @@ struct DistillReport {
   std::string prune_summary;     // the cut, when the student was pruned from the teacher
   int64_t sampled_tokens = 0;    // with teacher_samples: the text the teacher wrote
   int64_t cached_batches_read = 0, cached_batches_written = 0;  // with teacher_cache
+  std::string student_grid;   // with student_type: the types held, "q2_K x37, q4_K x6, ..."
+  double start_grid_share = 0.0;  // with student_type: blocks still on the student file's grid at the end
+  std::vector<std::string> warnings;
 };
 
 DistillReport run_distill_job(const DistillRequest& request,

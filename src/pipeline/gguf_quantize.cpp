@@ -229,6 +229,24 @@ std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const Quan
   return plan_gguf(input, options).types();
 }
 
+TensorImportance tensor_importance(const MixOptions& mix, const MixChoice& choice, int64_t cols,
+                                   const ImportanceMatrix& imatrix, const std::string& imatrix_path) {
+  TensorImportance out;
+  if (!mix.has_imatrix || !choice.quantizable || is_float_type(choice.type)) return out;
+  auto it = imatrix.values.find(choice.name);
+  if (it == imatrix.values.end()) {
+    out.missing = true;
+  } else if (static_cast<int64_t>(it->second.size()) != cols) {
+    if (choice.name != "token_embd.weight")  // llama.cpp ignores a token_embd mismatch too
+      throw Error(imatrix_path,
+                  cat(choice.name, ": ", it->second.size(), " importance values, the tensor has ", cols, " columns"));
+    out.ignored = true;
+  } else {
+    out.values = &it->second;
+  }
+  return out;
+}
+
 QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options,
                                 CalibratedTensors* calibrated, const GgufTypePlan* given_plan) {
   Stopwatch clock;
@@ -276,20 +294,14 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
     report.parameters += n_elements;
     report.input_bytes += t.source_bytes;
     report.output_bytes += t.bytes;
-    if (mix.has_imatrix && choices[i].quantizable && !is_float_type(t.type) && !copied) {
-      auto it = imatrix.values.find(t.name);
-      if (it == imatrix.values.end()) {
-        missing_importance.push_back(t.name);
-      } else if (static_cast<int64_t>(it->second.size()) != cols) {
-        if (t.name != "token_embd.weight")  // llama.cpp ignores a token_embd mismatch too
-          throw Error(options.imatrix_path,
-                      cat(t.name, ": ", it->second.size(), " importance values, the tensor has ", cols, " columns"));
-        report.warnings.push_back(cat(options.imatrix_path, ": ", t.name, ": ", it->second.size(),
+    if (!copied) {
+      const TensorImportance imp = tensor_importance(mix, choices[i], cols, imatrix, options.imatrix_path);
+      if (imp.missing) missing_importance.push_back(t.name);
+      if (imp.ignored)
+        report.warnings.push_back(cat(options.imatrix_path, ": ", t.name, ": ", imatrix.values.at(t.name).size(),
                                       " importance values for ", cols, " columns, ignored"));
-      } else {
-        j.importance = &it->second;
-        t.used_importance = true;
-      }
+      j.importance = imp.values;
+      t.used_importance = imp.values != nullptr;
     }
   }
   if (!missing_importance.empty()) {

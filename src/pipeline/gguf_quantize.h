@@ -82,6 +82,19 @@ GgufTypePlan plan_gguf(const Checkpoint& input, const QuantizeOptions& options);
 // plan_gguf(input, options).types().
 std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const QuantizeOptions& options);
 
+// The importance quantize_to_gguf weights a tensor's encoding with (a
+// tensor it encodes, not one it copies bit for bit): the imatrix's entry of
+// that name when the plan was made with an imatrix and the tensor is a matrix
+// the mix quantizes to a block type. Error(imatrix_path, ...) for an entry of
+// the wrong width, except on token_embd, where it is ignored as llama.cpp does.
+struct TensorImportance {
+  const std::vector<float>* values = nullptr;  // [cols], or nullptr: none
+  bool missing = false;  // wanted, but the imatrix has no entry of that name
+  bool ignored = false;  // token_embd's entry is of another width
+};
+TensorImportance tensor_importance(const MixOptions& mix, const MixChoice& choice, int64_t cols,
+                                   const ImportanceMatrix& imatrix, const std::string& imatrix_path);
+
 // Throws Error for an OUT that cannot be written or is an input
 // (check_output_path), for a bad TYPE/override/imatrix (before OUT is
 // created) and for any failure while writing (OUT is then absent, or the old

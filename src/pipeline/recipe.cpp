@@ -186,6 +186,46 @@ void read_quantize(const Reader& r, CompressStep& s) {
             "type", "tensor_types", "output_type", "token_embedding_type", "pure", "imatrix"});
 }
 
+void read_distill(const Reader& r, CompressStep& s) {
+  s.kind = StepKind::kDistill;
+  DistillStep& d = s.distill;
+  TrainingOptions& t = d.training;
+  d.teacher = r.string("teacher", "");
+  t.data = r.strings("data");
+  t.steps = r.integer("steps", t.steps, 1, int64_t{1} << 40);
+  t.batch = r.integer("batch", t.batch, 1, int64_t{1} << 20);
+  t.seq = r.integer("seq", 0, 0, int64_t{1} << 24);
+  if (t.seq == 1) r.fail("seq", "must be at least 2 (or 0: the model's context, at most 256)");
+  t.grad_accum = r.integer("grad_accum", t.grad_accum, 1, int64_t{1} << 20);
+  t.lr = static_cast<float>(r.number("lr", t.lr));
+  t.min_lr = static_cast<float>(r.number("min_lr", t.min_lr));
+  if (r.find("warmup") != nullptr) t.warmup = r.integer("warmup", 0, 0, int64_t{1} << 40);
+  t.clip = r.number("clip", t.clip);
+  t.adamw.weight_decay = static_cast<float>(r.number("weight_decay", t.adamw.weight_decay));
+  t.seed = static_cast<uint64_t>(r.integer("seed", 0, 0, INT64_MAX));
+  d.temperature = static_cast<float>(r.number("temperature", d.temperature));
+  d.alpha = static_cast<float>(r.number("alpha", d.alpha));
+  d.teacher_cache = r.string("teacher_cache", "");
+  d.cache_top_k = r.integer("cache_top_k", d.cache_top_k, 1, int64_t{1} << 24);
+  // The last step's target: a quantized student on a GGUF type's grids.
+  s.gguf.type_name = r.string("type", "");
+  if (!s.gguf.type_name.empty()) checked(r, "type", [&] { return parse_quantize_type("type", s.gguf.type_name); });
+  s.gguf.imatrix_path = r.string("imatrix", "");
+  if (!s.gguf.imatrix_path.empty() && s.gguf.type_name.empty())
+    r.fail("imatrix", "weights the scale search of a quantized student: give type too");
+  r.finish({"teacher", "data", "steps", "batch", "seq", "grad_accum", "lr", "min_lr", "warmup", "clip", "weight_decay",
+            "seed", "temperature", "alpha", "teacher_cache", "cache_top_k", "type", "imatrix"});
+  try {
+    TrainingOptions check = t;
+    check.output = "recipe";
+    validate_training_options(check);
+  } catch (const Error& e) {
+    r.fail(e.where(), e.problem());
+  }
+  if (!(d.temperature > 0.0f)) r.fail("temperature", cat("must be a positive number, got ", d.temperature));
+  if (!(d.alpha >= 0.0f && d.alpha <= 1.0f)) r.fail("alpha", cat("must be between 0 and 1, got ", d.alpha));
+}
+
 }  // namespace
 
 Recipe parse_recipe(const std::string& text, const std::string& path) {
@@ -200,14 +240,15 @@ Recipe parse_recipe(const std::string& text, const std::string& path) {
     const std::string where = cat("steps[", i, "]");
     const nlohmann::json& step = (*steps)[i];
     if (!step.is_object() || step.size() != 1)
-      throw Error(path, cat(where, ": a step is an object with one key: structured, prune or quantize"));
+      throw Error(path, cat(where, ": a step is an object with one key: structured, prune, quantize or distill"));
     const std::string kind = step.begin().key();
     const Reader r(step.begin().value(), where + "." + kind, path);
     CompressStep s;
     if (kind == "structured") read_structured(r, s);
     else if (kind == "prune") read_prune(r, s);
     else if (kind == "quantize") read_quantize(r, s);
-    else throw Error(path, cat(where, ".", printable(kind), ": unknown step (structured, prune or quantize)"));
+    else if (kind == "distill") read_distill(r, s);
+    else throw Error(path, cat(where, ".", printable(kind), ": unknown step (structured, prune, quantize or distill)"));
     recipe.steps.push_back(std::move(s));
   }
   for (size_t i = 0; i + 1 < recipe.steps.size(); ++i) {

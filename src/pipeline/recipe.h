@@ -5,6 +5,7 @@
 //     "steps": [
 //       {"structured": {"ffn_width": 512}},
 //       {"prune": {"method": "sparsegpt", "pattern": "2:4"}},
+//       {"distill": {"data": ["stories.txt"], "steps": 2000, "batch": 16, "lr": 2e-3}},
 //       {"quantize": {"method": "gptq", "type": "Q4_K_M",
 //                     "tensor_types": ["ffn_down=q6_K"], "imatrix": "model.imatrix"}}
 //     ],
@@ -20,6 +21,12 @@
 //               output_type, token_embedding_type, pure, imatrix; or
 //               format gptq | awq with bits, group_size, sym, act_order
 //               (a Hugging Face folder); damp, block_size, awq_clip, awq_grid
+//   distill     teacher (default: the job's input model), data [files]
+//               (default: the calibration files), steps, batch, seq,
+//               grad_accum, lr, min_lr, warmup, clip, weight_decay, seed,
+//               temperature, alpha, teacher_cache, cache_top_k; as the last
+//               step, type (and imatrix): a quantized student on that GGUF
+//               type's grids (pipeline/distill_job.h)
 // Only the last step has a target; the steps before it keep F32.
 // "calibration" (optional) gives the calibration text and its windows:
 // files, samples, ctx, seed, consecutive; paths are relative to the working

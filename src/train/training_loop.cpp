@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -103,9 +104,11 @@ std::vector<int32_t> training_text(const Checkpoint& base, const TrainingOptions
 
 TrainReport run_training(TrainableModel& model, const Checkpoint& base, const std::string& source,
                          const TrainingOptions& r, std::vector<int32_t> stream, TrainingObjective& objective,
-                         const std::function<void(const TrainStepLog&)>& on_step) {
+                         const std::function<void(const TrainStepLog&)>& on_step, WeightGrid* grid) {
   Stopwatch clock;
   const DType type = parse_float_dtype("output_type", r.output_type);
+  if (grid != nullptr && type != DType::F32)
+    throw Error("output_type", cat("a model trained on a grid is written in the grid's types, not ", r.output_type));
   const std::string state_path = state_path_of(r);
   const ModelConfig& c = model.layout.config();
   const int64_t seq = training_seq(r, c);
@@ -118,6 +121,8 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
       throw Error("data", cat("token id ", id, " of the text is outside the model's vocabulary [0, ", c.vocab_size, ")"));
   std::map<std::string, std::string> run = describe_run(r, c, source, seq, warmup, stream);
   for (const auto& [key, value] : objective.describe()) run[key] = value;
+  if (grid != nullptr)
+    for (const auto& [key, value] : grid->describe()) run["grid " + key] = value;
   TrainReport report;
   report.parameters = static_cast<int64_t>(model.layout.size());
   report.data_tokens = static_cast<int64_t>(stream.size());
@@ -137,7 +142,11 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
     report.first_step = saved.step;
   }
 
-  TrainingPass pass(model, r.batch, seq);
+  // On a grid the passes run on the projected copy (the straight-through
+  // estimator: its gradient updates the latent values).
+  std::optional<TrainableModel> projected;
+  if (grid != nullptr) projected = TrainableModel{model.layout, model.values, model.rope_inv_freq, model.source};
+  TrainingPass pass(projected ? *projected : model, r.batch, seq);
   report.activation_bytes = pass.activation_bytes();
   const int64_t rows = r.batch * seq;
   std::vector<int32_t> tokens(static_cast<size_t>(rows)), targets(static_cast<size_t>(rows));
@@ -146,7 +155,10 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
   std::unique_ptr<Progress> progress;
   if (r.show_progress) progress = std::make_unique<Progress>("train", r.steps - report.first_step, "steps");
   auto save = [&](int64_t step) {
-    write_model(model, base, r.output, type);
+    if (grid != nullptr)
+      grid->write(model, base, r.output);
+    else
+      write_model(model, base, r.output, type);
     save_train_state(state_path, TrainState{step, model.values, adam.first_moment(), adam.second_moment(), run});
   };
 
@@ -154,6 +166,7 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
   for (int64_t step = report.first_step; step < r.steps; ++step) {
     throw_if_interrupted();
     std::fill(grads.begin(), grads.end(), 0.0f);
+    if (grid != nullptr) grid->project(model.values.data(), projected->values.data());
     double loss = 0.0;
     for (int64_t micro = 0; micro < r.grad_accum; ++micro) {
       batches.fill(step * r.grad_accum + micro, tokens.data(), targets.data());

@@ -69,6 +69,24 @@ class TrainingObjective {
   virtual std::map<std::string, std::string> describe() const = 0;
 };
 
+// Weights held on a grid while they train (quantization-aware training with a
+// straight-through estimator, Bengio et al. 2013): every step the forward and
+// backward passes run on project(values), and AdamW updates the latent fp32
+// values with the gradient taken at the projected ones, as though the
+// projection were the identity. The saves write what the grid makes of the
+// latent values (write), so the output holds exactly the weights the last step
+// used. A grid deterministic in the latent values keeps resume exact.
+class WeightGrid {
+ public:
+  virtual ~WeightGrid() = default;
+  // projected = the grid's values for `latent` (both [layout.size()]).
+  virtual void project(const float* latent, float* projected) = 0;
+  // Writes the model held on the grid to `path` (base: vocabulary, metadata).
+  virtual void write(const TrainableModel& latent, const Checkpoint& base, const std::string& path) = 0;
+  // Items that define it (a resumed run must agree on them).
+  virtual std::map<std::string, std::string> describe() const = 0;
+};
+
 struct TrainStepLog {
   int64_t step = 0;        // 1-based, the step just done
   double loss = 0.0;       // mean loss of its batches
@@ -104,10 +122,12 @@ std::vector<int32_t> training_text(const Checkpoint& base, const TrainingOptions
 // Trains `model` (its values change) on `text` (token ids, documents with
 // their BOS: training_text, or text made otherwise) and writes it with base's
 // vocabulary and metadata. `source` says where the model came from (for the
-// run's description).
+// run's description). With a `grid`, the model trains on it (WeightGrid) and
+// the grid writes the output (options.output_type must then be "f32": the
+// grid decides the types).
 TrainReport run_training(TrainableModel& model, const Checkpoint& base, const std::string& source,
                          const TrainingOptions& options, std::vector<int32_t> text, TrainingObjective& objective,
-                         const std::function<void(const TrainStepLog&)>& on_step);
+                         const std::function<void(const TrainStepLog&)>& on_step, WeightGrid* grid = nullptr);
 
 // Next-token cross-entropy on the text (what `lmpack train` learns).
 class NextTokenObjective final : public TrainingObjective {

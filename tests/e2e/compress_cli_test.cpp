@@ -114,6 +114,51 @@ TEST(CompressCli, ThreeStepRecipeEqualsItsStepsRunOneByOne) {
   EXPECT_TRUE(ppl > 1.0 && ppl < 1000.0) << ppl;
 }
 
+// Issue 11: a distill step. A cut, distilled back towards the input model on
+// the calibration text, then quantized; and a quantized student as the last
+// step. Each file records its steps and runs; nothing else is left.
+TEST(CompressCli, RecipesWithADistillStep) {
+  LMPACK_REQUIRE_SHARED();
+  const std::string d = scratch_dir("compress", "distill", true);
+  const std::string recipe = write_file(d + "/r.json", R"({"steps": [
+      {"structured": {"ffn_width": 192, "drop_blocks": 3}},
+      {"distill": {"steps": 6, "batch": 2, "seq": 64, "lr": 0.002, "temperature": 2}},
+      {"quantize": {"type": "Q4_K_M"}}]})");
+  auto args = with_calibration({"compress", testing::ts_llama_bin(), d + "/cut.gguf", "--recipe", recipe,
+                                "--tokenizer", testing::tok512()});
+  auto r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  EXPECT_NE(r.out.find("step 2: {\"alpha\":1.0,\"batch\":2,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("distilled on 768 tokens"), std::string::npos) << r.out;
+  EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"cut.gguf", "r.json"})) << "a temporary was left";
+  const GgufFile g = read_gguf(d + "/cut.gguf");
+  const GgufValue* v = g.find("lmpack.recipe");
+  ASSERT_NE(v, nullptr);
+  const nlohmann::json recorded = nlohmann::json::parse(v->str);
+  ASSERT_EQ(recorded.size(), 3u) << recorded.dump();
+  EXPECT_EQ(recorded[1]["step"], "distill");
+  EXPECT_EQ(recorded[1]["steps"], 6);
+  EXPECT_EQ(recorded[1]["data"][0], "stories200-999.txt");  // the calibration text
+  EXPECT_EQ(recorded[2]["type"], "Q4_K_M");
+  const Checkpoint c = load_checkpoint(d + "/cut.gguf");
+  EXPECT_EQ(c.config.n_layers, 3);
+  EXPECT_EQ(c.config.hidden_dim, 192);
+
+  // The last step a quantized student, on Q2_K's grids from the input model.
+  const std::string q = write_file(d + "/q.json", R"({"steps": [
+      {"distill": {"steps": 2, "batch": 2, "seq": 64, "lr": 0.0003, "type": "Q2_K"}}]})");
+  args = with_calibration({"compress", testing::ts_llama_bin(), d + "/q2k.gguf", "--recipe", q, "--tokenizer",
+                           testing::tok512()});
+  r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  const Checkpoint q2k = load_checkpoint(d + "/q2k.gguf");
+  EXPECT_EQ(q2k.tensor("blk.0.ffn_gate.weight").dtype, DType::Q2_K);
+  EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"cut.gguf", "q.json", "q2k.gguf", "r.json"}));
+  auto ev = run_cli({"eval", d + "/q2k.gguf", "--text", testing::tinystories_valid(), "--doc-separator",
+                     "<|endoftext|>", "--max-docs", "4", "--ctx", "256", "--json"});
+  EXPECT_EQ(ev.exit_code, 0) << ev.err;
+}
+
 TEST(CompressCli, GptqFolderAndFloatFolderOutputs) {
   LMPACK_REQUIRE_SHARED();
   const std::string d = scratch_dir("compress", "folders", true);

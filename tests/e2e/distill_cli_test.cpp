@@ -53,6 +53,16 @@ TEST(DistillCli, MistakesNameTheFlag) {
   r = run_cli(alpha);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "lmpack: --alpha: must be between 0 and 1, got 2\n");
+  auto typed = distill_args(d);
+  typed.insert(typed.end(), {"--student-type", "Q2_K", "--type", "f16"});
+  r = run_cli(typed);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "lmpack: --type: the quantized student is written in the types of Q2_K, not f16\n");
+  auto imatrix = distill_args(d);
+  imatrix.insert(imatrix.end(), {"--imatrix", d + "/x.imatrix"});
+  r = run_cli(imatrix);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "lmpack: --imatrix: weights the scale search of a quantized student: give --student-type too\n");
   EXPECT_TRUE(testing::names_in(d).empty());
 }
 

@@ -88,6 +88,12 @@ constexpr const char* kThreeStepRecipe =
 
 bool is_convert_type(const std::string& t) { return t == "F16" || t == "BF16" || t == "F32"; }
 
+// Issue 11: students distilled on a GGUF type's grids ("distilled-MIX": the
+// teacher quantized to MIX, then `lmpack distill --student-type MIX` from it,
+// a few steps on stories 200-999): the distilled file is a normal file of the
+// type.
+const char* const kDistilledTypes[] = {"distilled-Q2_K", "distilled-Q3_K_M"};
+
 // Absolute path of an executable found on PATH ("" when none).
 std::string find_on_path(const std::string& name) {
   const char* path = std::getenv("PATH");
@@ -177,6 +183,15 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
     std::ofstream(recipe) << kThreeStepRecipe;
     write = {"compress", shared_path(m.model), out, "--recipe", recipe, "--calib", testing::calibration_stories_file(),
              "--calib-samples", "32", "--calib-ctx", "128"};
+  } else if (type.rfind("distilled-", 0) == 0) {
+    const std::string mix = type.substr(10), start = testing::temp_dir() + "/" + m.name + "-" + type + "-start.gguf";
+    std::vector<std::string> q = {"quantize", shared_path(m.model), start, mix, "-t", "1"};
+    if (*m.tokenizer) q.insert(q.end(), {"--tokenizer", shared_path(m.tokenizer)});
+    auto r = run_cli(q);
+    ASSERT_EQ(r.exit_code, 0) << describe(q, r);
+    write = {"distill", "--teacher", shared_path(m.model), "--student", start, "--student-type", mix,
+             "--data", testing::calibration_stories_file(), "-o", out, "--steps", "6", "--batch", "2", "--seq", "64",
+             "--lr", "3e-4", "-t", "1"};
   } else if (const size_t plus = type.find('+'); plus != std::string::npos) {
     write = {"quantize",  shared_path(m.model), out, type.substr(0, plus), "--method", type.substr(plus + 1),
              "--calib",   testing::calibration_stories_file(), "--calib-samples", "32", "--calib-ctx", "128"};
@@ -213,6 +228,7 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
   nlohmann::json cj = parse_json(c.out, "llamacpp_ppl.mjs");
   ASSERT_TRUE(cj.contains("perplexity")) << cj.dump();
   fs::remove(out);
+  fs::remove(out + ".train-state");
 
   const double ppl_lmpack = lj["perplexity"].get<double>();
   const double ppl_llamacpp = cj["perplexity"].get<double>();
@@ -246,6 +262,9 @@ INSTANTIATE_TEST_SUITE_P(Issue5Pruned, LlamaCppCompat,
                          case_name);
 INSTANTIATE_TEST_SUITE_P(Issue10Recipe, LlamaCppCompat,
                          ::testing::Combine(::testing::Values(kCompatModels[1]), ::testing::Values(kRecipeType)),
+                         case_name);
+INSTANTIATE_TEST_SUITE_P(Issue11Distilled, LlamaCppCompat,
+                         ::testing::Combine(::testing::Values(kCompatModels[1]), ::testing::ValuesIn(kDistilledTypes)),
                          case_name);
 INSTANTIATE_TEST_SUITE_P(Issue4Methods, LlamaCppCompat,
                          ::testing::Combine(::testing::ValuesIn(kCompatModels), ::testing::ValuesIn(kCalibratedTypes)),

@@ -78,6 +78,52 @@ TEST(Recipe, ReadsAnIntegerExport) {
   EXPECT_FALSE(r.has_calibration);
 }
 
+TEST(Recipe, ReadsADistillStep) {
+  const Recipe r = parse_recipe(R"({"steps": [
+      {"structured": {"ffn_width": 192}},
+      {"distill": {"data": ["t.txt"], "steps": 300, "batch": 4, "seq": 128, "lr": 0.002, "min_lr": 0.0002,
+                   "warmup": 10, "temperature": 2, "alpha": 0.9, "teacher": "big.gguf", "seed": 3,
+                   "teacher_cache": "c.cache", "cache_top_k": 16, "grad_accum": 2, "clip": 0.5,
+                   "weight_decay": 0.01}},
+      {"distill": {"steps": 50, "type": "Q2_K", "imatrix": "m.imatrix"}}]})",
+                                "r.json");
+  ASSERT_EQ(r.steps.size(), 3u);
+  const CompressStep& s = r.steps[1];
+  EXPECT_EQ(s.kind, StepKind::kDistill);
+  EXPECT_EQ(s.distill.teacher, "big.gguf");
+  EXPECT_EQ(s.distill.training.data, (std::vector<std::string>{"t.txt"}));
+  EXPECT_EQ(s.distill.training.steps, 300);
+  EXPECT_EQ(s.distill.training.batch, 4);
+  EXPECT_EQ(s.distill.training.seq, 128);
+  EXPECT_EQ(s.distill.training.grad_accum, 2);
+  EXPECT_FLOAT_EQ(s.distill.training.lr, 0.002f);
+  EXPECT_FLOAT_EQ(s.distill.training.min_lr, 0.0002f);
+  EXPECT_EQ(s.distill.training.warmup, 10);
+  EXPECT_DOUBLE_EQ(s.distill.training.clip, 0.5);
+  EXPECT_FLOAT_EQ(s.distill.training.adamw.weight_decay, 0.01f);
+  EXPECT_EQ(s.distill.training.seed, 3u);
+  EXPECT_FLOAT_EQ(s.distill.temperature, 2.0f);
+  EXPECT_FLOAT_EQ(s.distill.alpha, 0.9f);
+  EXPECT_EQ(s.distill.teacher_cache, "c.cache");
+  EXPECT_EQ(s.distill.cache_top_k, 16);
+  EXPECT_EQ(r.steps[2].gguf.type_name, "Q2_K");
+  EXPECT_EQ(r.steps[2].gguf.imatrix_path, "m.imatrix");
+  EXPECT_TRUE(r.steps[2].distill.training.data.empty());  // the job's calibration files
+
+  EXPECT_EQ(error_of(R"({"steps": [{"distill": {"lr": -1}}]})"),
+            "r.json: steps[0].distill.lr: must be a positive number, got -1");
+  EXPECT_EQ(error_of(R"({"steps": [{"distill": {"alpha": 2}}]})"),
+            "r.json: steps[0].distill.alpha: must be between 0 and 1, got 2");
+  EXPECT_EQ(error_of(R"({"steps": [{"distill": {"imatrix": "m"}}]})"),
+            "r.json: steps[0].distill.imatrix: weights the scale search of a quantized student: give type too");
+  EXPECT_EQ(error_of(R"({"steps": [{"distill": {"type": "Q2_K"}}, {"structured": {"heads": 1}}]})"),
+            "r.json: steps[0]: only the last step has a target (type, tensor_types, format); the steps before it "
+            "keep F32");
+  EXPECT_EQ(error_of(R"({"steps": [{"distill": {"epochs": 2}}]})").rfind(
+                "r.json: steps[0].distill.epochs: unknown key (known here: alpha, batch,", 0),
+            0u);
+}
+
 TEST(Recipe, MistakesNameTheFileAndTheKey) {
   const struct {
     const char* text;
@@ -86,9 +132,9 @@ TEST(Recipe, MistakesNameTheFileAndTheKey) {
       {"[1]", "r.json: must be an object, got [1]"},
       {"{}", "r.json: steps: a recipe needs \"steps\": a non-empty array of steps"},
       {R"({"steps": [], "x": 1})", "r.json: x: unknown key (known here: calibration, steps)"},
-      {R"({"steps": [{"squash": {}}]})", "r.json: steps[0].squash: unknown step (structured, prune or quantize)"},
+      {R"({"steps": [{"squash": {}}]})", "r.json: steps[0].squash: unknown step (structured, prune, quantize or distill)"},
       {R"({"steps": [{"prune": {}, "quantize": {}}]})",
-       "r.json: steps[0]: a step is an object with one key: structured, prune or quantize"},
+       "r.json: steps[0]: a step is an object with one key: structured, prune, quantize or distill"},
       {R"({"steps": [{"prune": {"method": "sparsegpt", "pattern": "2:4", "sparsity": 0.5}}]})",
        "r.json: steps[0].prune: give one of sparsity (a fraction) and pattern (\"N:M\")"},
       {R"({"steps": [{"prune": {"pattern": "4:2"}}]})",

@@ -53,6 +53,11 @@ nlohmann::json report_json(const CompressReport& r, const std::string& out) {
       layers.push_back(l);
     }
     step["layers"] = layers;
+    if (s.distill) {
+      const TrainReport& t = s.distill->training;
+      step["distill"] = {{"steps", t.steps},         {"tokens", t.tokens_trained}, {"final_loss", t.final_loss},
+                         {"tokens_per_s", t.tokens_per_s}, {"student_grid", s.distill->student_grid}};
+    }
     j["steps"].push_back(step);
   }
   if (r.gguf) j["output_bytes"] = r.gguf->output_bytes, j["input_bytes"] = r.gguf->input_bytes;
@@ -108,6 +113,10 @@ Command add_compress_command(CLI::App& parent) {
                   static_cast<long long>(s.parameters_before), static_cast<long long>(s.parameters_after));
       const double m = mean_error(s.layers);
       if (!std::isnan(m)) std::printf(", mean relative output error %.5f over %zu layers", m, s.layers.size());
+      if (s.distill)
+        std::printf(", distilled on %lld tokens: loss %.4g, %.0f tok/s",
+                    static_cast<long long>(s.distill->training.tokens_trained), s.distill->training.final_loss,
+                    s.distill->training.tokens_per_s);
       std::printf(", %.2f s\n", s.seconds);
     }
     std::printf("output %s (%s)", o->out.c_str(), format_bytes(static_cast<int64_t>(r.file_bytes)).c_str());

@@ -31,6 +31,8 @@ Command add_distill_command(CLI::App& parent) {
                     {"teacher_samples", "--teacher-samples"},
                     {"teacher_cache", "--teacher-cache"},
                     {"cache_top_k", "--cache-top-k"},
+                    {"student_type", "--student-type"},
+                    {"imatrix", "--imatrix"},
                     {"student_prune", "--prune-heads/--prune-ffn-width/--prune-drop-blocks"}});
   CLI::App* app = cmd.app;
   app->add_option("--teacher", r->teacher, "The teacher model (any format lmpack runs, quantized too)")->required();
@@ -49,6 +51,10 @@ Command add_distill_command(CLI::App& parent) {
   app->add_option("--cache-top-k", r->cache_top_k, "Tokens per position in the teacher cache (default 32)");
   app->add_option("--teacher-samples", r->teacher_samples,
                   "Train on N sequences sampled from the teacher instead of --data");
+  app->add_option("--student-type", r->student_type,
+                  "Hold the student on this GGUF type's grids while it trains (a mix such as Q2_K or Q3_K_M, or one "
+                  "tensor type) and write a GGUF of that type; start from the best file of the type (--student)");
+  app->add_option("--imatrix", r->imatrix, "Importance matrix for --student-type's scale search");
   add_training_options(app, *cli, false);
   cmd.run = [r, cli, prune, app] {
     if (app->count("--prune-heads") + app->count("--prune-ffn-width") + app->count("--prune-drop-blocks") > 0)
@@ -65,10 +71,14 @@ Command add_distill_command(CLI::App& parent) {
         std::printf("teacher cache %s: %lld batches read, %lld written\n", r->teacher_cache.c_str(),
                     static_cast<long long>(report.cached_batches_read),
                     static_cast<long long>(report.cached_batches_written));
+      if (!report.student_grid.empty())
+        std::printf("student held on %s grids: %s; %.1f%% of the blocks still on the student file's grid\n",
+                    r->student_type.c_str(), report.student_grid.c_str(), 100.0 * report.start_grid_share);
       if (report.sampled_tokens > 0)
         std::printf("text: %lld sequences sampled from the teacher, %lld tokens\n",
                     static_cast<long long>(r->teacher_samples), static_cast<long long>(report.sampled_tokens));
     }
+    for (const std::string& w : report.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     print_training_report(*cli, report.training, "distilled");
   };
   return cmd;
