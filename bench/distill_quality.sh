@@ -13,12 +13,12 @@
 # Usage: bench/distill_quality.sh [STEPS] [THREADS]    (from the repository root,
 #        after scripts/build.sh; default 2500 steps of 16 x 256 tokens, all threads:
 #        the pruned 1/5 student then takes about 30 minutes on 2 threads, teacher included)
-# Env: LMPACK=BINARY (default build/release/lmpack), TEACHER_SAMPLES=N (0: train on the text), BATCH=B (default 16), OUT=DIR (default
-# /tmp/lmpack-distill-quality), STUDENTS="fifth-prune ..." (a subset, in order; default
-# all six), KEEP_CACHE=1 (keep $OUT/teacher.cache from an earlier run of the same
-# batches). The distilled students share one teacher cache (top 32 tokens per
-# position): the first, fifth-prune, runs the teacher and fills it (its time includes
-# the teacher), the other three read it.
+# Env: LMPACK=BINARY (default build/release/lmpack), TEACHER_SAMPLES=N (0: train on the
+# text), BATCH=B (default 16), OUT=DIR (default /tmp/lmpack-distill-quality),
+# STUDENTS="fifth-prune ..." (a subset, in order; default all six), KEEP_CACHE=1 (keep
+# $OUT/teacher.cache from an earlier run of the same batches). The distilled students
+# share one teacher cache (top 32 tokens per position): the first, fifth-prune, runs the
+# teacher and fills it (its time includes the teacher), the other three read it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${1:-2500}
