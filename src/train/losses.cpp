@@ -19,6 +19,11 @@ void log_softmax_row(const float* z, int64_t n, double t, double* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = (z[i] - max) / t - log_sum;
 }
 
+void check_temperature(float temperature) {
+  if (!(temperature > 0.0f) || !std::isfinite(temperature))
+    throw Error("temperature", cat("must be a positive number, got ", temperature));
+}
+
 }  // namespace
 
 double cross_entropy(float* dlogits, const float* logits, const int32_t* targets, int64_t rows, int64_t vocab) {
@@ -50,8 +55,7 @@ double cross_entropy(float* dlogits, const float* logits, const int32_t* targets
 
 double distillation_kl(float* dlogits, const float* student, const float* teacher, int64_t rows, int64_t vocab,
                        float temperature) {
-  if (!(temperature > 0.0f) || !std::isfinite(temperature))
-    throw Error("temperature", cat("must be a positive number, got ", temperature));
+  check_temperature(temperature);
   if (rows == 0) return 0.0;
   const double t = temperature, inv_rows = 1.0 / static_cast<double>(rows);
   std::vector<double> log_p(static_cast<size_t>(vocab)), log_q(static_cast<size_t>(vocab));
@@ -71,20 +75,14 @@ double distillation_kl(float* dlogits, const float* student, const float* teache
 
 double distillation_kl_top_k(float* dlogits, const float* student, const int32_t* ids, const float* logprobs,
                              int64_t rows, int64_t vocab, int64_t k, float temperature) {
-  if (!(temperature > 0.0f) || !std::isfinite(temperature))
-    throw Error("temperature", cat("must be a positive number, got ", temperature));
+  check_temperature(temperature);
   if (rows == 0) return 0.0;
   const double t = temperature, inv_rows = 1.0 / static_cast<double>(rows);
   std::vector<double> log_q(static_cast<size_t>(vocab)), log_p(static_cast<size_t>(k));
   double total = 0.0;
   for (int64_t r = 0; r < rows; ++r) {
     log_softmax_row(student + r * vocab, vocab, t, log_q.data());
-    const float* lp = logprobs + r * k;
-    double pmax = lp[0] / t;
-    for (int64_t j = 1; j < k; ++j) pmax = std::max(pmax, lp[j] / t);
-    double psum = 0.0;
-    for (int64_t j = 0; j < k; ++j) psum += std::exp(lp[j] / t - pmax);
-    for (int64_t j = 0; j < k; ++j) log_p[j] = lp[j] / t - pmax - std::log(psum);
+    log_softmax_row(logprobs + r * k, k, t, log_p.data());  // the top k renormalised at T
     float* d = dlogits + r * vocab;
     for (int64_t i = 0; i < vocab; ++i) d[i] = static_cast<float>(t * std::exp(log_q[i]) * inv_rows);
     for (int64_t j = 0; j < k; ++j) {
