@@ -34,6 +34,13 @@ std::string write_file(const std::string& path, const std::string& text) {
   return path;
 }
 
+// The file's lmpack.recipe as JSON (null when it has none).
+nlohmann::json recipe_of(const std::string& path) {
+  const GgufFile g = read_gguf(path);
+  const GgufValue* v = g.find("lmpack.recipe");
+  return v == nullptr ? nlohmann::json() : nlohmann::json::parse(v->str);
+}
+
 std::vector<std::string> with_calibration(std::vector<std::string> args) {
   args.insert(args.end(), {"--calib", testing::calibration_stories_file(), "--calib-samples", "16", "--calib-ctx",
                            "128"});
@@ -71,10 +78,8 @@ TEST(CompressCli, ThreeStepRecipeEqualsItsStepsRunOneByOne) {
   EXPECT_TRUE(slurp(d + "/all.gguf") == slurp(d + "/step3.gguf")) << "the one-run and three-run files differ";
 
   // The recipe travels in the file, each step as the job recorded it.
-  const GgufFile g = read_gguf(d + "/all.gguf");
-  const GgufValue* v = g.find("lmpack.recipe");
-  ASSERT_NE(v, nullptr);
-  const nlohmann::json recorded = nlohmann::json::parse(v->str);
+  const nlohmann::json recorded = recipe_of(d + "/all.gguf");
+  ASSERT_TRUE(recorded.is_array()) << "no lmpack.recipe";
   ASSERT_EQ(recorded.size(), 3u) << recorded.dump();
   EXPECT_EQ(recorded[0]["step"], "structured");
   EXPECT_EQ(recorded[0]["ffn_width"], 512);
@@ -131,10 +136,8 @@ TEST(CompressCli, RecipesWithADistillStep) {
   EXPECT_NE(r.out.find("step 2: {\"alpha\":1.0,\"batch\":2,"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("distilled on 768 tokens"), std::string::npos) << r.out;
   EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"cut.gguf", "r.json"})) << "a temporary was left";
-  const GgufFile g = read_gguf(d + "/cut.gguf");
-  const GgufValue* v = g.find("lmpack.recipe");
-  ASSERT_NE(v, nullptr);
-  const nlohmann::json recorded = nlohmann::json::parse(v->str);
+  const nlohmann::json recorded = recipe_of(d + "/cut.gguf");
+  ASSERT_TRUE(recorded.is_array()) << "no lmpack.recipe";
   ASSERT_EQ(recorded.size(), 3u) << recorded.dump();
   EXPECT_EQ(recorded[1]["step"], "distill");
   EXPECT_EQ(recorded[1]["steps"], 6);
@@ -222,11 +225,6 @@ TEST(CompressCli, QuantizeAndPruneRecordTheirStep) {
   args = {"quantize", d + "/p.gguf", d + "/q.gguf", "Q4_0", "--name", "pq"};
   r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
-  const auto recipe_of = [](const std::string& path) {
-    const GgufFile g = read_gguf(path);
-    const GgufValue* v = g.find("lmpack.recipe");
-    return v == nullptr ? nlohmann::json() : nlohmann::json::parse(v->str);
-  };
   const nlohmann::json p = recipe_of(d + "/p.gguf"), q = recipe_of(d + "/q.gguf");
   ASSERT_EQ(p.size(), 1u) << p.dump();
   EXPECT_EQ(p[0]["step"], "prune");
