@@ -244,14 +244,14 @@ void gguf_read_rows(float* dst, const GgufTensorSource& t, const ModelConfig& co
   }
 }
 
-void save_gguf(const Checkpoint& ckpt, const std::string& path, DType type) {
+void save_gguf(const Checkpoint& ckpt, const std::string& path, DType type, const std::string& model_name) {
   if (type != DType::F32 && type != DType::F16 && type != DType::BF16)
     throw Error(path, cat("the float converter writes f32, f16 or bf16, not ", dtype_name(type)));
   validate_checkpoint(ckpt);
   const std::vector<GgufTensorSource> plan = gguf_tensor_plan(ckpt);
 
   GgufWriter w(path);
-  add_model_metadata(w, ckpt, llama_ftype_of(type), model_name_of(ckpt.path));
+  add_model_metadata(w, ckpt, llama_ftype_of(type), model_name.empty() ? model_name_of(ckpt.path) : model_name);
   if (!ckpt.recipe.empty()) w.add_string("lmpack.recipe", ckpt.recipe);  // the steps that made it
   std::vector<DType> types;
   for (const GgufTensorSource& t : plan) {

@@ -91,11 +91,11 @@ void gguf_read_rows(float* dst, const GgufTensorSource& t, const ModelConfig& co
 
 // The float converter: matrices become `type` (F32, F16 or BF16), 1-D tensors
 // (norms, biases, rope_freqs) stay F32 as in llama.cpp's converter. Tensors
-// already of the target type are copied bit for bit. general.name is the
-// input's file or folder name; ckpt.recipe, when set, is written as
+// already of the target type are copied bit for bit. general.name is
+// model_name, or else the input's file or folder name; ckpt.recipe, when set, is written as
 // lmpack.recipe. Throws Error(path, ...) for another type, and
 // whatever validate_checkpoint / add_model_metadata throw; nothing is left at
 // `path` on failure.
-void save_gguf(const Checkpoint& ckpt, const std::string& path, DType type);
+void save_gguf(const Checkpoint& ckpt, const std::string& path, DType type, const std::string& model_name = "");
 
 }  // namespace lmpack

@@ -143,8 +143,10 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
     if (d.training.data.empty()) d.training.data = req.calibration.files;
     d.training.output = out;
     d.training.show_progress = req.show_progress;
+    d.training.model_name = q.model_name;  // not the step's temporary student file's
     d.temperature = s.distill.temperature;
     d.alpha = s.distill.alpha;
+    d.hidden_weight = s.distill.hidden_weight;
     d.teacher_cache = s.distill.teacher_cache;
     d.cache_top_k = s.distill.cache_top_k;
     d.recipe = recipe;
@@ -254,6 +256,7 @@ std::string describe_step(const CompressStep& s, const CalibrationSource& calibr
       if (t.seed) j["seed"] = t.seed;
       j["temperature"] = d.temperature;
       j["alpha"] = d.alpha;
+      if (d.hidden_weight > 0.0f) j["hidden_weight"] = d.hidden_weight;
       break;
     }
   }
@@ -307,6 +310,11 @@ void validate_compress_request(const CompressRequest& r) {
           throw Error("temperature", cat("must be a positive number, got ", s.distill.temperature));
         if (!(s.distill.alpha >= 0.0f && s.distill.alpha <= 1.0f))
           throw Error("alpha", cat("must be between 0 and 1, got ", s.distill.alpha));
+        if (!(s.distill.hidden_weight >= 0.0f) || !std::isfinite(s.distill.hidden_weight))
+          throw Error("hidden_weight", cat("must be 0 (none) or positive, got ", s.distill.hidden_weight));
+        if (s.distill.hidden_weight > 0.0f && !s.distill.teacher_cache.empty())
+          throw Error("hidden_weight", "hidden-state matching needs the teacher's states of every batch, and a "
+                                       "teacher cache holds only its top tokens: drop teacher_cache");
         if (t.data.empty()) throw Error("data", "a distill step needs text: its own data, or the job's calibration files");
       } catch (const Error& e) {
         throw Error(field(i, cat("distill.", e.where()).c_str()), e.problem());

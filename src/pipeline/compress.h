@@ -54,6 +54,7 @@ struct DistillStep {
   TrainingOptions training;
   float temperature = 1.0f;
   float alpha = 1.0f;
+  float hidden_weight = 0.0f;
   std::string teacher_cache;
   int64_t cache_top_k = 32;
 };

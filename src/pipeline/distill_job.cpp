@@ -1,6 +1,7 @@
 // run_distill_job; see distill_job.h.
 #include "pipeline/distill_job.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -23,17 +24,30 @@
 namespace lmpack {
 namespace {
 
-class DistillationObjective final : public TrainingObjective {
+class DistillationObjective final : public TrainingObjective, BlockOutputObserver {
  public:
-  // cache may be null (the full distributions are compared).
+  // cache may be null (the full distributions are compared). layers: with
+  // hidden_weight > 0, the teacher block of each student block (no cache).
   DistillationObjective(std::shared_ptr<const ModelWeights> teacher, float temperature, float alpha,
-                        TeacherCache* cache, int64_t top_k, DistillReport& report)
+                        TeacherCache* cache, int64_t top_k, float hidden_weight, std::vector<int64_t> layers,
+                        DistillReport& report)
       : teacher_(make_fast_forward(std::move(teacher))),
         temperature_(temperature),
         alpha_(alpha),
         cache_(cache),
         top_k_(top_k),
-        report_(report) {}
+        hidden_weight_(hidden_weight),
+        layers_(std::move(layers)),
+        report_(report) {
+    if (hidden_weight_ > 0.0f) {
+      LMPACK_CHECK(cache_ == nullptr, "hidden-state matching with a teacher cache");
+      slot_of_.assign(static_cast<size_t>(teacher_->config().n_layers), -1);
+      for (size_t i = 0; i < layers_.size(); ++i) slot_of_[static_cast<size_t>(layers_[i])] = static_cast<int64_t>(i);
+      teacher_states_.resize(layers_.size());
+      state_grads_.resize(layers_.size());
+      teacher_->set_block_output_observer(this);
+    }
+  }
 
   double loss(int64_t index, const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch,
               int64_t seq) override {
@@ -70,16 +84,47 @@ class DistillationObjective final : public TrainingObjective {
     return loss;
   }
 
+  double hidden_loss(const TrainingPass& pass, float grad_scale, std::vector<const float*>& block_grads) override {
+    if (hidden_weight_ == 0.0f) return 0.0;
+    const int64_t rows = pass.batch() * pass.seq(), dim = teacher_->config().dim;
+    const double weight = static_cast<double>(hidden_weight_) / static_cast<double>(layers_.size());
+    double loss = 0.0;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      std::vector<float>& d = state_grads_[i];
+      d.resize(static_cast<size_t>(rows * dim));
+      loss += weight * hidden_state_distance(d.data(), pass.block_output(static_cast<int64_t>(i)),
+                                             teacher_states_[i].data(), rows, dim);
+      const float scale = static_cast<float>(weight) * grad_scale;
+      for (float& g : d) g *= scale;
+      block_grads[i] = d.data();
+    }
+    return loss;
+  }
+
   std::map<std::string, std::string> describe() const override {
+    std::string hidden;
+    if (hidden_weight_ > 0.0f) {
+      hidden = cat(" hidden ", hidden_weight_, " at");
+      for (int64_t l : layers_) hidden += cat(" ", l);
+    }
     return {{"objective", cat("distill T ", temperature_, " alpha ", alpha_,
-                              cache_ != nullptr ? cat(" teacher top-", top_k_) : std::string())}};
+                              cache_ != nullptr ? cat(" teacher top-", top_k_) : std::string(), hidden)}};
   }
 
  private:
+  // The teacher's residual stream after the blocks the student matches.
+  void observe(int64_t layer, int64_t first_pos, const float* x, int64_t m, int64_t dim) override {
+    const int64_t slot = slot_of_[static_cast<size_t>(layer)];
+    if (slot < 0) return;
+    std::copy_n(x, m * dim, teacher_states_[static_cast<size_t>(slot)].data() + (row0_ + first_pos) * dim);
+  }
+
   void run_teacher(const int32_t* inputs, int64_t batch, int64_t seq, int64_t vocab) {
     teacher_logits_.resize(static_cast<size_t>(batch * seq * vocab));
+    for (std::vector<float>& t : teacher_states_) t.resize(static_cast<size_t>(batch * seq * teacher_->config().dim));
     for (int64_t b = 0; b < batch; ++b) {
       teacher_->reset();
+      row0_ = b * seq;
       teacher_->forward(inputs + b * seq, seq, teacher_logits_.data() + b * seq * vocab);
     }
   }
@@ -88,8 +133,13 @@ class DistillationObjective final : public TrainingObjective {
   float temperature_, alpha_;
   TeacherCache* cache_;
   int64_t top_k_;
+  float hidden_weight_;
+  std::vector<int64_t> layers_;   // [student blocks] the teacher block each is compared with
+  std::vector<int64_t> slot_of_;  // [teacher blocks] index into layers_, or -1
+  int64_t row0_ = 0;              // the batch row of the sequence the teacher is running
   DistillReport& report_;
   std::vector<float> teacher_logits_, cross_entropy_grad_, logprobs_;
+  std::vector<std::vector<float>> teacher_states_, state_grads_;  // [student blocks][rows, dim]
   std::vector<int32_t> ids_;
 };
 
@@ -119,6 +169,21 @@ std::vector<int32_t> sample_teacher(std::shared_ptr<const ModelWeights> teacher,
 
 }  // namespace
 
+std::vector<int64_t> hidden_state_layers(int64_t student_layers, int64_t teacher_layers,
+                                         const std::vector<int64_t>& dropped) {
+  std::vector<int64_t> map(static_cast<size_t>(student_layers));
+  if (!dropped.empty() && student_layers + static_cast<int64_t>(dropped.size()) == teacher_layers) {
+    std::vector<int64_t> kept;
+    for (int64_t l = 0; l < teacher_layers; ++l)
+      if (std::find(dropped.begin(), dropped.end(), l) == dropped.end()) kept.push_back(l);
+    for (int64_t i = 0; i < student_layers; ++i)
+      map[static_cast<size_t>(i)] = i + 1 < student_layers ? kept[static_cast<size_t>(i + 1)] - 1 : teacher_layers - 1;
+    return map;
+  }
+  for (int64_t i = 0; i < student_layers; ++i) map[static_cast<size_t>(i)] = (i + 1) * teacher_layers / student_layers - 1;
+  return map;
+}
+
 DistillReport run_distill_job(const DistillRequest& r, const std::function<void(const TrainStepLog&)>& on_step) {
   if (r.teacher.empty()) throw Error("teacher", "no teacher given");
   const int students = !r.student.empty() + !r.student_config.empty() + r.student_prune.has_value();
@@ -128,6 +193,11 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   if (!(r.temperature > 0.0f) || !std::isfinite(r.temperature))
     throw Error("temperature", cat("must be a positive number, got ", r.temperature));
   if (!(r.alpha >= 0.0f && r.alpha <= 1.0f)) throw Error("alpha", cat("must be between 0 and 1, got ", r.alpha));
+  if (!(r.hidden_weight >= 0.0f) || !std::isfinite(r.hidden_weight))
+    throw Error("hidden_weight", cat("must be 0 (none) or positive, got ", r.hidden_weight));
+  if (r.hidden_weight > 0.0f && !r.teacher_cache.empty())
+    throw Error("hidden_weight", "hidden-state matching needs the teacher's states of every batch, and a teacher "
+                                 "cache holds only its top tokens: drop the teacher cache");
   if (r.teacher_samples < 0)
     throw Error("teacher_samples", cat("must be 0 (use `data`) or a count of sequences, got ", r.teacher_samples));
   if (r.teacher_samples > 0 && !r.training.data.empty())
@@ -166,6 +236,7 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
   // and the student as training holds it.
   Checkpoint base;
   std::optional<TrainableModel> student;
+  std::vector<int64_t> dropped_blocks;  // of a student cut from the teacher
   if (!r.student.empty()) {
     base = load_model(r.student, r.tokenizer);
     student = trainable_from_checkpoint(base);
@@ -186,6 +257,7 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
     StructuredPruneResult cut = structured_prune(teacher, calibration_windows(*tokenizer_for(teacher), windows),
                                                  *r.student_prune);
     report.prune_summary = format_structured_prune_report(cut.report);
+    dropped_blocks = cut.report.dropped_blocks;
     base = std::move(cut.checkpoint);
     student = trainable_from_checkpoint(base);
     report.student_source = cat("pruned teacher: heads -", r.student_prune->heads, " ffn_width ",
@@ -199,6 +271,15 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
                                teacher.config.vocab_size, " rows): distillation compares their distributions "
                                "token by token"));
   report.student_parameters = static_cast<int64_t>(student->layout.size());
+  std::vector<int64_t> hidden_layers;
+  if (r.hidden_weight > 0.0f) {
+    if (sc.dim != teacher.config.dim)
+      throw Error("hidden_weight", cat("hidden-state matching compares residual streams of one width: the student's "
+                                       "is ", sc.dim, ", the teacher's ", teacher.config.dim));
+    hidden_layers = hidden_state_layers(sc.n_layers, teacher.config.n_layers, dropped_blocks);
+    for (size_t i = 0; i < hidden_layers.size(); ++i)
+      report.hidden_layers += cat(i > 0 ? ", " : "", i, "->", hidden_layers[i]);
+  }
   base.recipe = r.recipe;  // not the student file's: this output is not what its steps made
   std::unique_ptr<GgufStudentGrid> grid;
   if (!r.student_type.empty()) {
@@ -206,6 +287,7 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
     q.type_name = r.student_type;
     q.imatrix_path = r.imatrix;
     q.recipe = base.recipe;
+    q.model_name = r.training.model_name;
     grid = std::make_unique<GgufStudentGrid>(*student, base, std::move(q));
     report.student_grid = grid->describe().at("tensors");
     if (!grid->without_importance().empty())
@@ -235,7 +317,8 @@ DistillReport run_distill_job(const DistillRequest& r, const std::function<void(
                               fnv1a64_ids(text), teacher_file_digest(r.teacher)};
     cache = std::make_unique<TeacherCache>(r.teacher_cache, key);
   }
-  DistillationObjective objective(teacher_weights, r.temperature, r.alpha, cache.get(), r.cache_top_k, report);
+  DistillationObjective objective(teacher_weights, r.temperature, r.alpha, cache.get(), r.cache_top_k,
+                                  r.hidden_weight, hidden_layers, report);
   std::string source = "distill from " + r.teacher + ", student " + report.student_source;
   if (r.teacher_samples > 0) source += cat(", text: ", r.teacher_samples, " teacher samples");
   if (grid) source += cat(", held on ", r.student_type, " grids");

@@ -13,8 +13,11 @@
 //
 // The text is `training.data`, or sequences sampled from the teacher
 // (`teacher_samples`). Loss per batch: alpha * T^2 KL(teacher_T || student_T) (train/losses.h
-// distillation_kl) + (1 - alpha) * next-token cross-entropy on the text.
-// Teacher and student must share the vocabulary.
+// distillation_kl) + (1 - alpha) * next-token cross-entropy on the text,
+// + hidden_weight * the mean over the student's blocks of the distance of its
+// residual stream to the teacher's at the matching block
+// (hidden_state_distance; hidden_state_layers says which), where the widths
+// agree. Teacher and student must share the vocabulary.
 #pragma once
 
 #include <functional>
@@ -59,6 +62,9 @@ struct DistillRequest {
 
   float temperature = 1.0f;
   float alpha = 1.0f;  // weight of the distillation term; 1 - alpha on cross-entropy
+  // > 0: hidden-state matching, with this weight (the student's width must be
+  // the teacher's; needs the teacher's states of every batch: no teacher_cache).
+  float hidden_weight = 0.0f;
   // lmpack.recipe of the output (the compression job's steps, pipeline/compress.h;
   // "": none).
   std::string recipe;
@@ -73,10 +79,21 @@ struct DistillReport {
   std::string prune_summary;     // the cut, when the student was pruned from the teacher
   int64_t sampled_tokens = 0;    // with teacher_samples: the text the teacher wrote
   int64_t cached_batches_read = 0, cached_batches_written = 0;  // with teacher_cache
+  std::string hidden_layers;  // with hidden_weight: "student block -> teacher block" pairs
   std::string student_grid;   // with student_type: the types held, "q2_K x37, q4_K x6, ..."
   double start_grid_share = 0.0;  // with student_type: blocks still on the student file's grid at the end
   std::vector<std::string> warnings;
 };
+
+// Which teacher block's output each student block's output is compared with
+// (hidden-state matching). A student pruned from the teacher by dropping
+// blocks (`dropped`, teacher indices) matches where its blocks came from:
+// student block i against the teacher's output just before the next kept
+// block (so the input of each kept block is matched), the last against the
+// teacher's last. Otherwise the blocks are spread evenly: student block i
+// against teacher block (i + 1) * teacher_layers / student_layers - 1.
+std::vector<int64_t> hidden_state_layers(int64_t student_layers, int64_t teacher_layers,
+                                         const std::vector<int64_t>& dropped = {});
 
 DistillReport run_distill_job(const DistillRequest& request,
                               const std::function<void(const TrainStepLog&)>& on_step = {});

@@ -205,6 +205,8 @@ void read_distill(const Reader& r, CompressStep& s) {
   t.seed = static_cast<uint64_t>(r.integer("seed", 0, 0, INT64_MAX));
   d.temperature = static_cast<float>(r.number("temperature", d.temperature));
   d.alpha = static_cast<float>(r.number("alpha", d.alpha));
+  d.hidden_weight = static_cast<float>(r.number("hidden_weight", d.hidden_weight));
+  t.activation_memory = static_cast<size_t>(r.integer("activation_memory", 0, 0, int64_t{1} << 50));
   d.teacher_cache = r.string("teacher_cache", "");
   d.cache_top_k = r.integer("cache_top_k", d.cache_top_k, 1, int64_t{1} << 24);
   // The last step's target: a quantized student on a GGUF type's grids.
@@ -214,7 +216,8 @@ void read_distill(const Reader& r, CompressStep& s) {
   if (!s.gguf.imatrix_path.empty() && s.gguf.type_name.empty())
     r.fail("imatrix", "weights the scale search of a quantized student: give type too");
   r.finish({"teacher", "data", "steps", "batch", "seq", "grad_accum", "lr", "min_lr", "warmup", "clip", "weight_decay",
-            "seed", "temperature", "alpha", "teacher_cache", "cache_top_k", "type", "imatrix"});
+            "seed", "temperature", "alpha", "hidden_weight", "teacher_cache", "cache_top_k", "activation_memory",
+            "type", "imatrix"});
   try {
     TrainingOptions check = t;
     check.output = "recipe";

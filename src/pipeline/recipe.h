@@ -24,9 +24,10 @@
 //   distill     teacher (default: the job's input model), data [files]
 //               (default: the calibration files), steps, batch, seq,
 //               grad_accum, lr, min_lr, warmup, clip, weight_decay, seed,
-//               temperature, alpha, teacher_cache, cache_top_k; as the last
-//               step, type (and imatrix): a quantized student on that GGUF
-//               type's grids (pipeline/distill_job.h)
+//               temperature, alpha, hidden_weight, teacher_cache,
+//               cache_top_k, activation_memory (bytes); as the last step,
+//               type (and imatrix): a quantized student on that GGUF type's
+//               grids (pipeline/distill_job.h)
 // Only the last step has a target; the steps before it keep F32.
 // "calibration" (optional) gives the calibration text and its windows:
 // files, samples, ctx, seed, consecutive; paths are relative to the working

@@ -11,8 +11,10 @@
 // Both keep a KV cache: positions continue from the previous call until reset().
 //
 // An optional LinearInputObserver sees the input rows of every linear layer
-// (for importance matrices, calibration statistics). Only the fast forward
-// reports to it; the reference forward ignores it.
+// (for importance matrices, calibration statistics), and an optional
+// BlockOutputObserver the residual stream after every block (for
+// hidden-state distillation). Only the fast forward reports to them; the
+// reference forward ignores them.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +38,14 @@ struct LinearInputObserver {
   virtual void observe(const std::string& tensor_name, const float* x, int64_t m, int64_t cols) = 0;
 };
 
+// Called, on the thread that called forward(), with the residual stream
+// x [m, dim] after block `layer` for the tokens at positions first_pos ..
+// first_pos + m - 1 (a long call reports in chunks).
+struct BlockOutputObserver {
+  virtual ~BlockOutputObserver() = default;
+  virtual void observe(int64_t layer, int64_t first_pos, const float* x, int64_t m, int64_t dim) = 0;
+};
+
 class ForwardPass {
  public:
   virtual ~ForwardPass() = default;
@@ -50,11 +60,13 @@ class ForwardPass {
   const ModelWeights& weights() const { return *weights_; }
   // nullptr: none (the default). Not owned; must outlive the forward calls.
   void set_observer(LinearInputObserver* observer) { observer_ = observer; }
+  void set_block_output_observer(BlockOutputObserver* observer) { block_observer_ = observer; }
 
  protected:
   explicit ForwardPass(std::shared_ptr<const ModelWeights> w) : weights_(std::move(w)) {}
   std::shared_ptr<const ModelWeights> weights_;
   LinearInputObserver* observer_ = nullptr;
+  BlockOutputObserver* block_observer_ = nullptr;
 };
 
 // max_context: KV cache length (<= 0: the model's context_length).

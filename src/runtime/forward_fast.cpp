@@ -174,6 +174,7 @@ class FastForward final : public ForwardPass {
       xa_.set(hb, m, hidden);
       if (observer_ != nullptr) observe(l, 6, 1, hb, m, hidden);
       qmatmul_xwt(x, xa_, lw.w_down, /*accumulate=*/true);
+      if (block_observer_ != nullptr) block_observer_->observe(l, pos0, x, m, dim);
     }
     pos_ += m;
 

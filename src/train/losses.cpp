@@ -95,4 +95,22 @@ double distillation_kl_top_k(float* dlogits, const float* student, const int32_t
   return t * t * total * inv_rows;
 }
 
+double hidden_state_distance(float* dstudent, const float* student, const float* teacher, int64_t rows, int64_t dim) {
+  const int64_t n = rows * dim;
+  double norm = 0.0, distance = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    norm += static_cast<double>(teacher[i]) * teacher[i];
+    const double d = static_cast<double>(student[i]) - teacher[i];
+    distance += d * d;
+  }
+  if (norm == 0.0) {
+    std::fill(dstudent, dstudent + n, 0.0f);
+    return 0.0;
+  }
+  const double scale = 2.0 / norm;
+  for (int64_t i = 0; i < n; ++i)
+    dstudent[i] = static_cast<float>(scale * (static_cast<double>(student[i]) - teacher[i]));
+  return distance / norm;
+}
+
 }  // namespace lmpack

@@ -1,6 +1,6 @@
-// Losses of training over rows of logits, each returning the loss and
-// writing its gradient with respect to the logits (what
-// TrainingPass::backward takes).
+// Losses of training over rows of logits (or of hidden states), each
+// returning the loss and writing its gradient with respect to its input
+// (what TrainingPass::backward takes).
 #pragma once
 
 #include <cstdint>
@@ -36,5 +36,14 @@ double distillation_kl(float* dlogits, const float* student, const float* teache
 // ids, logprobs: [rows, k] (log-probabilities at T = 1).
 double distillation_kl_top_k(float* dlogits, const float* student, const int32_t* ids, const float* logprobs,
                              int64_t rows, int64_t vocab, int64_t k, float temperature);
+
+// Hidden-state matching (FitNets, Romero et al. 2015; the intermediate-state
+// loss of TinyBERT and of Minitron's distillation): the squared distance of
+// the student's residual stream to the teacher's, relative to the teacher's,
+// so that layers of any scale weigh alike:
+//   loss = sum_r |s_r - t_r|^2 / sum_r |t_r|^2,  dstudent = 2 (s - t) / sum_r |t_r|^2
+// student, teacher, dstudent: [rows, dim] (dstudent may not be teacher). Sums
+// in double. Returns 0 (and zero gradients) when the teacher's states are all 0.
+double hidden_state_distance(float* dstudent, const float* student, const float* teacher, int64_t rows, int64_t dim);
 
 }  // namespace lmpack

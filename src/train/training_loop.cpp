@@ -44,10 +44,11 @@ std::map<std::string, std::string> describe_run(const TrainingOptions& r, const 
           {"data", cat(stream.size(), " tokens, fnv1a ", fnv1a64_ids(stream))}};
 }
 
-void write_model(const TrainableModel& model, const Checkpoint& base, const std::string& output, DType type) {
+void write_model(const TrainableModel& model, const Checkpoint& base, const std::string& output, DType type,
+                 const std::string& model_name) {
   const Checkpoint out = checkpoint_from_trainable(model, base);
   if (is_gguf_path(output))
-    save_gguf(out, output, type);
+    save_gguf(out, output, type, model_name);
   else
     save_hf(out, output, type);
 }
@@ -146,11 +147,13 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
   // estimator: its gradient updates the latent values).
   std::optional<TrainableModel> projected;
   if (grid != nullptr) projected = TrainableModel{model.layout, model.values, model.rope_inv_freq, model.source};
-  TrainingPass pass(projected ? *projected : model, r.batch, seq);
+  TrainingPass pass(projected ? *projected : model, r.batch, seq, TrainKernels::kFast, r.activation_memory);
   report.activation_bytes = pass.activation_bytes();
+  report.recomputed_blocks = pass.recomputed_blocks();
   const int64_t rows = r.batch * seq;
   std::vector<int32_t> tokens(static_cast<size_t>(rows)), targets(static_cast<size_t>(rows));
   std::vector<float> logits(static_cast<size_t>(rows * c.vocab_size)), grads(model.layout.size());
+  std::vector<const float*> block_grads(static_cast<size_t>(c.n_layers));
   const LearningRateSchedule schedule{r.lr, r.min_lr, warmup, r.steps};
   std::unique_ptr<Progress> progress;
   if (r.show_progress) progress = std::make_unique<Progress>("train", r.steps - report.first_step, "steps");
@@ -158,7 +161,7 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
     if (grid != nullptr)
       grid->write(model, base, r.output);
     else
-      write_model(model, base, r.output, type);
+      write_model(model, base, r.output, type, r.model_name);
     save_train_state(state_path, TrainState{step, model.values, adam.first_moment(), adam.second_moment(), run});
   };
 
@@ -172,11 +175,12 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
       batches.fill(step * r.grad_accum + micro, tokens.data(), targets.data());
       pass.forward(tokens.data(), logits.data());
       loss += objective.loss(step * r.grad_accum + micro, tokens.data(), targets.data(), logits.data(), r.batch, seq);
-      if (r.grad_accum > 1) {
-        const float scale = 1.0f / static_cast<float>(r.grad_accum);
+      const float scale = 1.0f / static_cast<float>(r.grad_accum);
+      std::fill(block_grads.begin(), block_grads.end(), nullptr);
+      loss += objective.hidden_loss(pass, scale, block_grads);
+      if (r.grad_accum > 1)
         for (float& g : logits) g *= scale;
-      }
-      pass.backward(logits.data(), grads.data());
+      pass.backward(logits.data(), grads.data(), &block_grads);
     }
     loss /= static_cast<double>(r.grad_accum);
     if (!std::isfinite(loss))

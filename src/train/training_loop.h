@@ -24,6 +24,7 @@
 #include "model/checkpoint.h"
 #include "train/optimizer.h"
 #include "train/parameters.h"
+#include "train/training_pass.h"
 
 namespace lmpack {
 
@@ -44,9 +45,14 @@ struct TrainingOptions {
 
   std::string output;               // *.gguf, or a folder (Hugging Face layout)
   std::string output_type = "f32";  // f32, f16 or bf16
+  std::string model_name;           // general.name of a GGUF output ("": the model file's name)
   std::string state;                // the training state file ("": OUTPUT.train-state)
   int64_t save_every = 0;           // steps between saves (0: at the end only)
   bool resume = false;              // continue from `state`
+  // Bytes the forward/backward pass may hold for activations (0: no bound).
+  // Under a bound the blocks that do not fit recompute their activations in
+  // the backward (train/training_pass.h): slower, the same bits.
+  size_t activation_memory = 0;
   bool show_progress = false;
 };
 
@@ -65,6 +71,16 @@ class TrainingObjective {
   // Returns the loss of the batch.
   virtual double loss(int64_t index, const int32_t* inputs, const int32_t* targets, float* logits, int64_t batch,
                       int64_t seq) = 0;
+  // A loss on the residual stream of the batch that loss() just saw (`pass`
+  // holds its forward: pass.block_output(l)). Points block_output_grads[l]
+  // (one per block, all null on entry) at d loss / d (block l's output)
+  // times grad_scale, in the objective's own buffers (kept until the next
+  // call), for the blocks it compares; returns the loss (0: none, the default).
+  virtual double hidden_loss(const TrainingPass& pass, float grad_scale,
+                             std::vector<const float*>& block_output_grads) {
+    (void)pass, (void)grad_scale, (void)block_output_grads;
+    return 0.0;
+  }
   // Items that define it (a resumed run must agree on them).
   virtual std::map<std::string, std::string> describe() const = 0;
 };
@@ -107,6 +123,7 @@ struct TrainReport {
   double tokens_per_s = 0.0;
   int64_t peak_rss_bytes = 0;
   size_t activation_bytes = 0;
+  int64_t recomputed_blocks = 0;  // under activation_memory
   std::string output, state;
   std::vector<std::string> warnings;
 };

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -65,7 +66,43 @@ void bias_backward(float* dbias, const float* dy, int64_t rows, int64_t n) {
 
 }  // namespace
 
-TrainingPass::TrainingPass(const TrainableModel& model, int64_t batch, int64_t seq, TrainKernels kernels)
+namespace {
+
+// Floats of one block's inner activations and of everything else the pass
+// holds (every block's input included), for rows = batch * seq.
+int64_t block_set_floats(const ModelConfig& c, int64_t rows) {
+  return rows * (3 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.hidden_dim);
+}
+
+int64_t fixed_floats(const ModelConfig& c, int64_t rows, int64_t seq, int64_t threads) {
+  return rows * c.dim * c.n_layers                                  // inputs_
+         + 2 * rows * c.dim                                         // x_final_, xn_final_
+         + threads * 2 * seq                                        // scratch_
+         + 3 * rows * c.dim + 3 * rows * c.hidden_dim                // dx_, dx_mid_, dxn_, h_, dgate_, dup_
+         + 2 * rows * c.q_dim() + 2 * rows * c.kv_dim()              // datt_, dq_, dk_, dv_
+         + threads * c.dim + 2 * seq * (c.head_dim / 2);             // norm_partials_, rope tables
+}
+
+// Rounded up: "a budget of 1 MiB is less than the 3 MiB needed".
+std::string mib(int64_t bytes) {
+  if (bytes < (1 << 20)) return cat((bytes + 1023) >> 10, " KiB");
+  return cat((bytes + (1 << 20) - 1) >> 20, " MiB");
+}
+
+int64_t team_size(TrainKernels kernels) { return kernels == TrainKernels::kFast ? omp_get_max_threads() : 1; }
+
+}  // namespace
+
+size_t TrainingPass::activation_bytes_for(const ModelConfig& c, int64_t batch, int64_t seq, bool all_blocks) {
+  const int64_t rows = batch * seq;
+  const int64_t sets = all_blocks ? c.n_layers : std::min<int64_t>(c.n_layers, 1);
+  return static_cast<size_t>(fixed_floats(c, rows, seq, team_size(TrainKernels::kFast)) +
+                             sets * block_set_floats(c, rows)) *
+         sizeof(float);
+}
+
+TrainingPass::TrainingPass(const TrainableModel& model, int64_t batch, int64_t seq, TrainKernels kernels,
+                           size_t activation_budget)
     : model_(model), batch_(batch), seq_(seq), rows_(batch * seq), kernels_(kernels) {
   const ModelConfig& c = model.layout.config();
   if (batch < 1 || seq < 1) throw Error("batch", cat("a training batch needs at least one sequence of one token, got ",
@@ -75,13 +112,35 @@ TrainingPass::TrainingPass(const TrainableModel& model, int64_t batch, int64_t s
   LMPACK_CHECK(static_cast<int64_t>(model.rope_inv_freq.size()) == c.head_dim / 2, "TrainableModel without RoPE frequencies");
   LMPACK_CHECK(model.values.size() == model.layout.size(), "TrainableModel values of the wrong size");
   const int64_t half = c.head_dim / 2, rows = rows_;
+  const int64_t threads = team_size(kernels);
+
+  // How many blocks keep their own set: all, or what the budget holds once
+  // the rest is paid for (one set then serves the others).
+  kept_ = c.n_layers;
+  int64_t sets = c.n_layers;
+  if (activation_budget > 0) {
+    const int64_t set = block_set_floats(c, rows) * static_cast<int64_t>(sizeof(float));
+    const int64_t fixed = fixed_floats(c, rows, seq, threads) * static_cast<int64_t>(sizeof(float));
+    const int64_t least = fixed + std::min<int64_t>(c.n_layers, 1) * set;
+    if (static_cast<int64_t>(activation_budget) < least)
+      throw Error("activation_memory",
+                  cat(mib(static_cast<int64_t>(activation_budget)), " is less than the ", mib(least),
+                      " that batches of ", batch, " x ", seq, " tokens need at the least (every block's input and one "
+                      "block's activations): lower the batch or the sequence length"));
+    const int64_t fit = (static_cast<int64_t>(activation_budget) - fixed) / set;
+    if (fit < c.n_layers) {
+      sets = fit;
+      kept_ = fit - 1;
+    }
+  }
   rope_cos_.resize(static_cast<size_t>(seq * half));
   rope_sin_.resize(rope_cos_.size());
   rope_tables(rope_cos_.data(), rope_sin_.data(), model.rope_inv_freq.data(), half, 0, seq);
   auto sized = [](int64_t n) { return std::vector<float>(static_cast<size_t>(n)); };
-  blocks_.resize(static_cast<size_t>(c.n_layers));
+  inputs_.resize(static_cast<size_t>(c.n_layers));
+  for (std::vector<float>& x : inputs_) x = sized(rows * c.dim);
+  blocks_.resize(static_cast<size_t>(sets));
   for (BlockActivations& a : blocks_) {
-    a.x = sized(rows * c.dim);
     a.xn1 = sized(rows * c.dim);
     a.q = sized(rows * c.q_dim());
     a.k = sized(rows * c.kv_dim());
@@ -94,7 +153,6 @@ TrainingPass::TrainingPass(const TrainableModel& model, int64_t batch, int64_t s
   }
   x_final_ = sized(rows * c.dim);
   xn_final_ = sized(rows * c.dim);
-  const int64_t threads = kernels == TrainKernels::kFast ? omp_get_max_threads() : 1;
   scratch_ = sized(threads * 2 * seq);
   dx_ = sized(rows * c.dim);
   dx_mid_ = sized(rows * c.dim);
@@ -113,10 +171,21 @@ size_t TrainingPass::activation_bytes() const {
   size_t floats = x_final_.size() + xn_final_.size() + scratch_.size() + dx_.size() + dx_mid_.size() + dxn_.size() +
                   h_.size() + dgate_.size() + dup_.size() + datt_.size() + dq_.size() + dk_.size() + dv_.size() +
                   norm_partials_.size() + rope_cos_.size() + rope_sin_.size();
+  for (const std::vector<float>& x : inputs_) floats += x.size();
   for (const BlockActivations& a : blocks_)
-    floats += a.x.size() + a.xn1.size() + a.q.size() + a.k.size() + a.v.size() + a.att.size() + a.x_mid.size() +
-              a.xn2.size() + a.gate.size() + a.up.size();
+    floats += a.xn1.size() + a.q.size() + a.k.size() + a.v.size() + a.att.size() + a.x_mid.size() + a.xn2.size() +
+              a.gate.size() + a.up.size();
   return floats * sizeof(float);
+}
+
+// The last block's activations are still in the shared set when the
+// backward starts: it is not recomputed.
+int64_t TrainingPass::recomputed_blocks() const {
+  return std::max<int64_t>(0, static_cast<int64_t>(inputs_.size()) - kept_ - 1);
+}
+
+TrainingPass::BlockActivations& TrainingPass::activations_of(int64_t l) {
+  return l < kept_ ? blocks_[static_cast<size_t>(l)] : blocks_.back();
 }
 
 void TrainingPass::attention_forward(BlockActivations& a) {
@@ -155,11 +224,48 @@ void TrainingPass::attention_backward(const BlockActivations& a, const float* da
   });
 }
 
-void TrainingPass::forward(const int32_t* tokens, float* logits) {
+void TrainingPass::block_forward(int64_t l, const float* x, BlockActivations& a, float* out) {
   const ModelConfig& c = model_.layout.config();
   const ModelTensors<const float> w = model_.layout.view(static_cast<const float*>(model_.values.data()));
   const int64_t rows = rows_, dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim;
   const int64_t half = c.head_dim / 2;
+  const bool fast = kernels_ == TrainKernels::kFast;
+  const LayerTensors<const float>& lw = w.layers[l];
+  for_each_index(kernels_, rows, dim * 4, [&](int64_t r) {
+    (fast ? rmsnorm : rmsnorm_reference)(a.xn1.data() + r * dim, x + r * dim, lw.attn_norm, dim, c.rms_eps);
+  });
+  linear(kernels_, a.q.data(), a.xn1.data(), lw.wq, rows, q_dim, dim);
+  linear(kernels_, a.k.data(), a.xn1.data(), lw.wk, rows, kv_dim, dim);
+  linear(kernels_, a.v.data(), a.xn1.data(), lw.wv, rows, kv_dim, dim);
+  add_bias(a.q.data(), lw.bq, rows, q_dim);
+  add_bias(a.k.data(), lw.bk, rows, kv_dim);
+  add_bias(a.v.data(), lw.bv, rows, kv_dim);
+  for_each_index(kernels_, rows, q_dim * 4, [&](int64_t r) {
+    const int64_t t = r % seq_;
+    auto rot = fast ? rope : rope_reference;
+    rot(a.q.data() + r * q_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_heads, c.head_dim);
+    rot(a.k.data() + r * kv_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_kv_heads, c.head_dim);
+  });
+  attention_forward(a);
+  std::copy_n(x, rows * dim, a.x_mid.begin());
+  linear(kernels_, a.x_mid.data(), a.att.data(), lw.wo, rows, dim, q_dim, true);
+  for_each_index(kernels_, rows, dim * 4, [&](int64_t r) {
+    (fast ? rmsnorm : rmsnorm_reference)(a.xn2.data() + r * dim, a.x_mid.data() + r * dim, lw.ffn_norm, dim,
+                                         c.rms_eps);
+  });
+  linear(kernels_, a.gate.data(), a.xn2.data(), lw.w_gate, rows, hidden, dim);
+  linear(kernels_, a.up.data(), a.xn2.data(), lw.w_up, rows, hidden, dim);
+  if (out == nullptr) return;  // the backward makes h from gate and up itself
+  std::copy(a.gate.begin(), a.gate.end(), h_.begin());
+  for_each_index(kernels_, rows, hidden * 4, [&](int64_t r) { silu_mul(h_.data() + r * hidden, a.up.data() + r * hidden, hidden); });
+  std::copy(a.x_mid.begin(), a.x_mid.end(), out);
+  linear(kernels_, out, h_.data(), lw.w_down, rows, dim, hidden, true);
+}
+
+void TrainingPass::forward(const int32_t* tokens, float* logits) {
+  const ModelConfig& c = model_.layout.config();
+  const ModelTensors<const float> w = model_.layout.view(static_cast<const float*>(model_.values.data()));
+  const int64_t rows = rows_, dim = c.dim;
   for (int64_t r = 0; r < rows; ++r)
     if (tokens[r] < 0 || tokens[r] >= c.vocab_size)
       throw Error("tokens", cat("token id ", tokens[r], " at index ", r, " is outside the vocabulary [0, ",
@@ -167,41 +273,13 @@ void TrainingPass::forward(const int32_t* tokens, float* logits) {
   tokens_.assign(tokens, tokens + rows);
   const bool fast = kernels_ == TrainKernels::kFast;
 
-  float* x = blocks_.empty() ? x_final_.data() : blocks_[0].x.data();
+  float* x = inputs_.empty() ? x_final_.data() : inputs_[0].data();
   for (int64_t r = 0; r < rows; ++r) std::copy_n(w.token_embd + static_cast<int64_t>(tokens[r]) * dim, dim, x + r * dim);
-
-  for (size_t l = 0; l < blocks_.size(); ++l) {
-    BlockActivations& a = blocks_[l];
-    const LayerTensors<const float>& lw = w.layers[l];
-    for_each_index(kernels_, rows, dim * 4, [&](int64_t r) {
-      (fast ? rmsnorm : rmsnorm_reference)(a.xn1.data() + r * dim, a.x.data() + r * dim, lw.attn_norm, dim, c.rms_eps);
-    });
-    linear(kernels_, a.q.data(), a.xn1.data(), lw.wq, rows, q_dim, dim);
-    linear(kernels_, a.k.data(), a.xn1.data(), lw.wk, rows, kv_dim, dim);
-    linear(kernels_, a.v.data(), a.xn1.data(), lw.wv, rows, kv_dim, dim);
-    add_bias(a.q.data(), lw.bq, rows, q_dim);
-    add_bias(a.k.data(), lw.bk, rows, kv_dim);
-    add_bias(a.v.data(), lw.bv, rows, kv_dim);
-    for_each_index(kernels_, rows, q_dim * 4, [&](int64_t r) {
-      const int64_t t = r % seq_;
-      auto rot = fast ? rope : rope_reference;
-      rot(a.q.data() + r * q_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_heads, c.head_dim);
-      rot(a.k.data() + r * kv_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_kv_heads, c.head_dim);
-    });
-    attention_forward(a);
-    std::copy(a.x.begin(), a.x.end(), a.x_mid.begin());
-    linear(kernels_, a.x_mid.data(), a.att.data(), lw.wo, rows, dim, q_dim, true);
-    for_each_index(kernels_, rows, dim * 4, [&](int64_t r) {
-      (fast ? rmsnorm : rmsnorm_reference)(a.xn2.data() + r * dim, a.x_mid.data() + r * dim, lw.ffn_norm, dim,
-                                           c.rms_eps);
-    });
-    linear(kernels_, a.gate.data(), a.xn2.data(), lw.w_gate, rows, hidden, dim);
-    linear(kernels_, a.up.data(), a.xn2.data(), lw.w_up, rows, hidden, dim);
-    std::copy(a.gate.begin(), a.gate.end(), h_.begin());
-    for_each_index(kernels_, rows, hidden * 4, [&](int64_t r) { silu_mul(h_.data() + r * hidden, a.up.data() + r * hidden, hidden); });
-    float* next = l + 1 < blocks_.size() ? blocks_[l + 1].x.data() : x_final_.data();
-    std::copy(a.x_mid.begin(), a.x_mid.end(), next);
-    linear(kernels_, next, h_.data(), lw.w_down, rows, dim, hidden, true);
+  work_holds_ = -1;
+  for (size_t l = 0; l < inputs_.size(); ++l) {
+    float* next = l + 1 < inputs_.size() ? inputs_[l + 1].data() : x_final_.data();
+    block_forward(static_cast<int64_t>(l), inputs_[l].data(), activations_of(static_cast<int64_t>(l)), next);
+    if (static_cast<int64_t>(l) >= kept_) work_holds_ = static_cast<int64_t>(l);
   }
   for_each_index(kernels_, rows, dim * 4, [&](int64_t r) {
     (fast ? rmsnorm : rmsnorm_reference)(xn_final_.data() + r * dim, x_final_.data() + r * dim, w.output_norm, dim,
@@ -240,8 +318,8 @@ void rmsnorm_backward_rows(TrainKernels kernels, float* dx, float* dw, const flo
 }  // namespace
 
 const float* TrainingPass::block_output(int64_t l) const {
-  LMPACK_CHECK(l >= 0 && l < static_cast<int64_t>(blocks_.size()), "block_output: no such block");
-  return static_cast<size_t>(l) + 1 < blocks_.size() ? blocks_[l + 1].x.data() : x_final_.data();
+  LMPACK_CHECK(l >= 0 && l < static_cast<int64_t>(inputs_.size()), "block_output: no such block");
+  return static_cast<size_t>(l) + 1 < inputs_.size() ? inputs_[l + 1].data() : x_final_.data();
 }
 
 void TrainingPass::backward(const float* dlogits, float* grads, const std::vector<const float*>* block_output_grads) {
@@ -257,8 +335,13 @@ void TrainingPass::backward(const float* dlogits, float* grads, const std::vecto
   rmsnorm_backward_rows(kernels_, dx_.data(), g.output_norm, dxn_.data(), x_final_.data(), w.output_norm, rows, dim,
                         c.rms_eps, norm_partials_);
 
-  for (size_t l = blocks_.size(); l-- > 0;) {
-    const BlockActivations& a = blocks_[l];
+  for (size_t l = inputs_.size(); l-- > 0;) {
+    const float* x = inputs_[l].data();
+    BlockActivations& a = activations_of(static_cast<int64_t>(l));
+    if (static_cast<int64_t>(l) >= kept_ && work_holds_ != static_cast<int64_t>(l)) {
+      block_forward(static_cast<int64_t>(l), x, a, nullptr);  // recomputed from the block's input
+      work_holds_ = static_cast<int64_t>(l);
+    }
     const LayerTensors<const float>& lw = w.layers[l];
     const LayerTensors<float>& lg = g.layers[l];
     // dx_ holds d loss / d (this block's output).
@@ -294,7 +377,7 @@ void TrainingPass::backward(const float* dlogits, float* grads, const std::vecto
     linear_backward(kernels_, dxn_.data(), lg.wq, dq_.data(), a.xn1.data(), lw.wq, rows, q_dim, dim);
     linear_backward(kernels_, dxn_.data(), lg.wk, dk_.data(), a.xn1.data(), lw.wk, rows, kv_dim, dim, true);
     linear_backward(kernels_, dxn_.data(), lg.wv, dv_.data(), a.xn1.data(), lw.wv, rows, kv_dim, dim, true);
-    rmsnorm_backward_rows(kernels_, dx_.data(), lg.attn_norm, dxn_.data(), a.x.data(), lw.attn_norm, rows, dim,
+    rmsnorm_backward_rows(kernels_, dx_.data(), lg.attn_norm, dxn_.data(), x, lw.attn_norm, rows, dim,
                           c.rms_eps, norm_partials_);
     add_inplace(dx_.data(), dx_mid_.data(), rows * dim);  // dx_ now: d loss / d (this block's input)
   }

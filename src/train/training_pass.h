@@ -12,6 +12,15 @@
 // and up: (4 dim + 2 q_dim + 2 kv_dim + 2 hidden) floats per token per block.
 // The softmax of attention is recomputed in the backward, not kept.
 //
+// A memory bound (activation recomputation, Chen et al. 2016, "Training Deep
+// Nets with Sublinear Memory Cost"): given `activation_budget` bytes, the pass
+// keeps every block's input but the inner activations of only as many blocks
+// as the budget holds (the first ones); the other blocks share one set, and
+// the backward recomputes a block's forward into it from the block's input
+// just before it goes back through that block. The gradients are the same
+// bits either way (the recomputation runs the same kernels on the same input);
+// the price is up to one more forward of the recomputed blocks.
+//
 // Two kernel sets, one orchestration: kFast runs the linear layers through
 // oneDNN GEMMs and rows, heads and sequences on the OpenMP team; kReference
 // runs the plain-loop kernels (*_reference) on one thread, the oracle that
@@ -32,7 +41,11 @@ class TrainingPass {
  public:
   // The model must outlive the pass; forward() reads model.values as they
   // are at the call (an optimizer changes them between steps).
-  TrainingPass(const TrainableModel& model, int64_t batch, int64_t seq, TrainKernels kernels = TrainKernels::kFast);
+  // activation_budget: bytes the pass may hold (activation_bytes()); 0: no
+  // bound (nothing is recomputed). Throws Error("activation_memory", ...)
+  // when even one block's set (with every block's input) does not fit.
+  TrainingPass(const TrainableModel& model, int64_t batch, int64_t seq, TrainKernels kernels = TrainKernels::kFast,
+               size_t activation_budget = 0);
 
   // tokens: [batch, seq] ids in [0, vocab); logits: [batch * seq, vocab] out.
   // Throws Error("tokens", ...) for an id outside the vocabulary.
@@ -50,10 +63,15 @@ class TrainingPass {
   int64_t seq() const { return seq_; }
   // Bytes of activations and scratch this pass holds.
   size_t activation_bytes() const;
+  // Blocks whose activations the backward recomputes (0 without a bound).
+  int64_t recomputed_blocks() const;
+  // What the pass holds, in bytes, for this shape: with every block's
+  // activations kept, and the least a bound can bring it to (one block's set).
+  static size_t activation_bytes_for(const ModelConfig& config, int64_t batch, int64_t seq, bool all_blocks);
 
  private:
+  // The inner activations of a block (its input is kept apart: inputs_).
   struct BlockActivations {
-    std::vector<float> x;      // [rows, dim] block input (residual stream)
     std::vector<float> xn1;    // [rows, dim] rmsnorm(x) * attn_norm
     std::vector<float> q;      // [rows, q_dim] after RoPE
     std::vector<float> k, v;   // [rows, kv_dim], k after RoPE
@@ -63,6 +81,11 @@ class TrainingPass {
     std::vector<float> gate, up;  // [rows, hidden] before silu(gate) * up
   };
 
+  // The block's forward from its input x into a; writes its output into
+  // `out` [rows, dim] unless null (a recomputation needs only a).
+  void block_forward(int64_t l, const float* x, BlockActivations& a, float* out);
+  // The set that holds block l's activations.
+  BlockActivations& activations_of(int64_t l);
   void attention_forward(BlockActivations& a);
   void attention_backward(const BlockActivations& a, const float* datt, float* dq, float* dk, float* dv);
 
@@ -71,7 +94,11 @@ class TrainingPass {
   TrainKernels kernels_;
   std::vector<int32_t> tokens_;         // [rows] of the last forward
   std::vector<float> rope_cos_, rope_sin_;  // [seq, head_dim/2]
+  std::vector<std::vector<float>> inputs_;  // [n_layers][rows, dim] each block's input (residual stream)
+  // The first kept_ blocks' own sets, then (when kept_ < n_layers) the one
+  // set the other blocks share; it holds block work_holds_'s (-1: none).
   std::vector<BlockActivations> blocks_;
+  int64_t kept_ = 0, work_holds_ = -1;
   std::vector<float> x_final_;          // [rows, dim] input of output_norm
   std::vector<float> xn_final_;         // [rows, dim] rmsnorm(x_final) * output_norm
   std::vector<float> scratch_;          // per thread: attention scores [2 seq]

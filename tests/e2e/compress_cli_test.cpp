@@ -151,12 +151,24 @@ TEST(CompressCli, RecipesWithADistillStep) {
   const std::string q = write_file(d + "/q.json", R"({"steps": [
       {"distill": {"steps": 2, "batch": 2, "seq": 64, "lr": 0.0003, "type": "Q2_K"}}]})");
   args = with_calibration({"compress", testing::ts_llama_bin(), d + "/q2k.gguf", "--recipe", q, "--tokenizer",
-                           testing::tok512()});
+                           testing::tok512(), "--name", "tiny-q2k"});
   r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   const Checkpoint q2k = load_checkpoint(d + "/q2k.gguf");
   EXPECT_EQ(q2k.tensor("blk.0.ffn_gate.weight").dtype, DType::Q2_K);
+  EXPECT_EQ(read_gguf(d + "/q2k.gguf").get_string("general.name"), "tiny-q2k");
   EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"cut.gguf", "q.json", "q2k.gguf", "r.json"}));
+
+  // A float student last, after a cut: named after the job's input, not
+  // after the temporary file the cut went to.
+  const std::string f = write_file(d + "/f.json", R"({"steps": [{"structured": {"drop_blocks": 4}},
+      {"distill": {"steps": 1, "batch": 1, "seq": 32}}]})");
+  args = with_calibration({"compress", testing::ts_llama_bin(), d + "/f.gguf", "--recipe", f, "--tokenizer",
+                           testing::tok512()});
+  r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  EXPECT_EQ(read_gguf(d + "/f.gguf").get_string("general.name"), "ts-llama-4.9M");
+  EXPECT_EQ(load_checkpoint(d + "/f.gguf").config.n_layers, 2);
   auto ev = run_cli({"eval", d + "/q2k.gguf", "--text", testing::tinystories_valid(), "--doc-separator",
                      "<|endoftext|>", "--max-docs", "4", "--ctx", "256", "--json"});
   EXPECT_EQ(ev.exit_code, 0) << ev.err;

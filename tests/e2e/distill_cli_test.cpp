@@ -30,9 +30,11 @@ TEST(DistillCli, PrunedStudentTrainsAndEvaluates) {
   LMPACK_REQUIRE_SHARED();
   const std::string d = scratch_dir("distill", "pruned", true);
   auto args = distill_args(d);
+  args.insert(args.end(), {"--hidden-weight", "0.3"});
   auto r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << describe(args, r);
   EXPECT_NE(r.out.find("teacher 4852992 parameters, student 870144 (5.6x fewer"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hidden states matched (student block->teacher block): 0->"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("blocks 6 -> 3, heads 8/4 -> 4/2, FFN 768 -> 192"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("distilled 870144 parameters on 512 tokens (4 steps"), std::string::npos) << r.out;
   auto eval = run_cli({"eval", d + "/s.gguf", "--text", testing::calibration_stories_file(), "--ctx", "64",
@@ -63,6 +65,13 @@ TEST(DistillCli, MistakesNameTheFlag) {
   r = run_cli(imatrix);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "lmpack: --imatrix: weights the scale search of a quantized student: give --student-type too\n");
+  auto hidden = distill_args(d);
+  hidden.insert(hidden.end(), {"--hidden-weight", "1", "--teacher-cache", d + "/t.cache"});
+  r = run_cli(hidden);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("lmpack: --hidden-weight: hidden-state matching needs the teacher's states of every batch", 0),
+            0u)
+      << r.err;
   EXPECT_TRUE(testing::names_in(d).empty());
 }
 

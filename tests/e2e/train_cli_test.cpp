@@ -79,6 +79,15 @@ TEST(TrainCli, OptionMistakesNameTheFlag) {
   r = run_cli(two);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--model: give exactly one of --model"), std::string::npos) << r.err;
+  auto size = train_args(d, "m.gguf", "4");
+  size.insert(size.end(), {"--activation-memory", "lots"});
+  r = run_cli(size);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "lmpack: --activation-memory: 'lots' is not a size such as 512M or 2G\n");
+  size.back() = "2K";
+  r = run_cli(size);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("lmpack: --activation-memory: 2 KiB is less than the ", 0), 0u) << r.err;
   EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"config.json"}));
 }
 

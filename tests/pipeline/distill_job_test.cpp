@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -71,6 +72,78 @@ TEST(DistillJob, APrunedStudentLearnsTheTeacher) {
   std::vector<float> logits(4 * 512);
   make_fast_forward(build_weights(student))->forward(tokens.data(), 4, logits.data());
   for (float v : logits) ASSERT_TRUE(std::isfinite(v));
+}
+
+TEST(HiddenStateLayers, PrunedStudentsMatchWhereTheirBlocksCameFromOthersEvenly) {
+  EXPECT_EQ(hidden_state_layers(6, 6), (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(hidden_state_layers(2, 6), (std::vector<int64_t>{2, 5}));
+  EXPECT_EQ(hidden_state_layers(4, 6), (std::vector<int64_t>{0, 2, 3, 5}));
+  // Teacher blocks 1 and 4 dropped: kept 0, 2, 3, 5. Student block 0 (teacher
+  // 0) feeds teacher block 2, whose input is teacher block 1's output.
+  EXPECT_EQ(hidden_state_layers(4, 6, {1, 4}), (std::vector<int64_t>{1, 2, 4, 5}));
+  EXPECT_EQ(hidden_state_layers(3, 6, {0, 1, 2}), (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_EQ(hidden_state_layers(3, 6, {3, 4, 5}), (std::vector<int64_t>{0, 1, 5}));
+}
+
+// The residual streams of student and teacher at the matched blocks:
+// sum |s - t|^2 / sum |t|^2 over a window of text, averaged over the blocks.
+double hidden_distance(const std::string& student_path, const std::string& teacher_path,
+                       const std::vector<int64_t>& layers, const std::vector<int32_t>& tokens) {
+  struct States final : BlockOutputObserver {
+    std::vector<std::vector<float>> rows;
+    void observe(int64_t layer, int64_t first_pos, const float* x, int64_t m, int64_t dim) override {
+      if (static_cast<int64_t>(rows.size()) <= layer) rows.resize(static_cast<size_t>(layer + 1));
+      rows[layer].resize(static_cast<size_t>((first_pos + m) * dim));
+      std::copy_n(x, m * dim, rows[layer].begin() + first_pos * dim);
+    }
+  };
+  auto run = [&](const std::string& path) {
+    const Checkpoint c = load_model(path, testing::shared_path("models/stories260K/tok512.bin"));
+    auto forward = make_fast_forward(build_weights(c));
+    States states;
+    forward->set_block_output_observer(&states);
+    std::vector<float> logits(tokens.size() * 512);
+    forward->forward(tokens.data(), static_cast<int64_t>(tokens.size()), logits.data());
+    return states.rows;
+  };
+  const auto s = run(student_path), t = run(teacher_path);
+  double total = 0.0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    double d = 0.0, n = 0.0;
+    const std::vector<float>& a = s[i];
+    const std::vector<float>& b = t[static_cast<size_t>(layers[i])];
+    for (size_t j = 0; j < b.size(); ++j) d += std::pow(a[j] - b[j], 2.0), n += std::pow(b[j], 2.0);
+    total += d / n;
+  }
+  return total / static_cast<double>(layers.size());
+}
+
+// Hidden-state matching pulls the pruned student's residual stream toward
+// the teacher's at the matched blocks, far more than the logits alone do.
+TEST(DistillJob, HiddenStateMatchingBringsTheResidualStreamsTogether) {
+  LMPACK_REQUIRE_SHARED();
+  DistillRequest logits_only = request("logits-only.gguf");
+  logits_only.student_prune = StructuredPruneOptions{4, 192, 3, false};
+  logits_only.training.lr = 1e-2f;
+  run_distill_job(logits_only);
+  DistillRequest hidden = request("hidden.gguf");
+  hidden.student_prune = logits_only.student_prune;
+  hidden.training.lr = logits_only.training.lr;
+  hidden.hidden_weight = 10.0f;
+  const DistillReport report = run_distill_job(hidden);
+  // The cut drops 3 of 6 blocks; the last student block matches the teacher's last.
+  ASSERT_EQ(std::count(report.hidden_layers.begin(), report.hidden_layers.end(), '>'), 3) << report.hidden_layers;
+  ASSERT_TRUE(report.hidden_layers.ends_with("2->5")) << report.hidden_layers;
+  std::vector<int64_t> layers;
+  for (size_t at = report.hidden_layers.find("->"); at != std::string::npos; at = report.hidden_layers.find("->", at + 2))
+    layers.push_back(report.hidden_layers[at + 2] - '0');
+  std::vector<int32_t> tokens = {1};
+  for (int i = 0; i < 127; ++i) tokens.push_back(static_cast<int32_t>(32 + (i * 37) % 400));
+  const std::string teacher = hidden.teacher;
+  const double with = hidden_distance(hidden.training.output, teacher, layers, tokens);
+  const double without = hidden_distance(logits_only.training.output, teacher, layers, tokens);
+  std::printf("hidden-state distance after 12 steps: %.4f with matching, %.4f with the logits alone\n", with, without);
+  EXPECT_LT(with, 0.7 * without);
 }
 
 // No data set: the teacher writes the text, and a student from a config
@@ -265,6 +338,14 @@ TEST(DistillJob, MistakesNameTheirFields) {
   DistillRequest heads = request("x.gguf");
   heads.student_prune = StructuredPruneOptions{3, 0, 0, false};
   EXPECT_EQ(error_of(heads).rfind("structure.heads:", 0), 0u) << error_of(heads);
+  DistillRequest hidden = request("x.gguf");
+  hidden.student_prune = StructuredPruneOptions{};
+  hidden.hidden_weight = -1.0f;
+  EXPECT_EQ(error_of(hidden), "hidden_weight: must be 0 (none) or positive, got -1");
+  hidden.hidden_weight = 1.0f;
+  hidden.teacher_cache = testing::temp_dir() + "/distill-x.cache";
+  EXPECT_EQ(error_of(hidden).rfind("hidden_weight: hidden-state matching needs the teacher's states", 0), 0u)
+      << error_of(hidden);
   // stories260K's 512 tokens are tok512 too, but a student config of another
   // vocabulary size cannot be the teacher's.
   DistillRequest other = request("x.gguf");
@@ -275,6 +356,14 @@ TEST(DistillJob, MistakesNameTheirFields) {
   EXPECT_EQ(error_of(other).rfind("student: the student's vocabulary (520 rows) is not the teacher's (512 rows)", 0),
             0u)
       << error_of(other);
+  DistillRequest narrow = request("x.gguf");
+  narrow.student_config = testing::temp_dir() + "/distill-narrow.json";
+  std::ofstream(narrow.student_config) << R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 32,
+    "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2, "vocab_size": 512,
+    "max_position_embeddings": 64})";
+  narrow.hidden_weight = 0.5f;
+  EXPECT_EQ(error_of(narrow), "hidden_weight: hidden-state matching compares residual streams of one width: the "
+                              "student's is 32, the teacher's 256");
   EXPECT_FALSE(fs::exists(testing::temp_dir() + "/distill-x.gguf"));
 }
 

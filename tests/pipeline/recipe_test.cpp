@@ -85,7 +85,8 @@ TEST(Recipe, ReadsADistillStep) {
                    "warmup": 10, "temperature": 2, "alpha": 0.9, "teacher": "big.gguf", "seed": 3,
                    "teacher_cache": "c.cache", "cache_top_k": 16, "grad_accum": 2, "clip": 0.5,
                    "weight_decay": 0.01}},
-      {"distill": {"steps": 50, "type": "Q2_K", "imatrix": "m.imatrix"}}]})",
+      {"distill": {"steps": 50, "type": "Q2_K", "imatrix": "m.imatrix", "hidden_weight": 0.5,
+                   "activation_memory": 1000000}}]})",
                                 "r.json");
   ASSERT_EQ(r.steps.size(), 3u);
   const CompressStep& s = r.steps[1];
@@ -109,6 +110,10 @@ TEST(Recipe, ReadsADistillStep) {
   EXPECT_EQ(r.steps[2].gguf.type_name, "Q2_K");
   EXPECT_EQ(r.steps[2].gguf.imatrix_path, "m.imatrix");
   EXPECT_TRUE(r.steps[2].distill.training.data.empty());  // the job's calibration files
+  EXPECT_FLOAT_EQ(r.steps[2].distill.hidden_weight, 0.5f);
+  EXPECT_EQ(r.steps[2].distill.training.activation_memory, 1000000u);
+  EXPECT_EQ(s.distill.hidden_weight, 0.0f);
+  EXPECT_EQ(s.distill.training.activation_memory, 0u);
 
   EXPECT_EQ(error_of(R"({"steps": [{"distill": {"lr": -1}}]})"),
             "r.json: steps[0].distill.lr: must be a positive number, got -1");
@@ -120,7 +125,7 @@ TEST(Recipe, ReadsADistillStep) {
             "r.json: steps[0]: only the last step has a target (type, tensor_types, format); the steps before it "
             "keep F32");
   EXPECT_EQ(error_of(R"({"steps": [{"distill": {"epochs": 2}}]})").rfind(
-                "r.json: steps[0].distill.epochs: unknown key (known here: alpha, batch,", 0),
+                "r.json: steps[0].distill.epochs: unknown key (known here: activation_memory, alpha, batch,", 0),
             0u);
 }
 

@@ -66,6 +66,27 @@ TEST(DistillationKl, ZeroForTheTeacherItselfAndGradientsMatchFiniteDifferences) 
   EXPECT_THROW(distillation_kl(d2.data(), s2.data(), t2.data(), 1, 2, 0.0f), Error);
 }
 
+TEST(HiddenStateDistance, KnownValueZeroForTheTeacherAndGradientsMatchFiniteDifferences) {
+  // |s - t|^2 = 1 + 4 = 5 over |t|^2 = 1 + 1 + 4 + 4 = 10.
+  const std::vector<float> t = {1.0f, -1.0f, 2.0f, 2.0f}, s = {2.0f, -1.0f, 2.0f, 0.0f};
+  std::vector<float> d(4);
+  EXPECT_NEAR(hidden_state_distance(d.data(), s.data(), t.data(), 2, 2), 0.5, 1e-12);
+  EXPECT_EQ(d, (std::vector<float>{0.2f, 0.0f, 0.0f, -0.4f}));
+  EXPECT_EQ(hidden_state_distance(d.data(), t.data(), t.data(), 2, 2), 0.0);
+  const std::vector<float> zeros(4, 0.0f);
+  EXPECT_EQ(hidden_state_distance(d.data(), s.data(), zeros.data(), 2, 2), 0.0);
+  EXPECT_EQ(d, zeros);
+
+  const int64_t rows = 3, dim = 5;
+  const auto teacher = testing::random_floats(rows * dim, 74, -2.0f, 2.0f);
+  auto student = testing::random_floats(rows * dim, 75, -2.0f, 2.0f);
+  std::vector<float> grad(student.size()), scratch(student.size());
+  auto loss = [&] { return hidden_state_distance(scratch.data(), student.data(), teacher.data(), rows, dim); };
+  EXPECT_GT(hidden_state_distance(grad.data(), student.data(), teacher.data(), rows, dim), 0.1);
+  testing::expect_gradient_near("dstudent", grad.data(),
+                                testing::numeric_gradient(student.data(), student.size(), loss, 1e-3f), 1e-4, 1e-2);
+}
+
 // Against the whole vocabulary the top-k loss is the full one; with fewer
 // tokens its gradient still matches finite differences.
 TEST(DistillationKlTopK, EqualsTheFullLossAtKEqualsVocabAndHasItsGradient) {

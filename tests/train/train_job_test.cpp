@@ -119,6 +119,28 @@ TEST_F(TrainJob, AResumedRunGivesTheBytesOfAnUnstoppedOne) {
                                "is now 0.001 to 0.0001 warmup 0");
 }
 
+// A bound on activation memory recomputes blocks in the backward: the run
+// holds less and writes the same bytes.
+TEST_F(TrainJob, AnActivationBoundGivesTheSameBytesInLessMemory) {
+  TrainRequest free = request("free.gguf");
+  free.training.steps = 4;
+  const TrainReport unbounded = run_train_job(free);
+  TrainRequest bounded = request("bounded.gguf");
+  bounded.training.steps = 4;
+  bounded.training.activation_memory = unbounded.activation_bytes - 1;
+  const TrainReport report = run_train_job(bounded);
+  EXPECT_EQ(unbounded.recomputed_blocks, 0);
+  EXPECT_EQ(report.recomputed_blocks, 1);  // two blocks, one set: the first is recomputed
+  EXPECT_LT(report.activation_bytes, unbounded.activation_bytes);
+  EXPECT_EQ(read_bytes(free.training.output), read_bytes(bounded.training.output));
+
+  bounded.training.activation_memory = 1 << 20;
+  fs::remove(bounded.training.output);
+  fs::remove(bounded.training.output + ".train-state");
+  EXPECT_EQ(error_of(bounded).rfind("activation_memory: 1 MiB is less than the ", 0), 0u) << error_of(bounded);
+  EXPECT_FALSE(fs::exists(bounded.training.output));
+}
+
 TEST_F(TrainJob, BadRequestsNameTheirField) {
   TrainRequest two = request("x.gguf");
   two.like = testing::shared_path("models/stories260K/stories260K.gguf");

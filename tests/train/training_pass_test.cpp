@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -147,8 +148,20 @@ TEST(TrainingPass, CrossEntropyGradientsMatchFiniteDifferences) {
   testing::expect_gradient_near("cross-entropy", grads.data(), numeric, 1e-3, 2e-2, probe);
 }
 
-// The training forward is the runtime's model: same logits as the fast
-// forward, sequence by sequence, on a real checkpoint.
+// The residual stream after every block, as the runtime reports it.
+struct BlockOutputs final : BlockOutputObserver {
+  std::vector<std::vector<float>> rows;  // [layer][position * dim]
+  void observe(int64_t layer, int64_t first_pos, const float* x, int64_t m, int64_t dim) override {
+    if (static_cast<int64_t>(rows.size()) <= layer) rows.resize(static_cast<size_t>(layer + 1));
+    std::vector<float>& out = rows[static_cast<size_t>(layer)];
+    if (static_cast<int64_t>(out.size()) < (first_pos + m) * dim) out.resize(static_cast<size_t>((first_pos + m) * dim));
+    std::copy_n(x, m * dim, out.begin() + first_pos * dim);
+  }
+};
+
+// The training forward is the runtime's model: same logits and the same
+// residual stream after every block (the runtime's BlockOutputObserver) as
+// the fast forward, sequence by sequence, on a real checkpoint.
 TEST(TrainingPass, LogitsEqualTheRuntimeForward) {
   LMPACK_REQUIRE_SHARED();
   const Checkpoint ckpt = load_checkpoint(testing::shared_path("models/stories260K/stories260K.bin"));
@@ -161,14 +174,27 @@ TEST(TrainingPass, LogitsEqualTheRuntimeForward) {
   std::vector<float> logits(batch * seq * vocab), expected(seq * vocab);
   pass.forward(tokens.data(), logits.data());
   auto forward = make_fast_forward(build_weights(ckpt));
-  float worst = 0.0f;
+  BlockOutputs blocks;
+  forward->set_block_output_observer(&blocks);
+  const int64_t dim = ckpt.config.dim;
+  float worst = 0.0f, worst_state = 0.0f;
   for (int64_t b = 0; b < batch; ++b) {
     forward->reset();
-    forward->forward(tokens.data() + b * seq, seq, expected.data());
+    blocks.rows.clear();
+    // In two calls: the observer hears each call's positions.
+    forward->forward(tokens.data() + b * seq, seq / 2, expected.data());
+    forward->forward(tokens.data() + b * seq + seq / 2, seq - seq / 2, expected.data() + seq / 2 * vocab);
     for (int64_t i = 0; i < seq * vocab; ++i)
       worst = std::max(worst, std::fabs(logits[b * seq * vocab + i] - expected[i]));
+    ASSERT_EQ(static_cast<int64_t>(blocks.rows.size()), ckpt.config.n_layers);
+    for (int64_t l = 0; l < ckpt.config.n_layers; ++l) {
+      ASSERT_EQ(static_cast<int64_t>(blocks.rows[l].size()), seq * dim);
+      for (int64_t i = 0; i < seq * dim; ++i)
+        worst_state = std::max(worst_state, std::fabs(pass.block_output(l)[b * seq * dim + i] - blocks.rows[l][i]));
+    }
   }
   EXPECT_LT(worst, 1e-4f);
+  EXPECT_LT(worst_state, 1e-4f);
 }
 
 // The fast kernels (oneDNN, threads) against the plain loops on one thread,
@@ -202,6 +228,68 @@ TEST(TrainingPass, FastEqualsReferenceOnARealModel) {
     }
     EXPECT_GT(norm, 0.0) << t.name;
     EXPECT_LT(std::sqrt(diff), 1e-4 * std::sqrt(norm) + 1e-7) << t.name;
+  }
+}
+
+// Under an activation budget the blocks that do not fit recompute their
+// activations in the backward: the same logits, block outputs and gradient
+// bits as keeping them all, in less memory (stories260K: 5 blocks).
+TEST(TrainingPass, RecomputationGivesTheSameBitsInLessMemory) {
+  LMPACK_REQUIRE_SHARED();
+  const Checkpoint ckpt = load_checkpoint(testing::shared_path("models/stories260K/stories260K.bin"));
+  const TrainableModel m = trainable_from_checkpoint(ckpt);
+  const ModelConfig& c = ckpt.config;
+  const int64_t batch = 2, seq = 64, vocab = c.vocab_size, rows = batch * seq;
+  ASSERT_EQ(c.n_layers, 5);
+  std::vector<int32_t> tokens(rows), targets(rows);
+  std::mt19937 gen(12);
+  for (int32_t& t : tokens) t = static_cast<int32_t>(gen() % vocab);
+  for (int64_t r = 0; r < rows; ++r) targets[r] = (r + 1) % seq == 0 ? -1 : tokens[r + 1];
+  // A loss on the residual stream too, as hidden-state matching adds.
+  const std::vector<float> pull = testing::random_floats(static_cast<size_t>(rows * c.dim), 5, -0.01f, 0.01f);
+  const std::vector<const float*> block_grads{nullptr, pull.data(), nullptr, nullptr, pull.data()};
+
+  const size_t all = TrainingPass::activation_bytes_for(c, batch, seq, true);
+  const size_t least = TrainingPass::activation_bytes_for(c, batch, seq, false);
+  const size_t set = (all - least) / 4;  // one block's activations
+  struct Run {
+    size_t bytes;
+    int64_t recomputed;
+    std::vector<float> logits, last_block, grads;
+  };
+  std::vector<Run> runs;
+  // No bound; room for 3 sets (2 blocks kept, the last one in the shared
+  // set from the forward, 2 recomputed); the least (4 recomputed).
+  for (size_t budget : {size_t{0}, least + 2 * set + set / 2, least}) {
+    TrainingPass pass(m, batch, seq, TrainKernels::kFast, budget);
+    Run run{pass.activation_bytes(), pass.recomputed_blocks(), std::vector<float>(rows * vocab), {},
+            std::vector<float>(m.layout.size(), 0.0f)};
+    pass.forward(tokens.data(), run.logits.data());
+    run.last_block.assign(pass.block_output(4), pass.block_output(4) + rows * c.dim);
+    std::vector<float> dlogits = run.logits;
+    cross_entropy(dlogits.data(), dlogits.data(), targets.data(), rows, vocab);
+    pass.backward(dlogits.data(), run.grads.data(), &block_grads);
+    if (budget > 0) EXPECT_LE(run.bytes, budget);
+    runs.push_back(std::move(run));
+  }
+  EXPECT_EQ(runs[0].bytes, all);
+  EXPECT_EQ(runs[0].recomputed, 0);
+  EXPECT_EQ(runs[1].recomputed, 2);
+  EXPECT_EQ(runs[2].recomputed, 4);
+  EXPECT_EQ(runs[2].bytes, least);
+  EXPECT_LT(runs[2].bytes, runs[1].bytes);
+  EXPECT_LT(runs[1].bytes, runs[0].bytes);
+  for (size_t i = 1; i < runs.size(); ++i) {
+    EXPECT_EQ(runs[i].logits, runs[0].logits) << "budget " << i;
+    EXPECT_EQ(runs[i].last_block, runs[0].last_block) << "budget " << i;
+    EXPECT_EQ(runs[i].grads, runs[0].grads) << "budget " << i;
+  }
+  try {
+    TrainingPass(m, batch, seq, TrainKernels::kFast, least - 1);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("activation_memory: "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("lower the batch"), std::string::npos) << e.what();
   }
 }
 

@@ -51,5 +51,8 @@ void require_existing_path(const std::string& option_or_path, const std::string&
 
 // Human-readable byte count: "1.23 MiB".
 std::string format_bytes(int64_t bytes);
+// "1048576", "512K", "512M", "2G", "1.5GiB" (binary units) as bytes; throws
+// Error(option, ...) for anything else or for 0.
+size_t parse_byte_size(const std::string& option, const std::string& text);
 
 }  // namespace lmpack::cli

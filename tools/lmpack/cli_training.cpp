@@ -29,6 +29,9 @@ void add_training_options(CLI::App* app, TrainingCli& cli, bool data_required) {
   app->add_option("--seed", o.seed, "Seed of the initialisation and of the batches (default 0)");
   app->add_option("--state", o.state, "Training state file for --resume (default OUT.train-state)");
   app->add_option("--save-every", o.save_every, "Write the model and the state every N steps (default: at the end)");
+  app->add_option("--activation-memory", cli.activation_memory,
+                  "Bound on activation memory, e.g. 512M or 2G: the blocks beyond it recompute their activations "
+                  "in the backward (slower, same result; default: no bound)");
   app->add_flag("--resume", o.resume, "Continue from the state file (same options: the run continues bit for bit)");
   app->add_option("--log-every", cli.log_every, "Print a line every N steps (default 10; 0: none)");
   app->add_flag("--json", cli.json, "One JSON object per step, then one for the run, on stdout");
@@ -43,11 +46,14 @@ std::map<std::string, std::string> training_flags() {
           {"beta2", "--beta2"},       {"eps", "--adam-eps"},
           {"weight_decay", "--weight-decay"}, {"output", "-o"},
           {"output_type", "--type"},  {"save_every", "--save-every"},
-          {"resume", "--resume"},     {"doc_separator", "--doc-separator"}};
+          {"resume", "--resume"},     {"doc_separator", "--doc-separator"},
+          {"activation_memory", "--activation-memory"}};
 }
 
 void finish_training_options(TrainingCli& cli) {
   if (cli.warmup >= 0) cli.options->warmup = cli.warmup;
+  if (!cli.activation_memory.empty())
+    cli.options->activation_memory = parse_byte_size("--activation-memory", cli.activation_memory);
   cli.options->show_progress = true;
 }
 
@@ -75,18 +81,22 @@ void print_training_report(const TrainingCli& cli, const TrainReport& report, co
                      {"first_step", report.first_step},  {"steps", report.steps},
                      {"tokens_trained", report.tokens_trained}, {"final_loss", report.final_loss},
                      {"seconds", report.seconds},        {"tokens_per_s", report.tokens_per_s},
-                     {"peak_rss_bytes", report.peak_rss_bytes}, {"activation_bytes", report.activation_bytes}};
+                     {"peak_rss_bytes", report.peak_rss_bytes}, {"activation_bytes", report.activation_bytes},
+                     {"recomputed_blocks", report.recomputed_blocks}};
     std::printf("%s\n", j.dump().c_str());
     return;
   }
   std::printf("%s %lld parameters on %lld tokens (%lld steps%s, text of %lld tokens): loss %.4f, %.0f tok/s, %.1f s, "
-              "peak RSS %s (activations %s)\n",
+              "peak RSS %s (activations %s%s)\n",
               what.c_str(), static_cast<long long>(report.parameters), static_cast<long long>(report.tokens_trained),
               static_cast<long long>(report.steps - report.first_step),
               report.first_step > 0 ? (" from step " + std::to_string(report.first_step)).c_str() : "",
               static_cast<long long>(report.data_tokens), report.final_loss, report.tokens_per_s, report.seconds,
               format_bytes(report.peak_rss_bytes).c_str(),
-              format_bytes(static_cast<int64_t>(report.activation_bytes)).c_str());
+              format_bytes(static_cast<int64_t>(report.activation_bytes)).c_str(),
+              report.recomputed_blocks > 0
+                  ? (", " + std::to_string(report.recomputed_blocks) + " blocks recomputed").c_str()
+                  : "");
   std::printf("wrote %s and %s\n", report.output.c_str(), report.state.c_str());
 }
 

@@ -20,6 +20,7 @@ struct TrainingCli {
   bool json = false;
   int64_t log_every = 10;
   int64_t warmup = -1;  // -1: not given
+  std::string activation_memory;  // "": no bound
 };
 
 // Adds --data ... --resume, --log-every and --json, bound to *cli (which

@@ -28,6 +28,7 @@ Command add_distill_command(CLI::App& parent) {
                     {"prune_windows", "--prune-windows"},
                     {"temperature", "--temperature"},
                     {"alpha", "--alpha"},
+                    {"hidden_weight", "--hidden-weight"},
                     {"teacher_samples", "--teacher-samples"},
                     {"teacher_cache", "--teacher-cache"},
                     {"cache_top_k", "--cache-top-k"},
@@ -45,6 +46,9 @@ Command add_distill_command(CLI::App& parent) {
   app->add_option("--prune-windows", r->prune_windows, "Windows of the text that score the cut (default 32)");
   app->add_option("--temperature", r->temperature, "Softmax temperature of both distributions (default 1)");
   app->add_option("--alpha", r->alpha, "Weight of the distillation loss; 1 - alpha on cross-entropy (default 1)");
+  app->add_option("--hidden-weight", r->hidden_weight,
+                  "Add hidden-state matching with this weight: each student block's residual stream against the "
+                  "teacher's at the matching block (same width only; default 0: none)");
   app->add_option("--teacher-cache", r->teacher_cache,
                   "Keep the teacher's top-k tokens of every batch in FILE; runs with the same teacher, text, seed, "
                   "batch and seq read them back instead of running the teacher");
@@ -71,6 +75,8 @@ Command add_distill_command(CLI::App& parent) {
         std::printf("teacher cache %s: %lld batches read, %lld written\n", r->teacher_cache.c_str(),
                     static_cast<long long>(report.cached_batches_read),
                     static_cast<long long>(report.cached_batches_written));
+      if (!report.hidden_layers.empty())
+        std::printf("hidden states matched (student block->teacher block): %s\n", report.hidden_layers.c_str());
       if (!report.student_grid.empty())
         std::printf("student held on %s grids: %s; %.1f%% of the blocks still on the student file's grid\n",
                     r->student_type.c_str(), report.student_grid.c_str(), 100.0 * report.start_grid_share);
