@@ -41,8 +41,6 @@ class DistillationObjective final : public TrainingObjective, BlockOutputObserve
         report_(report) {
     if (hidden_weight_ > 0.0f) {
       LMPACK_CHECK(cache_ == nullptr, "hidden-state matching with a teacher cache");
-      slot_of_.assign(static_cast<size_t>(teacher_->config().n_layers), -1);
-      for (size_t i = 0; i < layers_.size(); ++i) slot_of_[static_cast<size_t>(layers_[i])] = static_cast<int64_t>(i);
       teacher_states_.resize(layers_.size());
       state_grads_.resize(layers_.size());
       teacher_->set_block_output_observer(this);
@@ -112,11 +110,11 @@ class DistillationObjective final : public TrainingObjective, BlockOutputObserve
   }
 
  private:
-  // The teacher's residual stream after the blocks the student matches.
+  // The teacher's residual stream after the blocks the student matches (a
+  // deeper student may match one teacher block from several of its own).
   void observe(int64_t layer, int64_t first_pos, const float* x, int64_t m, int64_t dim) override {
-    const int64_t slot = slot_of_[static_cast<size_t>(layer)];
-    if (slot < 0) return;
-    std::copy_n(x, m * dim, teacher_states_[static_cast<size_t>(slot)].data() + (row0_ + first_pos) * dim);
+    for (size_t i = 0; i < layers_.size(); ++i)
+      if (layers_[i] == layer) std::copy_n(x, m * dim, teacher_states_[i].data() + (row0_ + first_pos) * dim);
   }
 
   void run_teacher(const int32_t* inputs, int64_t batch, int64_t seq, int64_t vocab) {
@@ -135,7 +133,6 @@ class DistillationObjective final : public TrainingObjective, BlockOutputObserve
   int64_t top_k_;
   float hidden_weight_;
   std::vector<int64_t> layers_;   // [student blocks] the teacher block each is compared with
-  std::vector<int64_t> slot_of_;  // [teacher blocks] index into layers_, or -1
   int64_t row0_ = 0;              // the batch row of the sequence the teacher is running
   DistillReport& report_;
   std::vector<float> teacher_logits_, cross_entropy_grad_, logprobs_;
@@ -180,7 +177,8 @@ std::vector<int64_t> hidden_state_layers(int64_t student_layers, int64_t teacher
       map[static_cast<size_t>(i)] = i + 1 < student_layers ? kept[static_cast<size_t>(i + 1)] - 1 : teacher_layers - 1;
     return map;
   }
-  for (int64_t i = 0; i < student_layers; ++i) map[static_cast<size_t>(i)] = (i + 1) * teacher_layers / student_layers - 1;
+  for (int64_t i = 0; i < student_layers; ++i)
+    map[static_cast<size_t>(i)] = std::max<int64_t>(0, (i + 1) * teacher_layers / student_layers - 1);
   return map;
 }
 

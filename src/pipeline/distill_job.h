@@ -91,7 +91,8 @@ struct DistillReport {
 // student block i against the teacher's output just before the next kept
 // block (so the input of each kept block is matched), the last against the
 // teacher's last. Otherwise the blocks are spread evenly: student block i
-// against teacher block (i + 1) * teacher_layers / student_layers - 1.
+// against teacher block (i + 1) * teacher_layers / student_layers - 1 (at
+// least 0: a deeper student matches some teacher blocks from several blocks).
 std::vector<int64_t> hidden_state_layers(int64_t student_layers, int64_t teacher_layers,
                                          const std::vector<int64_t>& dropped = {});
 

@@ -78,6 +78,7 @@ TEST(HiddenStateLayers, PrunedStudentsMatchWhereTheirBlocksCameFromOthersEvenly)
   EXPECT_EQ(hidden_state_layers(6, 6), (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
   EXPECT_EQ(hidden_state_layers(2, 6), (std::vector<int64_t>{2, 5}));
   EXPECT_EQ(hidden_state_layers(4, 6), (std::vector<int64_t>{0, 2, 3, 5}));
+  EXPECT_EQ(hidden_state_layers(8, 6), (std::vector<int64_t>{0, 0, 1, 2, 2, 3, 4, 5}));
   // Teacher blocks 1 and 4 dropped: kept 0, 2, 3, 5. Student block 0 (teacher
   // 0) feeds teacher block 2, whose input is teacher block 1's output.
   EXPECT_EQ(hidden_state_layers(4, 6, {1, 4}), (std::vector<int64_t>{1, 2, 4, 5}));
@@ -144,6 +145,33 @@ TEST(DistillJob, HiddenStateMatchingBringsTheResidualStreamsTogether) {
   const double without = hidden_distance(logits_only.training.output, teacher, layers, tokens);
   std::printf("hidden-state distance after 12 steps: %.4f with matching, %.4f with the logits alone\n", with, without);
   EXPECT_LT(with, 0.7 * without);
+}
+
+// A student deeper than the teacher matches some teacher blocks from two of
+// its blocks; every one of its blocks gets the teacher's states. At the first
+// step a fresh student's stream is tiny next to the teacher's, so each
+// block's relative distance is about 1 and so is their mean: the hidden term
+// adds about hidden_weight to the first loss (a block left without states
+// would add 0).
+TEST(DistillJob, ADeeperStudentMatchesEveryBlock) {
+  LMPACK_REQUIRE_SHARED();
+  const std::string config = testing::temp_dir() + "/distill-deep.json";
+  std::ofstream(config) << R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 256, "intermediate_size": 64,
+    "num_hidden_layers": 8, "num_attention_heads": 8, "num_key_value_heads": 4, "vocab_size": 512,
+    "max_position_embeddings": 64, "tie_word_embeddings": true})";
+  std::vector<double> first;
+  std::string map;
+  for (float weight : {0.0f, 2.0f}) {
+    DistillRequest r = request(weight > 0.0f ? "deep-hidden.gguf" : "deep.gguf");
+    r.student_config = config;
+    r.training.steps = 1;
+    r.hidden_weight = weight;
+    const DistillReport report = run_distill_job(r, [&](const TrainStepLog& s) { first.push_back(s.loss); });
+    map = report.hidden_layers;
+  }
+  EXPECT_EQ(map, "0->0, 1->0, 2->1, 3->2, 4->2, 5->3, 6->4, 7->5");
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_NEAR(first[1] - first[0], 2.0, 0.1);
 }
 
 // No data set: the teacher writes the text, and a student from a config
