@@ -101,12 +101,12 @@ for name in ${STUDENTS:-$ALL}; do
 done
 
 T=$(ppl "$TEACHER")
-printf "\nteacher ts-llama-4.9M: PPL %s (stories 0-99, ctx 256)\n%-14s %10s %8s %10s %8s\n" "$T" student parameters PPL "teacher/PPL" seconds
+printf "\nteacher ts-llama-4.9M: PPL %s (stories 0-99, ctx 256)\n%-18s %10s %8s %10s %8s\n" "$T" student parameters PPL "teacher/PPL" seconds
 for name in fifth-scratch fifth-distill fifth-prune fifth-prune-text fifth-prune-hidden tenth-scratch tenth-distill \
   tenth-prune tenth-prune-text tenth-prune-hidden; do
   [ -f "$OUT/$name.gguf" ] || continue
   P=$(ppl "$OUT/$name.gguf")
   N=$($L info "$OUT/$name.gguf" --json | tr -d ' \n' | sed -E 's/.*"parameters":([0-9]+).*/\1/')
   S=$(awk -v n="$name" '$1 == n { s = $2 } END { print s }' "$OUT/seconds.txt")
-  printf "%-14s %10s %8.3f %10.3f %8s\n" "$name" "$N" "$P" "$(awk -v t="$T" -v p="$P" 'BEGIN { print t / p }')" "$S"
+  printf "%-18s %10s %8.3f %10.3f %8s\n" "$name" "$N" "$P" "$(awk -v t="$T" -v p="$P" 'BEGIN { print t / p }')" "$S"
 done
