@@ -306,15 +306,8 @@ void validate_compress_request(const CompressRequest& r) {
       if (t.data.empty()) t.data = r.calibration.files;
       try {
         validate_training_options(t);
-        if (!(s.distill.temperature > 0.0f) || !std::isfinite(s.distill.temperature))
-          throw Error("temperature", cat("must be a positive number, got ", s.distill.temperature));
-        if (!(s.distill.alpha >= 0.0f && s.distill.alpha <= 1.0f))
-          throw Error("alpha", cat("must be between 0 and 1, got ", s.distill.alpha));
-        if (!(s.distill.hidden_weight >= 0.0f) || !std::isfinite(s.distill.hidden_weight))
-          throw Error("hidden_weight", cat("must be 0 (none) or positive, got ", s.distill.hidden_weight));
-        if (s.distill.hidden_weight > 0.0f && !s.distill.teacher_cache.empty())
-          throw Error("hidden_weight", "hidden-state matching needs the teacher's states of every batch, and a "
-                                       "teacher cache holds only its top tokens: drop teacher_cache");
+        validate_distill_loss(s.distill.temperature, s.distill.alpha, s.distill.hidden_weight,
+                              !s.distill.teacher_cache.empty());
         if (t.data.empty()) throw Error("data", "a distill step needs text: its own data, or the job's calibration files");
       } catch (const Error& e) {
         throw Error(field(i, cat("distill.", e.where()).c_str()), e.problem());

@@ -182,20 +182,24 @@ std::vector<int64_t> hidden_state_layers(int64_t student_layers, int64_t teacher
   return map;
 }
 
+void validate_distill_loss(float temperature, float alpha, float hidden_weight, bool teacher_cache) {
+  if (!(temperature > 0.0f) || !std::isfinite(temperature))
+    throw Error("temperature", cat("must be a positive number, got ", temperature));
+  if (!(alpha >= 0.0f && alpha <= 1.0f)) throw Error("alpha", cat("must be between 0 and 1, got ", alpha));
+  if (!(hidden_weight >= 0.0f) || !std::isfinite(hidden_weight))
+    throw Error("hidden_weight", cat("must be 0 (none) or positive, got ", hidden_weight));
+  if (hidden_weight > 0.0f && teacher_cache)
+    throw Error("hidden_weight", "hidden-state matching needs the teacher's states of every batch, and a teacher "
+                                 "cache holds only its top tokens: drop the teacher cache");
+}
+
 DistillReport run_distill_job(const DistillRequest& r, const std::function<void(const TrainStepLog&)>& on_step) {
   if (r.teacher.empty()) throw Error("teacher", "no teacher given");
   const int students = !r.student.empty() + !r.student_config.empty() + r.student_prune.has_value();
   if (students != 1)
     throw Error("student", "give exactly one of `student` (a model file), `student_config` (a config.json) or "
                            "`student_prune` (the teacher, cut)");
-  if (!(r.temperature > 0.0f) || !std::isfinite(r.temperature))
-    throw Error("temperature", cat("must be a positive number, got ", r.temperature));
-  if (!(r.alpha >= 0.0f && r.alpha <= 1.0f)) throw Error("alpha", cat("must be between 0 and 1, got ", r.alpha));
-  if (!(r.hidden_weight >= 0.0f) || !std::isfinite(r.hidden_weight))
-    throw Error("hidden_weight", cat("must be 0 (none) or positive, got ", r.hidden_weight));
-  if (r.hidden_weight > 0.0f && !r.teacher_cache.empty())
-    throw Error("hidden_weight", "hidden-state matching needs the teacher's states of every batch, and a teacher "
-                                 "cache holds only its top tokens: drop the teacher cache");
+  validate_distill_loss(r.temperature, r.alpha, r.hidden_weight, !r.teacher_cache.empty());
   if (r.teacher_samples < 0)
     throw Error("teacher_samples", cat("must be 0 (use `data`) or a count of sequences, got ", r.teacher_samples));
   if (r.teacher_samples > 0 && !r.training.data.empty())

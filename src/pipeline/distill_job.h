@@ -96,6 +96,10 @@ struct DistillReport {
 std::vector<int64_t> hidden_state_layers(int64_t student_layers, int64_t teacher_layers,
                                          const std::vector<int64_t>& dropped = {});
 
+// The loss's settings, checked where they are written (a request, a recipe's
+// distill step): Error("temperature" / "alpha" / "hidden_weight", ...).
+void validate_distill_loss(float temperature, float alpha, float hidden_weight, bool teacher_cache);
+
 DistillReport run_distill_job(const DistillRequest& request,
                               const std::function<void(const TrainStepLog&)>& on_step = {});
 
