@@ -33,6 +33,14 @@ void rmsnorm_reference(float* out, const float* x, const float* w, int64_t n, fl
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
 }
 
+void rmsnorm_heads(float* x, const float* w, int64_t n_heads, int64_t head_dim, float eps) {
+  for (int64_t h = 0; h < n_heads; ++h) rmsnorm(x + h * head_dim, x + h * head_dim, w, head_dim, eps);
+}
+
+void rmsnorm_heads_reference(float* x, const float* w, int64_t n_heads, int64_t head_dim, float eps) {
+  for (int64_t h = 0; h < n_heads; ++h) rmsnorm_reference(x + h * head_dim, x + h * head_dim, w, head_dim, eps);
+}
+
 void softmax(float* x, int64_t n) {
   float max = x[0];
 #pragma omp simd reduction(max : max)

@@ -19,6 +19,10 @@ float dot_reference(const float* a, const float* b, int64_t n);
 // out[i] = x[i] / sqrt(mean(x^2) + eps) * w[i]; out, x, w: [n] (out may be x).
 void rmsnorm(float* out, const float* x, const float* w, int64_t n, float eps);
 void rmsnorm_reference(float* out, const float* x, const float* w, int64_t n, float eps);
+// x [n_heads, head_dim] in place: every head RMS-normalized on its own and
+// scaled by the one weight w [head_dim] (Qwen3's q/k norms).
+void rmsnorm_heads(float* x, const float* w, int64_t n_heads, int64_t head_dim, float eps);
+void rmsnorm_heads_reference(float* x, const float* w, int64_t n_heads, int64_t head_dim, float eps);
 
 // In place, numerically stable (max subtracted); x: [n], n >= 1.
 void softmax(float* x, int64_t n);

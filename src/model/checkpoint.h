@@ -12,6 +12,9 @@
 //   blk.N.attn_k.weight      {kv_dim, dim}     RoPE rows in adjacent-pair layout
 //   blk.N.attn_v.weight      {kv_dim, dim}
 //   blk.N.attn_q.bias / attn_k.bias / attn_v.bias   (Qwen2 only)
+//   blk.N.attn_q_norm.weight / attn_k_norm.weight {head_dim}  (Qwen3 only)
+//                            per-head RMSNorm of q / k before RoPE, in the
+//                            adjacent-pair layout of one head
 //   blk.N.attn_output.weight {dim, q_dim}
 //   blk.N.ffn_norm.weight    {dim}
 //   blk.N.ffn_gate.weight    {hidden_dim, dim} (w1)

@@ -28,7 +28,7 @@ inline constexpr int64_t kMaxLayers = 4096;
 inline constexpr int64_t kMaxVocabSize = int64_t{1} << 24;
 
 struct ModelConfig {
-  std::string architecture = "llama";  // "llama", "mistral", "qwen2" (HF class family)
+  std::string architecture = "llama";  // "llama", "mistral", "qwen2", "qwen3" (HF model_type)
   int64_t dim = 0;                     // hidden size
   int64_t hidden_dim = 0;              // FFN intermediate size
   int64_t n_layers = 0;
@@ -42,6 +42,7 @@ struct ModelConfig {
   RopeScaling rope_scaling;
   bool tied_embeddings = false;        // output projection = token embedding
   bool attn_qkv_bias = false;          // Qwen2: q/k/v projections carry biases
+  bool attn_qk_norm = false;           // Qwen3: RMSNorm over each head of q and k ([head_dim] weights), before RoPE
 
   int64_t q_dim() const { return n_heads * head_dim; }
   int64_t kv_dim() const { return n_kv_heads * head_dim; }

@@ -22,11 +22,13 @@ struct Architecture {
   const char* hf_class;
   const char* model_type;  // HF model_type, also lmpack's architecture name
   bool qkv_bias;
+  bool qk_norm;
 };
 constexpr Architecture kArchitectures[] = {
-    {"LlamaForCausalLM", "llama", false},
-    {"MistralForCausalLM", "mistral", false},
-    {"Qwen2ForCausalLM", "qwen2", true},
+    {"LlamaForCausalLM", "llama", false, false},
+    {"MistralForCausalLM", "mistral", false, false},
+    {"Qwen2ForCausalLM", "qwen2", true, false},
+    {"Qwen3ForCausalLM", "qwen3", false, true},
 };
 
 std::string supported_list() {
@@ -176,6 +178,7 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
   c.vocab_size = r.integer("vocab_size");
   c.context_length = r.integer("max_position_embeddings");
   if (c.n_heads <= 0) throw Error(where, cat("num_attention_heads must be positive, got ", c.n_heads));
+  if (arch.qk_norm && r.get("head_dim") == nullptr) r.require("head_dim");  // throws: see hf_config.h
   c.head_dim = r.integer("head_dim", c.dim / c.n_heads);
   if (r.get("head_dim") == nullptr && c.dim % c.n_heads != 0)
     throw Error(where, cat("hidden_size ", c.dim, " is not a multiple of num_attention_heads ", c.n_heads,
@@ -185,6 +188,9 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
   c.rope_scaling = parse_rope_scaling(r);
   c.tied_embeddings = r.boolean("tie_word_embeddings", false);
   c.attn_qkv_bias = arch.qkv_bias;
+  c.attn_qk_norm = arch.qk_norm;
+  if (r.boolean("use_sliding_window", false))
+    throw Error(where, "use_sliding_window true is not supported (sliding-window attention is not implemented)");
 
   if (r.get("hidden_act") != nullptr) {
     std::string act = r.string("hidden_act");
@@ -214,7 +220,7 @@ std::string hf_config_recipe(const std::string& json_text) {
 std::string hf_architecture_class(const std::string& architecture) {
   for (const auto& a : kArchitectures)
     if (architecture == a.model_type) return a.hf_class;
-  throw Error("config", cat("architecture '", architecture, "' has no Hugging Face class (supported: llama, mistral, qwen2)"));
+  throw Error("config", cat("architecture '", architecture, "' has no Hugging Face class (supported: ", supported_list(), ")"));
 }
 
 std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& extras) {
@@ -225,6 +231,9 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
   if (config.attn_qkv_bias != arch->qkv_bias)
     throw Error("config", cat(arch->hf_class, config.attn_qkv_bias ? " cannot carry q/k/v biases"
                                                                    : " always has q/k/v biases"));
+  if (config.attn_qk_norm != arch->qk_norm)
+    throw Error("config", cat(arch->hf_class, config.attn_qk_norm ? " has no per-head q/k norms"
+                                                                  : " always has per-head q/k norms"));
   nlohmann::ordered_json j;
   j["architectures"] = {arch->hf_class};
   j["model_type"] = arch->model_type;
@@ -233,7 +242,8 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
   j["num_hidden_layers"] = config.n_layers;
   j["num_attention_heads"] = config.n_heads;
   j["num_key_value_heads"] = config.n_kv_heads;
-  if (config.n_heads <= 0 || config.head_dim * config.n_heads != config.dim) j["head_dim"] = config.head_dim;
+  if (arch->qk_norm || config.n_heads <= 0 || config.head_dim * config.n_heads != config.dim)
+    j["head_dim"] = config.head_dim;
   j["vocab_size"] = config.vocab_size;
   j["max_position_embeddings"] = config.context_length;
   j["rms_norm_eps"] = float_json(config.rms_eps);
@@ -249,6 +259,10 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
     j["rope_scaling"] = nullptr;
   }
   j["hidden_act"] = "silu";
+  if (arch->qk_norm) {  // Qwen3Config's keys for what lmpack runs: no biases, full attention
+    j["attention_bias"] = false;
+    j["use_sliding_window"] = false;
+  }
   j["tie_word_embeddings"] = config.tied_embeddings;
   if (extras.bos_token_id >= 0) j["bos_token_id"] = extras.bos_token_id;
   if (extras.eos_token_id >= 0) j["eos_token_id"] = extras.eos_token_id;

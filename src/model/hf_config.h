@@ -1,12 +1,15 @@
 // Hugging Face config.json <-> ModelConfig, for LlamaForCausalLM,
-// MistralForCausalLM and Qwen2ForCausalLM.
+// MistralForCausalLM, Qwen2ForCausalLM and Qwen3ForCausalLM.
 //
 // Defaults follow the transformers config classes where a key is optional
 // (num_key_value_heads = num_attention_heads, head_dim = hidden/heads,
 // rope_theta 10000, rms_norm_eps 1e-6, tie_word_embeddings false); the shape
 // keys and max_position_embeddings are required. rope_scaling may be null, of
 // type "default" (no scaling) or "llama3"; other types are refused. Qwen2
-// always has q/k/v biases. Every error names the file and the key.
+// always has q/k/v biases. Qwen3 always has per-head q/k norms and needs
+// head_dim (its config class defaults it to 128, not hidden/heads, so an
+// absent one is refused rather than guessed); use_sliding_window true is
+// refused. Every error names the file and the key.
 #pragma once
 
 #include <string>

@@ -8,6 +8,7 @@
 #include "core/printable.h"
 #include "model/loaders.h"
 #include "model/rope_layout.h"
+#include "model/save_gguf.h"
 #include "tokenizer/vocab_readers.h"
 
 namespace lmpack {
@@ -33,8 +34,8 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   if (const GgufValue* v = g.find("lmpack.recipe"); v != nullptr && v->type == GgufType::kString) c.recipe = v->str;
 
   const std::string arch = g.get_string("general.architecture");
-  if (arch != "llama" && arch != "qwen2")
-    throw Error(g.path, cat("unsupported architecture '", printable(arch), "' (supported: llama, qwen2)"));
+  if (arch != "llama" && arch != "qwen2" && arch != "qwen3")
+    throw Error(g.path, cat("unsupported architecture '", printable(arch), "' (supported: llama, qwen2, qwen3)"));
   const std::string p = arch + ".";
 
   ModelConfig& cfg = c.config;
@@ -80,10 +81,17 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   if (!(cfg.rope_theta > 0.0f) || !std::isfinite(cfg.rope_theta))
     throw Error(g.path, cat(p, "rope.freq_base is ", cfg.rope_theta, ", must be positive"));
   cfg.attn_qkv_bias = arch == "qwen2";
+  cfg.attn_qk_norm = arch == "qwen3";
 
   for (TensorInfo& t : g.tensors) {
     std::string name = t.name;
     c.tensors.emplace(std::move(name), std::move(t));
+  }
+  // llama.cpp's llama takes optional q/k/v biases: lmpack writes a Qwen2 cut
+  // to fewer heads that way (save_gguf.h), and reads it back as a Qwen2.
+  if (arch == "llama" && c.find("blk.0.attn_q.bias") != nullptr) {
+    cfg.attn_qkv_bias = true;
+    cfg.architecture = "qwen2";
   }
   cfg.tied_embeddings = c.find("output.weight") == nullptr;
 
@@ -97,9 +105,9 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
 
   if (g.find("tokenizer.ggml.tokens") != nullptr) c.vocab = vocab_from_gguf(g);
   if (g.file) c.keep_alive.push_back(g.file);
-  // llama.cpp runs qwen2 with rotate-half ("NEOX") RoPE on rows its converter
-  // copies unchanged from Hugging Face; llama keeps adjacent pairs.
-  if (arch == "qwen2") rope_rows_halves_to_adjacent(c);
+  // llama.cpp runs qwen2 and qwen3 with rotate-half ("NEOX") RoPE on rows its
+  // converter copies unchanged from Hugging Face; llama keeps adjacent pairs.
+  if (gguf_rope_halves(arch)) rope_rows_halves_to_adjacent(c);
   return c;
 }
 

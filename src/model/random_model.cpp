@@ -55,33 +55,39 @@ Xoshiro chunk_stream(uint64_t seed, uint64_t name_key, int64_t chunk) {
   return Xoshiro(mixed);
 }
 
+enum class Fill { kRandom, kOnes, kAroundOne };  // matrices and biases; norms; q/k norms
+
 struct RandomTensor {
   std::string canonical;
   std::vector<int64_t> shape;
-  bool ones;  // norm weights
+  Fill fill;
 };
 
 std::vector<RandomTensor> tensor_list(const ModelConfig& c) {
   std::vector<RandomTensor> t;
-  t.push_back({"token_embd.weight", {c.vocab_size, c.dim}, false});
-  t.push_back({"output_norm.weight", {c.dim}, true});
-  if (!c.tied_embeddings) t.push_back({"output.weight", {c.vocab_size, c.dim}, false});
+  t.push_back({"token_embd.weight", {c.vocab_size, c.dim}, Fill::kRandom});
+  t.push_back({"output_norm.weight", {c.dim}, Fill::kOnes});
+  if (!c.tied_embeddings) t.push_back({"output.weight", {c.vocab_size, c.dim}, Fill::kRandom});
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const std::string b = cat("blk.", l, ".");
-    t.push_back({b + "attn_norm.weight", {c.dim}, true});
-    t.push_back({b + "attn_q.weight", {c.q_dim(), c.dim}, false});
-    t.push_back({b + "attn_k.weight", {c.kv_dim(), c.dim}, false});
-    t.push_back({b + "attn_v.weight", {c.kv_dim(), c.dim}, false});
+    t.push_back({b + "attn_norm.weight", {c.dim}, Fill::kOnes});
+    t.push_back({b + "attn_q.weight", {c.q_dim(), c.dim}, Fill::kRandom});
+    t.push_back({b + "attn_k.weight", {c.kv_dim(), c.dim}, Fill::kRandom});
+    t.push_back({b + "attn_v.weight", {c.kv_dim(), c.dim}, Fill::kRandom});
     if (c.attn_qkv_bias) {
-      t.push_back({b + "attn_q.bias", {c.q_dim()}, false});
-      t.push_back({b + "attn_k.bias", {c.kv_dim()}, false});
-      t.push_back({b + "attn_v.bias", {c.kv_dim()}, false});
+      t.push_back({b + "attn_q.bias", {c.q_dim()}, Fill::kRandom});
+      t.push_back({b + "attn_k.bias", {c.kv_dim()}, Fill::kRandom});
+      t.push_back({b + "attn_v.bias", {c.kv_dim()}, Fill::kRandom});
     }
-    t.push_back({b + "attn_output.weight", {c.dim, c.q_dim()}, false});
-    t.push_back({b + "ffn_norm.weight", {c.dim}, true});
-    t.push_back({b + "ffn_gate.weight", {c.hidden_dim, c.dim}, false});
-    t.push_back({b + "ffn_up.weight", {c.hidden_dim, c.dim}, false});
-    t.push_back({b + "ffn_down.weight", {c.dim, c.hidden_dim}, false});
+    if (c.attn_qk_norm) {
+      t.push_back({b + "attn_q_norm.weight", {c.head_dim}, Fill::kAroundOne});
+      t.push_back({b + "attn_k_norm.weight", {c.head_dim}, Fill::kAroundOne});
+    }
+    t.push_back({b + "attn_output.weight", {c.dim, c.q_dim()}, Fill::kRandom});
+    t.push_back({b + "ffn_norm.weight", {c.dim}, Fill::kOnes});
+    t.push_back({b + "ffn_gate.weight", {c.hidden_dim, c.dim}, Fill::kRandom});
+    t.push_back({b + "ffn_up.weight", {c.hidden_dim, c.dim}, Fill::kRandom});
+    t.push_back({b + "ffn_down.weight", {c.dim, c.hidden_dim}, Fill::kRandom});
   }
   return t;
 }
@@ -114,6 +120,9 @@ void write_random_model(const RandomModelSpec& spec, const std::string& out_dir)
   const DType dtype = spec.dtype;
   if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
     throw Error(out_dir, cat("random model dtype ", dtype_name(dtype), " is not supported (f32, f16, bf16)"));
+  if (!(spec.init_std > 0.0f) || !(spec.init_std <= 10.0f))
+    throw Error(out_dir, cat("random model init_std ", spec.init_std, " is outside (0, 10]"));
+  const float amplitude = kAmplitude * (spec.init_std / 0.02f);
   spec.config.validate(out_dir);
   HfConfigExtras extras;
   extras.torch_dtype = dtype;
@@ -152,11 +161,15 @@ void write_random_model(const RandomModelSpec& spec, const std::string& out_dir)
         const int64_t begin = c * kChunk;
         const int64_t count = std::min(kChunk, m - begin);
         float* out = values.data() + begin;
-        if (t.ones) {
+        if (t.fill == Fill::kOnes) {
           std::fill(out, out + count, 1.0f);
         } else {
           Xoshiro rng = chunk_stream(spec.seed, key, (first + begin) / kChunk);
-          for (int64_t i = 0; i < count; ++i) out[i] = rng.uniform_pm(kAmplitude);
+          if (t.fill == Fill::kAroundOne) {
+            for (int64_t i = 0; i < count; ++i) out[i] = 1.0f + rng.uniform_pm(0.5f);
+          } else {
+            for (int64_t i = 0; i < count; ++i) out[i] = rng.uniform_pm(amplitude);
+          }
         }
         encode_f32_to(bytes.data() + begin * elem, out, count, dtype, entries[index].name);
       });

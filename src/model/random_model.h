@@ -1,8 +1,12 @@
 // Random Llama-shaped models written as Hugging Face folders, for tests and
 // benchmarks at sizes no real fixture has (a 7B layer, a 32k vocabulary).
 //
-// Norm weights are 1; every matrix and bias is uniform in [-a, a) with
-// a = 0.02 * sqrt(3) (standard deviation 0.02, as HF's initializer_range).
+// Norm weights are 1, except the per-head q/k norms (Qwen3), which are
+// uniform in [0.5, 1.5) so that their element order is exercised; every
+// matrix and bias is uniform in [-a, a) with a = init_std * sqrt(3) (by
+// default standard deviation 0.02, as HF's initializer_range; a larger one
+// gives peaked output distributions, which make logit comparisons between
+// implementations sensitive to every op).
 // Values depend only on the seed, the tensor's name and the position, never on
 // the thread count. Tensors are generated chunk by chunk straight into the
 // streaming safetensors writer, so memory stays at a few MB whatever the size.
@@ -18,9 +22,10 @@
 namespace lmpack {
 
 struct RandomModelSpec {
-  ModelConfig config;  // validated; architecture llama, mistral or qwen2
+  ModelConfig config;  // validated; architecture llama, mistral, qwen2 or qwen3
   DType dtype = DType::F32;  // F32, F16 or BF16
   uint64_t seed = 1;
+  float init_std = 0.02f;  // standard deviation of matrices and biases
 };
 
 // The benchmarks' scale model: n_layers blocks with Llama-7B layer shapes
@@ -32,7 +37,8 @@ ModelConfig llama7b_shaped_config(int64_t n_layers = 2);
 void write_random_model(const RandomModelSpec& spec, const std::string& out_dir);
 
 // The value at `index` of the tensor with the given HF name, before rounding
-// to the output dtype (for tests; norm weights are 1 and not drawn).
+// to the output dtype, at init_std 0.02 (for tests; norm weights other than
+// the q/k norms are 1 and not drawn).
 float random_model_value(uint64_t seed, const std::string& hf_name, int64_t index);
 
 }  // namespace lmpack

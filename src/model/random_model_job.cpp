@@ -24,17 +24,27 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
   if (r.n_kv_heads) require_positive("n_kv_heads", *r.n_kv_heads);
   require_positive("vocab_size", r.vocab_size);
   require_positive("context_length", r.context_length);
-  if (r.dim % r.n_heads != 0) throw Error("n_heads", cat(r.n_heads, " does not divide `dim` ", r.dim));
+  if (r.head_dim) require_positive("head_dim", *r.head_dim);
+  if (!r.head_dim && r.dim % r.n_heads != 0)
+    throw Error("n_heads", cat(r.n_heads, " does not divide `dim` ", r.dim, " (give `head_dim`)"));
+  if (r.head_dim && *r.head_dim % 2 != 0) throw Error("head_dim", cat(*r.head_dim, " is odd; RoPE needs pairs"));
+  if (!(r.init_std > 0.0f) || !(r.init_std <= 10.0f))
+    throw Error("init_std", cat(r.init_std, " is outside (0, 10]"));
   const int64_t kv = r.n_kv_heads.value_or(r.n_heads);
   if (r.n_heads % kv != 0) throw Error("n_kv_heads", cat(kv, " does not divide `n_heads` ", r.n_heads));
   ModelConfig c;
-  c.architecture = "llama";
+  if (r.architecture != "llama" && r.architecture != "mistral" && r.architecture != "qwen2" &&
+      r.architecture != "qwen3")
+    throw Error("architecture", cat("'", r.architecture, "' is not one lmpack writes (llama, mistral, qwen2, qwen3)"));
+  c.architecture = r.architecture;
+  c.attn_qkv_bias = r.architecture == "qwen2";
+  c.attn_qk_norm = r.architecture == "qwen3";
   c.dim = r.dim;
   c.hidden_dim = r.hidden_dim;
   c.n_layers = r.n_layers;
   c.n_heads = r.n_heads;
   c.n_kv_heads = kv;
-  c.head_dim = r.dim / r.n_heads;
+  c.head_dim = r.head_dim.value_or(r.dim / r.n_heads);
   c.vocab_size = r.vocab_size;
   c.context_length = r.context_length;
   c.tied_embeddings = r.tied_embeddings;
@@ -47,6 +57,7 @@ RandomModelReport write_random_model_job(const RandomModelRequest& r) {
   spec.config = random_model_config(r);
   spec.dtype = parse_float_dtype("dtype", r.dtype);
   spec.seed = r.seed;
+  spec.init_std = r.init_std;
   if (r.output.empty()) throw Error("output", "no output given");
   check_output_path(r.output, OutputKind::kFolder, {}, hf_output_files());
   Stopwatch clock;

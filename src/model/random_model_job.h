@@ -16,16 +16,19 @@ namespace lmpack {
 
 struct RandomModelRequest {
   std::string output;  // a folder (created; one holding only lmpack's HF files is replaced)
+  std::string architecture = "llama";  // llama, mistral, qwen2 (q/k/v biases), qwen3 (per-head q/k norms)
   int64_t dim = 0;
   int64_t hidden_dim = 0;  // FFN intermediate size
   int64_t n_layers = 0;
   int64_t n_heads = 0;
   std::optional<int64_t> n_kv_heads;  // none: n_heads
+  std::optional<int64_t> head_dim;    // none: dim / n_heads
   int64_t vocab_size = 32000;
   int64_t context_length = 2048;
   bool tied_embeddings = false;
   std::string dtype = "f32";  // f32, f16 or bf16
   uint64_t seed = 1;
+  float init_std = 0.02f;  // standard deviation of matrices and biases
 };
 
 struct RandomModelReport {

@@ -11,6 +11,7 @@
 namespace lmpack {
 
 int64_t rope_heads(const std::string& name, const ModelConfig& config) {
+  if (is_query_or_key_norm(name)) return 1;
   if (!is_query_or_key(name)) return 0;
   return name.find(".attn_q.") != std::string::npos ? config.n_heads : config.n_kv_heads;
 }

@@ -105,7 +105,16 @@ uint32_t llama_ftype_of(DType type) {
   }
 }
 
-std::string gguf_architecture(const ModelConfig& config) { return config.attn_qkv_bias ? "qwen2" : "llama"; }
+std::string gguf_architecture(const ModelConfig& config) {
+  if (config.attn_qk_norm) return "qwen3";
+  // llama.cpp's qwen2 takes q/o matrices of the embedding width only; its
+  // llama takes q/k/v biases of any width (create_tensor_qkv), so a Qwen2 cut
+  // to fewer heads goes out as a llama with biases.
+  if (config.attn_qkv_bias && config.q_dim() == config.dim) return "qwen2";
+  return "llama";
+}
+
+bool gguf_rope_halves(const std::string& gguf_arch) { return gguf_arch == "qwen2" || gguf_arch == "qwen3"; }
 
 void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_type, const std::string& model_name) {
   const ModelConfig& c = ckpt.config;
@@ -173,7 +182,7 @@ std::vector<float> llama3_rope_freq_factors(const ModelConfig& config) {
 
 std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
   const ModelConfig& c = ckpt.config;
-  const bool halves = gguf_architecture(c) == "qwen2";
+  const bool halves = gguf_rope_halves(gguf_architecture(c));
   std::vector<GgufTensorSource> plan;
   std::set<std::string> used;
   auto take = [&](const std::string& name, bool required) {
@@ -183,7 +192,7 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
       return;
     }
     GgufTensorSource s{name, t->shape, t, false};
-    if (halves) s.rope_halves = is_query_or_key(name);
+    if (halves) s.rope_halves = is_query_or_key(name) || is_query_or_key_norm(name);
     plan.push_back(std::move(s));
     used.insert(name);
   };
@@ -200,6 +209,10 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
     for (const char* proj : {"attn_q", "attn_k", "attn_v"}) {
       take(p + proj + ".weight", true);
       take(p + proj + ".bias", c.attn_qkv_bias);
+    }
+    if (c.attn_qk_norm) {
+      take(p + "attn_q_norm.weight", true);
+      take(p + "attn_k_norm.weight", true);
     }
     take(p + "attn_output.weight", true);
     take(p + "ffn_norm.weight", true);
@@ -232,7 +245,7 @@ void gguf_read_rows(float* dst, const GgufTensorSource& t, const ModelConfig& co
     decode_to_f32(dst, src.data + static_cast<size_t>(row0) * row_bytes, src.dtype, n_rows * cols);
     return;
   }
-  if (!t.is_matrix()) {  // a q/k bias: permute its elements
+  if (!t.is_matrix()) {  // a q/k bias or norm: permute its elements
     std::vector<float> all(static_cast<size_t>(cols));
     decode_to_f32(all.data(), src.data, src.dtype, cols);
     for (int64_t i = 0; i < cols; ++i) dst[i] = all[static_cast<size_t>(adjacent_index(i, config.head_dim))];

@@ -10,7 +10,8 @@
 // files need no permutation: the Hugging Face loader already undid HF's
 // rotate-half order, as llama.cpp's converter does. llama.cpp runs "qwen2"
 // with NEOX RoPE (rotate-half) and its converter copies Qwen2's q/k rows
-// unpermuted, so for qwen2 the q/k rows (and biases) go back to halves.
+// unpermuted, so for qwen2 the q/k rows (and biases) go back to halves; so
+// does "qwen3", whose per-head q/k norm weights go back to halves as well.
 #pragma once
 
 #include <cstdint>
@@ -52,9 +53,15 @@ constexpr uint32_t kGgufQuantizationVersion = 2;  // ggml's GGML_QNT_VERSION
 // named mixes: Error("<type>", ...) for them.
 uint32_t llama_ftype_of(DType type);
 
-// "qwen2" for a model with q/k/v biases (llama.cpp's qwen2), else "llama"
-// (Llama 1/2/3, Mistral).
+// "qwen3" for a model with per-head q/k norms (llama.cpp's qwen3), "qwen2"
+// for one with q/k/v biases whose query width is the hidden size (llama.cpp's
+// qwen2 takes no other), else "llama" (Llama 1/2/3, Mistral, and a Qwen2
+// whose heads were cut: llama.cpp's llama takes q/k/v biases of any width).
 std::string gguf_architecture(const ModelConfig& config);
+
+// True when llama.cpp runs the architecture with rotate-half ("NEOX") RoPE
+// on q/k rows as Hugging Face stores them (qwen2, qwen3).
+bool gguf_rope_halves(const std::string& gguf_arch);
 
 // Writes every metadata key llama.cpp reads for the model: general.*,
 // <arch>.* hyperparameters, tokenizer.ggml.*. A vocabulary shorter than the

@@ -39,6 +39,12 @@ bool is_query_or_key(const std::string& name) {
          (rest == "attn_q.weight" || rest == "attn_k.weight" || rest == "attn_q.bias" || rest == "attn_k.bias");
 }
 
+bool is_query_or_key_norm(const std::string& name) {
+  int64_t layer = 0;
+  std::string rest;
+  return split_block(name, &layer, &rest) && (rest == "attn_q_norm.weight" || rest == "attn_k_norm.weight");
+}
+
 std::vector<TensorShape> model_tensor_shapes(const ModelConfig& cfg) {
   const int64_t d = cfg.dim, f = cfg.hidden_dim, q = cfg.q_dim(), kv = cfg.kv_dim();
   std::vector<TensorShape> t = {{"token_embd.weight", {cfg.vocab_size, d}}, {"output_norm.weight", {d}}};
@@ -53,6 +59,10 @@ std::vector<TensorShape> model_tensor_shapes(const ModelConfig& cfg) {
       t.push_back({p + "attn_q.bias", {q}});
       t.push_back({p + "attn_k.bias", {kv}});
       t.push_back({p + "attn_v.bias", {kv}});
+    }
+    if (cfg.attn_qk_norm) {
+      t.push_back({p + "attn_q_norm.weight", {cfg.head_dim}});
+      t.push_back({p + "attn_k_norm.weight", {cfg.head_dim}});
     }
     t.push_back({p + "attn_output.weight", {d, q}});
     t.push_back({p + "ffn_norm.weight", {d}});

@@ -24,6 +24,11 @@ std::vector<std::string> block_linear_names(int64_t layer);
 // RoPE rotates (their row order depends on the RoPE layout, model/rope_layout.h).
 bool is_query_or_key(const std::string& name);
 
+// True for blk.N.attn_q_norm / attn_k_norm weights (Qwen3): one head's
+// [head_dim] RMSNorm weight applied to every head of q or k before RoPE, so
+// its elements follow the RoPE layout of one head.
+bool is_query_or_key_norm(const std::string& name);
+
 struct TensorShape {
   std::string name;            // canonical
   std::vector<int64_t> shape;  // {rows, cols} or {n}
@@ -32,7 +37,8 @@ struct TensorShape {
 // Every tensor a model of this config has (rope_freqs.weight, which only some
 // llama3-scaled GGUFs carry, aside), in the one order that validation and
 // training use: token_embd, output_norm, output (unless tied), then per block
-// attn_norm, attn_q/k/v, their biases (attn_qkv_bias), attn_output, ffn_norm,
+// attn_norm, attn_q/k/v, their biases (attn_qkv_bias), attn_q_norm and
+// attn_k_norm (attn_qk_norm), attn_output, ffn_norm,
 // ffn_gate, ffn_up, ffn_down.
 std::vector<TensorShape> model_tensor_shapes(const ModelConfig& config);
 

@@ -197,6 +197,8 @@ void SequentialCalibration::run_block(int64_t layer) {
   if (!b.bq.empty()) s.f32[p + "attn_q.bias"] = std::move(b.bq);
   if (!b.bk.empty()) s.f32[p + "attn_k.bias"] = std::move(b.bk);
   if (!b.bv.empty()) s.f32[p + "attn_v.bias"] = std::move(b.bv);
+  if (!b.q_norm.empty()) s.f32[p + "attn_q_norm.weight"] = std::move(b.q_norm);
+  if (!b.k_norm.empty()) s.f32[p + "attn_k_norm.weight"] = std::move(b.k_norm);
 }
 
 std::vector<float> SequentialCalibration::take_f32(const std::string& name) {

@@ -307,7 +307,9 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
     const int64_t nw = static_cast<int64_t>(width), nkv = static_cast<int64_t>(n_kv) * hd;
     const bool attention = rest.rfind("attn_", 0) == 0 && rest != "attn_norm.weight";
     const bool ffn = rest.rfind("ffn_", 0) == 0 && rest != "ffn_norm.weight";
-    if (rest == "attn_norm.weight" || rest == "ffn_norm.weight" ||
+    // The per-head q/k norms (Qwen3) are one head's weight shared by every
+    // head, so cutting heads leaves them as they are.
+    if (rest == "attn_norm.weight" || rest == "ffn_norm.weight" || is_query_or_key_norm(name) ||
         (attention && is_identity(kv, c.n_kv_heads)) || (ffn && is_identity(ch, c.hidden_dim))) {
       view(n, t);
       continue;

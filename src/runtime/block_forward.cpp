@@ -38,6 +38,8 @@ BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer) {
   if (ckpt.find(p + "attn_q.bias") != nullptr) b.bq = decode_tensor(ckpt, p + "attn_q.bias");
   if (ckpt.find(p + "attn_k.bias") != nullptr) b.bk = decode_tensor(ckpt, p + "attn_k.bias");
   if (ckpt.find(p + "attn_v.bias") != nullptr) b.bv = decode_tensor(ckpt, p + "attn_v.bias");
+  if (ckpt.find(p + "attn_q_norm.weight") != nullptr) b.q_norm = decode_tensor(ckpt, p + "attn_q_norm.weight");
+  if (ckpt.find(p + "attn_k_norm.weight") != nullptr) b.k_norm = decode_tensor(ckpt, p + "attn_k_norm.weight");
   b.wo = decode_tensor(ckpt, p + "attn_output.weight");
   b.ffn_norm = decode_tensor(ckpt, p + "ffn_norm.weight");
   b.w_gate = decode_tensor(ckpt, p + "ffn_gate.weight");
@@ -82,6 +84,8 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
       if (!b.bq.empty()) add_inplace(qi, b.bq.data(), q_dim);
       if (!b.bk.empty()) add_inplace(ki, b.bk.data(), kv_dim);
       if (!b.bv.empty()) add_inplace(vi, b.bv.data(), kv_dim);
+      if (!b.q_norm.empty()) rmsnorm_heads(qi, b.q_norm.data(), c.n_heads, hd, c.rms_eps);
+      if (!b.k_norm.empty()) rmsnorm_heads(ki, b.k_norm.data(), c.n_kv_heads, hd, c.rms_eps);
       rope(qi, tables.cos.data() + i * tables.half, tables.sin.data() + i * tables.half, c.n_heads, hd);
       rope(ki, tables.cos.data() + i * tables.half, tables.sin.data() + i * tables.half, c.n_kv_heads, hd);
     });

@@ -8,6 +8,7 @@
 //               each window starting at position 0
 //   block_attn_norm     xn  = rmsnorm(x, attn_norm)                  → q/k/v input
 //   block_attention     att = causal attention(q, k, v of xn)        → attn_output input
+//                       (q, k: bias, per-head norm (Qwen3), RoPE)
 //   x += att·Woᵀ        (kernels/matmul.h matmul_xwt, accumulate)
 //   block_ffn_norm      xn  = rmsnorm(x, ffn_norm)                   → gate/up input
 //   block_ffn_act       act = silu(xn·Wgᵀ) ⊙ (xn·Wuᵀ)                → ffn_down input
@@ -30,6 +31,7 @@ struct BlockF32 {
   std::vector<float> attn_norm;         // [dim]
   std::vector<float> wq, wk, wv;        // [q_dim, dim], [kv_dim, dim], [kv_dim, dim]
   std::vector<float> bq, bk, bv;        // [q_dim], [kv_dim], [kv_dim] or empty
+  std::vector<float> q_norm, k_norm;    // [head_dim] each, or empty (attn_qk_norm)
   std::vector<float> wo;                // [dim, q_dim]
   std::vector<float> ffn_norm;          // [dim]
   std::vector<float> w_gate, w_up;      // [hidden, dim]
@@ -50,7 +52,8 @@ RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx);
 // xn [T, dim] = rmsnorm of every row of x [T, dim] with weight norm [dim].
 void block_rmsnorm(float* xn, const float* x, const float* norm, int64_t tokens, int64_t dim, float eps);
 
-// att [T, q_dim]: for every window, q/k/v = xn·Wᵀ (+ bias), RoPE, causal
+// att [T, q_dim]: for every window, q/k/v = xn·Wᵀ (+ bias), q/k per-head
+// norms when the block has them, RoPE, causal
 // grouped-query attention. xn [T, dim]; T = n_windows · tables.ctx.
 void block_attention(float* att, const float* xn, const BlockF32& block, const ModelConfig& config,
                      const RopeTables& tables, int64_t n_windows);

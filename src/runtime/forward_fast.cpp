@@ -136,6 +136,8 @@ class FastForward final : public ForwardPass {
         if (lw.bq != nullptr) add_inplace(q + i * q_dim, lw.bq, q_dim);
         if (lw.bk != nullptr) add_inplace(k + i * kv_dim, lw.bk, kv_dim);
         if (lw.bv != nullptr) add_inplace(v + i * kv_dim, lw.bv, kv_dim);
+        if (lw.q_norm != nullptr) rmsnorm_heads(q + i * q_dim, lw.q_norm, c.n_heads, hd, c.rms_eps);
+        if (lw.k_norm != nullptr) rmsnorm_heads(k + i * kv_dim, lw.k_norm, c.n_kv_heads, hd, c.rms_eps);
         const float* cos = rope_cos_.data() + (pos0 + i) * half;  // [half]
         const float* sin = rope_sin_.data() + (pos0 + i) * half;  // [half]
         rope(q + i * q_dim, cos, sin, c.n_heads, hd);

@@ -5,6 +5,7 @@
 // Per token at position pos, for each layer l:
 //   xb = rmsnorm(x) * attn_norm
 //   q = wq xb (+bq), k = wk xb (+bk), v = wv xb (+bv)
+//   (Qwen3) every head of q and k = rmsnorm(head) * q_norm / k_norm
 //   rotate adjacent pairs (2j, 2j+1) of every head of q and k by pos * inv_freq[j]
 //   for each query head h: kv head = h / (n_heads / n_kv_heads);
 //     att_t = softmax_t(q_h . k_t / sqrt(head_dim)), t = 0..pos; xb2_h = sum_t att_t v_t
@@ -100,6 +101,8 @@ class ReferenceForward final : public ForwardPass {
         for (int64_t i = 0; i < kv_dim; ++i) k[i] += lw.bk[i];
       if (lw.bv != nullptr)
         for (int64_t i = 0; i < kv_dim; ++i) v[i] += lw.bv[i];
+      if (lw.q_norm != nullptr) rmsnorm_heads_reference(q_.data(), lw.q_norm, c.n_heads, hd, c.rms_eps);
+      if (lw.k_norm != nullptr) rmsnorm_heads_reference(k, lw.k_norm, c.n_kv_heads, hd, c.rms_eps);
       rope_reference(q_.data(), cos, sin, c.n_heads, hd);
       rope_reference(k, cos, sin, c.n_kv_heads, hd);
 

@@ -113,6 +113,8 @@ const ReferenceWeights& ModelWeights::reference() const {
       rl.bq = lw.bq;
       rl.bk = lw.bk;
       rl.bv = lw.bv;
+      rl.q_norm = lw.q_norm;
+      rl.k_norm = lw.k_norm;
       rl.wo = reference_matrix(lw.wo, *r);
       rl.ffn_norm = lw.ffn_norm;
       rl.w_gate = reference_matrix(lw.w_gate, *r);
@@ -153,6 +155,8 @@ std::shared_ptr<const ModelWeights> build_weights(const Checkpoint& c) {
     lw.bq = vec_optional(p + "attn_q.bias");
     lw.bk = vec_optional(p + "attn_k.bias");
     lw.bv = vec_optional(p + "attn_v.bias");
+    lw.q_norm = vec_optional(p + "attn_q_norm.weight");
+    lw.k_norm = vec_optional(p + "attn_k_norm.weight");
     lw.wo = mat(p + "attn_output.weight");
     lw.ffn_norm = vec(p + "ffn_norm.weight");
     lw.w_gate = mat(p + "ffn_gate.weight");

@@ -31,6 +31,8 @@ struct LayerWeights {
   const float* bq;         // [q_dim] or nullptr
   const float* bk;         // [kv_dim] or nullptr
   const float* bv;         // [kv_dim] or nullptr
+  const float* q_norm;     // [head_dim] or nullptr (attn_qk_norm)
+  const float* k_norm;     // [head_dim] or nullptr
   WeightMatrix wo;         // [dim, q_dim]
   const float* ffn_norm;   // [dim]
   WeightMatrix w_gate;     // [hidden_dim, dim]
@@ -47,6 +49,8 @@ struct ReferenceLayerWeights {
   const float* bq;
   const float* bk;
   const float* bv;
+  const float* q_norm;
+  const float* k_norm;
   const float* wo;
   const float* ffn_norm;
   const float* w_gate;

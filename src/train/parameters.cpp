@@ -12,6 +12,9 @@ namespace lmpack {
 
 ParameterLayout::ParameterLayout(const ModelConfig& config) : config_(config) {
   config.validate("config");
+  if (config.attn_qk_norm)
+    throw Error(config.architecture, "training is not supported for models with per-head q/k norms (Qwen3): the "
+                                     "training pass has no backward for them yet");
   for (TensorShape& t : model_tensor_shapes(config)) {
     ParameterTensor p;
     p.name = std::move(t.name);

@@ -117,12 +117,42 @@ TEST(HfConfig, Qwen2HasBiasesAndExplicitHeadDim) {
   EXPECT_EQ(c.q_dim(), 14 * 128);
 }
 
+// Qwen3-0.6B's config.json (the keys lmpack reads, as published).
+TEST(HfConfig, Qwen3HasQkNormsAndNeedsHeadDim) {
+  const char* text = R"({"architectures": ["Qwen3ForCausalLM"], "attention_bias": false,
+    "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151645, "head_dim": 128,
+    "hidden_act": "silu", "hidden_size": 1024, "initializer_range": 0.02, "intermediate_size": 3072,
+    "max_position_embeddings": 40960, "max_window_layers": 28, "model_type": "qwen3",
+    "num_attention_heads": 16, "num_hidden_layers": 28, "num_key_value_heads": 8, "rms_norm_eps": 1e-06,
+    "rope_scaling": null, "rope_theta": 1000000, "sliding_window": null, "tie_word_embeddings": true,
+    "torch_dtype": "bfloat16", "use_cache": true, "use_sliding_window": false, "vocab_size": 151936})";
+  ModelConfig c = parse_hf_config(text, "cfg.json");
+  EXPECT_EQ(c.architecture, "qwen3");
+  EXPECT_TRUE(c.attn_qk_norm);
+  EXPECT_FALSE(c.attn_qkv_bias);
+  EXPECT_EQ(c.head_dim, 128);  // not 1024 / 16 = 64
+  EXPECT_EQ(c.q_dim(), 2048);
+  EXPECT_EQ(c.n_kv_heads, 8);
+  EXPECT_TRUE(c.tied_embeddings);
+  // Qwen3Config defaults an absent head_dim to 128, not hidden / heads: lmpack
+  // refuses to guess.
+  json j = json::parse(text);
+  j.erase("head_dim");
+  EXPECT_EQ(error_of(j.dump()), "cfg.json: missing key 'head_dim'");
+  j = json::parse(text);
+  j["use_sliding_window"] = true;
+  EXPECT_NE(error_of(j.dump()).find("use_sliding_window true is not supported"), std::string::npos);
+  j = json::parse(text);
+  j["attention_bias"] = true;
+  EXPECT_NE(error_of(j.dump()).find("attention_bias true"), std::string::npos);
+}
+
 TEST(HfConfig, Errors) {
   json j = llama_base();
   j["architectures"] = {"GPT2LMHeadModel"};
   std::string e = error_of(j.dump());
   EXPECT_NE(e.find("cfg.json: unsupported architecture 'GPT2LMHeadModel' (supported: LlamaForCausalLM, "
-                   "MistralForCausalLM, Qwen2ForCausalLM)"),
+                   "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)"),
             std::string::npos)
       << e;
 
@@ -189,7 +219,7 @@ TEST(HfConfig, ModelTypeAloneIsEnough) {
 }
 
 TEST(HfConfig, ToJsonRoundTrips) {
-  for (const char* arch : {"llama", "mistral", "qwen2"}) {
+  for (const char* arch : {"llama", "mistral", "qwen2", "qwen3"}) {
     ModelConfig c;
     c.architecture = arch;
     c.dim = 96;
@@ -204,6 +234,7 @@ TEST(HfConfig, ToJsonRoundTrips) {
     c.rope_theta = 500000.0f;
     c.tied_embeddings = std::string(arch) == "qwen2";
     c.attn_qkv_bias = std::string(arch) == "qwen2";
+    c.attn_qk_norm = std::string(arch) == "qwen3";
     c.rope_scaling.type = RopeScaling::Type::kLlama3;
     c.rope_scaling.factor = 32.0f;
     c.rope_scaling.low_freq_factor = 1.0f;
@@ -233,6 +264,7 @@ TEST(HfConfig, ToJsonRoundTrips) {
     EXPECT_EQ(back.rope_theta, c.rope_theta);
     EXPECT_EQ(back.tied_embeddings, c.tied_embeddings);
     EXPECT_EQ(back.attn_qkv_bias, c.attn_qkv_bias);
+    EXPECT_EQ(back.attn_qk_norm, c.attn_qk_norm);
     EXPECT_EQ(back.rope_scaling.type, c.rope_scaling.type);
     EXPECT_EQ(back.rope_scaling.factor, c.rope_scaling.factor);
     EXPECT_EQ(back.rope_scaling.original_max_position, 8192);

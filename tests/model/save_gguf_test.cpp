@@ -287,6 +287,53 @@ TEST(SaveGguf, Qwen2KeepsHfRowOrderForNeoxRope) {
   EXPECT_EQ(halves, 8);  // q/k weight and bias, 2 layers
 }
 
+// llama.cpp's qwen2 takes q/o matrices of the embedding width only, so a
+// Qwen2 whose q width is not its hidden size (heads cut by structured
+// pruning) goes out as a llama with biases (adjacent rows, llama.cpp's llama
+// takes biases of any width) and reads back as the same Qwen2.
+TEST(SaveGguf, Qwen2WithANarrowerQueryGoesOutAsLlamaWithBiases) {
+  LMPACK_REQUIRE_SHARED();
+  RandomModelSpec spec;
+  ModelConfig& c = spec.config;
+  c.architecture = "qwen2";
+  c.dim = 32;
+  c.hidden_dim = 64;
+  c.n_layers = 2;
+  c.n_heads = 2;
+  c.n_kv_heads = 1;
+  c.head_dim = 8;  // q width 16, hidden 32
+  c.vocab_size = 512;
+  c.context_length = 128;
+  c.tied_embeddings = true;
+  c.attn_qkv_bias = true;
+  spec.seed = 5;
+  spec.init_std = 0.2f;
+  const std::string dir = temp("random_qwen2_narrow");
+  write_random_model(spec, dir);
+  LoadOptions o;
+  o.tokenizer_path = testing::shared_path("models/stories260K/tok512.bin");
+  const Checkpoint src = load_checkpoint(dir, o);
+  const std::string out = temp("random_qwen2_narrow.gguf");
+  save_gguf(src, out, DType::F32);
+  const GgufFile g = read_gguf(out);
+  EXPECT_EQ(g.get_string("general.architecture"), "llama");
+  EXPECT_EQ(g.get_int("llama.attention.key_length"), 8);
+  std::map<std::string, const TensorInfo*> written;
+  for (const TensorInfo& t : g.tensors) written[t.name] = &t;
+  ASSERT_TRUE(written.count("blk.1.attn_q.bias"));
+  // Adjacent rows, as lmpack holds them (llama.cpp's llama runs NORM RoPE).
+  const TensorInfo& internal_q = src.tensor("blk.0.attn_q.weight");
+  EXPECT_EQ(std::memcmp(internal_q.data, written["blk.0.attn_q.weight"]->data, internal_q.nbytes), 0);
+
+  const Checkpoint back = load_checkpoint(out);
+  EXPECT_EQ(back.config.architecture, "qwen2");
+  EXPECT_TRUE(back.config.attn_qkv_bias);
+  const std::vector<int32_t> tokens = {1, 7, 300, 42, 11, 500, 3};
+  const std::vector<float> a = logits_of(src, tokens), b = logits_of(back, tokens);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << i;
+}
+
 TEST(SaveGguf, TrainedModelAsQwen2KeepsItsLogits) {
   // stories260K-hf with zero q/k/v biases is a Qwen2 model computing the same
   // function. Written as "qwen2", its q/k rows are the HF file's (halves), which

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "formats/decode.h"
 #include "runtime/forward.h"
 #include "runtime/weights.h"
@@ -50,6 +51,30 @@ TEST(ParameterLayout, CountsEveryParameterOnce) {
     end += p.size;
   }
   EXPECT_EQ(end, tied.size());
+}
+
+// The training pass has no backward for Qwen3's per-head q/k norms: a layout
+// for such a model is refused with the reason, never trained without them.
+TEST(ParameterLayout, RefusesPerHeadQkNormsByName) {
+  ModelConfig c;
+  c.architecture = "qwen3";
+  c.attn_qk_norm = true;
+  c.dim = 64;
+  c.hidden_dim = 96;
+  c.n_layers = 1;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.head_dim = 32;
+  c.vocab_size = 64;
+  c.context_length = 32;
+  try {
+    ParameterLayout layout(c);
+    FAIL() << "a Qwen3 layout was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("qwen3: training is not supported for models with per-head q/k norms"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(TrainableModel, FromACheckpointAndBackRunsTheSame) {

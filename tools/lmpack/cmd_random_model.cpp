@@ -14,6 +14,7 @@ namespace {
 struct RandomModelCliOptions {
   RandomModelRequest request;
   int64_t kv_heads = 0;
+  int64_t head_dim = 0;
 };
 
 }  // namespace
@@ -22,17 +23,23 @@ Command add_random_model_command(CLI::App& parent) {
   auto o = std::make_shared<RandomModelCliOptions>();
   RandomModelRequest& r = o->request;
   Command cmd;
-  CLI::App* app = parent.add_subcommand("random-model", "Write a random-weight Llama model (HF folder)");
+  CLI::App* app = parent.add_subcommand("random-model", "Write a random-weight Llama/Mistral/Qwen2/Qwen3 model (HF folder)");
   cmd.app = app;
   cmd.flags = {{"output", "OUT_DIR"},      {"dim", "--dim"},        {"hidden_dim", "--ffn"},
                {"n_layers", "--layers"},   {"n_heads", "--heads"},  {"n_kv_heads", "--kv-heads"},
-               {"vocab_size", "--vocab"},  {"context_length", "--ctx"}, {"dtype", "--dtype"}};
+               {"vocab_size", "--vocab"},  {"context_length", "--ctx"}, {"dtype", "--dtype"},
+               {"architecture", "--arch"}, {"head_dim", "--head-dim"},  {"init_std", "--init-std"}};
   app->add_option("OUT_DIR", r.output, "Output folder (created)")->required();
   app->add_option("--dim", r.dim, "Hidden size")->required();
   app->add_option("--ffn", r.hidden_dim, "FFN intermediate size")->required();
   app->add_option("--layers", r.n_layers, "Transformer blocks")->required();
   app->add_option("--heads", r.n_heads, "Attention heads")->required();
   app->add_option("--kv-heads", o->kv_heads, "Key/value heads (default: --heads)");
+  app->add_option("--arch", r.architecture,
+                  "llama, mistral, qwen2 (q/k/v biases) or qwen3 (per-head q/k norms); default llama");
+  app->add_option("--head-dim", o->head_dim, "Head dimension (default: --dim / --heads; Qwen3 sets it apart)");
+  app->add_option("--init-std", r.init_std,
+                  "Standard deviation of the random matrices and biases (default 0.02, HF's initializer_range)");
   app->add_option("--vocab", r.vocab_size, "Vocabulary size (default 32000)");
   app->add_option("--ctx", r.context_length, "Context length (default 2048)");
   app->add_flag("--tied", r.tied_embeddings, "Tie the output projection to the token embedding");
@@ -41,10 +48,11 @@ Command add_random_model_command(CLI::App& parent) {
   cmd.run = [o, app] {
     RandomModelRequest& r = o->request;
     if (app->count("--kv-heads")) r.n_kv_heads = o->kv_heads;
+    if (app->count("--head-dim")) r.head_dim = o->head_dim;
     const RandomModelReport report = write_random_model_job(r);
     const ModelConfig& c = report.config;
-    std::printf("wrote %s: random llama, dim %lld, ffn %lld, %lld layers, %lld/%lld heads, vocab %lld, %s, in %.2f s\n",
-                r.output.c_str(), static_cast<long long>(c.dim), static_cast<long long>(c.hidden_dim),
+    std::printf("wrote %s: random %s, dim %lld, ffn %lld, %lld layers, %lld/%lld heads, vocab %lld, %s, in %.2f s\n",
+                r.output.c_str(), c.architecture.c_str(), static_cast<long long>(c.dim), static_cast<long long>(c.hidden_dim),
                 static_cast<long long>(c.n_layers), static_cast<long long>(c.n_heads),
                 static_cast<long long>(c.n_kv_heads), static_cast<long long>(c.vocab_size), r.dtype.c_str(),
                 report.seconds);

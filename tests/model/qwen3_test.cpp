@@ -1,0 +1,205 @@
+// Qwen3 (issue 12): per-head q/k RMSNorm before RoPE, head_dim apart from
+// hidden / heads, no biases, rotate-half RoPE in the files. A random Qwen3
+// written as Hugging Face safetensors must run the same from that folder,
+// from the GGUF lmpack writes of it (llama.cpp's qwen3 names and row order),
+// and from the folder save_hf writes back; the q/k norms must reach the files
+// exactly as Hugging Face stores them, and must matter to the logits.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/gguf.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "model/random_model.h"
+#include "model/save_gguf.h"
+#include "model/save_hf.h"
+#include "runtime/forward.h"
+#include "runtime/weights.h"
+#include "test_paths.h"
+
+namespace lmpack {
+namespace {
+
+ModelConfig qwen3_config() {
+  ModelConfig c;
+  c.architecture = "qwen3";
+  c.attn_qk_norm = true;
+  c.dim = 64;
+  c.hidden_dim = 96;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.head_dim = 32;  // q_dim 128 != dim, as in real Qwen3 models
+  c.vocab_size = 512;
+  c.context_length = 128;
+  c.rms_eps = 1e-6f;
+  c.rope_theta = 1000000.0f;
+  c.tied_embeddings = true;
+  return c;
+}
+
+// The folder of a random Qwen3 (written once per test binary).
+const std::string& qwen3_folder() {
+  static const std::string dir = [] {
+    const std::string d = testing::temp_dir() + "/random_qwen3";
+    RandomModelSpec spec;
+    spec.config = qwen3_config();
+    spec.seed = 7;
+    spec.init_std = 0.3f;  // peaked outputs: every op shows in the logits
+    write_random_model(spec, d);
+    return d;
+  }();
+  return dir;
+}
+
+std::vector<int32_t> tokens(int64_t n) {
+  std::mt19937 gen(5);
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& v : t) v = static_cast<int32_t>(gen() % 512);
+  t[0] = 1;
+  return t;
+}
+
+std::vector<float> logits_of(const Checkpoint& c, bool reference = false) {
+  auto w = build_weights(c);
+  auto f = reference ? make_reference_forward(w, 64) : make_fast_forward(w, 64);
+  const std::vector<int32_t> t = tokens(40);
+  std::vector<float> out(t.size() * static_cast<size_t>(c.config.vocab_size));
+  f->forward(t.data(), static_cast<int64_t>(t.size()), out.data());
+  return out;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float m = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+float max_abs(const std::vector<float>& a) {
+  float m = 0;
+  for (float v : a) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+std::vector<float> floats_of(const TensorInfo& t) {
+  EXPECT_EQ(t.dtype, DType::F32) << t.name;
+  std::vector<float> v(t.nbytes / sizeof(float));
+  std::memcpy(v.data(), t.data, v.size() * sizeof(float));
+  return v;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+LoadOptions with_tok512() {
+  LoadOptions o;
+  o.tokenizer_path = testing::shared_path("models/stories260K/tok512.bin");
+  return o;
+}
+
+TEST(Qwen3, HfFolderLoadsWithQkNormsAndRunsFastAsReference) {
+  const Checkpoint c = load_checkpoint(qwen3_folder());
+  EXPECT_EQ(c.config.architecture, "qwen3");
+  EXPECT_TRUE(c.config.attn_qk_norm);
+  EXPECT_FALSE(c.config.attn_qkv_bias);
+  EXPECT_EQ(c.config.head_dim, 32);
+  ASSERT_NE(c.find("blk.1.attn_q_norm.weight"), nullptr);
+  ASSERT_NE(c.find("blk.1.attn_k_norm.weight"), nullptr);
+  const std::string config = read_text(qwen3_folder() + "/config.json");
+  EXPECT_NE(config.find("\"Qwen3ForCausalLM\""), std::string::npos) << config;
+  EXPECT_NE(config.find("\"head_dim\": 32"), std::string::npos) << config;
+
+  const std::vector<float> fast = logits_of(c), ref = logits_of(c, /*reference=*/true);
+  EXPECT_GT(max_abs(ref), 2.0f) << "the random model's logits should be peaked";
+  EXPECT_LT(max_abs_diff(fast, ref), 1e-4f * max_abs(ref));
+
+  // The norms act: the same model with every q/k norm weight 1 differs.
+  Checkpoint ones = c;
+  for (int64_t l = 0; l < c.config.n_layers; ++l)
+    for (const char* n : {"attn_q_norm.weight", "attn_k_norm.weight"})
+      ones.set_f32(cat("blk.", l, ".", n), {32}, std::vector<float>(32, 1.0f));
+  EXPECT_GT(max_abs_diff(logits_of(ones), fast), 0.05f * max_abs(ref));
+
+  // And their element order matters (the RoPE layout of one head): reversed
+  // norms give other logits, so the layout tests below can fail.
+  Checkpoint reversed = c;
+  for (int64_t l = 0; l < c.config.n_layers; ++l)
+    for (const char* n : {"attn_q_norm.weight", "attn_k_norm.weight"}) {
+      std::vector<float> v = floats_of(c.tensor(cat("blk.", l, ".", n)));
+      std::reverse(v.begin(), v.end());
+      reversed.set_f32(cat("blk.", l, ".", n), {32}, v);
+    }
+  EXPECT_GT(max_abs_diff(logits_of(reversed), fast), 0.05f * max_abs(ref));
+}
+
+TEST(Qwen3, GgufHasLlamaCppsNamesAndRowOrderAndTheSameLogits) {
+  LMPACK_REQUIRE_SHARED();  // the GGUF needs a vocabulary: stories260K's tok512.bin
+  const Checkpoint hf = load_checkpoint(qwen3_folder(), with_tok512());
+  const std::string path = testing::temp_dir() + "/random_qwen3.gguf";
+  save_gguf(hf, path, DType::F32);
+
+  const GgufFile g = read_gguf(path);
+  EXPECT_EQ(g.get_string("general.architecture"), "qwen3");
+  EXPECT_EQ(g.get_int("qwen3.attention.key_length"), 32);
+  EXPECT_EQ(g.get_int("qwen3.attention.head_count_kv"), 2);
+  // q/k rows and norms as Hugging Face stores them (llama.cpp's converter
+  // copies them unpermuted and runs NEOX RoPE).
+  const SafetensorsFile st = read_safetensors(qwen3_folder() + "/model.safetensors");
+  auto gguf_tensor = [&](const std::string& name) -> const TensorInfo& {
+    for (const TensorInfo& t : g.tensors)
+      if (t.name == name) return t;
+    throw Error(path, "no tensor " + name);
+  };
+  for (const auto& [gguf_name, hf_name] :
+       std::vector<std::pair<std::string, std::string>>{{"blk.1.attn_q_norm.weight", "model.layers.1.self_attn.q_norm.weight"},
+                                                        {"blk.0.attn_k_norm.weight", "model.layers.0.self_attn.k_norm.weight"},
+                                                        {"blk.0.attn_k.weight", "model.layers.0.self_attn.k_proj.weight"},
+                                                        {"blk.1.attn_q.weight", "model.layers.1.self_attn.q_proj.weight"}}) {
+    const TensorInfo* h = st.find(hf_name);
+    ASSERT_NE(h, nullptr) << hf_name;
+    EXPECT_EQ(floats_of(gguf_tensor(gguf_name)), floats_of(*h)) << gguf_name;
+  }
+  const std::vector<float> norm = floats_of(*st.find("model.layers.1.self_attn.q_norm.weight"));
+  EXPECT_NE(*std::min_element(norm.begin(), norm.end()), *std::max_element(norm.begin(), norm.end()))
+      << "the random q/k norms should not be constant";
+
+  const Checkpoint back = load_checkpoint(path);
+  EXPECT_EQ(back.config.architecture, "qwen3");
+  EXPECT_TRUE(back.config.attn_qk_norm);
+  EXPECT_EQ(back.config.head_dim, 32);
+  EXPECT_EQ(max_abs_diff(logits_of(back), logits_of(hf)), 0.0f);
+}
+
+TEST(Qwen3, SaveHfWritesTheSameFolderBack) {
+  const Checkpoint hf = load_checkpoint(qwen3_folder());
+  const std::string out = testing::temp_dir() + "/random_qwen3_back";
+  save_hf(hf, out, DType::F32);
+  const std::string config = read_text(out + "/config.json");
+  EXPECT_NE(config.find("\"Qwen3ForCausalLM\""), std::string::npos) << config;
+  EXPECT_NE(config.find("\"attention_bias\": false"), std::string::npos) << config;
+  const SafetensorsFile a = read_safetensors(qwen3_folder() + "/model.safetensors");
+  const SafetensorsFile b = read_safetensors(out + "/model.safetensors");
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const TensorInfo& t : a.tensors) {
+    const TensorInfo* u = b.find(t.name);
+    ASSERT_NE(u, nullptr) << t.name;
+    EXPECT_EQ(floats_of(*u), floats_of(t)) << t.name;
+  }
+  EXPECT_EQ(max_abs_diff(logits_of(load_checkpoint(out)), logits_of(hf)), 0.0f);
+}
+
+}  // namespace
+}  // namespace lmpack
