@@ -15,6 +15,7 @@
 #include "formats/format_sizes.h"
 #include "io/safetensors.h"
 #include "model/hf_config.h"
+#include "model/hf_tokenizer_export.h"
 #include "model/hf_names.h"
 #include "model/loaders.h"
 #include "model/rope_layout.h"
@@ -211,13 +212,17 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
   AtomicFile config(config_path);
   config.write(config_text);
   config.commit();
+  write_hf_tokenizer_files(ckpt, folder);
   folder.commit();
   progress.finish();
 }
 
 const std::vector<std::string>& hf_output_files() {
-  static const std::vector<std::string> kFiles = {"config.json", "model.safetensors", "quantize_config.json",
-                                                  "quant_config.json"};
+  static const std::vector<std::string> kFiles = [] {
+    std::vector<std::string> files = {"config.json", "model.safetensors", "quantize_config.json", "quant_config.json"};
+    for (const std::string& name : hf_tokenizer_file_names()) files.push_back(name);
+    return files;
+  }();
   return kFiles;
 }
 

@@ -6,8 +6,8 @@
 // at a time), so the checkpoint's bytes are never all in memory. The folder is
 // written atomically (core/atomic_folder.h): it appears whole or not at all,
 // an existing output folder is swapped out only at the end, and an output
-// that is or holds the input is refused. The vocabulary, if any, is not
-// written (no tokenizer.json yet).
+// that is or holds the input is refused. The vocabulary, if any, goes in as
+// tokenizer.json and its companions (model/hf_tokenizer_export.h).
 #pragma once
 
 #include <string>

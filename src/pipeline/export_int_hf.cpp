@@ -14,6 +14,7 @@
 #include "formats/format_sizes.h"
 #include "formats/int_packing.h"
 #include "io/safetensors.h"
+#include "model/hf_tokenizer_export.h"
 #include "model/hf_config.h"
 #include "model/hf_names.h"
 #include "model/loaders.h"
@@ -359,6 +360,7 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
   AtomicFile side(side_path);
   side.write(side_text);
   side.commit();
+  write_hf_tokenizer_files(ckpt, folder);
   folder.commit();
   progress.finish();
 }

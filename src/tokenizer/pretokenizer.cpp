@@ -160,4 +160,17 @@ std::string pre_tokenizer_for_hf_pattern(std::string_view pattern) {
   return std::string();
 }
 
+std::string hf_pattern_for_pre_tokenizer(std::string_view name) {
+  for (const auto& s : spec_table())
+    if (std::find(s.names.begin(), s.names.end(), name) != s.names.end())
+      return s.hf_patterns.empty() ? std::string() : s.hf_patterns.front();
+  return std::string();
+}
+
+bool pre_tokenizer_ignores_merges(std::string_view name) {
+  for (const auto& s : spec_table())
+    if (std::find(s.names.begin(), s.names.end(), name) != s.names.end()) return s.ignore_merges;
+  return false;
+}
+
 }  // namespace lmpack

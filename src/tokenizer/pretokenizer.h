@@ -42,4 +42,12 @@ class PreTokenizer {
 // regex as tokenizer.json spells it), or "" when it is not recognised.
 std::string pre_tokenizer_for_hf_pattern(std::string_view pattern);
 
+// The other way: the tokenizer.json Split pattern of a GGUF pre name, or ""
+// when lmpack knows no single-regex tokenizer.json spelling of it.
+std::string hf_pattern_for_pre_tokenizer(std::string_view name);
+
+// Whether the pre-tokenizer takes a word that is itself a token whole
+// (PreTokenizer::ignore_merges), without building the regexes.
+bool pre_tokenizer_ignores_merges(std::string_view name);
+
 }  // namespace lmpack

@@ -104,6 +104,15 @@ TEST(CalibrateCli, GptqAndAwqExportsLoadBackAndEvaluate) {
     const double ppl = perplexity(out, true, "256");
     std::printf("ts-llama-4.9M %s 4-bit g128: %.4f (F32 %.4f)\n", c.format, ppl, base);
     EXPECT_LT(100.0 * (ppl / base - 1.0), c.max_increase_pct);
+    // Self-contained (issue 12): the folder's own tokenizer.json, written
+    // from tok512, scores the same ids: the same perplexity to the last bit.
+    for (const char* file : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                             "generation_config.json"})
+      EXPECT_TRUE(fs::exists(out + "/" + file)) << file;
+    EXPECT_EQ(perplexity(out, false, "256"), ppl);
+    const auto generation = nlohmann::json::parse(slurp(out + "/generation_config.json"));
+    EXPECT_EQ(generation.at("bos_token_id"), 1);
+    EXPECT_EQ(generation.at("eos_token_id"), 2);
   }
 }
 
