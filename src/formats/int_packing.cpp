@@ -149,4 +149,56 @@ void unpack_awq_qzeros(int32_t* zeros, const int32_t* qzeros, int64_t n_groups, 
     for (int64_t k = 0; k < out / 8; ++k) awq_unword(zeros + g * out + 8 * k, 1, qzeros[g * (out / 8) + k]);
 }
 
+int64_t ct_packed_words(int64_t n, int bits) {
+  LMPACK_CHECK(bits == 4 || bits == 8, cat("compressed-tensors packing: ", bits, " bits"));
+  const int64_t pf = 32 / bits;
+  return (n + pf - 1) / pf;
+}
+
+void pack_ct_rows(int32_t* packed, const uint8_t* values, int64_t rows, int64_t cols, int bits) {
+  const int64_t words = ct_packed_words(cols, bits), pf = 32 / bits;
+  const uint32_t mask = (uint32_t{1} << bits) - 1;
+  parallel_for(rows, [&](int64_t r) {
+    for (int64_t w = 0; w < words; ++w) {
+      uint32_t word = 0;
+      for (int64_t j = 0; j < pf && w * pf + j < cols; ++j)
+        word |= (static_cast<uint32_t>(values[r * cols + w * pf + j]) & mask) << (j * bits);
+      packed[r * words + w] = static_cast<int32_t>(word);
+    }
+  });
+}
+
+void unpack_ct_rows(uint8_t* values, const int32_t* packed, int64_t rows, int64_t cols, int bits) {
+  const int64_t words = ct_packed_words(cols, bits), pf = 32 / bits;
+  const uint32_t mask = (uint32_t{1} << bits) - 1;
+  parallel_for(rows, [&](int64_t r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint32_t word = static_cast<uint32_t>(packed[r * words + c / pf]);
+      values[r * cols + c] = static_cast<uint8_t>((word >> ((c % pf) * bits)) & mask);
+    }
+  });
+}
+
+void pack_ct_columns(int32_t* packed, const int32_t* values, int64_t rows, int64_t cols, int bits) {
+  const int64_t words = ct_packed_words(rows, bits), pf = 32 / bits;
+  const uint32_t mask = (uint32_t{1} << bits) - 1;
+  for (int64_t w = 0; w < words; ++w)
+    for (int64_t c = 0; c < cols; ++c) {
+      uint32_t word = 0;
+      for (int64_t j = 0; j < pf && w * pf + j < rows; ++j)
+        word |= (static_cast<uint32_t>(values[(w * pf + j) * cols + c]) & mask) << (j * bits);
+      packed[w * cols + c] = static_cast<int32_t>(word);
+    }
+}
+
+void unpack_ct_columns(int32_t* values, const int32_t* packed, int64_t rows, int64_t cols, int bits) {
+  const int64_t pf = 32 / bits;
+  const uint32_t mask = (uint32_t{1} << bits) - 1;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint32_t word = static_cast<uint32_t>(packed[(r / pf) * cols + c]);
+      values[r * cols + c] = static_cast<int32_t>((word >> ((r % pf) * bits)) & mask);
+    }
+}
+
 }  // namespace lmpack

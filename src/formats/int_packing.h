@@ -1,4 +1,4 @@
-// Integer code packing of the two public group-quantized safetensors layouts:
+// Integer code packing of the three public group-quantized safetensors layouts:
 // GPTQ (AutoGPTQ's QuantLinear, "checkpoint_format": "gptq", read by vLLM's
 // gptq method and transformers/optimum) and AWQ GEMM (AutoAWQ's WQLinear_GEMM,
 // read by vLLM's awq method and transformers). Pure bit layout on raw arrays;
@@ -17,6 +17,16 @@
 // 8k + kAwqOrder[i] in nibble i (bits [4i, 4i+4)). qweight int32 [in, out/8]
 // (row c packs codes[·][c] along the output dimension); qzeros int32
 // [n_groups, out/8] the same way, zero points stored as they are.
+//
+// compressed-tensors "pack-quantized" (llm-compressor, read by vLLM's
+// compressed-tensors method), bits 4 or 8: 32/bits unsigned values per int32,
+// value j of a packed line in bits [(j % pf)·bits, ...) of word j / pf
+// (pf = 32/bits), the last word of a line zero-padded. weight_packed int32
+// [out, ceil(in/pf)] packs each row along the input dimension;
+// weight_zero_point int32 [ceil(out/pf), n_groups] packs each column of the
+// [out, n_groups] zero points along the output dimension. The unsigned
+// values are the signed ones plus 2^(bits-1), which makes them lmpack's codes
+// and zero points as they are (w = scale · (q - zero) either way).
 #pragma once
 
 #include <cstdint>
@@ -52,5 +62,16 @@ void unpack_awq_qweight(uint8_t* codes, const int32_t* qweight, int64_t out, int
 void pack_awq_qzeros(int32_t* qzeros, const int32_t* zeros, int64_t n_groups, int64_t out);
 // zeros: [n_groups, out]; qzeros: [n_groups, out/8].
 void unpack_awq_qzeros(int32_t* zeros, const int32_t* qzeros, int64_t n_groups, int64_t out);
+
+// Words of a compressed-tensors line of n values: ceil(n / (32/bits)); bits 4 or 8.
+int64_t ct_packed_words(int64_t n, int bits);
+// packed: [rows, ct_packed_words(cols)]; values: [rows, cols], each < 2^bits.
+void pack_ct_rows(int32_t* packed, const uint8_t* values, int64_t rows, int64_t cols, int bits);
+// values: [rows, cols]; packed: [rows, ct_packed_words(cols)].
+void unpack_ct_rows(uint8_t* values, const int32_t* packed, int64_t rows, int64_t cols, int bits);
+// packed: [ct_packed_words(rows), cols]; values: [rows, cols], each in [0, 2^bits).
+void pack_ct_columns(int32_t* packed, const int32_t* values, int64_t rows, int64_t cols, int bits);
+// values: [rows, cols]; packed: [ct_packed_words(rows), cols].
+void unpack_ct_columns(int32_t* values, const int32_t* packed, int64_t rows, int64_t cols, int bits);
 
 }  // namespace lmpack

@@ -16,6 +16,7 @@
 #include "io/safetensors.h"
 #include "model/hf_config.h"
 #include "model/hf_names.h"
+#include "model/load_hf_compressed.h"
 #include "model/load_hf_int.h"
 #include "model/loaders.h"
 #include "model/rope_layout.h"
@@ -131,6 +132,9 @@ Checkpoint load_hf_checkpoint(const std::string& dir, std::vector<std::string>* 
 
   std::vector<HfTensor> hf = read_tensors(dir, ckpt);
   dequantize_hf_int_linears(dir, hf, ckpt);  // GPTQ/AWQ linears -> F32 <prefix>.weight
+  // compressed-tensors linears likewise (settings in config.json only)
+  dequantize_compressed_tensors_linears(HfQuantConfigText{config_text, config_path, HfQuantSource::kConfigJson}, hf,
+                                        ckpt);
   std::vector<std::string> skipped = add_canonical_tensors(hf, ckpt);
 
   const std::string tokenizer = dir + "/tokenizer.json";
@@ -151,6 +155,8 @@ Checkpoint checkpoint_from_hf(std::string_view config_json, std::vector<HfTensor
   ckpt.config = parse_hf_config(std::string(config_json), config_where);
   dequantize_hf_int_linears(HfQuantConfigText{std::string(config_json), config_where, HfQuantSource::kConfigJson},
                             tensors, ckpt);
+  dequantize_compressed_tensors_linears(
+      HfQuantConfigText{std::string(config_json), config_where, HfQuantSource::kConfigJson}, tensors, ckpt);
   add_canonical_tensors(tensors, ckpt);
   return ckpt;
 }

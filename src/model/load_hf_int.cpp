@@ -244,15 +244,7 @@ HfTensor dequantize_linear(const std::string& prefix, const Parts& p, const Quan
       w[o * in + c] = scales[g * out + o] * static_cast<float>(static_cast<int32_t>(codes[o * in + c]) - zeros[g * out + o]);
     }
   });
-  ckpt.keep_alive.push_back(buffer);
-  HfTensor t;
-  t.file = qw.file;
-  t.info.name = prefix + ".weight";
-  t.info.dtype = DType::F32;
-  t.info.shape = {out, in};
-  t.info.data = reinterpret_cast<const uint8_t*>(w);
-  t.info.nbytes = buffer->size() * sizeof(float);
-  return t;
+  return dequantized_hf_tensor(prefix + ".weight", qw.file, out, in, std::move(buffer), ckpt);
 }
 
 void dequantize_linears(std::vector<HfTensor>& tensors, Checkpoint& ckpt,
@@ -293,6 +285,19 @@ void dequantize_linears(std::vector<HfTensor>& tensors, Checkpoint& ckpt,
 }
 
 }  // namespace
+
+HfTensor dequantized_hf_tensor(const std::string& name, const std::string& file, int64_t out, int64_t in,
+                               std::shared_ptr<std::vector<float>> values, Checkpoint& ckpt) {
+  HfTensor t;
+  t.file = file;
+  t.info.name = name;
+  t.info.dtype = DType::F32;
+  t.info.shape = {out, in};
+  t.info.data = reinterpret_cast<const uint8_t*>(values->data());
+  t.info.nbytes = values->size() * sizeof(float);
+  ckpt.keep_alive.push_back(std::move(values));
+  return t;
+}
 
 void dequantize_hf_int_linears(const std::string& dir, std::vector<HfTensor>& tensors, Checkpoint& ckpt) {
   dequantize_linears(tensors, ckpt, [&] { return find_quant_config(dir); });

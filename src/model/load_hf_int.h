@@ -13,6 +13,7 @@
 // "gptq_v2" (stored as is).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,11 @@ struct HfQuantConfigText {
   std::string where;  // the file, for messages
   HfQuantSource source = HfQuantSource::kConfigJson;
 };
+
+// A dequantized linear: an F32 {out, in} tensor `name` over `values`, which
+// the checkpoint keeps alive (for load_hf_compressed.cpp as well).
+HfTensor dequantized_hf_tensor(const std::string& name, const std::string& file, int64_t out, int64_t in,
+                               std::shared_ptr<std::vector<float>> values, Checkpoint& ckpt);
 
 // The same with the config given as text instead of looked up in a folder
 // (tests, fuzzing).

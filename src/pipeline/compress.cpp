@@ -78,7 +78,7 @@ CalibrationRecipe engine_recipe(const CompressStep& s, const Checkpoint& ckpt, c
   if (s.int_export) {
     IntGridSpec grid;
     grid.bits = s.int_export->bits;
-    grid.symmetric = s.int_export->format == IntExportFormat::kGptq && s.int_export->symmetric;
+    grid.symmetric = s.int_export->format != IntExportFormat::kAwq && s.int_export->symmetric;
     // GPTQ stores zero - 1: a zero of 0 cannot be written (grids/int_grid.h).
     if (s.int_export->format == IntExportFormat::kGptq && !grid.symmetric) grid.min_zero = 1;
     r.int_grid = grid;
@@ -265,7 +265,7 @@ std::string describe_step(const CompressStep& s, const CalibrationSource& calibr
     j["damp"] = s.damp;
   if (!s.gguf.type_name.empty()) j["type"] = s.gguf.type_name;
   if (s.int_export) {
-    j["format"] = s.int_export->format == IntExportFormat::kGptq ? "gptq" : "awq";
+    j["format"] = int_export_format_name(s.int_export->format);
     j["bits"] = s.int_export->bits;
     j["group_size"] = s.int_export->group_size;
     if (s.int_export->symmetric) j["sym"] = true;

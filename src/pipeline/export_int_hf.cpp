@@ -27,7 +27,8 @@ namespace lmpack {
 namespace {
 
 bool is_gptq(const IntExportSpec& s) { return s.format == IntExportFormat::kGptq; }
-const char* format_name(const IntExportSpec& s) { return is_gptq(s) ? "gptq" : "awq"; }
+bool is_ct(const IntExportSpec& s) { return s.format == IntExportFormat::kCompressedTensors; }
+const char* format_name(const IntExportSpec& s) { return int_export_format_name(s.format); }
 
 // A block's linear weight: blk.N.<name>.weight with two dimensions.
 bool is_block_linear(const std::string& name, const TensorInfo& t) {
@@ -57,9 +58,28 @@ std::string recipe_entry(const IntExportSpec& s, const std::string& i2) {
   return cat(",\n", i2, "\"lmpack_recipe\": ", s.recipe);  // already JSON (pipeline/compress.h)
 }
 
+// compressed-tensors' quantization_config: one config group for every
+// Linear but lm_head.
+std::string compressed_tensors_config_json(const IntExportSpec& s, const std::string& indent) {
+  const std::string i2 = indent + "  ", i4 = i2 + "  ", i6 = i4 + "  ", i8 = i6 + "  ";
+  const bool channel = s.group_size == -1;
+  return cat("{\n", i2, "\"quant_method\": \"compressed-tensors\",\n", i2, "\"format\": \"pack-quantized\",\n", i2,
+             "\"quantization_status\": \"compressed\",\n", i2, "\"config_groups\": {\n", i4, "\"group_0\": {\n", i6,
+             "\"targets\": [\"Linear\"],\n", i6, "\"weights\": {\n", i8, "\"num_bits\": ", s.bits, ",\n", i8,
+             "\"type\": \"int\",\n", i8, "\"symmetric\": ", s.symmetric ? "true" : "false", ",\n", i8,
+             "\"strategy\": \"", channel ? "channel" : "group", "\",\n", i8, "\"group_size\": ",
+             channel ? std::string("null") : cat(s.group_size), ",\n", i8, "\"actorder\": ",
+             s.act_order ? "\"weight\"" : "null", ",\n", i8, "\"block_structure\": null,\n", i8,
+             "\"dynamic\": false,\n", i8, "\"observer\": \"minmax\"\n", i6, "},\n", i6,
+             "\"input_activations\": null,\n", i6, "\"output_activations\": null\n", i4, "}\n", i2, "},\n", i2,
+             "\"ignore\": [\"lm_head\"],\n", i2, "\"kv_cache_scheme\": null,\n", i2,
+             "\"global_compression_ratio\": null", recipe_entry(s, i2), "\n", indent, "}");
+}
+
 // quantization_config (config.json) and the side file's text.
 std::string quantization_config_json(const IntExportSpec& s, const std::string& indent) {
   const std::string i2 = indent + "  ";
+  if (is_ct(s)) return compressed_tensors_config_json(s, indent);
   if (is_gptq(s))
     return cat("{\n", i2, "\"quant_method\": \"gptq\",\n", i2, "\"bits\": ", s.bits, ",\n", i2,
                "\"group_size\": ", s.group_size, ",\n", i2, "\"desc_act\": ", s.act_order ? "true" : "false", ",\n",
@@ -73,6 +93,7 @@ std::string quantization_config_json(const IntExportSpec& s, const std::string& 
 }
 
 std::string side_config_json(const IntExportSpec& s) {
+  if (is_ct(s)) return "";  // compressed-tensors keeps everything in config.json
   if (is_gptq(s)) return quantization_config_json(s, "") + "\n";
   return cat("{\n  \"zero_point\": true,\n  \"q_group_size\": ", s.group_size,
              ",\n  \"w_bit\": 4,\n  \"version\": \"GEMM\"\n}\n");
@@ -95,18 +116,20 @@ std::string config_json(const Checkpoint& ckpt, const IntExportSpec& s) {
 }
 
 // One tensor of the output file.
-enum class Kind { kFloat, kQWeight, kQZeros, kScales, kGIdx };
+enum class Kind { kFloat, kQWeight, kQZeros, kScales, kGIdx, kShape };
 struct Planned {
   Kind kind;
   std::string name;  // canonical name of the source tensor
   const TensorInfo* src;
   int64_t rope_heads = 0;
+  bool last = false;  // the linear's last part: its packed arrays can go
 };
 
 // A linear's tensors, packed on its first entry and written over the next ones.
 struct PackedLinear {
   std::vector<int32_t> qweight, qzeros, g_idx;
-  std::vector<uint16_t> scales;  // fp16 [n_groups, out]
+  std::vector<uint16_t> scales;  // fp16 [n_groups, out] (compressed-tensors: [out, n_groups])
+  int64_t shape[2] = {0, 0};     // {out, in}
 };
 
 // Checks a supplied matrix against the tensor it replaces and the spec.
@@ -129,6 +152,9 @@ void check_matrix(const QuantizedMatrix& m, const TensorInfo& t, const IntExport
     if (m.codes[i] > maxq) fail(cat("code ", int{m.codes[i]}, " at ", i, " exceeds ", maxq, " (", s.bits, " bits)"));
   for (size_t i = 0; i < m.zeros.size(); ++i) {
     if (m.zeros[i] < 0 || m.zeros[i] > maxq) fail(cat("zero point ", m.zeros[i], " outside [0, ", maxq, "]"));
+    if (is_ct(s) && s.symmetric && m.zeros[i] != (maxq + 1) / 2)
+      fail(cat("row ", i / m.n_groups, " group ", i % m.n_groups, " has zero point ", m.zeros[i],
+               "; a symmetric compressed-tensors file stores none, which means ", (maxq + 1) / 2));
     if (is_gptq(s) && m.zeros[i] == 0)
       fail(cat("row ", i / m.n_groups, " group ", i % m.n_groups,
                " has zero point 0, which GPTQ's zero-minus-one layout (checkpoint_format gptq) cannot store "
@@ -164,6 +190,19 @@ PackedLinear pack_linear(QuantizedMatrix m, const TensorInfo& t, int64_t rope_he
     m.zeros = std::move(zeros);
   }
   PackedLinear p;
+  p.shape[0] = out;
+  p.shape[1] = in;
+  if (is_ct(s)) {  // rows as they are: [out, ·]
+    p.qweight.resize(static_cast<size_t>(out * ct_packed_words(in, s.bits)));
+    pack_ct_rows(p.qweight.data(), m.codes.data(), out, in, s.bits);
+    p.scales.resize(m.scales.size());
+    for (size_t i = 0; i < m.scales.size(); ++i) p.scales[i] = f32_to_fp16(m.scales[i]);
+    if (!s.symmetric) {
+      p.qzeros.resize(static_cast<size_t>(ct_packed_words(out, s.bits) * ng));
+      pack_ct_columns(p.qzeros.data(), m.zeros.data(), out, ng, s.bits);
+    }
+    return p;
+  }
   // scales and zeros: [out, n_groups] -> [n_groups, out]
   std::vector<int32_t> zeros_t(static_cast<size_t>(ng * out));
   p.scales.resize(static_cast<size_t>(ng * out));
@@ -228,25 +267,61 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
     }
     const std::string prefix = hf.substr(0, hf.size() - 7);  // without ".weight"
     const int64_t out = t.shape[0], in = t.shape[1], ng = in / effective_group(s, in);
-    if (is_gptq(s)) {
+    std::vector<Kind> kinds;
+    if (is_ct(s)) {
+      entries->push_back({prefix + ".weight_packed", DType::I32, {out, ct_packed_words(in, s.bits)}});
+      entries->push_back({prefix + ".weight_scale", DType::F16, {out, ng}});
+      kinds = {Kind::kQWeight, Kind::kScales};
+      if (!s.symmetric) {
+        entries->push_back({prefix + ".weight_zero_point", DType::I32, {ct_packed_words(out, s.bits), ng}});
+        kinds.push_back(Kind::kQZeros);
+      }
+      entries->push_back({prefix + ".weight_shape", DType::I64, {2}});
+      kinds.push_back(Kind::kShape);
+    } else if (is_gptq(s)) {
       entries->push_back({prefix + ".qweight", DType::I32, {gptq_packed_words(in, s.bits), out}});
       entries->push_back({prefix + ".qzeros", DType::I32, {ng, gptq_packed_words(out, s.bits)}});
       entries->push_back({prefix + ".scales", DType::F16, {ng, out}});
       entries->push_back({prefix + ".g_idx", DType::I32, {in}});
-      for (Kind k : {Kind::kQWeight, Kind::kQZeros, Kind::kScales, Kind::kGIdx}) plan.push_back({k, name, &t, heads});
+      kinds = {Kind::kQWeight, Kind::kQZeros, Kind::kScales, Kind::kGIdx};
     } else {
       entries->push_back({prefix + ".qweight", DType::I32, {in, out / 8}});
       entries->push_back({prefix + ".qzeros", DType::I32, {ng, out / 8}});
       entries->push_back({prefix + ".scales", DType::F16, {ng, out}});
-      for (Kind k : {Kind::kQWeight, Kind::kQZeros, Kind::kScales}) plan.push_back({k, name, &t, heads});
+      kinds = {Kind::kQWeight, Kind::kQZeros, Kind::kScales};
     }
+    for (Kind k : kinds) plan.push_back({k, name, &t, heads, k == kinds.back()});
   }
   return plan;
 }
 
 }  // namespace
 
+const char* int_export_format_name(IntExportFormat format) {
+  switch (format) {
+    case IntExportFormat::kGptq: return "gptq";
+    case IntExportFormat::kAwq: return "awq";
+    case IntExportFormat::kCompressedTensors: return "compressed-tensors";
+  }
+  return "?";
+}
+
+std::optional<IntExportFormat> parse_int_export_format(const std::string& name) {
+  for (IntExportFormat f : {IntExportFormat::kGptq, IntExportFormat::kAwq, IntExportFormat::kCompressedTensors})
+    if (name == int_export_format_name(f)) return f;
+  return std::nullopt;
+}
+
 void validate_int_export_spec(const IntExportSpec& spec) {
+  if (is_ct(spec)) {
+    if (spec.bits != 4 && spec.bits != 8)
+      throw Error("export.bits", cat(spec.bits, " is not a compressed-tensors pack-quantized width vLLM runs (4, 8)"));
+    if (spec.group_size == 0 || spec.group_size < -1)
+      throw Error("export.group_size", cat(spec.group_size, " must be positive or -1 (per channel)"));
+    if (!(spec.damp >= 0.0 && std::isfinite(spec.damp)))
+      throw Error("export.damp", cat(spec.damp, " must be a finite fraction >= 0"));
+    return;
+  }
   const bool gptq = is_gptq(spec);
   if (gptq && spec.bits != 2 && spec.bits != 3 && spec.bits != 4 && spec.bits != 8)
     throw Error("export.bits", cat(spec.bits, " is not a GPTQ width (2, 3, 4, 8)"));
@@ -272,7 +347,9 @@ void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec) {
     if (in % gs != 0)
       throw Error("export.group_size", cat(gs, " does not divide the ", in, " input columns of '", name, "' ",
                                       shape_string(t.shape)));
-    if (gptq) {
+    if (is_ct(spec)) {
+      continue;  // lines are zero-padded to whole words
+    } else if (gptq) {
       const int64_t unit = spec.bits == 3 ? 32 : 32 / spec.bits;
       if (!gptq_packing_fits(in, spec.bits))
         throw Error("export.bits", cat("'", name, "' ", shape_string(t.shape), ": qweight packs ", spec.bits,
@@ -301,7 +378,8 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
   AtomicFolder folder(out_dir, hf_output_files(), {ckpt.path});
   const std::string st_path = folder.file("model.safetensors");
   const std::string config_path = folder.file("config.json");
-  const std::string side_path = folder.file(is_gptq(spec) ? "quantize_config.json" : "quant_config.json");
+  const std::string side_path =
+      is_ct(spec) ? "" : folder.file(is_gptq(spec) ? "quantize_config.json" : "quant_config.json");
   Progress progress(cat("export ", format_name(spec)), static_cast<int64_t>(plan.size()), "tensors");
 
   std::optional<PackedLinear> packed;
@@ -343,13 +421,15 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
         break;
       case Kind::kScales:
         sink.write(packed->scales.data(), packed->scales.size() * 2);
-        if (!is_gptq(spec)) packed.reset();
         break;
       case Kind::kGIdx:
         sink.write(packed->g_idx.data(), packed->g_idx.size() * 4);
-        packed.reset();
+        break;
+      case Kind::kShape:
+        sink.write(packed->shape, sizeof(packed->shape));
         break;
     }
+    if (p.last) packed.reset();
     progress.update(static_cast<int64_t>(index) + 1);
   };
 
@@ -357,9 +437,11 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
   AtomicFile config(config_path);
   config.write(config_text);
   config.commit();
-  AtomicFile side(side_path);
-  side.write(side_text);
-  side.commit();
+  if (!side_path.empty()) {
+    AtomicFile side(side_path);
+    side.write(side_text);
+    side.commit();
+  }
   write_hf_tokenizer_files(ckpt, folder);
   folder.commit();
   progress.finish();

@@ -1,5 +1,6 @@
-// Writing integer-group-quantized models as Hugging Face folders in the two
-// public layouts that vLLM, transformers (optimum/gptqmodel, autoawq) read:
+// Writing integer-group-quantized models as Hugging Face folders in the three
+// public layouts that vLLM, transformers (optimum/gptqmodel, autoawq,
+// compressed-tensors) read:
 //
 // GPTQ ("quant_method": "gptq", "checkpoint_format": "gptq"), per linear
 // <prefix>.{qweight, qzeros, scales, g_idx} (formats/int_packing.h):
@@ -15,6 +16,19 @@
 //   in the order 0,2,4,6,1,3,5,7; scales fp16 [n_groups, out]; zeros stored as is;
 //   quant_config.json {zero_point, q_group_size, w_bit, version} and
 //   "quantization_config" in config.json.
+// compressed-tensors "pack-quantized" (llm-compressor's W4A16/W8A16, vLLM's
+// native path), 4 or 8 bits, per group or per channel, symmetric or not:
+//   weight_packed     int32 [out, ceil(in·bits/32)]  codes along the input dimension
+//   weight_scale      fp16  [out, n_groups]
+//   weight_zero_point int32 [ceil(out·bits/32), n_groups]  asymmetric only, along out
+//   weight_shape      int64 [2] = {out, in}
+// (formats/int_packing.h), and in config.json "quantization_config":
+// {quant_method "compressed-tensors", format "pack-quantized",
+// quantization_status "compressed", config_groups.group_0 {targets
+// ["Linear"], weights {num_bits, type "int", symmetric, strategy "group" |
+// "channel", group_size, actorder null | "weight", dynamic false}},
+// ignore ["lm_head"]}. A symmetric grid's zero point must be 2^(bits-1) (the
+// format has none). No side file.
 // Everything else (embeddings, norms, lm_head) is written as F16 under the HF
 // names, q/k rows permuted back to rotate-half order, as save_hf does.
 // model.safetensors is streamed tensor by tensor; the folder is written
@@ -24,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "model/checkpoint.h"
@@ -31,14 +46,19 @@
 
 namespace lmpack {
 
-enum class IntExportFormat { kGptq, kAwq };
+enum class IntExportFormat { kGptq, kAwq, kCompressedTensors };
+
+// "gptq", "awq", "compressed-tensors".
+const char* int_export_format_name(IntExportFormat format);
+// The inverse; nullopt for another word.
+std::optional<IntExportFormat> parse_int_export_format(const std::string& name);
 
 struct IntExportSpec {
   IntExportFormat format = IntExportFormat::kGptq;
-  int bits = 4;              // GPTQ: 2, 3, 4, 8; AWQ: 4
-  int64_t group_size = 128;  // > 0, or -1 (per-channel, GPTQ only)
-  bool symmetric = false;    // GPTQ "sym"; AWQ is always asymmetric (zero_point true)
-  bool act_order = false;    // GPTQ "desc_act" (lmpack uses static groups: g_idx = c / group_size)
+  int bits = 4;              // GPTQ: 2, 3, 4, 8; AWQ: 4; compressed-tensors: 4, 8
+  int64_t group_size = 128;  // > 0, or -1 (per-channel; GPTQ and compressed-tensors)
+  bool symmetric = false;    // GPTQ "sym", compressed-tensors "symmetric"; AWQ is always asymmetric
+  bool act_order = false;    // GPTQ "desc_act", compressed-tensors actorder "weight" (static groups: g_idx = c / group_size)
   double damp = 0.01;        // GPTQ "damp_percent"
   std::string recipe;        // "lmpack_recipe" in quantization_config (pipeline/compress.h; "" : none)
 };
@@ -55,7 +75,8 @@ void validate_int_export_spec(const IntExportSpec& spec);
 void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec);
 
 // Writes out_dir/{config.json, quantize_config.json (GPTQ) or quant_config.json
-// (AWQ), model.safetensors}. The
+// (AWQ), model.safetensors} and the tokenizer files
+// (model/hf_tokenizer_export.h). The
 // seven linear weights of every block come from tensors.take_matrix(name), integer groups, (asked
 // in block order); other blk.N.* tensors that tensors.handles() come from
 // take_f32; the rest from the checkpoint.

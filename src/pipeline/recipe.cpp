@@ -145,9 +145,9 @@ void read_quantize(const Reader& r, CompressStep& s) {
   s.awq_grid = static_cast<int>(r.integer("awq_grid", 20, 1, 1000));
   s.act_order = r.boolean("act_order", false);
   const std::string format = r.string("format", "gguf");
-  if (format == "gptq" || format == "awq") {
+  if (const std::optional<IntExportFormat> f = parse_int_export_format(format)) {
     IntExportSpec spec;
-    spec.format = format == "gptq" ? IntExportFormat::kGptq : IntExportFormat::kAwq;
+    spec.format = *f;
     spec.bits = static_cast<int>(r.integer("bits", 4, 2, 8));
     if (spec.bits != 2 && spec.bits != 3 && spec.bits != 4 && spec.bits != 8)
       r.fail("bits", cat("must be 2, 3, 4 or 8, got ", spec.bits));
@@ -160,10 +160,10 @@ void read_quantize(const Reader& r, CompressStep& s) {
     for (const char* k : {"type", "tensor_types", "output_type", "token_embedding_type", "pure", "imatrix"})
       if (r.find(k) != nullptr) r.fail(k, cat("applies to GGUF output, not format ", format));
   } else if (format != "gguf") {
-    r.fail("format", cat("must be gguf, gptq or awq, got '", printable(format), "'"));
+    r.fail("format", cat("must be gguf, gptq, awq or compressed-tensors, got '", printable(format), "'"));
   } else {
     for (const char* k : {"bits", "group_size", "sym"})
-      if (r.find(k) != nullptr) r.fail(k, "applies to format gptq or awq");
+      if (r.find(k) != nullptr) r.fail(k, "applies to format gptq, awq or compressed-tensors");
   }
   QuantizeOptions& q = s.gguf;
   q.type_name = r.string("type", "");

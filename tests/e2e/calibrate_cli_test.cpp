@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -79,21 +80,34 @@ TEST(CalibrateCli, GptqQ4KMBeatsImportanceWeightedRtnAtTheSameSize) {
   EXPECT_LT(ppl_gptq, ppl_rtn);
 }
 
-TEST(CalibrateCli, GptqAndAwqExportsLoadBackAndEvaluate) {
+// Every integer folder format (issue 4's GPTQ and AWQ, issue 12's
+// compressed-tensors), 4 bits in groups of 128: it loads back and evaluates
+// near the F32 model; it is self-contained (its own tokenizer scores the same
+// ids); and a compressed-tensors folder decodes to exactly the weights of the
+// GPTQ or AWQ folder made on the same grid (symmetric GPTQ; asymmetric AWQ),
+// so the two score the same perplexity to the last bit.
+TEST(CalibrateCli, GptqAwqAndCompressedTensorsExportsLoadBackAndEvaluate) {
   LMPACK_REQUIRE_SHARED();
   const std::string text = testing::calibration_stories_file(), d = scratch_dir("calibrate", "exports");
   const double base = perplexity(ts_llama_bin(), true, "256");
   const std::vector<std::string> calib = {"--calib", text, "--calib-samples", "32", "--calib-ctx", "256"};
   struct Case {
+    const char* name;
     const char* format;
     const char* method;
+    bool sym;
     double max_increase_pct;
   };
-  for (const Case& c : {Case{"gptq", "gptq", 2.0}, Case{"awq", "awq", 3.0}}) {
-    SCOPED_TRACE(c.format);
-    const std::string out = d + "/" + c.format;
+  std::map<std::string, double> ppl_of;
+  for (const Case& c : {Case{"gptq", "gptq", "gptq", false, 2.0}, Case{"awq", "awq", "awq", false, 3.0},
+                        Case{"gptq-sym", "gptq", "gptq", true, 2.5},
+                        Case{"ct-sym", "compressed-tensors", "gptq", true, 2.5},
+                        Case{"ct-awq", "compressed-tensors", "awq", false, 3.0}}) {
+    SCOPED_TRACE(c.name);
+    const std::string out = d + "/" + c.name;
     std::vector<std::string> args = {"quantize", ts_llama_bin(), out, "--tokenizer", tok512(), "--format", c.format,
                                      "--method", c.method, "--bits", "4", "--group-size", "128"};
+    if (c.sym) args.push_back("--sym");
     args.insert(args.end(), calib.begin(), calib.end());
     auto r = run_cli(args);
     ASSERT_EQ(r.exit_code, 0) << describe(args, r);
@@ -102,7 +116,8 @@ TEST(CalibrateCli, GptqAndAwqExportsLoadBackAndEvaluate) {
     const auto config = nlohmann::json::parse(slurp(out + "/config.json"));
     EXPECT_EQ(config.at("quantization_config").at("quant_method"), c.format);
     const double ppl = perplexity(out, true, "256");
-    std::printf("ts-llama-4.9M %s 4-bit g128: %.4f (F32 %.4f)\n", c.format, ppl, base);
+    ppl_of[c.name] = ppl;
+    std::printf("ts-llama-4.9M %s 4-bit g128: %.4f (F32 %.4f)\n", c.name, ppl, base);
     EXPECT_LT(100.0 * (ppl / base - 1.0), c.max_increase_pct);
     // Self-contained (issue 12): the folder's own tokenizer.json, written
     // from tok512, scores the same ids: the same perplexity to the last bit.
@@ -114,6 +129,8 @@ TEST(CalibrateCli, GptqAndAwqExportsLoadBackAndEvaluate) {
     EXPECT_EQ(generation.at("bos_token_id"), 1);
     EXPECT_EQ(generation.at("eos_token_id"), 2);
   }
+  EXPECT_EQ(ppl_of["ct-sym"], ppl_of["gptq-sym"]);
+  EXPECT_EQ(ppl_of["ct-awq"], ppl_of["awq"]);
 }
 
 TEST(CalibrateCli, CalibratedMethodsNeedCalibrationText) {

@@ -221,7 +221,9 @@ TEST(CompressCli, GptqFolderAndFloatFolderOutputs) {
   EXPECT_EQ(nlohmann::json::parse(slurp(d + "/hf/config.json")).at("lmpack_recipe"), hf_recipe);
   EXPECT_EQ(testing::names_in(d), (std::vector<std::string>{"g.json", "gq", "h.json", "hf"})) << "a temporary was left";
   EXPECT_EQ(testing::names_in(d + "/gq"),
-            (std::vector<std::string>{"config.json", "model.safetensors", "quantize_config.json"}));
+            (std::vector<std::string>{"config.json", "generation_config.json", "model.safetensors",
+                                      "quantize_config.json", "special_tokens_map.json", "tokenizer.json",
+                                      "tokenizer_config.json"}));
 }
 
 // `quantize` and `prune` are one-step spellings of the same job: their

@@ -111,8 +111,11 @@ TEST(OutputChecks, ExistingModelFolderIsReplacedWhole) {
             (std::vector<std::string>{"config.json", "model.safetensors", "quantize_config.json"}));
   const CliResult r = run_cli({"convert", in.gguf, out, "--type", "f16"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(testing::names_in(out), (std::vector<std::string>{"config.json", "model.safetensors"}))
-      << "no quantize_config.json of the old folder may survive beside the new model";
+  EXPECT_EQ(testing::names_in(out),
+            (std::vector<std::string>{"config.json", "generation_config.json", "model.safetensors",
+                                      "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"}))
+      << "no quantize_config.json of the old folder may survive beside the new model (the GGUF's vocabulary "
+         "comes as tokenizer files)";
   EXPECT_EQ(testing::temporaries_in(in.dir), std::vector<std::string>{});
   EXPECT_EQ(run_cli({"info", out}).exit_code, 0);
 }

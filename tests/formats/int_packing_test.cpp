@@ -1,4 +1,4 @@
-// GPTQ and AWQ int32 packing (formats/int_packing.h): hand-computed words for
+// GPTQ, AWQ and compressed-tensors int32 packing (formats/int_packing.h): hand-computed words for
 // each width (the 3-bit stream across word boundaries, the zero-minus-one
 // convention, AWQ's nibble order), and round trips for every width on
 // random codes with sizes that are not powers of two.
@@ -173,6 +173,83 @@ TEST(IntPacking, AwqRoundTrip) {
       for (int i = 0; i < 8; ++i)
         ASSERT_EQ((static_cast<uint32_t>(q[c * (out / 8) + k]) >> (4 * i)) & 0xF,
                   codes[(8 * k + kAwqOrder[i]) * in + c]);
+}
+
+}  // namespace
+}  // namespace lmpack
+
+namespace lmpack {
+namespace {
+
+// compressed-tensors pack-quantized: the worked example of its pack_to_int32
+// description (8 bits: signed [1, 2] -> unsigned [129, 130] -> padded
+// [129, 130, 0, 0] -> 0b00000000'00000000'10000010'10000001 = 33409).
+TEST(IntPacking, CompressedTensorsPublishedExample) {
+  const std::vector<uint8_t> codes = {129, 130};
+  int32_t w = 0;
+  pack_ct_rows(&w, codes.data(), 1, 2, 8);
+  EXPECT_EQ(w, 33409);
+  std::vector<uint8_t> back(2);
+  unpack_ct_rows(back.data(), &w, 1, 2, 8);
+  EXPECT_EQ(back, codes);
+}
+
+// 4 bits: 8 values per word, value j in bits [4j, 4j+4); a row of 9 values
+// takes two words, the second zero-padded; rows stay apart.
+TEST(IntPacking, CompressedTensors4BitRowsAndPadding) {
+  EXPECT_EQ(ct_packed_words(9, 4), 2);
+  EXPECT_EQ(ct_packed_words(8, 4), 1);
+  EXPECT_EQ(ct_packed_words(5, 8), 2);
+  std::vector<uint8_t> codes(18);
+  for (int i = 0; i < 9; ++i) codes[i] = static_cast<uint8_t>(i);            // row 0: signed -8 .. 0
+  for (int i = 0; i < 9; ++i) codes[9 + i] = static_cast<uint8_t>(15 - i);  // row 1
+  std::vector<int32_t> q(4, -1);
+  pack_ct_rows(q.data(), codes.data(), 2, 9, 4);
+  EXPECT_EQ(q[0], word(0x76543210u));
+  EXPECT_EQ(q[1], word(0x00000008u));
+  EXPECT_EQ(q[2], word(0x89ABCDEFu));
+  EXPECT_EQ(q[3], word(0x00000007u));
+  std::vector<uint8_t> back(18);
+  unpack_ct_rows(back.data(), q.data(), 2, 9, 4);
+  EXPECT_EQ(back, codes);
+}
+
+// Zero points [out, n_groups] packed along the output dimension: 3 rows of
+// 2 groups at 4 bits make one word per group, row r in bits [4r, 4r+4).
+TEST(IntPacking, CompressedTensorsZeroPointsAlongTheOutputDimension) {
+  const std::vector<int32_t> zeros = {1, 9,   // row 0
+                                      2, 10,  // row 1
+                                      3, 15};  // row 2
+  std::vector<int32_t> q(2, -1);
+  pack_ct_columns(q.data(), zeros.data(), 3, 2, 4);
+  EXPECT_EQ(q[0], word(0x321u));
+  EXPECT_EQ(q[1], word(0xFA9u));
+  std::vector<int32_t> back(6);
+  unpack_ct_columns(back.data(), q.data(), 3, 2, 4);
+  EXPECT_EQ(back, zeros);
+}
+
+TEST(IntPacking, CompressedTensorsRoundTripsAtBothWidths) {
+  std::mt19937 gen(12);
+  for (int bits : {4, 8}) {
+    for (int64_t cols : {1, 7, 8, 33, 129}) {
+      const int64_t rows = 5;
+      std::vector<uint8_t> codes(static_cast<size_t>(rows * cols));
+      for (auto& c : codes) c = static_cast<uint8_t>(gen() & ((1u << bits) - 1));
+      std::vector<int32_t> q(static_cast<size_t>(rows * ct_packed_words(cols, bits)));
+      pack_ct_rows(q.data(), codes.data(), rows, cols, bits);
+      std::vector<uint8_t> back(codes.size());
+      unpack_ct_rows(back.data(), q.data(), rows, cols, bits);
+      EXPECT_EQ(back, codes) << bits << " bits, " << cols << " columns";
+      std::vector<int32_t> zeros(static_cast<size_t>(cols * 3));
+      for (auto& z : zeros) z = static_cast<int32_t>(gen() & ((1u << bits) - 1));
+      std::vector<int32_t> qz(static_cast<size_t>(ct_packed_words(cols, bits) * 3));
+      pack_ct_columns(qz.data(), zeros.data(), cols, 3, bits);
+      std::vector<int32_t> zback(zeros.size());
+      unpack_ct_columns(zback.data(), qz.data(), cols, 3, bits);
+      EXPECT_EQ(zback, zeros) << bits << " bits, " << cols << " rows";
+    }
+  }
 }
 
 }  // namespace

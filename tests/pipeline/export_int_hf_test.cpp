@@ -1,5 +1,6 @@
-// GPTQ and AWQ safetensors exports (pipeline/export_int_hf.h) and loading
-// them back (model/load_hf_int.h): a random Llama/Qwen2 whose rows fit every
+// GPTQ, AWQ and compressed-tensors safetensors exports
+// (pipeline/export_int_hf.h) and loading them back (model/load_hf_int.h,
+// model/load_hf_compressed.h): a random Llama/Qwen2 whose rows fit every
 // width is quantized with RTN by a test CalibratedTensors, written, loaded
 // with load_checkpoint, and every linear must decode to exactly
 // fp16(scale) · (code - zero) of the matrix that was supplied, in the
@@ -339,6 +340,105 @@ TEST(ExportIntHf, AwqWordsFollowThePublicLayout) {
     }
 }
 
+// compressed-tensors pack-quantized: every width, symmetric and not, per
+// group and per channel, with q/k rows and Qwen2 biases; exact decode.
+TEST(ExportIntHf, CompressedTensorsRoundTripsEveryWidthSymAndAsym) {
+  const Checkpoint src = load_checkpoint(random_model_dir(true));
+  for (int bits : {4, 8})
+    for (bool sym : {false, true})
+      for (int64_t group : {int64_t{32}, int64_t{-1}}) {
+        SCOPED_TRACE(cat(bits, " bits, sym ", sym, ", group ", group));
+        IntExportSpec spec;
+        spec.format = IntExportFormat::kCompressedTensors;
+        spec.bits = bits;
+        spec.symmetric = sym;
+        spec.group_size = group;
+        IntGridSpec grid;
+        grid.bits = bits;
+        grid.symmetric = sym;
+        RtnTensors t(src, grid, group);
+        const std::string dir = temp(cat("ct", bits, sym ? "s" : "a", group));
+        save_int_quantized_hf(src, dir, spec, t);
+        check_loaded(src, t, dir);
+        EXPECT_LE(max_logit_difference(src, t, dir), 1e-5);
+        EXPECT_FALSE(fs::exists(dir + "/quantize_config.json"));
+        EXPECT_FALSE(fs::exists(dir + "/quant_config.json"));
+      }
+}
+
+// The words and the config against the published description, by hand.
+TEST(ExportIntHf, CompressedTensorsWordsAndConfigFollowThePublicLayout) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec spec;
+  spec.format = IntExportFormat::kCompressedTensors;
+  spec.group_size = 32;
+  spec.act_order = true;
+  IntGridSpec grid;  // asymmetric 4-bit
+  RtnTensors t(src, grid, 32);
+  const std::string dir = temp("ct_words");
+  save_int_quantized_hf(src, dir, spec, t);
+  const SafetensorsFile st = read_safetensors(dir + "/model.safetensors");
+  const std::string p = "model.layers.1.mlp.down_proj.";  // 64 x 128
+  ASSERT_EQ(st.find(p + "weight_packed")->shape, (std::vector<int64_t>{64, 16}));
+  ASSERT_EQ(st.find(p + "weight_packed")->dtype, DType::I32);
+  ASSERT_EQ(st.find(p + "weight_scale")->shape, (std::vector<int64_t>{64, 4}));
+  ASSERT_EQ(st.find(p + "weight_scale")->dtype, DType::F16);
+  ASSERT_EQ(st.find(p + "weight_zero_point")->shape, (std::vector<int64_t>{8, 4}));
+  ASSERT_EQ(st.find(p + "weight_shape")->dtype, DType::I64);
+  EXPECT_EQ(st.find(p + "weight"), nullptr);
+  int64_t shape[2];
+  std::memcpy(shape, st.find(p + "weight_shape")->data, sizeof(shape));
+  EXPECT_EQ(shape[0], 64);
+  EXPECT_EQ(shape[1], 128);
+  const QuantizedMatrix& m = t.given.at("blk.1.ffn_down.weight");
+  const auto* qw = reinterpret_cast<const int32_t*>(st.find(p + "weight_packed")->data);
+  const auto* qz = reinterpret_cast<const int32_t*>(st.find(p + "weight_zero_point")->data);
+  const auto* sc = reinterpret_cast<const uint16_t*>(st.find(p + "weight_scale")->data);
+  for (int64_t o = 0; o < 64; ++o)
+    for (int64_t k = 0; k < 16; ++k) {  // row o, inputs 8k .. 8k+7 in nibbles 0..7
+      uint32_t w = 0;
+      for (int i = 0; i < 8; ++i) w |= uint32_t{m.codes[o * 128 + 8 * k + i]} << (4 * i);
+      ASSERT_EQ(static_cast<uint32_t>(qw[o * 16 + k]), w);
+    }
+  for (int64_t k = 0; k < 8; ++k)
+    for (int64_t g = 0; g < 4; ++g) {  // rows 8k .. 8k+7 of group g in nibbles 0..7
+      uint32_t w = 0;
+      for (int i = 0; i < 8; ++i) w |= static_cast<uint32_t>(m.zeros[(8 * k + i) * 4 + g]) << (4 * i);
+      ASSERT_EQ(static_cast<uint32_t>(qz[k * 4 + g]), w);
+    }
+  for (int64_t i = 0; i < 64 * 4; ++i) ASSERT_EQ(sc[i], f32_to_fp16(m.scales[i]));  // [out, n_groups]
+  const json c = read_json(dir + "/config.json");
+  EXPECT_EQ(c["quantization_config"], json::parse(R"({
+    "quant_method": "compressed-tensors", "format": "pack-quantized", "quantization_status": "compressed",
+    "config_groups": {"group_0": {"targets": ["Linear"],
+      "weights": {"num_bits": 4, "type": "int", "symmetric": false, "strategy": "group", "group_size": 32,
+                  "actorder": "weight", "block_structure": null, "dynamic": false, "observer": "minmax"},
+      "input_activations": null, "output_activations": null}},
+    "ignore": ["lm_head"], "kv_cache_scheme": null, "global_compression_ratio": null})"));
+  EXPECT_EQ(c["torch_dtype"], "float16");
+}
+
+// A symmetric file has no zero points: a zero other than 2^(bits-1) is refused.
+TEST(ExportIntHf, CompressedTensorsSymmetricNeedsTheMiddleZero) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec spec;
+  spec.format = IntExportFormat::kCompressedTensors;
+  spec.symmetric = true;
+  spec.group_size = 32;
+  IntGridSpec grid;  // asymmetric: zeros anywhere
+  RtnTensors t(src, grid, 32);
+  const std::string dir = temp("ct_sym_bad");
+  try {
+    save_int_quantized_hf(src, dir, spec, t);
+    FAIL() << "an asymmetric grid was written as symmetric";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("a symmetric compressed-tensors file stores none, which means 8"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir));
+}
+
 TEST(ExportIntHf, BlocksAreAskedInOrderOnce) {
   const Checkpoint src = load_checkpoint(random_model_dir(false));
   IntExportSpec spec;
@@ -538,6 +638,58 @@ TEST(ExportIntHf, BrokenExportsNameFileAndTensor) {
   fs::copy(good + "/quantize_config.json", bad + "/quantize_config.json");
   Checkpoint back = load_checkpoint(bad);
   EXPECT_EQ(decoded(back.tensor("blk.1.attn_k.weight")), expected_weights(t.given.at("blk.1.attn_k.weight")));
+}
+
+}  // namespace
+}  // namespace lmpack
+
+namespace lmpack {
+namespace {
+
+// A broken compressed-tensors folder names the file and the tensor or key.
+TEST(ExportIntHf, BrokenCompressedTensorsExportsNameFileTensorAndKey) {
+  const Checkpoint src = load_checkpoint(random_model_dir(false));
+  IntExportSpec spec;
+  spec.format = IntExportFormat::kCompressedTensors;
+  spec.group_size = 32;
+  RtnTensors t(src, IntGridSpec{}, 32);
+  const std::string good = temp("ct_good");
+  save_int_quantized_hf(src, good, spec, t);
+  const std::string bad = temp("ct_bad");
+  const std::string k = "model.layers.1.self_attn.k_proj.";
+
+  rewrite(good, bad, [&](TensorInfo& ti, std::vector<uint8_t>&) { return ti.name != k + "weight_shape"; });
+  expect_load_error(bad, "'" + k + "weight_packed' has no '" + k + "weight_shape'");
+  rewrite(good, bad, [&](TensorInfo& ti, std::vector<uint8_t>&) { return ti.name != k + "weight_zero_point"; });
+  expect_load_error(bad, "is asymmetric");
+  rewrite(good, bad, [&](TensorInfo& ti, std::vector<uint8_t>& b) {
+    if (ti.name == k + "weight_shape") {
+      const int64_t wrong[2] = {32, 72};  // packed [32, 8] holds 64 inputs
+      std::memcpy(b.data(), wrong, sizeof(wrong));
+    }
+    return true;
+  });
+  expect_load_error(bad, k + "weight_packed': shape [32, 8]; expected [32, 9]");
+
+  // The configuration: each key lmpack does not read is named.
+  const json config = read_json(good + "/config.json");
+  auto with = [&](const std::function<void(json&)>& edit) {
+    rewrite(good, bad, [](TensorInfo&, std::vector<uint8_t>&) { return true; });
+    json c = config;
+    edit(c["quantization_config"]);
+    std::ofstream(bad + "/config.json") << c.dump(2);
+  };
+  with([](json& q) { q["format"] = "marlin-24"; });
+  expect_load_error(bad, "key 'quantization_config.format' 'marlin-24' is not supported (pack-quantized)");
+  with([](json& q) { q["config_groups"]["group_0"]["weights"]["num_bits"] = 3; });
+  expect_load_error(bad, "key 'quantization_config.config_groups.group_0.weights.num_bits' must be 4 or 8, got 3");
+  with([](json& q) { q["config_groups"]["group_0"]["input_activations"] = {{"num_bits", 8}}; });
+  expect_load_error(bad, "activation quantization is not supported");
+  with([](json& q) {
+    q["config_groups"]["group_1"] = q["config_groups"]["group_0"];
+    q["config_groups"]["group_1"]["weights"]["group_size"] = 64;
+  });
+  expect_load_error(bad, "differ from another group's");
 }
 
 }  // namespace

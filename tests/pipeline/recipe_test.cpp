@@ -151,7 +151,7 @@ TEST(Recipe, MistakesNameTheFileAndTheKey) {
        "r.json: steps[0].quantize.method: must be rtn, gptq, awq or awq+gptq, got 'obq'"},
       {R"({"steps": [{"quantize": {"type": "Q9_K"}}]})", nullptr},
       {R"({"steps": [{"quantize": {"tensor_types": ["ffn_down"]}}]})", nullptr},
-      {R"({"steps": [{"quantize": {"bits": 4}}]})", "r.json: steps[0].quantize.bits: applies to format gptq or awq"},
+      {R"({"steps": [{"quantize": {"bits": 4}}]})", "r.json: steps[0].quantize.bits: applies to format gptq, awq or compressed-tensors"},
       {R"({"steps": [{"quantize": {"format": "awq", "type": "Q4_0"}}]})",
        "r.json: steps[0].quantize.type: applies to GGUF output, not format awq"},
       {R"({"steps": [{"quantize": {"format": "gptq", "bits": 5}}]})",

@@ -5,7 +5,7 @@
 // its ratio to the input (--json: the same as one JSON object). --method
 // gptq|awq|awq+gptq (with --calib) runs the calibration engine and reports
 // each layer's relative output error on the calibration set. --format
-// gptq|awq writes a Hugging Face folder with integer group-quantized linears
+// gptq|awq|compressed-tensors writes a Hugging Face folder with integer group-quantized linears
 // instead (--bits, --group-size, --sym, --act-order). The output records the
 // step in its metadata (lmpack.recipe), as `lmpack compress` does.
 #include <algorithm>
@@ -60,16 +60,17 @@ CompressStep quantize_step(const QuantizeCliOptions& o) {
   s.act_order = o.act_order;
   s.damp = o.damp;
   s.gguf.imatrix_path = o.imatrix;
-  if (o.format == "gptq" || o.format == "awq") {
+  if (const std::optional<IntExportFormat> f = parse_int_export_format(o.format)) {
     IntExportSpec spec;
-    spec.format = o.format == "awq" ? IntExportFormat::kAwq : IntExportFormat::kGptq;
+    spec.format = *f;
     spec.bits = o.bits;
     spec.group_size = o.group_size;
     spec.symmetric = o.sym;
     s.int_export = spec;
     return s;
   }
-  if (o.format != "gguf") throw Error("--format", cat("must be gguf, gptq or awq, got '", o.format, "'"));
+  if (o.format != "gguf")
+    throw Error("--format", cat("must be gguf, gptq, awq or compressed-tensors, got '", o.format, "'"));
   if (o.type.empty()) throw Error("TYPE", "is required for GGUF output (e.g. Q4_K_M)");
   s.gguf.type_name = o.type;
   for (const std::string& arg : o.tensor_types) s.gguf.tensor_types.push_back(split_tensor_type_argument("--tensor-type", arg));
@@ -247,10 +248,11 @@ Command add_quantize_command(CLI::App& parent) {
   app->add_flag("--json", o->json, "One JSON object on stdout");
   app->add_option("--method", o->method,
                   "rtn (default), gptq, awq or awq+gptq; all but rtn need --calib");
-  app->add_option("--format", o->format, "gguf (default), gptq or awq (Hugging Face folder, integer groups)");
+  app->add_option("--format", o->format,
+                  "gguf (default), gptq, awq or compressed-tensors (Hugging Face folder, integer groups)");
   app->add_option("--bits", o->bits, "Integer grid bits for --format gptq/awq: 2, 3, 4 or 8 (default 4)");
   app->add_option("--group-size", o->group_size, "Columns per group for --format gptq/awq (default 128; -1 per channel)");
-  app->add_flag("--sym", o->sym, "Symmetric integer grid (--format gptq)");
+  app->add_flag("--sym", o->sym, "Symmetric integer grid (--format gptq or compressed-tensors)");
   app->add_flag("--act-order", o->act_order, "GPTQ act-order with static groups (--format gptq)");
   app->add_option("--damp", o->damp, "GPTQ dampening, fraction of mean diag(H) (default 0.01)");
   app->add_flag("--awq-clip", o->awq_clip, "AWQ clipping search (integer grids)");
