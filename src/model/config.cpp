@@ -25,6 +25,10 @@ void ModelConfig::validate(const std::string& where) const {
                            " exceeds lmpack's limit of ", kMaxModelWidth, " (corrupt header?)"));
   if (n_heads % n_kv_heads != 0)
     throw Error(where, cat("head count ", n_heads, " is not a multiple of KV head count ", n_kv_heads));
+  if (sliding_window < 0 || sliding_window > kMaxContextLength)
+    throw Error(where, cat("sliding window ", sliding_window, " must be in [0, ", kMaxContextLength, "] (0: none)"));
+  if (sliding_window_pattern < 1 || sliding_window_pattern > kMaxLayers)
+    throw Error(where, cat("sliding-window pattern ", sliding_window_pattern, " must be in [1, ", kMaxLayers, "]"));
   if (head_dim % 2 != 0) throw Error(where, cat("head dimension ", head_dim, " is odd; RoPE needs pairs"));
   if (!(rms_eps > 0.0f) || !std::isfinite(rms_eps)) throw Error(where, cat("rms_norm_eps must be positive, got ", rms_eps));
   if (!(rope_theta > 0.0f) || !std::isfinite(rope_theta)) throw Error(where, cat("rope_theta must be positive, got ", rope_theta));

@@ -43,8 +43,20 @@ struct ModelConfig {
   bool tied_embeddings = false;        // output projection = token embedding
   bool attn_qkv_bias = false;          // Qwen2: q/k/v projections carry biases
   bool attn_qk_norm = false;           // Qwen3: RMSNorm over each head of q and k ([head_dim] weights), before RoPE
+  // Sliding-window attention (Mistral): a query at position p of a windowed
+  // layer sees the keys at positions p - sliding_window + 1 .. p only. 0: none.
+  int64_t sliding_window = 0;
+  // Which layers are windowed: with pattern n > 1, layer l is windowed unless
+  // (l + 1) % n == 0 (every n-th layer global, llama.cpp's swa pattern); with
+  // 1, every layer.
+  int64_t sliding_window_pattern = 1;
 
   int64_t q_dim() const { return n_heads * head_dim; }
+  // The window of layer l's attention (0: it sees every earlier position).
+  int64_t attention_window(int64_t layer) const {
+    if (sliding_window <= 0) return 0;
+    return sliding_window_pattern <= 1 || (layer + 1) % sliding_window_pattern != 0 ? sliding_window : 0;
+  }
   int64_t kv_dim() const { return n_kv_heads * head_dim; }
   // Throws Error(where, ...) naming the first inconsistent or out-of-range
   // field (the limits above).

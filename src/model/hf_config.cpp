@@ -190,7 +190,8 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
   c.attn_qkv_bias = arch.qkv_bias;
   c.attn_qk_norm = arch.qk_norm;
   if (r.boolean("use_sliding_window", false))
-    throw Error(where, "use_sliding_window true is not supported (sliding-window attention is not implemented)");
+    throw Error(where, "use_sliding_window true is not supported (Qwen's windowed upper layers are not implemented)");
+  if (c.architecture == "mistral") c.sliding_window = r.integer("sliding_window", 0);  // null: none
 
   if (r.get("hidden_act") != nullptr) {
     std::string act = r.string("hidden_act");
@@ -259,6 +260,8 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
     j["rope_scaling"] = nullptr;
   }
   j["hidden_act"] = "silu";
+  if (config.architecture == "mistral")
+    j["sliding_window"] = config.sliding_window > 0 ? nlohmann::ordered_json(config.sliding_window) : nullptr;
   if (arch->qk_norm) {  // Qwen3Config's keys for what lmpack runs: no biases, full attention
     j["attention_bias"] = false;
     j["use_sliding_window"] = false;

@@ -9,7 +9,8 @@
 // always has q/k/v biases. Qwen3 always has per-head q/k norms and needs
 // head_dim (its config class defaults it to 128, not hidden/heads, so an
 // absent one is refused rather than guessed); use_sliding_window true is
-// refused. Every error names the file and the key.
+// refused. Mistral's sliding_window (an integer, or null for none) is read
+// and applied to every layer. Every error names the file and the key.
 #pragma once
 
 #include <string>

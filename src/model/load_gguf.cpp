@@ -82,6 +82,11 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
     throw Error(g.path, cat(p, "rope.freq_base is ", cfg.rope_theta, ", must be positive"));
   cfg.attn_qkv_bias = arch == "qwen2";
   cfg.attn_qk_norm = arch == "qwen3";
+  // Written by lmpack for a Mistral (llama.cpp's llama ignores it).
+  if (arch == "llama" && g.find(p + "attention.sliding_window") != nullptr) {
+    cfg.sliding_window = positive(g, p + "attention.sliding_window", g.get_int(p + "attention.sliding_window"));
+    cfg.architecture = "mistral";
+  }
 
   for (TensorInfo& t : g.tensors) {
     std::string name = t.name;

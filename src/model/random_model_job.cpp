@@ -45,6 +45,11 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
   c.n_heads = r.n_heads;
   c.n_kv_heads = kv;
   c.head_dim = r.head_dim.value_or(r.dim / r.n_heads);
+  if (r.sliding_window != 0) {
+    if (r.architecture != "mistral") throw Error("sliding_window", cat("applies to mistral, not ", r.architecture));
+    require_positive("sliding_window", r.sliding_window);
+    c.sliding_window = r.sliding_window;
+  }
   c.vocab_size = r.vocab_size;
   c.context_length = r.context_length;
   c.tied_embeddings = r.tied_embeddings;

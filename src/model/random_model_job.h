@@ -23,6 +23,7 @@ struct RandomModelRequest {
   int64_t n_heads = 0;
   std::optional<int64_t> n_kv_heads;  // none: n_heads
   std::optional<int64_t> head_dim;    // none: dim / n_heads
+  int64_t sliding_window = 0;         // mistral: every layer's attention window (0: none)
   int64_t vocab_size = 32000;
   int64_t context_length = 2048;
   bool tied_embeddings = false;

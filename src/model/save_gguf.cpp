@@ -137,6 +137,9 @@ void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_typ
   w.add_f32(p + "rope.freq_base", c.rope_theta);
   w.add_f32(p + "attention.layer_norm_rms_epsilon", c.rms_eps);
   add_u32_checked(w, ckpt.path, p + "rope.dimension_count", c.head_dim);
+  // llama.cpp's llama reads no window (it runs Mistral with full attention);
+  // the key keeps the model's own for lmpack, which applies it.
+  if (c.sliding_window > 0) add_u32_checked(w, ckpt.path, p + "attention.sliding_window", c.sliding_window);
   // llama.cpp assumes head_dim = embedding_length / head_count unless told.
   if (c.head_dim * c.n_heads != c.dim) {
     add_u32_checked(w, ckpt.path, p + "attention.key_length", c.head_dim);

@@ -31,6 +31,7 @@ std::vector<float> decode_tensor(const Checkpoint& ckpt, const std::string& name
 BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer) {
   const std::string p = cat("blk.", layer, ".");
   BlockF32 b;
+  b.layer = layer;
   b.attn_norm = decode_tensor(ckpt, p + "attn_norm.weight");
   b.wq = decode_tensor(ckpt, p + "attn_q.weight");
   b.wk = decode_tensor(ckpt, p + "attn_k.weight");
@@ -93,7 +94,7 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
       const int64_t kv_off = (h / group) * hd;
       float* s = scratch.data() + static_cast<size_t>(omp_get_thread_num()) * ctx;
       attention_causal(aw + h * hd, q.data() + h * hd, k.data() + kv_off, v.data() + kv_off, s, ctx, 0, hd, q_dim,
-                       q_dim, kv_dim, scale);
+                       q_dim, kv_dim, scale, c.attention_window(b.layer));
     });
   }
 }

@@ -28,6 +28,7 @@ namespace lmpack {
 
 // One block's tensors decoded to fp32, canonical layouts (checkpoint.h).
 struct BlockF32 {
+  int64_t layer = 0;                    // its index in the model (which layers use a sliding window)
   std::vector<float> attn_norm;         // [dim]
   std::vector<float> wq, wk, wv;        // [q_dim, dim], [kv_dim, dim], [kv_dim, dim]
   std::vector<float> bq, bk, bv;        // [q_dim], [kv_dim], [kv_dim] or empty

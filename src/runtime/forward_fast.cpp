@@ -144,6 +144,7 @@ class FastForward final : public ForwardPass {
         rope(k + i * kv_dim, cos, sin, c.n_kv_heads, hd);
       });
 
+      const int64_t window = c.attention_window(l);
       // Tasks (head h, query block b), heads fastest so that neighbouring
       // tasks share a KV head.
       const int64_t n_blocks = (m + kQueryBlock - 1) / kQueryBlock;
@@ -153,7 +154,7 @@ class FastForward final : public ForwardPass {
         const int64_t kv_off = (h / group) * hd;
         float* scratch = scratch_.data() + static_cast<size_t>(omp_get_thread_num()) * max_context_;
         attention_causal(att + i0 * q_dim + h * hd, q + i0 * q_dim + h * hd, kc + kv_off, vc + kv_off, scratch,
-                         nq, pos0 + i0, hd, q_dim, q_dim, kv_dim, scale);
+                         nq, pos0 + i0, hd, q_dim, q_dim, kv_dim, scale, window);
       };
       // A parallel region costs microseconds (far more on a loaded machine),
       // so a small model's generation step attends on the calling thread.

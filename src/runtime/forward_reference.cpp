@@ -8,7 +8,8 @@
 //   (Qwen3) every head of q and k = rmsnorm(head) * q_norm / k_norm
 //   rotate adjacent pairs (2j, 2j+1) of every head of q and k by pos * inv_freq[j]
 //   for each query head h: kv head = h / (n_heads / n_kv_heads);
-//     att_t = softmax_t(q_h . k_t / sqrt(head_dim)), t = 0..pos; xb2_h = sum_t att_t v_t
+//     att_t = softmax_t(q_h . k_t / sqrt(head_dim)), t = first..pos; xb2_h = sum_t att_t v_t
+//     (first = 0, or pos - window + 1 in a sliding-window layer)
 //   x += wo xb2
 //   xb = rmsnorm(x) * ffn_norm;  x += w_down(silu(w_gate xb) * (w_up xb))
 // logits = output · rmsnorm(x) * output_norm
@@ -108,18 +109,20 @@ class ReferenceForward final : public ForwardPass {
 
       // xb2: [q_dim] attention output, head by head
       const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      const int64_t window = c.attention_window(l);
+      const int64_t first = window > 0 && pos >= window ? pos - window + 1 : 0;
       for (int64_t h = 0; h < c.n_heads; ++h) {
         const float* qh = q_.data() + h * hd;  // [hd]
         const int64_t kvh = h / group;
-        // att: [pos + 1]
-        for (int64_t t = 0; t <= pos; ++t)
-          att_[t] = dot_reference(qh, k_cache + t * kv_dim + kvh * hd, hd) * scale;
-        softmax_reference(att_.data(), pos + 1);
+        // att: [pos + 1 - first]
+        for (int64_t t = first; t <= pos; ++t)
+          att_[t - first] = dot_reference(qh, k_cache + t * kv_dim + kvh * hd, hd) * scale;
+        softmax_reference(att_.data(), pos + 1 - first);
         float* out = xb2_.data() + h * hd;  // [hd]
         for (int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
-        for (int64_t t = 0; t <= pos; ++t) {
+        for (int64_t t = first; t <= pos; ++t) {
           const float* vt = v_cache + t * kv_dim + kvh * hd;  // [hd]
-          for (int64_t i = 0; i < hd; ++i) out[i] += att_[t] * vt[i];
+          for (int64_t i = 0; i < hd; ++i) out[i] += att_[t - first] * vt[i];
         }
       }
       // x += wo · xb2

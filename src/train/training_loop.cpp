@@ -115,6 +115,10 @@ TrainReport run_training(TrainableModel& model, const Checkpoint& base, const st
   const int64_t seq = training_seq(r, c);
   if (seq > c.context_length)
     throw Error("seq", cat(seq, " tokens per sequence is beyond the model's context of ", c.context_length));
+  // The training pass attends over whole sequences: exact while they fit the window.
+  if (c.sliding_window > 0 && seq > c.sliding_window)
+    throw Error("seq", cat(seq, " tokens per sequence is beyond the model's sliding window of ", c.sliding_window,
+                           " tokens, which the training pass does not apply"));
   const int64_t warmup = r.warmup ? *r.warmup : r.steps / 20;
 
   for (int32_t id : stream)

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace lmpack {
@@ -41,7 +43,7 @@ TEST_P(AttentionTest, MatchesNaive) {
   for (int variant = 0; variant < 2; ++variant) {
     std::vector<float> out(n_q * out_stride, 123.0f), scratch(n_kv);
     (variant == 0 ? attention_causal : attention_causal_reference)(out.data() + hd, qh, kh, vh, scratch.data(), n_q,
-                                                                   pos0, hd, out_stride, q_stride, kv_stride, scale);
+                                                                   pos0, hd, out_stride, q_stride, kv_stride, scale, 0);
     for (int64_t i = 0; i < n_q; ++i) {
       const int64_t keys = pos0 + i + 1;
       std::vector<double> p(keys);
@@ -75,6 +77,35 @@ TEST(Attention, FirstPositionReturnsItsOwnValue) {
   float out[4], scratch[1];
   attention_causal(out, q, k, v, scratch, 1, 0, 4, 4, 4, 4, 0.5f);
   for (int d = 0; d < 4; ++d) EXPECT_FLOAT_EQ(out[d], v[d]);
+}
+
+// A sliding window w: query i attends exactly as if the keys before
+// position pos0 + i - w + 1 did not exist (both kernels, windows shorter and
+// longer than the history, a block of queries crossing the window's start).
+TEST(Attention, SlidingWindowDropsTheKeysBeforeIt) {
+  const int64_t hd = 8, n_q = 6, pos0 = 9, n_kv = pos0 + n_q;
+  auto q = random_vector(n_q * hd, 4), k = random_vector(n_kv * hd, 5), v = random_vector(n_kv * hd, 6);
+  for (int64_t window : {1, 3, 10, 15, 100}) {
+    for (int variant = 0; variant < 2; ++variant) {
+      SCOPED_TRACE("window " + std::to_string(window) + (variant == 0 ? " fast" : " reference"));
+      auto run = variant == 0 ? attention_causal : attention_causal_reference;
+      std::vector<float> out(n_q * hd), scratch(n_kv);
+      run(out.data(), q.data(), k.data(), v.data(), scratch.data(), n_q, pos0, hd, hd, hd, hd, 0.3f, window);
+      for (int64_t i = 0; i < n_q; ++i) {
+        // The same query alone against only the keys it may see, from position 0.
+        const int64_t first = std::max<int64_t>(0, pos0 + i - window + 1), keys = pos0 + i + 1 - first;
+        std::vector<float> alone(hd), s(keys);
+        attention_causal_reference(alone.data(), q.data() + i * hd, k.data() + first * hd, v.data() + first * hd,
+                                   s.data(), 1, keys - 1, hd, hd, hd, hd, 0.3f);
+        for (int64_t d = 0; d < hd; ++d) ASSERT_NEAR(out[i * hd + d], alone[d], 1e-5f) << "query " << i;
+      }
+    }
+  }
+  // A window of one: every query returns its own value.
+  std::vector<float> out(n_q * hd), scratch(n_kv);
+  attention_causal(out.data(), q.data(), k.data(), v.data(), scratch.data(), n_q, pos0, hd, hd, hd, hd, 0.3f, 1);
+  for (int64_t i = 0; i < n_q; ++i)
+    for (int64_t d = 0; d < hd; ++d) ASSERT_EQ(out[i * hd + d], v[(pos0 + i) * hd + d]);
 }
 
 }  // namespace

@@ -92,6 +92,19 @@ TEST(HfConfig, MistralWithDefaults) {
   EXPECT_FLOAT_EQ(c.rms_eps, 1e-6f);
   EXPECT_FALSE(c.tied_embeddings);
   EXPECT_FALSE(c.attn_qkv_bias);
+  // The window is applied to every layer; Mistral v0.2+ writes null (none).
+  EXPECT_EQ(c.sliding_window, 4096);
+  EXPECT_EQ(c.attention_window(0), 4096);
+  EXPECT_EQ(c.attention_window(31), 4096);
+  json j = json::parse(text);
+  EXPECT_EQ(json::parse(hf_config_to_json(c, {}))["sliding_window"], 4096);
+  j["sliding_window"] = nullptr;
+  c = parse_hf_config(j.dump(), "cfg.json");
+  EXPECT_EQ(c.sliding_window, 0);
+  EXPECT_EQ(c.attention_window(0), 0);
+  EXPECT_TRUE(json::parse(hf_config_to_json(c, {}))["sliding_window"].is_null());
+  j["sliding_window"] = -5;
+  EXPECT_NE(error_of(j.dump()).find("sliding window -5 must be in [0, "), std::string::npos);
 }
 
 TEST(HfConfig, Qwen2HasBiasesAndExplicitHeadDim) {

@@ -151,6 +151,16 @@ TEST_F(TrainJob, BadRequestsNameTheirField) {
   TrainRequest long_seq = request("x.gguf");
   long_seq.training.seq = 129;
   EXPECT_EQ(error_of(long_seq), "seq: 129 tokens per sequence is beyond the model's context of 128");
+  // A Mistral's window: the training pass attends over whole sequences, so a
+  // sequence longer than the window is refused rather than trained wrongly.
+  const std::string mistral = dir_ + "/mistral.json";
+  std::ofstream(mistral) << R"({"architectures": ["MistralForCausalLM"], "hidden_size": 64,
+    "intermediate_size": 160, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "vocab_size": 512, "max_position_embeddings": 128, "sliding_window": 32, "tie_word_embeddings": true})";
+  TrainRequest windowed = request("x.gguf");
+  windowed.config = mistral;
+  EXPECT_EQ(error_of(windowed), "seq: 64 tokens per sequence is beyond the model's sliding window of 32 tokens, "
+                                "which the training pass does not apply");
   TrainRequest lr = request("x.gguf");
   lr.training.min_lr = 1.0f;
   EXPECT_EQ(error_of(lr), "min_lr: must be between 0 and `lr` (0.003), got 1");

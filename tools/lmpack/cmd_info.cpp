@@ -55,6 +55,9 @@ nlohmann::json info_json(const Checkpoint& ckpt) {
                  {"rms_eps", float_for_json(c.rms_eps)},
                  {"rope_theta", float_for_json(c.rope_theta)},
                  {"tied_embeddings", c.tied_embeddings},
+                 {"qkv_bias", c.attn_qkv_bias},
+                 {"qk_norm", c.attn_qk_norm},
+                 {"sliding_window", c.sliding_window},
                  {"rope_scaling", rope_scaling_json(c.rope_scaling)}};
   j["parameters"] = ckpt.parameter_count();
   j["bytes"] = ckpt.tensor_bytes();
@@ -81,11 +84,12 @@ void print_human(const Checkpoint& ckpt) {
               static_cast<long long>(c.dim), static_cast<long long>(c.hidden_dim),
               static_cast<long long>(c.n_layers), static_cast<long long>(c.n_heads),
               static_cast<long long>(c.n_kv_heads), static_cast<long long>(c.head_dim));
-  std::printf("vocab %lld, context %lld, rms_eps %g, rope_theta %g%s, %s embeddings%s%s\n",
+  std::printf("vocab %lld, context %lld, rms_eps %g, rope_theta %g%s, %s embeddings%s%s%s\n",
               static_cast<long long>(c.vocab_size), static_cast<long long>(c.context_length), c.rms_eps,
               c.rope_theta, c.rope_scaling.type == RopeScaling::Type::kLlama3 ? " (llama3 scaling)" : "",
               c.tied_embeddings ? "tied" : "untied", c.attn_qkv_bias ? ", q/k/v biases" : "",
-              c.attn_qk_norm ? ", per-head q/k norms" : "");
+              c.attn_qk_norm ? ", per-head q/k norms" : "",
+              c.sliding_window > 0 ? cat(", sliding window ", c.sliding_window).c_str() : "");
   std::printf("parameters    %lld\n", static_cast<long long>(ckpt.parameter_count()));
   std::printf("bytes         %llu (%s)\n", static_cast<unsigned long long>(ckpt.tensor_bytes()),
               format_bytes(static_cast<int64_t>(ckpt.tensor_bytes())).c_str());

@@ -28,7 +28,8 @@ Command add_random_model_command(CLI::App& parent) {
   cmd.flags = {{"output", "OUT_DIR"},      {"dim", "--dim"},        {"hidden_dim", "--ffn"},
                {"n_layers", "--layers"},   {"n_heads", "--heads"},  {"n_kv_heads", "--kv-heads"},
                {"vocab_size", "--vocab"},  {"context_length", "--ctx"}, {"dtype", "--dtype"},
-               {"architecture", "--arch"}, {"head_dim", "--head-dim"},  {"init_std", "--init-std"}};
+               {"architecture", "--arch"}, {"head_dim", "--head-dim"},  {"init_std", "--init-std"},
+               {"sliding_window", "--sliding-window"}};
   app->add_option("OUT_DIR", r.output, "Output folder (created)")->required();
   app->add_option("--dim", r.dim, "Hidden size")->required();
   app->add_option("--ffn", r.hidden_dim, "FFN intermediate size")->required();
@@ -37,6 +38,7 @@ Command add_random_model_command(CLI::App& parent) {
   app->add_option("--kv-heads", o->kv_heads, "Key/value heads (default: --heads)");
   app->add_option("--arch", r.architecture,
                   "llama, mistral, qwen2 (q/k/v biases) or qwen3 (per-head q/k norms); default llama");
+  app->add_option("--sliding-window", r.sliding_window, "Mistral: every layer's attention window (default: none)");
   app->add_option("--head-dim", o->head_dim, "Head dimension (default: --dim / --heads; Qwen3 sets it apart)");
   app->add_option("--init-std", r.init_std,
                   "Standard deviation of the random matrices and biases (default 0.02, HF's initializer_range)");
