@@ -19,11 +19,13 @@ namespace lmpack {
 //   k, v:    [pos0 + n_q, head_dim], row stride kv_stride (position 0 first)
 //   scratch: [pos0 + n_q] floats
 //   window:  0 (none) or the sliding window w
+//   softcap: 0 (none) or c: each score s = scale·q·k becomes c·tanh(s/c) (Gemma 2)
 void attention_causal(float* out, const float* q, const float* k, const float* v, float* scratch,
                       int64_t n_q, int64_t pos0, int64_t head_dim, int64_t out_stride, int64_t q_stride,
-                      int64_t kv_stride, float scale, int64_t window = 0);
+                      int64_t kv_stride, float scale, int64_t window = 0, float softcap = 0.0f);
 void attention_causal_reference(float* out, const float* q, const float* k, const float* v, float* scratch,
                                 int64_t n_q, int64_t pos0, int64_t head_dim, int64_t out_stride,
-                                int64_t q_stride, int64_t kv_stride, float scale, int64_t window = 0);
+                                int64_t q_stride, int64_t kv_stride, float scale, int64_t window = 0,
+                                float softcap = 0.0f);
 
 }  // namespace lmpack

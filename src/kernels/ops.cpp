@@ -74,6 +74,23 @@ void silu_mul(float* gate, const float* up, int64_t n) {
   }
 }
 
+void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
+  const float k = 0.7978845608028654f;  // sqrt(2/π)
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = gate[i];
+    gate[i] = 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x))) * up[i];
+  }
+}
+
+void ffn_activation_mul(float* gate, const float* up, int64_t n, bool gelu_tanh) {
+  if (gelu_tanh) gelu_tanh_mul(gate, up, n);
+  else silu_mul(gate, up, n);
+}
+
+void softcap_inplace(float* x, int64_t n, float cap) {
+  for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
+}
+
 void add_inplace(float* y, const float* x, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];

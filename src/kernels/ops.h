@@ -30,6 +30,14 @@ void softmax_reference(float* x, int64_t n);
 
 // gate[i] = silu(gate[i]) * up[i]; gate, up: [n].
 void silu_mul(float* gate, const float* up, int64_t n);
+// gate[i] = gelu(gate[i]) * up[i] with the tanh approximation
+// 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))) (Gemma's gelu_pytorch_tanh).
+void gelu_tanh_mul(float* gate, const float* up, int64_t n);
+// The FFN's activation of a model, by FfnActivation (model/config.h).
+void ffn_activation_mul(float* gate, const float* up, int64_t n, bool gelu_tanh);
+
+// x[i] = cap·tanh(x[i]/cap) in place (soft-capping); x: [n], cap > 0.
+void softcap_inplace(float* x, int64_t n, float cap);
 
 // y[i] += x[i]; y, x: [n].
 void add_inplace(float* y, const float* x, int64_t n);

@@ -1,6 +1,7 @@
 #include "model/config.h"
 
 #include <cmath>
+#include <utility>
 
 #include "core/error.h"
 
@@ -29,9 +30,24 @@ void ModelConfig::validate(const std::string& where) const {
     throw Error(where, cat("sliding window ", sliding_window, " must be in [0, ", kMaxContextLength, "] (0: none)"));
   if (sliding_window_pattern < 1 || sliding_window_pattern > kMaxLayers)
     throw Error(where, cat("sliding-window pattern ", sliding_window_pattern, " must be in [1, ", kMaxLayers, "]"));
+  for (auto [value, name] : {std::pair{embedding_scale, "embedding scale"}, {attention_scale, "attention scale"},
+                             {attn_softcap, "attention soft-cap"}, {final_softcap, "final logit soft-cap"}})
+    if (!(value >= 0.0f) || !std::isfinite(value)) throw Error(where, cat(name, " must be >= 0 and finite, got ", value));
   if (head_dim % 2 != 0) throw Error(where, cat("head dimension ", head_dim, " is odd; RoPE needs pairs"));
   if (!(rms_eps > 0.0f) || !std::isfinite(rms_eps)) throw Error(where, cat("rms_norm_eps must be positive, got ", rms_eps));
   if (!(rope_theta > 0.0f) || !std::isfinite(rope_theta)) throw Error(where, cat("rope_theta must be positive, got ", rope_theta));
+}
+
+float ModelConfig::attention_score_scale() const {
+  return attention_scale > 0.0f ? attention_scale : 1.0f / std::sqrt(static_cast<float>(head_dim));
+}
+
+std::string ModelConfig::untrainable_reason() const {
+  if (attn_qk_norm) return "per-head q/k norms (Qwen3)";
+  if (post_norms || ffn_activation != FfnActivation::kSilu || embedding_scale > 0.0f || attn_softcap > 0.0f ||
+      final_softcap > 0.0f || attention_scale > 0.0f)
+    return "Gemma's post-norms, GELU, embedding scale, attention scale and soft-caps";
+  return "";
 }
 
 }  // namespace lmpack

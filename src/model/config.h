@@ -27,8 +27,10 @@ inline constexpr int64_t kMaxModelWidth = int64_t{1} << 20;  // hidden size, FFN
 inline constexpr int64_t kMaxLayers = 4096;
 inline constexpr int64_t kMaxVocabSize = int64_t{1} << 24;
 
+enum class FfnActivation { kSilu, kGeluTanh };  // SwiGLU (Llama, Qwen); GeGLU with tanh GELU (Gemma)
+
 struct ModelConfig {
-  std::string architecture = "llama";  // "llama", "mistral", "qwen2", "qwen3" (HF model_type)
+  std::string architecture = "llama";  // "llama", "mistral", "qwen2", "qwen3", "gemma2" (HF model_type)
   int64_t dim = 0;                     // hidden size
   int64_t hidden_dim = 0;              // FFN intermediate size
   int64_t n_layers = 0;
@@ -50,8 +52,23 @@ struct ModelConfig {
   // (l + 1) % n == 0 (every n-th layer global, llama.cpp's swa pattern); with
   // 1, every layer.
   int64_t sliding_window_pattern = 1;
+  // Gemma 2: act(gate)·up with tanh GELU; token embeddings scaled by
+  // embedding_scale (sqrt(dim)); RMSNorms of the attention and FFN outputs
+  // before each residual add (post_norms); attention scale apart from
+  // 1/sqrt(head_dim) (query_pre_attn_scalar^-1/2); attention scores and
+  // logits soft-capped, s -> cap·tanh(s/cap). 0 where a field says "none".
+  FfnActivation ffn_activation = FfnActivation::kSilu;
+  float embedding_scale = 0.0f;
+  bool post_norms = false;
+  float attention_scale = 0.0f;
+  float attn_softcap = 0.0f;
+  float final_softcap = 0.0f;
 
   int64_t q_dim() const { return n_heads * head_dim; }
+  // The factor of q·k in attention scores.
+  float attention_score_scale() const;
+  // "" when the training pass (train/) can run this model, else what it lacks.
+  std::string untrainable_reason() const;
   // The window of layer l's attention (0: it sees every earlier position).
   int64_t attention_window(int64_t layer) const {
     if (sliding_window <= 0) return 0;

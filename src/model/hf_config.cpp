@@ -1,6 +1,7 @@
 #include "model/hf_config.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -23,12 +24,14 @@ struct Architecture {
   const char* model_type;  // HF model_type, also lmpack's architecture name
   bool qkv_bias;
   bool qk_norm;
+  bool gemma;  // Gemma 2: GeGLU, (1 + w) norms, post-norms, scaled embedding, soft-caps
 };
 constexpr Architecture kArchitectures[] = {
-    {"LlamaForCausalLM", "llama", false, false},
-    {"MistralForCausalLM", "mistral", false, false},
-    {"Qwen2ForCausalLM", "qwen2", true, false},
-    {"Qwen3ForCausalLM", "qwen3", false, true},
+    {"LlamaForCausalLM", "llama", false, false, false},
+    {"MistralForCausalLM", "mistral", false, false, false},
+    {"Qwen2ForCausalLM", "qwen2", true, false, false},
+    {"Qwen3ForCausalLM", "qwen3", false, true, false},
+    {"Gemma2ForCausalLM", "gemma2", false, false, true},
 };
 
 std::string supported_list() {
@@ -160,6 +163,45 @@ const char* torch_dtype_name(DType t) {
   }
 }
 
+// A soft-cap: a positive number, or null / absent for none.
+float softcap_key(const Reader& r, const char* key) {
+  const double v = r.number(key, 0.0);
+  if (!(v >= 0.0) || !std::isfinite(v)) r.wrong(key, "a positive number or null", *r.get(key));
+  return static_cast<float>(v);
+}
+
+// Gemma 2's fields (Gemma2Config); see hf_config.h.
+void parse_gemma2(const Reader& r, ModelConfig& c) {
+  for (const char* key : {"hidden_activation", "hidden_act"}) {
+    if (r.get(key) == nullptr) continue;
+    const std::string act = r.string(key);
+    if (act != "gelu_pytorch_tanh" && act != "gelu_tanh")
+      throw Error(r.where(), cat(key, " '", printable(act), "' is not supported (gelu_pytorch_tanh)"));
+  }
+  c.ffn_activation = FfnActivation::kGeluTanh;
+  c.post_norms = true;
+  c.embedding_scale = std::sqrt(static_cast<float>(c.dim));
+  const double scalar = r.number("query_pre_attn_scalar", static_cast<double>(c.head_dim));
+  if (!(scalar > 0.0) || !std::isfinite(scalar)) r.wrong("query_pre_attn_scalar", "a positive number", *r.get("query_pre_attn_scalar"));
+  c.attention_scale = static_cast<float>(1.0 / std::sqrt(scalar));
+  c.attn_softcap = softcap_key(r, "attn_logit_softcapping");
+  c.final_softcap = softcap_key(r, "final_logit_softcapping");
+  c.sliding_window = r.integer("sliding_window", 0);
+  c.sliding_window_pattern = 2;  // even layers local, odd global
+  if (const json* types = r.get("layer_types")) {  // newer configs spell the pattern out
+    if (!types->is_array() || static_cast<int64_t>(types->size()) != c.n_layers)
+      r.wrong("layer_types", "an array with one entry per layer", *types);
+    for (int64_t l = 0; l < c.n_layers; ++l) {
+      const json& t = (*types)[static_cast<size_t>(l)];
+      const bool local = t.is_string() && t.get<std::string>() == "sliding_attention";
+      const bool global = t.is_string() && t.get<std::string>() == "full_attention";
+      if ((!local && !global) || local != (l % 2 == 0))
+        throw Error(r.where(), cat("layer_types[", l, "] is ", json_excerpt(t), "; lmpack runs Gemma 2's pattern ",
+                                   "(sliding_attention on even layers, full_attention on odd ones)"));
+    }
+  }
+}
+
 }  // namespace
 
 ModelConfig parse_hf_config(const std::string& json_text, const std::string& where) {
@@ -178,7 +220,7 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
   c.vocab_size = r.integer("vocab_size");
   c.context_length = r.integer("max_position_embeddings");
   if (c.n_heads <= 0) throw Error(where, cat("num_attention_heads must be positive, got ", c.n_heads));
-  if (arch.qk_norm && r.get("head_dim") == nullptr) r.require("head_dim");  // throws: see hf_config.h
+  if ((arch.qk_norm || arch.gemma) && r.get("head_dim") == nullptr) r.require("head_dim");  // throws: see hf_config.h
   c.head_dim = r.integer("head_dim", c.dim / c.n_heads);
   if (r.get("head_dim") == nullptr && c.dim % c.n_heads != 0)
     throw Error(where, cat("hidden_size ", c.dim, " is not a multiple of num_attention_heads ", c.n_heads,
@@ -186,14 +228,16 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
   c.rms_eps = static_cast<float>(r.number("rms_norm_eps", 1e-6));
   c.rope_theta = static_cast<float>(r.number("rope_theta", 10000.0));
   c.rope_scaling = parse_rope_scaling(r);
-  c.tied_embeddings = r.boolean("tie_word_embeddings", false);
+  c.tied_embeddings = r.boolean("tie_word_embeddings", arch.gemma);  // Gemma2Config ties by default
   c.attn_qkv_bias = arch.qkv_bias;
   c.attn_qk_norm = arch.qk_norm;
   if (r.boolean("use_sliding_window", false))
     throw Error(where, "use_sliding_window true is not supported (Qwen's windowed upper layers are not implemented)");
   if (c.architecture == "mistral") c.sliding_window = r.integer("sliding_window", 0);  // null: none
 
-  if (r.get("hidden_act") != nullptr) {
+  if (arch.gemma) {
+    parse_gemma2(r, c);
+  } else if (r.get("hidden_act") != nullptr) {
     std::string act = r.string("hidden_act");
     if (act != "silu") throw Error(where, cat("hidden_act '", printable(act), "' is not supported (only silu)"));
   }
@@ -218,6 +262,8 @@ std::string hf_config_recipe(const std::string& json_text) {
   return r != nullptr && r->is_array() ? r->dump() : "";
 }
 
+float hf_norm_offset(const std::string& architecture) { return architecture == "gemma2" ? 1.0f : 0.0f; }
+
 std::string hf_architecture_class(const std::string& architecture) {
   for (const auto& a : kArchitectures)
     if (architecture == a.model_type) return a.hf_class;
@@ -232,6 +278,9 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
   if (config.attn_qkv_bias != arch->qkv_bias)
     throw Error("config", cat(arch->hf_class, config.attn_qkv_bias ? " cannot carry q/k/v biases"
                                                                    : " always has q/k/v biases"));
+  if (config.post_norms != arch->gemma || (config.ffn_activation == FfnActivation::kGeluTanh) != arch->gemma)
+    throw Error("config", cat(arch->hf_class, arch->gemma ? " always has post-norms and tanh GELU"
+                                                          : " has no post-norms and uses SiLU"));
   if (config.attn_qk_norm != arch->qk_norm)
     throw Error("config", cat(arch->hf_class, config.attn_qk_norm ? " has no per-head q/k norms"
                                                                   : " always has per-head q/k norms"));
@@ -243,7 +292,7 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
   j["num_hidden_layers"] = config.n_layers;
   j["num_attention_heads"] = config.n_heads;
   j["num_key_value_heads"] = config.n_kv_heads;
-  if (arch->qk_norm || config.n_heads <= 0 || config.head_dim * config.n_heads != config.dim)
+  if (arch->qk_norm || arch->gemma || config.n_heads <= 0 || config.head_dim * config.n_heads != config.dim)
     j["head_dim"] = config.head_dim;
   j["vocab_size"] = config.vocab_size;
   j["max_position_embeddings"] = config.context_length;
@@ -259,9 +308,18 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
   } else {
     j["rope_scaling"] = nullptr;
   }
-  j["hidden_act"] = "silu";
+  j["hidden_act"] = arch->gemma ? "gelu_pytorch_tanh" : "silu";
   if (config.architecture == "mistral")
     j["sliding_window"] = config.sliding_window > 0 ? nlohmann::ordered_json(config.sliding_window) : nullptr;
+  if (arch->gemma) {
+    j["hidden_activation"] = "gelu_pytorch_tanh";
+    j["query_pre_attn_scalar"] = std::nearbyint(1.0 / (static_cast<double>(config.attention_score_scale()) *
+                                                       config.attention_score_scale()));
+    j["attn_logit_softcapping"] = config.attn_softcap > 0.0f ? float_json(config.attn_softcap) : nlohmann::json();
+    j["final_logit_softcapping"] = config.final_softcap > 0.0f ? float_json(config.final_softcap) : nlohmann::json();
+    j["sliding_window"] = config.sliding_window > 0 ? nlohmann::ordered_json(config.sliding_window) : nullptr;
+    j["attention_bias"] = false;
+  }
   if (arch->qk_norm) {  // Qwen3Config's keys for what lmpack runs: no biases, full attention
     j["attention_bias"] = false;
     j["use_sliding_window"] = false;

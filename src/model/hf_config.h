@@ -1,5 +1,6 @@
 // Hugging Face config.json <-> ModelConfig, for LlamaForCausalLM,
-// MistralForCausalLM, Qwen2ForCausalLM and Qwen3ForCausalLM.
+// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM and
+// Gemma2ForCausalLM.
 //
 // Defaults follow the transformers config classes where a key is optional
 // (num_key_value_heads = num_attention_heads, head_dim = hidden/heads,
@@ -10,7 +11,13 @@
 // head_dim (its config class defaults it to 128, not hidden/heads, so an
 // absent one is refused rather than guessed); use_sliding_window true is
 // refused. Mistral's sliding_window (an integer, or null for none) is read
-// and applied to every layer. Every error names the file and the key.
+// and applied to every layer. Gemma 2: hidden_activation gelu_pytorch_tanh,
+// head_dim required, query_pre_attn_scalar (default head_dim),
+// attn_logit_softcapping and final_logit_softcapping (null: none),
+// sliding_window on even layers (layer_types, when given, must say so),
+// tie_word_embeddings true by default; its RMSNorm weights are stored as w
+// for a scale of 1 + w (the loader and writers add and take the one:
+// hf_norm_offset). Every error names the file and the key.
 #pragma once
 
 #include <string>
@@ -29,6 +36,11 @@ ModelConfig read_hf_config(const std::string& path);
 // ("lmpack_recipe" at the top, or in "quantization_config" for GPTQ/AWQ
 // folders), as compact JSON; "" when there is none or it is not an array.
 std::string hf_config_recipe(const std::string& json_text);
+
+// 1 for architectures whose Hugging Face RMSNorm weights are stored as w for
+// a scale of 1 + w (Gemma), else 0. lmpack's canonical tensors hold the scale
+// itself (as GGUF does).
+float hf_norm_offset(const std::string& architecture);
 
 // HF architectures[0] for an internal architecture name ("llama" ->
 // "LlamaForCausalLM"); throws Error for an unknown one.

@@ -38,6 +38,13 @@ constexpr NamePair kLayerNames[] = {
     {"mlp.down_proj.weight", "ffn_down.weight"},
 };
 
+// Gemma 2's per-layer norms, looked up before kLayerNames.
+constexpr NamePair kGemmaLayerNames[] = {
+    {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+    {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+    {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
+};
+
 constexpr std::string_view kHfLayerPrefix = "model.layers.";
 constexpr std::string_view kCanonicalLayerPrefix = "blk.";
 
@@ -57,7 +64,7 @@ bool split_layer(std::string_view name, std::string_view prefix, int64_t* layer,
   return true;
 }
 
-std::optional<std::string> translate(std::string_view name, bool to_canonical) {
+std::optional<std::string> translate(std::string_view name, bool to_canonical, std::string_view architecture) {
   for (const NamePair& p : kGlobalNames)
     if (name == (to_canonical ? p.hf : p.canonical)) return std::string(to_canonical ? p.canonical : p.hf);
   const std::string_view from_prefix = to_canonical ? kHfLayerPrefix : kCanonicalLayerPrefix;
@@ -65,6 +72,10 @@ std::optional<std::string> translate(std::string_view name, bool to_canonical) {
   int64_t layer = 0;
   std::string_view rest;
   if (!split_layer(name, from_prefix, &layer, &rest)) return std::nullopt;
+  if (architecture == "gemma2")
+    for (const NamePair& p : kGemmaLayerNames)
+      if (rest == (to_canonical ? p.hf : p.canonical))
+        return cat(to_prefix, layer, ".", to_canonical ? p.canonical : p.hf);
   for (const NamePair& p : kLayerNames)
     if (rest == (to_canonical ? p.hf : p.canonical))
       return cat(to_prefix, layer, ".", to_canonical ? p.canonical : p.hf);
@@ -73,8 +84,12 @@ std::optional<std::string> translate(std::string_view name, bool to_canonical) {
 
 }  // namespace
 
-std::optional<std::string> hf_to_canonical_name(std::string_view hf_name) { return translate(hf_name, true); }
+std::optional<std::string> hf_to_canonical_name(std::string_view hf_name, std::string_view architecture) {
+  return translate(hf_name, true, architecture);
+}
 
-std::optional<std::string> canonical_to_hf_name(std::string_view canonical) { return translate(canonical, false); }
+std::optional<std::string> canonical_to_hf_name(std::string_view canonical, std::string_view architecture) {
+  return translate(canonical, false, architecture);
+}
 
 }  // namespace lmpack

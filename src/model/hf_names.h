@@ -20,8 +20,11 @@ namespace lmpack {
 
 // "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight"; nullopt
 // for a name outside the table (rotary_emb.inv_freq buffers, unknown extras).
-std::optional<std::string> hf_to_canonical_name(std::string_view hf_name);
+// `architecture` (lmpack's name) picks Gemma 2's norms, whose
+// post_attention_layernorm is the attention's post-norm (post_attention_norm)
+// and pre_feedforward_layernorm the FFN's input norm (ffn_norm).
+std::optional<std::string> hf_to_canonical_name(std::string_view hf_name, std::string_view architecture = "");
 // The inverse; nullopt for a canonical name HF Llama has no place for.
-std::optional<std::string> canonical_to_hf_name(std::string_view canonical);
+std::optional<std::string> canonical_to_hf_name(std::string_view canonical, std::string_view architecture = "");
 
 }  // namespace lmpack

@@ -34,8 +34,9 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   if (const GgufValue* v = g.find("lmpack.recipe"); v != nullptr && v->type == GgufType::kString) c.recipe = v->str;
 
   const std::string arch = g.get_string("general.architecture");
-  if (arch != "llama" && arch != "qwen2" && arch != "qwen3")
-    throw Error(g.path, cat("unsupported architecture '", printable(arch), "' (supported: llama, qwen2, qwen3)"));
+  if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "gemma2")
+    throw Error(g.path,
+                cat("unsupported architecture '", printable(arch), "' (supported: llama, qwen2, qwen3, gemma2)"));
   const std::string p = arch + ".";
 
   ModelConfig& cfg = c.config;
@@ -82,6 +83,20 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
     throw Error(g.path, cat(p, "rope.freq_base is ", cfg.rope_theta, ", must be positive"));
   cfg.attn_qkv_bias = arch == "qwen2";
   cfg.attn_qk_norm = arch == "qwen3";
+  if (arch == "gemma2") {  // as llama.cpp's gemma2 reads it, defaults included
+    cfg.ffn_activation = FfnActivation::kGeluTanh;
+    cfg.post_norms = true;
+    cfg.embedding_scale = std::sqrt(static_cast<float>(cfg.dim));
+    cfg.attention_scale = gemma2_attention_scale(cfg.n_layers, cfg.dim, cfg.n_heads, cfg.head_dim);
+    auto float_or = [&](const std::string& key, float fallback) {
+      return g.find(key) != nullptr ? static_cast<float>(g.get_float(key)) : fallback;
+    };
+    cfg.attn_softcap = float_or(p + "attn_logit_softcapping", 50.0f);
+    cfg.final_softcap = float_or(p + "final_logit_softcapping", 30.0f);
+    cfg.sliding_window = positive(g, p + "attention.sliding_window", int_or(g, p + "attention.sliding_window", 4096));
+    cfg.sliding_window_pattern = positive(g, p + "attention.sliding_window_pattern",
+                                          int_or(g, p + "attention.sliding_window_pattern", 2));
+  }
   // Written by lmpack for a Mistral (llama.cpp's llama ignores it).
   if (arch == "llama" && g.find(p + "attention.sliding_window") != nullptr) {
     cfg.sliding_window = positive(g, p + "attention.sliding_window", g.get_int(p + "attention.sliding_window"));

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/printable.h"
 #include "core/text_file.h"
+#include "formats/decode.h"
 #include "io/json_text.h"
 #include "io/safetensors.h"
 #include "model/hf_config.h"
@@ -20,6 +21,7 @@
 #include "model/load_hf_int.h"
 #include "model/loaders.h"
 #include "model/rope_layout.h"
+#include "model/tensor_names.h"
 #include "tokenizer/vocab_readers.h"
 
 namespace lmpack {
@@ -92,7 +94,7 @@ std::vector<std::string> add_canonical_tensors(const std::vector<HfTensor>& hf, 
   std::set<std::string> seen;  // canonical names
   std::vector<std::string> skipped;
   for (const HfTensor& h : hf) {
-    std::optional<std::string> canonical = hf_to_canonical_name(h.info.name);
+    std::optional<std::string> canonical = hf_to_canonical_name(h.info.name, ckpt.config.architecture);
     if (!canonical) {
       skipped.push_back(h.info.name);
       continue;
@@ -105,6 +107,17 @@ std::vector<std::string> add_canonical_tensors(const std::vector<HfTensor>& hf, 
     TensorInfo t = h.info;
     t.name = *canonical;
     ckpt.tensors.emplace(*canonical, std::move(t));
+  }
+
+  // Gemma stores RMSNorm weights as w for a scale of 1 + w; lmpack holds the scale.
+  if (const float offset = hf_norm_offset(ckpt.config.architecture); offset != 0.0f) {
+    for (auto& [name, t] : ckpt.tensors) {
+      if (!is_norm_weight(name) || t.shape.size() != 1) continue;
+      std::vector<float> v(static_cast<size_t>(t.n_elements()));
+      decode_to_f32(v.data(), t.data, t.dtype, t.n_elements());
+      for (float& x : v) x += offset;
+      ckpt.set_f32(name, t.shape, std::move(v));
+    }
   }
 
   // Tied classifier: no separate output.weight (an lm_head saved beside a tied

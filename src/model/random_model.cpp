@@ -65,12 +65,14 @@ struct RandomTensor {
 
 std::vector<RandomTensor> tensor_list(const ModelConfig& c) {
   std::vector<RandomTensor> t;
+  // Gemma's norms are stored as scale - 1: random around 1 so that the offset shows.
+  const Fill norm = hf_norm_offset(c.architecture) != 0.0f ? Fill::kAroundOne : Fill::kOnes;
   t.push_back({"token_embd.weight", {c.vocab_size, c.dim}, Fill::kRandom});
-  t.push_back({"output_norm.weight", {c.dim}, Fill::kOnes});
+  t.push_back({"output_norm.weight", {c.dim}, norm});
   if (!c.tied_embeddings) t.push_back({"output.weight", {c.vocab_size, c.dim}, Fill::kRandom});
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const std::string b = cat("blk.", l, ".");
-    t.push_back({b + "attn_norm.weight", {c.dim}, Fill::kOnes});
+    t.push_back({b + "attn_norm.weight", {c.dim}, norm});
     t.push_back({b + "attn_q.weight", {c.q_dim(), c.dim}, Fill::kRandom});
     t.push_back({b + "attn_k.weight", {c.kv_dim(), c.dim}, Fill::kRandom});
     t.push_back({b + "attn_v.weight", {c.kv_dim(), c.dim}, Fill::kRandom});
@@ -84,10 +86,12 @@ std::vector<RandomTensor> tensor_list(const ModelConfig& c) {
       t.push_back({b + "attn_k_norm.weight", {c.head_dim}, Fill::kAroundOne});
     }
     t.push_back({b + "attn_output.weight", {c.dim, c.q_dim()}, Fill::kRandom});
-    t.push_back({b + "ffn_norm.weight", {c.dim}, Fill::kOnes});
+    if (c.post_norms) t.push_back({b + "post_attention_norm.weight", {c.dim}, norm});
+    t.push_back({b + "ffn_norm.weight", {c.dim}, norm});
     t.push_back({b + "ffn_gate.weight", {c.hidden_dim, c.dim}, Fill::kRandom});
     t.push_back({b + "ffn_up.weight", {c.hidden_dim, c.dim}, Fill::kRandom});
     t.push_back({b + "ffn_down.weight", {c.dim, c.hidden_dim}, Fill::kRandom});
+    if (c.post_norms) t.push_back({b + "post_ffw_norm.weight", {c.dim}, norm});
   }
   return t;
 }
@@ -123,6 +127,7 @@ void write_random_model(const RandomModelSpec& spec, const std::string& out_dir)
   if (!(spec.init_std > 0.0f) || !(spec.init_std <= 10.0f))
     throw Error(out_dir, cat("random model init_std ", spec.init_std, " is outside (0, 10]"));
   const float amplitude = kAmplitude * (spec.init_std / 0.02f);
+  const float norm_offset = hf_norm_offset(spec.config.architecture);
   spec.config.validate(out_dir);
   HfConfigExtras extras;
   extras.torch_dtype = dtype;
@@ -132,7 +137,7 @@ void write_random_model(const RandomModelSpec& spec, const std::string& out_dir)
   std::vector<SafetensorsEntry> entries;
   int64_t total = 0;
   for (const RandomTensor& t : list) {
-    std::optional<std::string> hf = canonical_to_hf_name(t.canonical);
+    std::optional<std::string> hf = canonical_to_hf_name(t.canonical, spec.config.architecture);
     LMPACK_CHECK(hf.has_value(), t.canonical);
     entries.push_back({*hf, dtype, t.shape});
     int64_t n = 1;
@@ -162,11 +167,11 @@ void write_random_model(const RandomModelSpec& spec, const std::string& out_dir)
         const int64_t count = std::min(kChunk, m - begin);
         float* out = values.data() + begin;
         if (t.fill == Fill::kOnes) {
-          std::fill(out, out + count, 1.0f);
+          std::fill(out, out + count, 1.0f - norm_offset);
         } else {
           Xoshiro rng = chunk_stream(spec.seed, key, (first + begin) / kChunk);
-          if (t.fill == Fill::kAroundOne) {
-            for (int64_t i = 0; i < count; ++i) out[i] = 1.0f + rng.uniform_pm(0.5f);
+          if (t.fill == Fill::kAroundOne) {  // a scale around 1, stored as HF stores it
+            for (int64_t i = 0; i < count; ++i) out[i] = 1.0f + rng.uniform_pm(0.5f) - norm_offset;
           } else {
             for (int64_t i = 0; i < count; ++i) out[i] = rng.uniform_pm(amplitude);
           }

@@ -1,8 +1,9 @@
 // Random Llama-shaped models written as Hugging Face folders, for tests and
 // benchmarks at sizes no real fixture has (a 7B layer, a 32k vocabulary).
 //
-// Norm weights are 1, except the per-head q/k norms (Qwen3), which are
-// uniform in [0.5, 1.5) so that their element order is exercised; every
+// Norm weights are 1, except the per-head q/k norms (Qwen3) and every norm of
+// a Gemma 2 (stored as scale - 1), which are uniform in [0.5, 1.5) so that
+// their element order and offset are exercised; every
 // matrix and bias is uniform in [-a, a) with a = init_std * sqrt(3) (by
 // default standard deviation 0.02, as HF's initializer_range; a larger one
 // gives peaked output distributions, which make logit comparisons between
@@ -22,7 +23,7 @@
 namespace lmpack {
 
 struct RandomModelSpec {
-  ModelConfig config;  // validated; architecture llama, mistral, qwen2 or qwen3
+  ModelConfig config;  // validated; architecture llama, mistral, qwen2, qwen3 or gemma2
   DType dtype = DType::F32;  // F32, F16 or BF16
   uint64_t seed = 1;
   float init_std = 0.02f;  // standard deviation of matrices and biases

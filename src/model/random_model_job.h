@@ -16,14 +16,16 @@ namespace lmpack {
 
 struct RandomModelRequest {
   std::string output;  // a folder (created; one holding only lmpack's HF files is replaced)
-  std::string architecture = "llama";  // llama, mistral, qwen2 (q/k/v biases), qwen3 (per-head q/k norms)
+  // llama, mistral, qwen2 (q/k/v biases), qwen3 (per-head q/k norms), gemma2
+  // (GeGLU, post-norms, soft-caps 50/30, sliding window on even layers, tied)
+  std::string architecture = "llama";
   int64_t dim = 0;
   int64_t hidden_dim = 0;  // FFN intermediate size
   int64_t n_layers = 0;
   int64_t n_heads = 0;
   std::optional<int64_t> n_kv_heads;  // none: n_heads
   std::optional<int64_t> head_dim;    // none: dim / n_heads
-  int64_t sliding_window = 0;         // mistral: every layer's attention window (0: none)
+  int64_t sliding_window = 0;         // mistral: every layer's window; gemma2: the even layers' (0: none; gemma2 4096)
   int64_t vocab_size = 32000;
   int64_t context_length = 2048;
   bool tied_embeddings = false;

@@ -106,6 +106,7 @@ uint32_t llama_ftype_of(DType type) {
 }
 
 std::string gguf_architecture(const ModelConfig& config) {
+  if (config.post_norms) return "gemma2";
   if (config.attn_qk_norm) return "qwen3";
   // llama.cpp's qwen2 takes q/o matrices of the embedding width only; its
   // llama takes q/k/v biases of any width (create_tensor_qkv), so a Qwen2 cut
@@ -114,7 +115,14 @@ std::string gguf_architecture(const ModelConfig& config) {
   return "llama";
 }
 
-bool gguf_rope_halves(const std::string& gguf_arch) { return gguf_arch == "qwen2" || gguf_arch == "qwen3"; }
+bool gguf_rope_halves(const std::string& gguf_arch) {
+  return gguf_arch == "qwen2" || gguf_arch == "qwen3" || gguf_arch == "gemma2";
+}
+
+float gemma2_attention_scale(int64_t n_layers, int64_t dim, int64_t n_heads, int64_t head_dim) {
+  return n_layers == 46 ? 1.0f / std::sqrt(static_cast<float>(dim / n_heads))
+                        : 1.0f / std::sqrt(static_cast<float>(head_dim));
+}
 
 void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_type, const std::string& model_name) {
   const ModelConfig& c = ckpt.config;
@@ -140,6 +148,22 @@ void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_typ
   // llama.cpp's llama reads no window (it runs Mistral with full attention);
   // the key keeps the model's own for lmpack, which applies it.
   if (c.sliding_window > 0) add_u32_checked(w, ckpt.path, p + "attention.sliding_window", c.sliding_window);
+  if (arch == "gemma2") {
+    if (c.sliding_window_pattern != 2 || c.ffn_activation != FfnActivation::kGeluTanh || c.embedding_scale <= 0.0f)
+      throw Error(ckpt.path, "is not laid out as llama.cpp's gemma2 (tanh GELU, scaled embedding, every other "
+                             "layer windowed)");
+    if (!c.tied_embeddings)
+      throw Error(ckpt.path, "has an output matrix apart from the embedding; llama.cpp's gemma2 has none");
+    // llama.cpp derives the attention scale from the shape, not from a key.
+    const float expected = gemma2_attention_scale(c.n_layers, c.dim, c.n_heads, c.head_dim);
+    if (std::fabs(c.attention_score_scale() / expected - 1.0f) > 1e-6f)
+      throw Error(ckpt.path, cat("attention scale ", c.attention_score_scale(), " (query_pre_attn_scalar ",
+                                 1.0 / (static_cast<double>(c.attention_score_scale()) * c.attention_score_scale()),
+                                 ") is not the ", expected, " llama.cpp's gemma2 derives from ", c.n_layers,
+                                 " layers; a GGUF cannot carry it"));
+    w.add_f32(p + "attn_logit_softcapping", c.attn_softcap);
+    w.add_f32(p + "final_logit_softcapping", c.final_softcap);
+  }
   // llama.cpp assumes head_dim = embedding_length / head_count unless told.
   if (c.head_dim * c.n_heads != c.dim) {
     add_u32_checked(w, ckpt.path, p + "attention.key_length", c.head_dim);
@@ -218,10 +242,12 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
       take(p + "attn_k_norm.weight", true);
     }
     take(p + "attn_output.weight", true);
+    if (c.post_norms) take(p + "post_attention_norm.weight", true);
     take(p + "ffn_norm.weight", true);
     take(p + "ffn_gate.weight", true);
     take(p + "ffn_up.weight", true);
     take(p + "ffn_down.weight", true);
+    if (c.post_norms) take(p + "post_ffw_norm.weight", true);
   }
   take("output_norm.weight", true);
   take("output.weight", !c.tied_embeddings);

@@ -53,15 +53,22 @@ constexpr uint32_t kGgufQuantizationVersion = 2;  // ggml's GGML_QNT_VERSION
 // named mixes: Error("<type>", ...) for them.
 uint32_t llama_ftype_of(DType type);
 
-// "qwen3" for a model with per-head q/k norms (llama.cpp's qwen3), "qwen2"
+// "gemma2" for a model with post-norms (llama.cpp's gemma2: GeGLU, scaled
+// embedding, soft-caps, every other layer windowed; norms stored as the
+// scale, as its converter writes them), "qwen3" for a model with per-head
+// q/k norms (llama.cpp's qwen3), "qwen2"
 // for one with q/k/v biases whose query width is the hidden size (llama.cpp's
 // qwen2 takes no other), else "llama" (Llama 1/2/3, Mistral, and a Qwen2
 // whose heads were cut: llama.cpp's llama takes q/k/v biases of any width).
 std::string gguf_architecture(const ModelConfig& config);
 
 // True when llama.cpp runs the architecture with rotate-half ("NEOX") RoPE
-// on q/k rows as Hugging Face stores them (qwen2, qwen3).
+// on q/k rows as Hugging Face stores them (qwen2, qwen3, gemma2).
 bool gguf_rope_halves(const std::string& gguf_arch);
+
+// The attention scale llama.cpp's gemma2 derives from the shape (no key holds
+// it): 1/sqrt(dim / heads) for 46 layers (Gemma 2 27B), else 1/sqrt(head_dim).
+float gemma2_attention_scale(int64_t n_layers, int64_t dim, int64_t n_heads, int64_t head_dim);
 
 // Writes every metadata key llama.cpp reads for the model: general.*,
 // <arch>.* hyperparameters, tokenizer.ggml.*. A vocabulary shorter than the

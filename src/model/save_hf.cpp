@@ -19,6 +19,7 @@
 #include "model/hf_names.h"
 #include "model/loaders.h"
 #include "model/rope_layout.h"
+#include "model/tensor_names.h"
 
 namespace lmpack {
 namespace {
@@ -30,6 +31,7 @@ constexpr int64_t kParallelBlock = 1 << 14;
 struct Planned {
   const TensorInfo* src;
   int64_t rope_heads = 0;  // > 0: rows are RoPE'd, permute to halves per head
+  float offset = 0.0f;     // taken from every value (Gemma's norms: stored as scale - 1)
 };
 
 // Runs fn(begin, end) over [0, n) in blocks across the thread team.
@@ -136,7 +138,7 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
       throw Error(ckpt.path, "tensor 'rope_freqs.weight' (per-frequency RoPE factors) has no Hugging Face form "
                              "without llama3 rope_scaling in the config");
     }
-    std::optional<std::string> hf = canonical_to_hf_name(name);
+    std::optional<std::string> hf = canonical_to_hf_name(name, c.architecture);
     if (!hf) throw Error(ckpt.path, cat("tensor '", name, "' has no Hugging Face Llama name"));
     const int64_t n = t.n_elements();
     if (n < 0 || !dtype_row_fits(t.dtype, t.cols()) || t.nbytes != dtype_bytes(t.dtype, n))
@@ -144,6 +146,7 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
                                  shape_string(t.shape)));
     Planned p{&t};
     p.rope_heads = rope_heads(name, c);
+    if (is_norm_weight(name)) p.offset = hf_norm_offset(c.architecture);
     if (p.rope_heads > 0) {
       if (t.shape.empty() || t.shape[0] != p.rope_heads * c.head_dim)
         throw Error(ckpt.path, cat("tensor '", name, "' has shape ", shape_string(t.shape), "; expected ",
@@ -178,7 +181,7 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
     const Planned& p = sorted_plan[index];
     const TensorInfo& t = *p.src;
     const int64_t n = t.n_elements();
-    if (t.dtype == dtype && p.rope_heads == 0) {  // same bytes: straight from the mapping
+    if (t.dtype == dtype && p.rope_heads == 0 && p.offset == 0.0f) {  // same bytes: straight from the mapping
       sink.write(t.data, t.nbytes);
       done += n;
       progress.update(done);
@@ -193,6 +196,7 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
       const int64_t m = nr * cols;
       values.resize(static_cast<size_t>(m));
       decode_range(values.data(), t, r0 * cols, m);
+      for (float& v : values) v -= p.offset;
       const float* ready = values.data();
       if (p.rope_heads > 0) {
         permuted.resize(values.size());

@@ -1,6 +1,8 @@
 // Canonical tensor names; see tensor_names.h.
 #include "model/tensor_names.h"
 
+#include <string_view>
+
 #include "core/error.h"
 
 namespace lmpack {
@@ -45,6 +47,11 @@ bool is_query_or_key_norm(const std::string& name) {
   return split_block(name, &layer, &rest) && (rest == "attn_q_norm.weight" || rest == "attn_k_norm.weight");
 }
 
+bool is_norm_weight(const std::string& name) {
+  constexpr std::string_view kSuffix = "norm.weight";
+  return name.size() >= kSuffix.size() && name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+}
+
 std::vector<TensorShape> model_tensor_shapes(const ModelConfig& cfg) {
   const int64_t d = cfg.dim, f = cfg.hidden_dim, q = cfg.q_dim(), kv = cfg.kv_dim();
   std::vector<TensorShape> t = {{"token_embd.weight", {cfg.vocab_size, d}}, {"output_norm.weight", {d}}};
@@ -65,10 +72,12 @@ std::vector<TensorShape> model_tensor_shapes(const ModelConfig& cfg) {
       t.push_back({p + "attn_k_norm.weight", {cfg.head_dim}});
     }
     t.push_back({p + "attn_output.weight", {d, q}});
+    if (cfg.post_norms) t.push_back({p + "post_attention_norm.weight", {d}});
     t.push_back({p + "ffn_norm.weight", {d}});
     t.push_back({p + "ffn_gate.weight", {f, d}});
     t.push_back({p + "ffn_up.weight", {f, d}});
     t.push_back({p + "ffn_down.weight", {d, f}});
+    if (cfg.post_norms) t.push_back({p + "post_ffw_norm.weight", {d}});
   }
   return t;
 }

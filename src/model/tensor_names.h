@@ -29,6 +29,10 @@ bool is_query_or_key(const std::string& name);
 // its elements follow the RoPE layout of one head.
 bool is_query_or_key_norm(const std::string& name);
 
+// True for RMSNorm weights: output_norm and blk.N.*norm.weight (attn_norm,
+// ffn_norm, the q/k norms, the post-norms).
+bool is_norm_weight(const std::string& name);
+
 struct TensorShape {
   std::string name;            // canonical
   std::vector<int64_t> shape;  // {rows, cols} or {n}
@@ -38,8 +42,9 @@ struct TensorShape {
 // llama3-scaled GGUFs carry, aside), in the one order that validation and
 // training use: token_embd, output_norm, output (unless tied), then per block
 // attn_norm, attn_q/k/v, their biases (attn_qkv_bias), attn_q_norm and
-// attn_k_norm (attn_qk_norm), attn_output, ffn_norm,
-// ffn_gate, ffn_up, ffn_down.
+// attn_k_norm (attn_qk_norm), attn_output, post_attention_norm (post_norms),
+// ffn_norm,
+// ffn_gate, ffn_up, ffn_down, post_ffw_norm (post_norms).
 std::vector<TensorShape> model_tensor_shapes(const ModelConfig& config);
 
 }  // namespace lmpack

@@ -242,7 +242,7 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
       throw Error(ckpt.path, "tensor 'rope_freqs.weight' (per-frequency RoPE factors) has no Hugging Face form "
                              "without llama3 rope_scaling in the config");
     }
-    if (!canonical_to_hf_name(name)) throw Error(ckpt.path, cat("tensor '", name, "' has no Hugging Face Llama name"));
+    if (!canonical_to_hf_name(name, c.architecture)) throw Error(ckpt.path, cat("tensor '", name, "' has no Hugging Face Llama name"));
     const int64_t b = block_of(name);
     if (b >= 0)
       blocks[b].push_back(name);
@@ -258,7 +258,7 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
   std::vector<Planned> plan;
   for (const std::string& name : order) {
     const TensorInfo& t = ckpt.tensors.at(name);
-    const std::string hf = *canonical_to_hf_name(name);
+    const std::string hf = *canonical_to_hf_name(name, c.architecture);
     const int64_t heads = rope_heads(name, c);
     if (!is_block_linear(name, t)) {
       plan.push_back({Kind::kFloat, name, &t, heads});
@@ -400,6 +400,8 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
           values.resize(static_cast<size_t>(n));
           decode_to_f32(values.data(), t.data, t.dtype, n);
         }
+        if (is_norm_weight(p.name))  // Gemma: stored as scale - 1
+          for (float& v : values) v -= hf_norm_offset(c.architecture);
         const float* ready = values.data();
         if (p.rope_heads > 0) {
           permuted.resize(values.size());

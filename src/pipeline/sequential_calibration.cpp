@@ -198,6 +198,8 @@ void SequentialCalibration::run_block(int64_t layer) {
   if (!b.bk.empty()) s.f32[p + "attn_k.bias"] = std::move(b.bk);
   if (!b.bv.empty()) s.f32[p + "attn_v.bias"] = std::move(b.bv);
   if (!b.q_norm.empty()) s.f32[p + "attn_q_norm.weight"] = std::move(b.q_norm);
+  if (!b.post_attn_norm.empty()) s.f32[p + "post_attention_norm.weight"] = std::move(b.post_attn_norm);
+  if (!b.post_ffn_norm.empty()) s.f32[p + "post_ffw_norm.weight"] = std::move(b.post_ffn_norm);
   if (!b.k_norm.empty()) s.f32[p + "attn_k_norm.weight"] = std::move(b.k_norm);
 }
 

@@ -309,7 +309,8 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
     const bool ffn = rest.rfind("ffn_", 0) == 0 && rest != "ffn_norm.weight";
     // The per-head q/k norms (Qwen3) are one head's weight shared by every
     // head, so cutting heads leaves them as they are.
-    if (rest == "attn_norm.weight" || rest == "ffn_norm.weight" || is_query_or_key_norm(name) ||
+    if (rest == "attn_norm.weight" || rest == "ffn_norm.weight" || rest == "post_attention_norm.weight" ||
+        rest == "post_ffw_norm.weight" || is_query_or_key_norm(name) ||
         (attention && is_identity(kv, c.n_kv_heads)) || (ffn && is_identity(ch, c.hidden_dim))) {
       view(n, t);
       continue;

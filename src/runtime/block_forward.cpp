@@ -42,6 +42,9 @@ BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer) {
   if (ckpt.find(p + "attn_q_norm.weight") != nullptr) b.q_norm = decode_tensor(ckpt, p + "attn_q_norm.weight");
   if (ckpt.find(p + "attn_k_norm.weight") != nullptr) b.k_norm = decode_tensor(ckpt, p + "attn_k_norm.weight");
   b.wo = decode_tensor(ckpt, p + "attn_output.weight");
+  if (ckpt.find(p + "post_attention_norm.weight") != nullptr)
+    b.post_attn_norm = decode_tensor(ckpt, p + "post_attention_norm.weight");
+  if (ckpt.find(p + "post_ffw_norm.weight") != nullptr) b.post_ffn_norm = decode_tensor(ckpt, p + "post_ffw_norm.weight");
   b.ffn_norm = decode_tensor(ckpt, p + "ffn_norm.weight");
   b.w_gate = decode_tensor(ckpt, p + "ffn_gate.weight");
   b.w_up = decode_tensor(ckpt, p + "ffn_up.weight");
@@ -67,7 +70,7 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
                      int64_t n_windows) {
   const int64_t ctx = tables.ctx, dim = c.dim, hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const int64_t group = c.n_heads / c.n_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float scale = c.attention_score_scale();
   std::vector<float> q(static_cast<size_t>(ctx * q_dim));    // [ctx, q_dim] one window
   std::vector<float> k(static_cast<size_t>(ctx * kv_dim));   // [ctx, kv_dim]
   std::vector<float> v(static_cast<size_t>(ctx * kv_dim));   // [ctx, kv_dim]
@@ -94,7 +97,7 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
       const int64_t kv_off = (h / group) * hd;
       float* s = scratch.data() + static_cast<size_t>(omp_get_thread_num()) * ctx;
       attention_causal(aw + h * hd, q.data() + h * hd, k.data() + kv_off, v.data() + kv_off, s, ctx, 0, hd, q_dim,
-                       q_dim, kv_dim, scale, c.attention_window(b.layer));
+                       q_dim, kv_dim, scale, c.attention_window(b.layer), c.attn_softcap);
     });
   }
 }
@@ -107,16 +110,36 @@ void block_ffn_act(float* act, const float* xn, const BlockF32& b, const ModelCo
     float* gate = act + r0 * hidden;  // [m, hidden]
     matmul_xwt(gate, xn + r0 * dim, b.w_gate.data(), m, hidden, dim);
     matmul_xwt(up.data(), xn + r0 * dim, b.w_up.data(), m, hidden, dim);
-    parallel_for(m, [&](int64_t i) { silu_mul(gate + i * hidden, up.data() + i * hidden, hidden); });
+    const bool gelu = c.ffn_activation == FfnActivation::kGeluTanh;
+    parallel_for(m, [&](int64_t i) { ffn_activation_mul(gate + i * hidden, up.data() + i * hidden, hidden, gelu); });
   }
 }
 
+namespace {
+
+// x [T, dim] += in·Wᵀ, through post_norm when not empty.
+void add_output(float* x, const float* in, const std::vector<float>& w, const std::vector<float>& post_norm,
+                const ModelConfig& c, int64_t tokens, int64_t cols) {
+  if (post_norm.empty()) {
+    matmul_xwt(x, in, w.data(), tokens, c.dim, cols, /*accumulate=*/true);
+    return;
+  }
+  std::vector<float> out(static_cast<size_t>(tokens * c.dim));  // [T, dim]
+  matmul_xwt(out.data(), in, w.data(), tokens, c.dim, cols);
+  parallel_for(tokens, [&](int64_t i) {
+    rmsnorm(out.data() + i * c.dim, out.data() + i * c.dim, post_norm.data(), c.dim, c.rms_eps);
+    add_inplace(x + i * c.dim, out.data() + i * c.dim, c.dim);
+  });
+}
+
+}  // namespace
+
 void block_add_attn_output(float* x, const float* att, const BlockF32& b, const ModelConfig& c, int64_t tokens) {
-  matmul_xwt(x, att, b.wo.data(), tokens, c.dim, c.q_dim(), /*accumulate=*/true);
+  add_output(x, att, b.wo, b.post_attn_norm, c, tokens, c.q_dim());
 }
 
 void block_add_ffn_output(float* x, const float* act, const BlockF32& b, const ModelConfig& c, int64_t tokens) {
-  matmul_xwt(x, act, b.w_down.data(), tokens, c.dim, c.hidden_dim, /*accumulate=*/true);
+  add_output(x, act, b.w_down, b.post_ffn_norm, c, tokens, c.hidden_dim);
 }
 
 std::vector<BlockLinear> block_linears(BlockF32& b, const ModelConfig& c) {

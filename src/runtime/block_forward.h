@@ -9,10 +9,11 @@
 //   block_attn_norm     xn  = rmsnorm(x, attn_norm)                  → q/k/v input
 //   block_attention     att = causal attention(q, k, v of xn)        → attn_output input
 //                       (q, k: bias, per-head norm (Qwen3), RoPE)
-//   x += att·Woᵀ        (kernels/matmul.h matmul_xwt, accumulate)
+//   x += att·Woᵀ        (kernels/matmul.h matmul_xwt, accumulate; Gemma 2:
+//                        x += rmsnorm(att·Woᵀ, post_attention_norm))
 //   block_ffn_norm      xn  = rmsnorm(x, ffn_norm)                   → gate/up input
-//   block_ffn_act       act = silu(xn·Wgᵀ) ⊙ (xn·Wuᵀ)                → ffn_down input
-//   x += act·Wdᵀ
+//   block_ffn_act       act = silu(xn·Wgᵀ) ⊙ (xn·Wuᵀ) (Gemma: tanh GELU) → ffn_down input
+//   x += act·Wdᵀ        (Gemma 2: through post_ffw_norm likewise)
 // The same math as the forward passes (runtime/forward.h), with weights that
 // the caller owns and may change between stages.
 #pragma once
@@ -34,9 +35,11 @@ struct BlockF32 {
   std::vector<float> bq, bk, bv;        // [q_dim], [kv_dim], [kv_dim] or empty
   std::vector<float> q_norm, k_norm;    // [head_dim] each, or empty (attn_qk_norm)
   std::vector<float> wo;                // [dim, q_dim]
+  std::vector<float> post_attn_norm;    // [dim] or empty (post_norms: Gemma 2)
   std::vector<float> ffn_norm;          // [dim]
   std::vector<float> w_gate, w_up;      // [hidden, dim]
   std::vector<float> w_down;            // [dim, hidden]
+  std::vector<float> post_ffn_norm;     // [dim] or empty
 };
 
 // Decodes block `layer` of the checkpoint (validated shapes assumed).
@@ -59,10 +62,11 @@ void block_rmsnorm(float* xn, const float* x, const float* norm, int64_t tokens,
 void block_attention(float* att, const float* xn, const BlockF32& block, const ModelConfig& config,
                      const RopeTables& tables, int64_t n_windows);
 
-// act [T, hidden] = silu(xn·Wgᵀ) ⊙ (xn·Wuᵀ); xn [T, dim].
+// act [T, hidden] = act(xn·Wgᵀ) ⊙ (xn·Wuᵀ), act the model's; xn [T, dim].
 void block_ffn_act(float* act, const float* xn, const BlockF32& block, const ModelConfig& config, int64_t tokens);
 
-// x [T, dim] += att·Woᵀ / act·Wdᵀ (the residual adds).
+// x [T, dim] += att·Woᵀ / act·Wdᵀ (the residual adds), through the post
+// norm when the block has one.
 void block_add_attn_output(float* x, const float* att, const BlockF32& block, const ModelConfig& config,
                            int64_t tokens);
 void block_add_ffn_output(float* x, const float* act, const BlockF32& block, const ModelConfig& config,

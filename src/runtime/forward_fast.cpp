@@ -107,7 +107,8 @@ class FastForward final : public ForwardPass {
     const int64_t dim = c.dim, hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
     const int64_t hidden = c.hidden_dim, half = hd / 2, pos0 = pos_;
     const int64_t group = c.n_heads / c.n_kv_heads;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const float scale = c.attention_score_scale();
+    const bool gelu = c.ffn_activation == FfnActivation::kGeluTanh;
     float* x = x_.data();      // [m, dim] residual stream
     float* xb = xb_.data();    // [m, dim] normed input of a block
     float* q = q_.data();      // [m, q_dim]
@@ -117,6 +118,8 @@ class FastForward final : public ForwardPass {
 
     for_rows(m, dim, [&](int64_t i) {
       w.embed(x + i * dim, tokens[i]);
+      if (c.embedding_scale > 0.0f)
+        for (int64_t j = 0; j < dim; ++j) x[i * dim + j] *= c.embedding_scale;
     });
 
     for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -154,7 +157,7 @@ class FastForward final : public ForwardPass {
         const int64_t kv_off = (h / group) * hd;
         float* scratch = scratch_.data() + static_cast<size_t>(omp_get_thread_num()) * max_context_;
         attention_causal(att + i0 * q_dim + h * hd, q + i0 * q_dim + h * hd, kc + kv_off, vc + kv_off, scratch,
-                         nq, pos0 + i0, hd, q_dim, q_dim, kv_dim, scale, window);
+                         nq, pos0 + i0, hd, q_dim, q_dim, kv_dim, scale, window, c.attn_softcap);
       };
       // A parallel region costs microseconds (far more on a loaded machine),
       // so a small model's generation step attends on the calling thread.
@@ -166,17 +169,17 @@ class FastForward final : public ForwardPass {
       }
       xa_.set(att, m, q_dim);
       if (observer_ != nullptr) observe(l, 3, 1, att, m, q_dim);
-      qmatmul_xwt(x, xa_, lw.wo, /*accumulate=*/true);
+      add_block_output(x, xb, lw.wo, lw.post_attn_norm, m);
 
       for_rows(m, dim, [&](int64_t i) { rmsnorm(xb + i * dim, x + i * dim, lw.ffn_norm, dim, c.rms_eps); });
       xa_.set(xb, m, dim);
       if (observer_ != nullptr) observe(l, 4, 2, xb, m, dim);
       qmatmul_xwt(hb, xa_, lw.w_gate);
       qmatmul_xwt(hb2, xa_, lw.w_up);
-      for_rows(m, hidden, [&](int64_t i) { silu_mul(hb + i * hidden, hb2 + i * hidden, hidden); });
+      for_rows(m, hidden, [&](int64_t i) { ffn_activation_mul(hb + i * hidden, hb2 + i * hidden, hidden, gelu); });
       xa_.set(hb, m, hidden);
       if (observer_ != nullptr) observe(l, 6, 1, hb, m, hidden);
-      qmatmul_xwt(x, xa_, lw.w_down, /*accumulate=*/true);
+      add_block_output(x, xb, lw.w_down, lw.post_ffn_norm, m);
       if (block_observer_ != nullptr) block_observer_->observe(l, pos0, x, m, dim);
     }
     pos_ += m;
@@ -189,6 +192,23 @@ class FastForward final : public ForwardPass {
     xa_.set(xb, rows, dim);
     if (observer_ != nullptr) observer_->observe(output_name_, xb, rows, dim);
     qmatmul_xwt(out, xa_, w.output);
+    if (c.final_softcap > 0.0f)
+      for_rows(rows, c.vocab_size, [&](int64_t i) { softcap_inplace(out + i * c.vocab_size, c.vocab_size, c.final_softcap); });
+  }
+
+  // x [m, dim] += xa_·Wᵀ, through post_norm [dim] (RMSNorm of the product,
+  // Gemma 2) when there is one, with tmp [m, dim] as scratch.
+  void add_block_output(float* x, float* tmp, const WeightMatrix& w, const float* post_norm, int64_t m) {
+    const ModelConfig& c = config();
+    if (post_norm == nullptr) {
+      qmatmul_xwt(x, xa_, w, /*accumulate=*/true);
+      return;
+    }
+    qmatmul_xwt(tmp, xa_, w);
+    for_rows(m, c.dim, [&](int64_t i) {
+      rmsnorm(tmp + i * c.dim, tmp + i * c.dim, post_norm, c.dim, c.rms_eps);
+      add_inplace(x + i * c.dim, tmp + i * c.dim, c.dim);
+    });
   }
 
   int64_t max_context_;

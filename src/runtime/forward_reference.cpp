@@ -10,9 +10,11 @@
 //   for each query head h: kv head = h / (n_heads / n_kv_heads);
 //     att_t = softmax_t(q_h . k_t / sqrt(head_dim)), t = first..pos; xb2_h = sum_t att_t v_t
 //     (first = 0, or pos - window + 1 in a sliding-window layer)
-//   x += wo xb2
-//   xb = rmsnorm(x) * ffn_norm;  x += w_down(silu(w_gate xb) * (w_up xb))
-// logits = output · rmsnorm(x) * output_norm
+//   x += wo xb2                       (Gemma 2: x += rmsnorm(wo xb2) * post_attention_norm)
+//   xb = rmsnorm(x) * ffn_norm;  x += w_down(act(w_gate xb) * (w_up xb))   act: silu, or tanh GELU
+//                                     (Gemma 2: the FFN output through post_ffw_norm likewise)
+// logits = output · rmsnorm(x) * output_norm   (Gemma 2: x starts as embedding · sqrt(dim);
+//                                                scores and logits soft-capped, c·tanh(s/c))
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -82,6 +84,8 @@ class ReferenceForward final : public ForwardPass {
     // x: [dim] the residual stream
     const float* row = w.token_embd + static_cast<int64_t>(token) * dim;
     std::copy(row, row + dim, x_.begin());
+    if (c.embedding_scale > 0.0f)
+      for (int64_t i = 0; i < dim; ++i) x_[i] *= c.embedding_scale;
 
     for (int64_t l = 0; l < c.n_layers; ++l) {
       const ReferenceLayerWeights& lw = w.layers[l];
@@ -108,7 +112,7 @@ class ReferenceForward final : public ForwardPass {
       rope_reference(k, cos, sin, c.n_kv_heads, hd);
 
       // xb2: [q_dim] attention output, head by head
-      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      const float scale = c.attention_score_scale();
       const int64_t window = c.attention_window(l);
       const int64_t first = window > 0 && pos >= window ? pos - window + 1 : 0;
       for (int64_t h = 0; h < c.n_heads; ++h) {
@@ -117,6 +121,8 @@ class ReferenceForward final : public ForwardPass {
         // att: [pos + 1 - first]
         for (int64_t t = first; t <= pos; ++t)
           att_[t - first] = dot_reference(qh, k_cache + t * kv_dim + kvh * hd, hd) * scale;
+        if (c.attn_softcap > 0.0f)
+          for (int64_t t = 0; t <= pos - first; ++t) att_[t] = c.attn_softcap * std::tanh(att_[t] / c.attn_softcap);
         softmax_reference(att_.data(), pos + 1 - first);
         float* out = xb2_.data() + h * hd;  // [hd]
         for (int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
@@ -127,6 +133,7 @@ class ReferenceForward final : public ForwardPass {
       }
       // x += wo · xb2
       matmul_xwt_reference(xb_.data(), xb2_.data(), lw.wo, 1, dim, q_dim);
+      if (lw.post_attn_norm != nullptr) rmsnorm_reference(xb_.data(), xb_.data(), lw.post_attn_norm, dim, c.rms_eps);
       for (int64_t i = 0; i < dim; ++i) x_[i] += xb_[i];
 
       // FFN: xb = rmsnorm(x); hb, hb2: [hidden]
@@ -135,15 +142,23 @@ class ReferenceForward final : public ForwardPass {
       matmul_xwt_reference(hb2_.data(), xb_.data(), lw.w_up, 1, c.hidden_dim, dim);
       for (int64_t i = 0; i < c.hidden_dim; ++i) {
         const float g = hb_[i];
-        hb_[i] = g / (1.0f + std::exp(-g)) * hb2_[i];
+        if (c.ffn_activation == FfnActivation::kGeluTanh) {
+          const float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);  // sqrt(2/π)(x + 0.044715x³)
+          hb_[i] = 0.5f * g * (1.0f + std::tanh(inner)) * hb2_[i];
+        } else {
+          hb_[i] = g / (1.0f + std::exp(-g)) * hb2_[i];
+        }
       }
       matmul_xwt_reference(xb_.data(), hb_.data(), lw.w_down, 1, dim, c.hidden_dim);
+      if (lw.post_ffn_norm != nullptr) rmsnorm_reference(xb_.data(), xb_.data(), lw.post_ffn_norm, dim, c.rms_eps);
       for (int64_t i = 0; i < dim; ++i) x_[i] += xb_[i];
     }
 
     // final_: [vocab] logits
     rmsnorm_reference(x_.data(), x_.data(), w.output_norm, dim, c.rms_eps);
     matmul_xwt_reference(final_.data(), x_.data(), w.output, 1, c.vocab_size, dim);
+    if (c.final_softcap > 0.0f)
+      for (int64_t i = 0; i < c.vocab_size; ++i) final_[i] = c.final_softcap * std::tanh(final_[i] / c.final_softcap);
     ++pos_;
   }
 

@@ -116,6 +116,8 @@ const ReferenceWeights& ModelWeights::reference() const {
       rl.q_norm = lw.q_norm;
       rl.k_norm = lw.k_norm;
       rl.wo = reference_matrix(lw.wo, *r);
+      rl.post_attn_norm = lw.post_attn_norm;
+      rl.post_ffn_norm = lw.post_ffn_norm;
       rl.ffn_norm = lw.ffn_norm;
       rl.w_gate = reference_matrix(lw.w_gate, *r);
       rl.w_up = reference_matrix(lw.w_up, *r);
@@ -158,6 +160,8 @@ std::shared_ptr<const ModelWeights> build_weights(const Checkpoint& c) {
     lw.q_norm = vec_optional(p + "attn_q_norm.weight");
     lw.k_norm = vec_optional(p + "attn_k_norm.weight");
     lw.wo = mat(p + "attn_output.weight");
+    lw.post_attn_norm = vec_optional(p + "post_attention_norm.weight");
+    lw.post_ffn_norm = vec_optional(p + "post_ffw_norm.weight");
     lw.ffn_norm = vec(p + "ffn_norm.weight");
     lw.w_gate = mat(p + "ffn_gate.weight");
     lw.w_up = mat(p + "ffn_up.weight");

@@ -34,10 +34,12 @@ struct LayerWeights {
   const float* q_norm;     // [head_dim] or nullptr (attn_qk_norm)
   const float* k_norm;     // [head_dim] or nullptr
   WeightMatrix wo;         // [dim, q_dim]
+  const float* post_attn_norm;  // [dim] or nullptr (post_norms: Gemma 2)
   const float* ffn_norm;   // [dim]
   WeightMatrix w_gate;     // [hidden_dim, dim]
   WeightMatrix w_up;       // [hidden_dim, dim]
   WeightMatrix w_down;     // [dim, hidden_dim]
+  const float* post_ffn_norm;  // [dim] or nullptr
 };
 
 // fp32 views for the reference forward pass (same shapes as LayerWeights).
@@ -52,10 +54,12 @@ struct ReferenceLayerWeights {
   const float* q_norm;
   const float* k_norm;
   const float* wo;
+  const float* post_attn_norm;
   const float* ffn_norm;
   const float* w_gate;
   const float* w_up;
   const float* w_down;
+  const float* post_ffn_norm;
 };
 
 struct ReferenceWeights {

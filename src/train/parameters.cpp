@@ -12,9 +12,9 @@ namespace lmpack {
 
 ParameterLayout::ParameterLayout(const ModelConfig& config) : config_(config) {
   config.validate("config");
-  if (config.attn_qk_norm)
-    throw Error(config.architecture, "training is not supported for models with per-head q/k norms (Qwen3): the "
-                                     "training pass has no backward for them yet");
+  if (const std::string why = config.untrainable_reason(); !why.empty())
+    throw Error(config.architecture, cat("training is not supported for models with ", why,
+                                         ": the training pass has no backward for them yet"));
   for (TensorShape& t : model_tensor_shapes(config)) {
     ParameterTensor p;
     p.name = std::move(t.name);

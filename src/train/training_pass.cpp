@@ -199,7 +199,7 @@ void TrainingPass::attention_forward(BlockActivations& a) {
     float* scratch = scratch_.data() + static_cast<size_t>(thread) * 2 * seq_;
     auto run = kernels_ == TrainKernels::kFast ? &attention_causal : &attention_causal_reference;
     run(a.att.data() + r0 * q_dim + h * hd, a.q.data() + r0 * q_dim + h * hd, a.k.data() + r0 * kv_dim + kvh * hd,
-        a.v.data() + r0 * kv_dim + kvh * hd, scratch, seq_, 0, hd, q_dim, q_dim, kv_dim, scale, 0);
+        a.v.data() + r0 * kv_dim + kvh * hd, scratch, seq_, 0, hd, q_dim, q_dim, kv_dim, scale, 0, 0.0f);
   });
 }
 

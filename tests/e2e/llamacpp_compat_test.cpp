@@ -294,6 +294,9 @@ const ArchCase kArchCases[] = {
     {"qwen2", {"--dim", "256", "--ffn", "512", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--tied"}},
     {"qwen3", {"--dim", "256", "--ffn", "512", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--head-dim", "128",
                "--tied"}},
+    // Gemma 2's window is 4096 by default; 64 makes the even layer windowed within the 256 tokens scored.
+    {"gemma2", {"--dim", "256", "--ffn", "512", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--head-dim", "128",
+                "--sliding-window", "64"}},
 };
 void PrintTo(const ArchCase& a, std::ostream* os) { *os << a.arch; }
 const char* const kArchTypes[] = {"F32", "Q4_K_M", "Q4_K_M+gptq", "pruned-heads"};

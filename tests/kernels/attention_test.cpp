@@ -43,7 +43,7 @@ TEST_P(AttentionTest, MatchesNaive) {
   for (int variant = 0; variant < 2; ++variant) {
     std::vector<float> out(n_q * out_stride, 123.0f), scratch(n_kv);
     (variant == 0 ? attention_causal : attention_causal_reference)(out.data() + hd, qh, kh, vh, scratch.data(), n_q,
-                                                                   pos0, hd, out_stride, q_stride, kv_stride, scale, 0);
+                                                                   pos0, hd, out_stride, q_stride, kv_stride, scale, 0, 0.0f);
     for (int64_t i = 0; i < n_q; ++i) {
       const int64_t keys = pos0 + i + 1;
       std::vector<double> p(keys);
@@ -90,7 +90,7 @@ TEST(Attention, SlidingWindowDropsTheKeysBeforeIt) {
       SCOPED_TRACE("window " + std::to_string(window) + (variant == 0 ? " fast" : " reference"));
       auto run = variant == 0 ? attention_causal : attention_causal_reference;
       std::vector<float> out(n_q * hd), scratch(n_kv);
-      run(out.data(), q.data(), k.data(), v.data(), scratch.data(), n_q, pos0, hd, hd, hd, hd, 0.3f, window);
+      run(out.data(), q.data(), k.data(), v.data(), scratch.data(), n_q, pos0, hd, hd, hd, hd, 0.3f, window, 0.0f);
       for (int64_t i = 0; i < n_q; ++i) {
         // The same query alone against only the keys it may see, from position 0.
         const int64_t first = std::max<int64_t>(0, pos0 + i - window + 1), keys = pos0 + i + 1 - first;

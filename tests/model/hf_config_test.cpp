@@ -160,12 +160,62 @@ TEST(HfConfig, Qwen3HasQkNormsAndNeedsHeadDim) {
   EXPECT_NE(error_of(j.dump()).find("attention_bias true"), std::string::npos);
 }
 
+// gemma-2-2b's config.json (the keys lmpack reads, as published).
+TEST(HfConfig, Gemma2ReadsItsFieldsAndWritesThemBack) {
+  const char* text = R"({"architectures": ["Gemma2ForCausalLM"], "attention_bias": false,
+    "attn_logit_softcapping": 50.0, "bos_token_id": 2, "eos_token_id": 1, "final_logit_softcapping": 30.0,
+    "head_dim": 256, "hidden_act": "gelu_pytorch_tanh", "hidden_activation": "gelu_pytorch_tanh",
+    "hidden_size": 2304, "intermediate_size": 9216, "max_position_embeddings": 8192, "model_type": "gemma2",
+    "num_attention_heads": 8, "num_hidden_layers": 26, "num_key_value_heads": 4, "pad_token_id": 0,
+    "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "sliding_window": 4096,
+    "torch_dtype": "float32", "vocab_size": 256000})";
+  const ModelConfig c = parse_hf_config(text, "cfg.json");
+  EXPECT_EQ(c.architecture, "gemma2");
+  EXPECT_TRUE(c.tied_embeddings);  // Gemma2Config's default
+  EXPECT_TRUE(c.post_norms);
+  EXPECT_EQ(c.ffn_activation, FfnActivation::kGeluTanh);
+  EXPECT_EQ(c.head_dim, 256);
+  EXPECT_FLOAT_EQ(c.embedding_scale, 48.0f);  // sqrt(2304)
+  EXPECT_FLOAT_EQ(c.attention_score_scale(), 1.0f / 16.0f);
+  EXPECT_EQ(c.attn_softcap, 50.0f);
+  EXPECT_EQ(c.final_softcap, 30.0f);
+  EXPECT_EQ(c.attention_window(0), 4096);  // even layers local
+  EXPECT_EQ(c.attention_window(1), 0);
+  EXPECT_EQ(c.attention_window(24), 4096);
+  EXPECT_EQ(c.attention_window(25), 0);
+  EXPECT_EQ(hf_norm_offset(c.architecture), 1.0f);
+  EXPECT_EQ(hf_norm_offset("llama"), 0.0f);
+
+  const json back = json::parse(hf_config_to_json(c, {}));
+  EXPECT_EQ(back["query_pre_attn_scalar"], 256.0);
+  EXPECT_EQ(back["attn_logit_softcapping"], 50.0);
+  EXPECT_EQ(back["final_logit_softcapping"], 30.0);
+  EXPECT_EQ(back["sliding_window"], 4096);
+  EXPECT_EQ(back["hidden_activation"], "gelu_pytorch_tanh");
+  const ModelConfig again = parse_hf_config(back.dump(), "out.json");
+  EXPECT_EQ(again.attention_score_scale(), c.attention_score_scale());
+  EXPECT_EQ(again.embedding_scale, c.embedding_scale);
+
+  json j = json::parse(text);
+  j["hidden_activation"] = "silu";
+  EXPECT_NE(error_of(j.dump()).find("hidden_activation 'silu' is not supported (gelu_pytorch_tanh)"), std::string::npos);
+  j = json::parse(text);
+  j["layer_types"] = json::array();
+  for (int l = 0; l < 26; ++l) j["layer_types"].push_back(l % 2 == 0 ? "sliding_attention" : "full_attention");
+  EXPECT_EQ(parse_hf_config(j.dump(), "cfg.json").attention_window(0), 4096);
+  j["layer_types"][0] = "full_attention";
+  EXPECT_NE(error_of(j.dump()).find("layer_types[0] is \"full_attention\""), std::string::npos) << error_of(j.dump());
+  j = json::parse(text);
+  j["final_logit_softcapping"] = nullptr;
+  EXPECT_EQ(parse_hf_config(j.dump(), "cfg.json").final_softcap, 0.0f);
+}
+
 TEST(HfConfig, Errors) {
   json j = llama_base();
   j["architectures"] = {"GPT2LMHeadModel"};
   std::string e = error_of(j.dump());
   EXPECT_NE(e.find("cfg.json: unsupported architecture 'GPT2LMHeadModel' (supported: LlamaForCausalLM, "
-                   "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)"),
+                   "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM)"),
             std::string::npos)
       << e;
 

@@ -37,8 +37,9 @@ Command add_random_model_command(CLI::App& parent) {
   app->add_option("--heads", r.n_heads, "Attention heads")->required();
   app->add_option("--kv-heads", o->kv_heads, "Key/value heads (default: --heads)");
   app->add_option("--arch", r.architecture,
-                  "llama, mistral, qwen2 (q/k/v biases) or qwen3 (per-head q/k norms); default llama");
-  app->add_option("--sliding-window", r.sliding_window, "Mistral: every layer's attention window (default: none)");
+                  "llama, mistral, qwen2 (q/k/v biases), qwen3 (per-head q/k norms) or gemma2; default llama");
+  app->add_option("--sliding-window", r.sliding_window,
+                  "Mistral: every layer's attention window (default: none); Gemma 2: the even layers' (default 4096)");
   app->add_option("--head-dim", o->head_dim, "Head dimension (default: --dim / --heads; Qwen3 sets it apart)");
   app->add_option("--init-std", r.init_std,
                   "Standard deviation of the random matrices and biases (default 0.02, HF's initializer_range)");
