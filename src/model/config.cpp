@@ -31,6 +31,7 @@ void ModelConfig::validate(const std::string& where) const {
   if (sliding_window_pattern < 1 || sliding_window_pattern > kMaxLayers)
     throw Error(where, cat("sliding-window pattern ", sliding_window_pattern, " must be in [1, ", kMaxLayers, "]"));
   for (auto [value, name] : {std::pair{embedding_scale, "embedding scale"}, {attention_scale, "attention scale"},
+                             {rope_theta_local, "local rope_theta"},
                              {attn_softcap, "attention soft-cap"}, {final_softcap, "final logit soft-cap"}})
     if (!(value >= 0.0f) || !std::isfinite(value)) throw Error(where, cat(name, " must be >= 0 and finite, got ", value));
   if (head_dim % 2 != 0) throw Error(where, cat("head dimension ", head_dim, " is odd; RoPE needs pairs"));

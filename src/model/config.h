@@ -9,7 +9,8 @@
 namespace lmpack {
 
 struct RopeScaling {
-  enum class Type { kNone, kLlama3 } type = Type::kNone;
+  // kLinear: every frequency divided by factor (position interpolation).
+  enum class Type { kNone, kLlama3, kLinear } type = Type::kNone;
   float factor = 1.0f;
   float low_freq_factor = 1.0f;
   float high_freq_factor = 4.0f;
@@ -30,7 +31,7 @@ inline constexpr int64_t kMaxVocabSize = int64_t{1} << 24;
 enum class FfnActivation { kSilu, kGeluTanh };  // SwiGLU (Llama, Qwen); GeGLU with tanh GELU (Gemma)
 
 struct ModelConfig {
-  std::string architecture = "llama";  // "llama", "mistral", "qwen2", "qwen3", "gemma2" (HF model_type)
+  std::string architecture = "llama";  // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"
   int64_t dim = 0;                     // hidden size
   int64_t hidden_dim = 0;              // FFN intermediate size
   int64_t n_layers = 0;
@@ -63,6 +64,10 @@ struct ModelConfig {
   float attention_scale = 0.0f;
   float attn_softcap = 0.0f;
   float final_softcap = 0.0f;
+  // Gemma 3: the windowed layers rotate with their own base, unscaled
+  // (rope_local_base_freq); rope_theta and rope_scaling are the global
+  // layers'. 0: every layer alike.
+  float rope_theta_local = 0.0f;
 
   int64_t q_dim() const { return n_heads * head_dim; }
   // The factor of q·k in attention scores.

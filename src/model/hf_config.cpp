@@ -21,17 +21,19 @@ constexpr uint64_t kMaxConfigBytes = uint64_t{16} << 20;  // real ones are a few
 
 struct Architecture {
   const char* hf_class;
-  const char* model_type;  // HF model_type, also lmpack's architecture name
+  const char* model_type;  // HF model_type
+  const char* name;        // lmpack's architecture name
   bool qkv_bias;
   bool qk_norm;
-  bool gemma;  // Gemma 2: GeGLU, (1 + w) norms, post-norms, scaled embedding, soft-caps
+  int gemma;  // 2, 3: GeGLU, (1 + w) norms, post-norms, scaled embedding (2: soft-caps; 3: local RoPE base)
 };
 constexpr Architecture kArchitectures[] = {
-    {"LlamaForCausalLM", "llama", false, false, false},
-    {"MistralForCausalLM", "mistral", false, false, false},
-    {"Qwen2ForCausalLM", "qwen2", true, false, false},
-    {"Qwen3ForCausalLM", "qwen3", false, true, false},
-    {"Gemma2ForCausalLM", "gemma2", false, false, true},
+    {"LlamaForCausalLM", "llama", "llama", false, false, 0},
+    {"MistralForCausalLM", "mistral", "mistral", false, false, 0},
+    {"Qwen2ForCausalLM", "qwen2", "qwen2", true, false, 0},
+    {"Qwen3ForCausalLM", "qwen3", "qwen3", false, true, 0},
+    {"Gemma2ForCausalLM", "gemma2", "gemma2", false, false, 2},
+    {"Gemma3ForCausalLM", "gemma3_text", "gemma3", false, true, 3},
 };
 
 std::string supported_list() {
@@ -131,8 +133,16 @@ RopeScaling parse_rope_scaling(const Reader& r) {
   else if (rs.get("type") != nullptr) type = rs.string("type");
   else throw Error(r.where(), "missing key 'rope_scaling.rope_type'");
   if (type == "default") return s;
+  if (type == "linear") {
+    s.type = RopeScaling::Type::kLinear;
+    s.factor = static_cast<float>(rs.number("factor"));
+    if (!(s.factor > 0.0f) || !std::isfinite(s.factor))
+      throw Error(r.where(), cat("rope_scaling linear factor must be positive, got ", s.factor));
+    return s;
+  }
   if (type != "llama3")
-    throw Error(r.where(), cat("rope_scaling type '", printable(type), "' is not supported (supported: llama3, default)"));
+    throw Error(r.where(),
+                cat("rope_scaling type '", printable(type), "' is not supported (supported: llama3, linear, default)"));
   s.type = RopeScaling::Type::kLlama3;
   s.factor = static_cast<float>(rs.number("factor"));
   s.low_freq_factor = static_cast<float>(rs.number("low_freq_factor"));
@@ -170,8 +180,8 @@ float softcap_key(const Reader& r, const char* key) {
   return static_cast<float>(v);
 }
 
-// Gemma 2's fields (Gemma2Config); see hf_config.h.
-void parse_gemma2(const Reader& r, ModelConfig& c) {
+// Gemma 2's and Gemma 3's fields (Gemma2Config, Gemma3TextConfig); see hf_config.h.
+void parse_gemma(const Reader& r, int version, ModelConfig& c) {
   for (const char* key : {"hidden_activation", "hidden_act"}) {
     if (r.get(key) == nullptr) continue;
     const std::string act = r.string(key);
@@ -187,7 +197,13 @@ void parse_gemma2(const Reader& r, ModelConfig& c) {
   c.attn_softcap = softcap_key(r, "attn_logit_softcapping");
   c.final_softcap = softcap_key(r, "final_logit_softcapping");
   c.sliding_window = r.integer("sliding_window", 0);
-  c.sliding_window_pattern = 2;  // even layers local, odd global
+  // Gemma 2: even layers local, odd global; Gemma 3: every sixth global.
+  c.sliding_window_pattern = version == 2 ? 2 : r.integer("sliding_window_pattern", 6);
+  if (version == 3) {
+    c.rope_theta_local = static_cast<float>(r.number("rope_local_base_freq", 10000.0));
+    if (c.attn_softcap > 0.0f)
+      throw Error(r.where(), "attn_logit_softcapping is set; Gemma 3 (and llama.cpp's gemma3) has none");
+  }
   if (const json* types = r.get("layer_types")) {  // newer configs spell the pattern out
     if (!types->is_array() || static_cast<int64_t>(types->size()) != c.n_layers)
       r.wrong("layer_types", "an array with one entry per layer", *types);
@@ -195,9 +211,10 @@ void parse_gemma2(const Reader& r, ModelConfig& c) {
       const json& t = (*types)[static_cast<size_t>(l)];
       const bool local = t.is_string() && t.get<std::string>() == "sliding_attention";
       const bool global = t.is_string() && t.get<std::string>() == "full_attention";
-      if ((!local && !global) || local != (l % 2 == 0))
-        throw Error(r.where(), cat("layer_types[", l, "] is ", json_excerpt(t), "; lmpack runs Gemma 2's pattern ",
-                                   "(sliding_attention on even layers, full_attention on odd ones)"));
+      const bool expected_local = (l + 1) % c.sliding_window_pattern != 0;
+      if ((!local && !global) || local != expected_local)
+        throw Error(r.where(), cat("layer_types[", l, "] is ", json_excerpt(t), "; lmpack runs one full_attention ",
+                                   "layer in every ", c.sliding_window_pattern, ", the last"));
     }
   }
 }
@@ -211,7 +228,7 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
 
   const Architecture& arch = find_architecture(r);
   ModelConfig c;
-  c.architecture = arch.model_type;
+  c.architecture = arch.name;
   c.dim = r.integer("hidden_size");
   c.hidden_dim = r.integer("intermediate_size");
   c.n_layers = r.integer("num_hidden_layers");
@@ -228,15 +245,15 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
   c.rms_eps = static_cast<float>(r.number("rms_norm_eps", 1e-6));
   c.rope_theta = static_cast<float>(r.number("rope_theta", 10000.0));
   c.rope_scaling = parse_rope_scaling(r);
-  c.tied_embeddings = r.boolean("tie_word_embeddings", arch.gemma);  // Gemma2Config ties by default
+  c.tied_embeddings = r.boolean("tie_word_embeddings", arch.gemma != 0);  // Gemma configs tie by default
   c.attn_qkv_bias = arch.qkv_bias;
   c.attn_qk_norm = arch.qk_norm;
   if (r.boolean("use_sliding_window", false))
     throw Error(where, "use_sliding_window true is not supported (Qwen's windowed upper layers are not implemented)");
   if (c.architecture == "mistral") c.sliding_window = r.integer("sliding_window", 0);  // null: none
 
-  if (arch.gemma) {
-    parse_gemma2(r, c);
+  if (arch.gemma != 0) {
+    parse_gemma(r, arch.gemma, c);
   } else if (r.get("hidden_act") != nullptr) {
     std::string act = r.string("hidden_act");
     if (act != "silu") throw Error(where, cat("hidden_act '", printable(act), "' is not supported (only silu)"));
@@ -262,24 +279,27 @@ std::string hf_config_recipe(const std::string& json_text) {
   return r != nullptr && r->is_array() ? r->dump() : "";
 }
 
-float hf_norm_offset(const std::string& architecture) { return architecture == "gemma2" ? 1.0f : 0.0f; }
+float hf_norm_offset(const std::string& architecture) {
+  return architecture == "gemma2" || architecture == "gemma3" ? 1.0f : 0.0f;
+}
 
 std::string hf_architecture_class(const std::string& architecture) {
   for (const auto& a : kArchitectures)
-    if (architecture == a.model_type) return a.hf_class;
+    if (architecture == a.name) return a.hf_class;
   throw Error("config", cat("architecture '", architecture, "' has no Hugging Face class (supported: ", supported_list(), ")"));
 }
 
 std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& extras) {
   const Architecture* arch = nullptr;
   for (const auto& a : kArchitectures)
-    if (config.architecture == a.model_type) arch = &a;
+    if (config.architecture == a.name) arch = &a;
   if (arch == nullptr) hf_architecture_class(config.architecture);  // throws
   if (config.attn_qkv_bias != arch->qkv_bias)
     throw Error("config", cat(arch->hf_class, config.attn_qkv_bias ? " cannot carry q/k/v biases"
                                                                    : " always has q/k/v biases"));
-  if (config.post_norms != arch->gemma || (config.ffn_activation == FfnActivation::kGeluTanh) != arch->gemma)
-    throw Error("config", cat(arch->hf_class, arch->gemma ? " always has post-norms and tanh GELU"
+  const bool gemma = arch->gemma != 0;
+  if (config.post_norms != gemma || (config.ffn_activation == FfnActivation::kGeluTanh) != gemma)
+    throw Error("config", cat(arch->hf_class, gemma ? " always has post-norms and tanh GELU"
                                                           : " has no post-norms and uses SiLU"));
   if (config.attn_qk_norm != arch->qk_norm)
     throw Error("config", cat(arch->hf_class, config.attn_qk_norm ? " has no per-head q/k norms"
@@ -292,7 +312,7 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
   j["num_hidden_layers"] = config.n_layers;
   j["num_attention_heads"] = config.n_heads;
   j["num_key_value_heads"] = config.n_kv_heads;
-  if (arch->qk_norm || arch->gemma || config.n_heads <= 0 || config.head_dim * config.n_heads != config.dim)
+  if (arch->qk_norm || gemma || config.n_heads <= 0 || config.head_dim * config.n_heads != config.dim)
     j["head_dim"] = config.head_dim;
   j["vocab_size"] = config.vocab_size;
   j["max_position_embeddings"] = config.context_length;
@@ -305,13 +325,15 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
                          {"low_freq_factor", float_json(s.low_freq_factor)},
                          {"high_freq_factor", float_json(s.high_freq_factor)},
                          {"original_max_position_embeddings", s.original_max_position}};
+  } else if (config.rope_scaling.type == RopeScaling::Type::kLinear) {
+    j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", float_json(config.rope_scaling.factor)}};
   } else {
     j["rope_scaling"] = nullptr;
   }
-  j["hidden_act"] = arch->gemma ? "gelu_pytorch_tanh" : "silu";
+  j["hidden_act"] = gemma ? "gelu_pytorch_tanh" : "silu";
   if (config.architecture == "mistral")
     j["sliding_window"] = config.sliding_window > 0 ? nlohmann::ordered_json(config.sliding_window) : nullptr;
-  if (arch->gemma) {
+  if (gemma) {
     j["hidden_activation"] = "gelu_pytorch_tanh";
     j["query_pre_attn_scalar"] = std::nearbyint(1.0 / (static_cast<double>(config.attention_score_scale()) *
                                                        config.attention_score_scale()));
@@ -319,8 +341,12 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
     j["final_logit_softcapping"] = config.final_softcap > 0.0f ? float_json(config.final_softcap) : nlohmann::json();
     j["sliding_window"] = config.sliding_window > 0 ? nlohmann::ordered_json(config.sliding_window) : nullptr;
     j["attention_bias"] = false;
+    if (arch->gemma == 3) {
+      j["sliding_window_pattern"] = config.sliding_window_pattern;
+      j["rope_local_base_freq"] = float_json(config.rope_theta_local);
+    }
   }
-  if (arch->qk_norm) {  // Qwen3Config's keys for what lmpack runs: no biases, full attention
+  if (arch->qk_norm && !gemma) {  // Qwen3Config's keys for what lmpack runs: no biases, full attention
     j["attention_bias"] = false;
     j["use_sliding_window"] = false;
   }

@@ -72,7 +72,7 @@ std::optional<std::string> translate(std::string_view name, bool to_canonical, s
   int64_t layer = 0;
   std::string_view rest;
   if (!split_layer(name, from_prefix, &layer, &rest)) return std::nullopt;
-  if (architecture == "gemma2")
+  if (architecture == "gemma2" || architecture == "gemma3")
     for (const NamePair& p : kGemmaLayerNames)
       if (rest == (to_canonical ? p.hf : p.canonical))
         return cat(to_prefix, layer, ".", to_canonical ? p.canonical : p.hf);

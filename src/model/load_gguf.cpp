@@ -34,9 +34,9 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   if (const GgufValue* v = g.find("lmpack.recipe"); v != nullptr && v->type == GgufType::kString) c.recipe = v->str;
 
   const std::string arch = g.get_string("general.architecture");
-  if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "gemma2")
-    throw Error(g.path,
-                cat("unsupported architecture '", printable(arch), "' (supported: llama, qwen2, qwen3, gemma2)"));
+  if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "gemma2" && arch != "gemma3")
+    throw Error(g.path, cat("unsupported architecture '", printable(arch),
+                            "' (supported: llama, qwen2, qwen3, gemma2, gemma3)"));
   const std::string p = arch + ".";
 
   ModelConfig& cfg = c.config;
@@ -68,9 +68,15 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   }
   if (g.find(p + "rope.scaling.type") != nullptr) {
     const std::string type = g.get_string(p + "rope.scaling.type");
-    if (type != "none")
-      throw Error(g.path, cat("unsupported ", p, "rope.scaling.type '", type, "' (supported: none; llama3 "
+    if (type == "linear") {
+      cfg.rope_scaling.type = RopeScaling::Type::kLinear;
+      cfg.rope_scaling.factor = static_cast<float>(g.get_float(p + "rope.scaling.factor"));
+      if (!(cfg.rope_scaling.factor > 0.0f) || !std::isfinite(cfg.rope_scaling.factor))
+        throw Error(g.path, cat(p, "rope.scaling.factor is ", cfg.rope_scaling.factor, ", must be positive"));
+    } else if (type != "none") {
+      throw Error(g.path, cat("unsupported ", p, "rope.scaling.type '", type, "' (supported: none, linear; llama3 "
                               "scaling comes as the rope_freqs.weight tensor)"));
+    }
   }
 
   cfg.rms_eps = static_cast<float>(g.get_float(p + "attention.layer_norm_rms_epsilon"));
@@ -82,20 +88,26 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   if (!(cfg.rope_theta > 0.0f) || !std::isfinite(cfg.rope_theta))
     throw Error(g.path, cat(p, "rope.freq_base is ", cfg.rope_theta, ", must be positive"));
   cfg.attn_qkv_bias = arch == "qwen2";
-  cfg.attn_qk_norm = arch == "qwen3";
-  if (arch == "gemma2") {  // as llama.cpp's gemma2 reads it, defaults included
+  cfg.attn_qk_norm = arch == "qwen3" || arch == "gemma3";
+  if (arch == "gemma2" || arch == "gemma3") {  // as llama.cpp reads them, defaults included
     cfg.ffn_activation = FfnActivation::kGeluTanh;
     cfg.post_norms = true;
+    cfg.attn_qk_norm = arch == "gemma3";
     cfg.embedding_scale = std::sqrt(static_cast<float>(cfg.dim));
-    cfg.attention_scale = gemma2_attention_scale(cfg.n_layers, cfg.dim, cfg.n_heads, cfg.head_dim);
+    cfg.attention_scale = gemma_attention_scale(arch, cfg.n_layers, cfg.dim, cfg.n_heads, cfg.head_dim);
     auto float_or = [&](const std::string& key, float fallback) {
       return g.find(key) != nullptr ? static_cast<float>(g.get_float(key)) : fallback;
     };
-    cfg.attn_softcap = float_or(p + "attn_logit_softcapping", 50.0f);
-    cfg.final_softcap = float_or(p + "final_logit_softcapping", 30.0f);
-    cfg.sliding_window = positive(g, p + "attention.sliding_window", int_or(g, p + "attention.sliding_window", 4096));
+    const bool gemma2 = arch == "gemma2";
+    cfg.attn_softcap = gemma2 ? float_or(p + "attn_logit_softcapping", 50.0f) : 0.0f;
+    cfg.final_softcap = float_or(p + "final_logit_softcapping", gemma2 ? 30.0f : 0.0f);
+    // gemma3 without the key has no window (llama.cpp: swa_type none).
+    cfg.sliding_window = int_or(g, p + "attention.sliding_window", gemma2 ? 4096 : 0);
+    if (cfg.sliding_window < 0) throw Error(g.path, cat(p, "attention.sliding_window is ", cfg.sliding_window));
     cfg.sliding_window_pattern = positive(g, p + "attention.sliding_window_pattern",
-                                          int_or(g, p + "attention.sliding_window_pattern", 2));
+                                          int_or(g, p + "attention.sliding_window_pattern", gemma2 ? 2 : 6));
+    if (!gemma2 && cfg.sliding_window > 0)  // the windowed layers' base: llama.cpp's default 10000
+      cfg.rope_theta_local = float_or(p + "rope.freq_base_swa", 10000.0f);
   }
   // Written by lmpack for a Mistral (llama.cpp's llama ignores it).
   if (arch == "llama" && g.find(p + "attention.sliding_window") != nullptr) {

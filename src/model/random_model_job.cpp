@@ -36,12 +36,13 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
   if (r.n_heads % kv != 0) throw Error("n_kv_heads", cat(kv, " does not divide `n_heads` ", r.n_heads));
   ModelConfig c;
   if (r.architecture != "llama" && r.architecture != "mistral" && r.architecture != "qwen2" &&
-      r.architecture != "qwen3" && r.architecture != "gemma2")
+      r.architecture != "qwen3" && r.architecture != "gemma2" && r.architecture != "gemma3")
     throw Error("architecture",
-                cat("'", r.architecture, "' is not one lmpack writes (llama, mistral, qwen2, qwen3, gemma2)"));
+                cat("'", r.architecture, "' is not one lmpack writes (llama, mistral, qwen2, qwen3, gemma2, gemma3)"));
   c.architecture = r.architecture;
   c.attn_qkv_bias = r.architecture == "qwen2";
-  c.attn_qk_norm = r.architecture == "qwen3";
+  c.attn_qk_norm = r.architecture == "qwen3" || r.architecture == "gemma3";
+  const bool gemma = r.architecture == "gemma2" || r.architecture == "gemma3";
   c.dim = r.dim;
   c.hidden_dim = r.hidden_dim;
   c.n_layers = r.n_layers;
@@ -49,25 +50,37 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
   c.n_kv_heads = kv;
   c.head_dim = r.head_dim.value_or(r.dim / r.n_heads);
   if (r.sliding_window != 0) {
-    if (r.architecture != "mistral" && r.architecture != "gemma2")
-      throw Error("sliding_window", cat("applies to mistral and gemma2, not ", r.architecture));
+    if (r.architecture != "mistral" && !gemma)
+      throw Error("sliding_window", cat("applies to mistral, gemma2 and gemma3, not ", r.architecture));
     require_positive("sliding_window", r.sliding_window);
     c.sliding_window = r.sliding_window;
   }
-  if (r.architecture == "gemma2") {  // Gemma 2's published settings
+  if (gemma) {  // Gemma 2's and Gemma 3's published settings
     c.ffn_activation = FfnActivation::kGeluTanh;
     c.post_norms = true;
     c.embedding_scale = std::sqrt(static_cast<float>(c.dim));
     c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));  // query_pre_attn_scalar = head_dim
-    c.attn_softcap = 50.0f;
-    c.final_softcap = 30.0f;
-    c.sliding_window_pattern = 2;
+    if (r.architecture == "gemma2") {
+      c.attn_softcap = 50.0f;
+      c.final_softcap = 30.0f;
+      c.sliding_window_pattern = 2;
+    } else {
+      c.sliding_window_pattern = 6;
+      c.rope_theta = 1000000.0f;
+      c.rope_theta_local = 10000.0f;
+    }
     if (c.sliding_window == 0) c.sliding_window = 4096;
     c.rms_eps = 1e-6f;
   }
+  if (r.rope_linear_factor != 0.0f) {
+    if (!(r.rope_linear_factor > 0.0f) || !std::isfinite(r.rope_linear_factor))
+      throw Error("rope_linear_factor", cat("must be positive, got ", r.rope_linear_factor));
+    c.rope_scaling.type = RopeScaling::Type::kLinear;
+    c.rope_scaling.factor = r.rope_linear_factor;
+  }
   c.vocab_size = r.vocab_size;
   c.context_length = r.context_length;
-  c.tied_embeddings = r.tied_embeddings || r.architecture == "gemma2";  // Gemma 2 has no lm_head
+  c.tied_embeddings = r.tied_embeddings || gemma;  // Gemma has no lm_head
   c.validate("random-model");
   return c;
 }

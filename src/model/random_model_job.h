@@ -17,7 +17,9 @@ namespace lmpack {
 struct RandomModelRequest {
   std::string output;  // a folder (created; one holding only lmpack's HF files is replaced)
   // llama, mistral, qwen2 (q/k/v biases), qwen3 (per-head q/k norms), gemma2
-  // (GeGLU, post-norms, soft-caps 50/30, sliding window on even layers, tied)
+  // (GeGLU, post-norms, soft-caps 50/30, sliding window on even layers, tied),
+  // gemma3 (GeGLU, post-norms, q/k norms, five windowed layers in six with
+  // RoPE base 10000, the sixth with 1e6, tied)
   std::string architecture = "llama";
   int64_t dim = 0;
   int64_t hidden_dim = 0;  // FFN intermediate size
@@ -25,7 +27,8 @@ struct RandomModelRequest {
   int64_t n_heads = 0;
   std::optional<int64_t> n_kv_heads;  // none: n_heads
   std::optional<int64_t> head_dim;    // none: dim / n_heads
-  int64_t sliding_window = 0;         // mistral: every layer's window; gemma2: the even layers' (0: none; gemma2 4096)
+  int64_t sliding_window = 0;         // mistral: every layer's window; gemma: the windowed layers' (0: none; gemma 4096)
+  float rope_linear_factor = 0.0f;    // > 0: linear RoPE scaling (Gemma 3: of the global layers only)
   int64_t vocab_size = 32000;
   int64_t context_length = 2048;
   bool tied_embeddings = false;

@@ -106,7 +106,7 @@ uint32_t llama_ftype_of(DType type) {
 }
 
 std::string gguf_architecture(const ModelConfig& config) {
-  if (config.post_norms) return "gemma2";
+  if (config.post_norms) return config.attn_qk_norm ? "gemma3" : "gemma2";
   if (config.attn_qk_norm) return "qwen3";
   // llama.cpp's qwen2 takes q/o matrices of the embedding width only; its
   // llama takes q/k/v biases of any width (create_tensor_qkv), so a Qwen2 cut
@@ -116,12 +116,14 @@ std::string gguf_architecture(const ModelConfig& config) {
 }
 
 bool gguf_rope_halves(const std::string& gguf_arch) {
-  return gguf_arch == "qwen2" || gguf_arch == "qwen3" || gguf_arch == "gemma2";
+  return gguf_arch == "qwen2" || gguf_arch == "qwen3" || gguf_arch == "gemma2" || gguf_arch == "gemma3";
 }
 
-float gemma2_attention_scale(int64_t n_layers, int64_t dim, int64_t n_heads, int64_t head_dim) {
-  return n_layers == 46 ? 1.0f / std::sqrt(static_cast<float>(dim / n_heads))
-                        : 1.0f / std::sqrt(static_cast<float>(head_dim));
+float gemma_attention_scale(const std::string& gguf_arch, int64_t n_layers, int64_t dim, int64_t n_heads,
+                            int64_t head_dim) {
+  const int64_t layers_of_27b = gguf_arch == "gemma2" ? 46 : 62;
+  return n_layers == layers_of_27b ? 1.0f / std::sqrt(static_cast<float>(dim / n_heads))
+                                   : 1.0f / std::sqrt(static_cast<float>(head_dim));
 }
 
 void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_type, const std::string& model_name) {
@@ -148,21 +150,36 @@ void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_typ
   // llama.cpp's llama reads no window (it runs Mistral with full attention);
   // the key keeps the model's own for lmpack, which applies it.
   if (c.sliding_window > 0) add_u32_checked(w, ckpt.path, p + "attention.sliding_window", c.sliding_window);
-  if (arch == "gemma2") {
-    if (c.sliding_window_pattern != 2 || c.ffn_activation != FfnActivation::kGeluTanh || c.embedding_scale <= 0.0f)
-      throw Error(ckpt.path, "is not laid out as llama.cpp's gemma2 (tanh GELU, scaled embedding, every other "
-                             "layer windowed)");
+  if (arch == "gemma2" || arch == "gemma3") {
+    if ((arch == "gemma2" && c.sliding_window_pattern != 2) || c.ffn_activation != FfnActivation::kGeluTanh ||
+        c.embedding_scale <= 0.0f)
+      throw Error(ckpt.path, cat("is not laid out as llama.cpp's ", arch, " (tanh GELU, scaled embedding",
+                                 arch == "gemma2" ? ", every other layer windowed)" : ")"));
     if (!c.tied_embeddings)
       throw Error(ckpt.path, "has an output matrix apart from the embedding; llama.cpp's gemma2 has none");
     // llama.cpp derives the attention scale from the shape, not from a key.
-    const float expected = gemma2_attention_scale(c.n_layers, c.dim, c.n_heads, c.head_dim);
+    const float expected = gemma_attention_scale(arch, c.n_layers, c.dim, c.n_heads, c.head_dim);
     if (std::fabs(c.attention_score_scale() / expected - 1.0f) > 1e-6f)
       throw Error(ckpt.path, cat("attention scale ", c.attention_score_scale(), " (query_pre_attn_scalar ",
                                  1.0 / (static_cast<double>(c.attention_score_scale()) * c.attention_score_scale()),
-                                 ") is not the ", expected, " llama.cpp's gemma2 derives from ", c.n_layers,
+                                 ") is not the ", expected, " llama.cpp's ", arch, " derives from ", c.n_layers,
                                  " layers; a GGUF cannot carry it"));
-    w.add_f32(p + "attn_logit_softcapping", c.attn_softcap);
-    w.add_f32(p + "final_logit_softcapping", c.final_softcap);
+    if (arch == "gemma2") {
+      w.add_f32(p + "attn_logit_softcapping", c.attn_softcap);
+      w.add_f32(p + "final_logit_softcapping", c.final_softcap);
+    } else {
+      if (c.attn_softcap > 0.0f) throw Error(ckpt.path, "llama.cpp's gemma3 has no attention soft-cap");
+      if (c.final_softcap > 0.0f) w.add_f32(p + "final_logit_softcapping", c.final_softcap);
+      if (c.sliding_window > 0) {
+        add_u32_checked(w, ckpt.path, p + "attention.sliding_window_pattern", c.sliding_window_pattern);
+        w.add_f32(p + "rope.freq_base_swa", c.rope_theta_local > 0.0f ? c.rope_theta_local : c.rope_theta);
+      }
+    }
+  }
+  // Linear RoPE scaling (position interpolation), as llama.cpp's converter writes it.
+  if (c.rope_scaling.type == RopeScaling::Type::kLinear) {
+    w.add_string(p + "rope.scaling.type", "linear");
+    w.add_f32(p + "rope.scaling.factor", c.rope_scaling.factor);
   }
   // llama.cpp assumes head_dim = embedding_length / head_count unless told.
   if (c.head_dim * c.n_heads != c.dim) {

@@ -53,7 +53,9 @@ constexpr uint32_t kGgufQuantizationVersion = 2;  // ggml's GGML_QNT_VERSION
 // named mixes: Error("<type>", ...) for them.
 uint32_t llama_ftype_of(DType type);
 
-// "gemma2" for a model with post-norms (llama.cpp's gemma2: GeGLU, scaled
+// "gemma3" for a model with post-norms and q/k norms (llama.cpp's gemma3:
+// the windowed layers' RoPE base as rope.freq_base_swa), "gemma2" for a model
+// with post-norms (llama.cpp's gemma2: GeGLU, scaled
 // embedding, soft-caps, every other layer windowed; norms stored as the
 // scale, as its converter writes them), "qwen3" for a model with per-head
 // q/k norms (llama.cpp's qwen3), "qwen2"
@@ -66,9 +68,11 @@ std::string gguf_architecture(const ModelConfig& config);
 // on q/k rows as Hugging Face stores them (qwen2, qwen3, gemma2).
 bool gguf_rope_halves(const std::string& gguf_arch);
 
-// The attention scale llama.cpp's gemma2 derives from the shape (no key holds
-// it): 1/sqrt(dim / heads) for 46 layers (Gemma 2 27B), else 1/sqrt(head_dim).
-float gemma2_attention_scale(int64_t n_layers, int64_t dim, int64_t n_heads, int64_t head_dim);
+// The attention scale llama.cpp's gemma2 / gemma3 derives from the shape (no
+// key holds it): 1/sqrt(dim / heads) for the 27B's layer count (46 / 62),
+// else 1/sqrt(head_dim).
+float gemma_attention_scale(const std::string& gguf_arch, int64_t n_layers, int64_t dim, int64_t n_heads,
+                            int64_t head_dim);
 
 // Writes every metadata key llama.cpp reads for the model: general.*,
 // <arch>.* hyperparameters, tokenizer.ggml.*. A vocabulary shorter than the

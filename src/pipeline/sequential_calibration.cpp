@@ -73,7 +73,7 @@ SequentialCalibration::SequentialCalibration(const Checkpoint& ckpt, std::vector
       if (static_cast<int64_t>(w.size()) != s.ctx) throw Error("calibration", "token windows differ in length");
     s.tokens = s.n_windows * s.ctx;
     const std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
-    s.rope = make_rope_tables(weights->rope_inv_freq, s.ctx);
+    s.rope = make_rope_tables(weights->rope_inv_freq, s.ctx, weights->rope_inv_freq_local);
     s.x.resize(static_cast<size_t>(s.tokens * c.dim));
     for (int64_t w = 0; w < s.n_windows; ++w)
       for (int64_t i = 0; i < s.ctx; ++i) {

@@ -173,7 +173,7 @@ StructuredScores structured_scores(const Checkpoint& ckpt, const std::vector<std
   const int64_t n_windows = static_cast<int64_t>(windows.size()), T = n_windows * ctx, dim = c.dim;
 
   const std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
-  const RopeTables rope = make_rope_tables(weights->rope_inv_freq, ctx);
+  const RopeTables rope = make_rope_tables(weights->rope_inv_freq, ctx, weights->rope_inv_freq_local);
   std::vector<float> x(static_cast<size_t>(T * dim));  // [T, dim] residual stream
   for (int64_t w = 0; w < n_windows; ++w)
     for (int64_t i = 0; i < ctx; ++i) {

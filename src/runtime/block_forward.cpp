@@ -52,13 +52,18 @@ BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer) {
   return b;
 }
 
-RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx) {
+RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx, const std::vector<float>& inv_freq_local) {
   RopeTables t;
   t.ctx = ctx;
   t.half = static_cast<int64_t>(inv_freq.size());
   t.cos.resize(static_cast<size_t>(ctx * t.half));
   t.sin.resize(static_cast<size_t>(ctx * t.half));
   rope_tables(t.cos.data(), t.sin.data(), inv_freq.data(), t.half, 0, ctx);
+  if (!inv_freq_local.empty()) {
+    t.cos_local.resize(t.cos.size());
+    t.sin_local.resize(t.sin.size());
+    rope_tables(t.cos_local.data(), t.sin_local.data(), inv_freq_local.data(), t.half, 0, ctx);
+  }
   return t;
 }
 
@@ -75,6 +80,9 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
   std::vector<float> k(static_cast<size_t>(ctx * kv_dim));   // [ctx, kv_dim]
   std::vector<float> v(static_cast<size_t>(ctx * kv_dim));   // [ctx, kv_dim]
   std::vector<float> scratch(static_cast<size_t>(omp_get_max_threads()) * ctx);
+  const bool local = !tables.cos_local.empty() && c.attention_window(b.layer) > 0;
+  const std::vector<float>& cos_table = local ? tables.cos_local : tables.cos;  // [ctx, half]
+  const std::vector<float>& sin_table = local ? tables.sin_local : tables.sin;
   for (int64_t w = 0; w < n_windows; ++w) {
     const float* xw = xn + w * ctx * dim;  // [ctx, dim]
     float* aw = att + w * ctx * q_dim;     // [ctx, q_dim]
@@ -90,8 +98,8 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
       if (!b.bv.empty()) add_inplace(vi, b.bv.data(), kv_dim);
       if (!b.q_norm.empty()) rmsnorm_heads(qi, b.q_norm.data(), c.n_heads, hd, c.rms_eps);
       if (!b.k_norm.empty()) rmsnorm_heads(ki, b.k_norm.data(), c.n_kv_heads, hd, c.rms_eps);
-      rope(qi, tables.cos.data() + i * tables.half, tables.sin.data() + i * tables.half, c.n_heads, hd);
-      rope(ki, tables.cos.data() + i * tables.half, tables.sin.data() + i * tables.half, c.n_kv_heads, hd);
+      rope(qi, cos_table.data() + i * tables.half, sin_table.data() + i * tables.half, c.n_heads, hd);
+      rope(ki, cos_table.data() + i * tables.half, sin_table.data() + i * tables.half, c.n_kv_heads, hd);
     });
     parallel_for(c.n_heads, [&](int64_t h) {
       const int64_t kv_off = (h / group) * hd;

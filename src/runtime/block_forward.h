@@ -50,8 +50,11 @@ BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer);
 struct RopeTables {
   int64_t ctx = 0, half = 0;
   std::vector<float> cos, sin;
+  std::vector<float> cos_local, sin_local;  // the windowed layers' own (Gemma 3), or empty
 };
-RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx);
+// inv_freq_local: ModelWeights::rope_inv_freq_local (may be empty).
+RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx,
+                            const std::vector<float>& inv_freq_local = {});
 
 // xn [T, dim] = rmsnorm of every row of x [T, dim] with weight norm [dim].
 void block_rmsnorm(float* xn, const float* x, const float* norm, int64_t tokens, int64_t dim, float eps);

@@ -59,6 +59,12 @@ class FastForward final : public ForwardPass {
     rope_cos_.resize(max_context_ * half);
     rope_sin_.resize(max_context_ * half);
     rope_tables(rope_cos_.data(), rope_sin_.data(), weights_->rope_inv_freq.data(), half, 0, max_context_);
+    if (!weights_->rope_inv_freq_local.empty()) {
+      rope_cos_local_.resize(max_context_ * half);
+      rope_sin_local_.resize(max_context_ * half);
+      rope_tables(rope_cos_local_.data(), rope_sin_local_.data(), weights_->rope_inv_freq_local.data(), half, 0,
+                  max_context_);
+    }
     static const char* const kLinear[kLinearPerLayer] = {"attn_q", "attn_k", "attn_v", "attn_output",
                                                           "ffn_gate", "ffn_up", "ffn_down"};
     for (int64_t l = 0; l < c.n_layers; ++l)
@@ -135,14 +141,17 @@ class FastForward final : public ForwardPass {
       qmatmul_xwt(q, xa_, lw.wq);
       qmatmul_xwt(k, xa_, lw.wk);
       qmatmul_xwt(v, xa_, lw.wv);
+      const bool local = !rope_cos_local_.empty() && c.attention_window(l) > 0;
+      const float* layer_cos = local ? rope_cos_local_.data() : rope_cos_.data();  // [max_context, half]
+      const float* layer_sin = local ? rope_sin_local_.data() : rope_sin_.data();
       for_rows(m, q_dim + 2 * kv_dim, [&](int64_t i) {
         if (lw.bq != nullptr) add_inplace(q + i * q_dim, lw.bq, q_dim);
         if (lw.bk != nullptr) add_inplace(k + i * kv_dim, lw.bk, kv_dim);
         if (lw.bv != nullptr) add_inplace(v + i * kv_dim, lw.bv, kv_dim);
         if (lw.q_norm != nullptr) rmsnorm_heads(q + i * q_dim, lw.q_norm, c.n_heads, hd, c.rms_eps);
         if (lw.k_norm != nullptr) rmsnorm_heads(k + i * kv_dim, lw.k_norm, c.n_kv_heads, hd, c.rms_eps);
-        const float* cos = rope_cos_.data() + (pos0 + i) * half;  // [half]
-        const float* sin = rope_sin_.data() + (pos0 + i) * half;  // [half]
+        const float* cos = layer_cos + (pos0 + i) * half;  // [half]
+        const float* sin = layer_sin + (pos0 + i) * half;  // [half]
         rope(q + i * q_dim, cos, sin, c.n_heads, hd);
         rope(k + i * kv_dim, cos, sin, c.n_kv_heads, hd);
       });
@@ -216,6 +225,7 @@ class FastForward final : public ForwardPass {
   std::vector<float> x_, xb_, q_, att_, hb_, hb2_;      // [kChunk, ...] see run_chunk()
   KvCache cache_;                                       // [n_layers, max_context, kv_dim]
   std::vector<float> rope_cos_, rope_sin_;              // [max_context, head_dim/2]
+  std::vector<float> rope_cos_local_, rope_sin_local_;  // the windowed layers' own, or empty
   std::vector<float> scratch_;                          // [threads, max_context] attention scores
   QuantizedActivations xa_;                             // the current linear input, quantized per dot type
   std::vector<std::string> linear_names_;               // [n_layers * kLinearPerLayer] for the observer

@@ -48,6 +48,12 @@ class ReferenceForward final : public ForwardPass {
     rope_cos_.resize(static_cast<size_t>(max_context_ * half));
     rope_sin_.resize(rope_cos_.size());
     rope_tables(rope_cos_.data(), rope_sin_.data(), weights_->rope_inv_freq.data(), half, 0, max_context_);
+    if (!weights_->rope_inv_freq_local.empty()) {  // Gemma 3's windowed layers
+      rope_cos_local_.resize(rope_cos_.size());
+      rope_sin_local_.resize(rope_cos_.size());
+      rope_tables(rope_cos_local_.data(), rope_sin_local_.data(), weights_->rope_inv_freq_local.data(), half, 0,
+                  max_context_);
+    }
   }
 
   void forward(const int32_t* tokens, int64_t n, float* logits, bool last_only) override {
@@ -108,8 +114,11 @@ class ReferenceForward final : public ForwardPass {
         for (int64_t i = 0; i < kv_dim; ++i) v[i] += lw.bv[i];
       if (lw.q_norm != nullptr) rmsnorm_heads_reference(q_.data(), lw.q_norm, c.n_heads, hd, c.rms_eps);
       if (lw.k_norm != nullptr) rmsnorm_heads_reference(k, lw.k_norm, c.n_kv_heads, hd, c.rms_eps);
-      rope_reference(q_.data(), cos, sin, c.n_heads, hd);
-      rope_reference(k, cos, sin, c.n_kv_heads, hd);
+      const bool local = !rope_cos_local_.empty() && c.attention_window(l) > 0;  // Gemma 3
+      const float* layer_cos = local ? rope_cos_local_.data() + pos * half : cos;  // [half]
+      const float* layer_sin = local ? rope_sin_local_.data() + pos * half : sin;  // [half]
+      rope_reference(q_.data(), layer_cos, layer_sin, c.n_heads, hd);
+      rope_reference(k, layer_cos, layer_sin, c.n_kv_heads, hd);
 
       // xb2: [q_dim] attention output, head by head
       const float scale = c.attention_score_scale();
@@ -167,6 +176,7 @@ class ReferenceForward final : public ForwardPass {
   std::vector<float> x_, xb_, xb2_, q_, hb_, hb2_, att_, final_;  // shapes in step()
   KvCache cache_;                               // [n_layers, max_context, kv_dim]
   std::vector<float> rope_cos_, rope_sin_;      // [max_context, head_dim/2]
+  std::vector<float> rope_cos_local_, rope_sin_local_;  // the windowed layers' own, or empty
 };
 
 }  // namespace

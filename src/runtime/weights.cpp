@@ -191,6 +191,14 @@ std::shared_ptr<const ModelWeights> build_weights(const Checkpoint& c) {
                               s.original_max_position));
     rope_scale_llama3(w->rope_inv_freq.data(), half, s.factor, s.low_freq_factor, s.high_freq_factor,
                       s.original_max_position);
+  } else if (cfg.rope_scaling.type == RopeScaling::Type::kLinear) {
+    if (!(cfg.rope_scaling.factor > 0.0f))
+      throw Error(c.path, cat("linear rope scaling needs factor > 0, got ", cfg.rope_scaling.factor));
+    for (float& f : w->rope_inv_freq) f /= cfg.rope_scaling.factor;
+  }
+  if (cfg.rope_theta_local > 0.0f) {
+    w->rope_inv_freq_local.resize(static_cast<size_t>(half));
+    rope_inv_freq(w->rope_inv_freq_local.data(), cfg.head_dim, cfg.rope_theta_local);
   }
   return w;
 }

@@ -297,6 +297,9 @@ const ArchCase kArchCases[] = {
     // Gemma 2's window is 4096 by default; 64 makes the even layer windowed within the 256 tokens scored.
     {"gemma2", {"--dim", "256", "--ffn", "512", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--head-dim", "128",
                 "--sliding-window", "64"}},
+    // Six blocks: five windowed (RoPE base 10000), the sixth global (1e6, linear scaling 4).
+    {"gemma3", {"--dim", "256", "--ffn", "512", "--layers", "6", "--heads", "4", "--kv-heads", "2", "--head-dim", "128",
+                "--sliding-window", "64", "--rope-linear-factor", "4"}},
 };
 void PrintTo(const ArchCase& a, std::ostream* os) { *os << a.arch; }
 const char* const kArchTypes[] = {"F32", "Q4_K_M", "Q4_K_M+gptq", "pruned-heads"};

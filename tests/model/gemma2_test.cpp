@@ -22,6 +22,7 @@
 #include "model/save_hf.h"
 #include "runtime/forward.h"
 #include "runtime/weights.h"
+#include "same_safetensors.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -87,12 +88,6 @@ float max_abs(const std::vector<float>& a) {
   return m;
 }
 
-std::vector<float> floats_of(const TensorInfo& t) {
-  std::vector<float> v(t.nbytes / sizeof(float));
-  std::memcpy(v.data(), t.data, v.size() * sizeof(float));
-  return v;
-}
-
 TEST(Gemma2, FolderLoadsAndRunsFastAsReferenceAndEveryFeatureActs) {
   const Checkpoint c = load_checkpoint(gemma2_folder());
   EXPECT_EQ(c.config.architecture, "gemma2");
@@ -100,10 +95,10 @@ TEST(Gemma2, FolderLoadsAndRunsFastAsReferenceAndEveryFeatureActs) {
   ASSERT_NE(c.find("blk.1.post_ffw_norm.weight"), nullptr);
   EXPECT_EQ(c.find("output.weight"), nullptr);  // tied
   // The loader added Hugging Face's one: the scales sit around 1, not 0.
-  const std::vector<float> scale = floats_of(c.tensor("blk.0.ffn_norm.weight"));
+  const std::vector<float> scale = testing::f32_values(c.tensor("blk.0.ffn_norm.weight"));
   EXPECT_GT(*std::min_element(scale.begin(), scale.end()), 0.4f);
   const SafetensorsFile st = read_safetensors(gemma2_folder() + "/model.safetensors");
-  const std::vector<float> stored = floats_of(*st.find("model.layers.0.pre_feedforward_layernorm.weight"));
+  const std::vector<float> stored = testing::f32_values(*st.find("model.layers.0.pre_feedforward_layernorm.weight"));
   for (size_t i = 0; i < stored.size(); ++i) ASSERT_EQ(scale[i], stored[i] + 1.0f) << i;
 
   const std::vector<float> fast = logits_of(c), ref = logits_of(c, true);
@@ -149,11 +144,11 @@ TEST(Gemma2, GgufHasLlamaCppsNamesNormsAndRowOrderAndTheSameLogits) {
     throw Error(path, "no tensor " + name);
   };
   // Norms as llama.cpp's converter writes them (1 + w), q/k rows unpermuted.
-  const std::vector<float> post = floats_of(gguf_tensor("blk.1.post_attention_norm.weight"));
-  const std::vector<float> stored = floats_of(*st.find("model.layers.1.post_attention_layernorm.weight"));
+  const std::vector<float> post = testing::f32_values(gguf_tensor("blk.1.post_attention_norm.weight"));
+  const std::vector<float> stored = testing::f32_values(*st.find("model.layers.1.post_attention_layernorm.weight"));
   for (size_t i = 0; i < post.size(); ++i) ASSERT_EQ(post[i], stored[i] + 1.0f) << i;
-  EXPECT_EQ(floats_of(gguf_tensor("blk.0.attn_q.weight")),
-            floats_of(*st.find("model.layers.0.self_attn.q_proj.weight")));
+  EXPECT_EQ(testing::f32_values(gguf_tensor("blk.0.attn_q.weight")),
+            testing::f32_values(*st.find("model.layers.0.self_attn.q_proj.weight")));
 
   const Checkpoint back = load_checkpoint(path);
   EXPECT_EQ(back.config.architecture, "gemma2");
@@ -171,14 +166,7 @@ TEST(Gemma2, SaveHfWritesTheSameFolderBack) {
   const Checkpoint hf = load_checkpoint(gemma2_folder());
   const std::string out = testing::temp_dir() + "/random_gemma2_back";
   save_hf(hf, out, DType::F32);
-  const SafetensorsFile a = read_safetensors(gemma2_folder() + "/model.safetensors");
-  const SafetensorsFile b = read_safetensors(out + "/model.safetensors");
-  ASSERT_EQ(a.tensors.size(), b.tensors.size());
-  for (const TensorInfo& t : a.tensors) {
-    const TensorInfo* u = b.find(t.name);
-    ASSERT_NE(u, nullptr) << t.name;
-    EXPECT_EQ(floats_of(*u), floats_of(t)) << t.name;
-  }
+  testing::expect_same_safetensors(gemma2_folder() + "/model.safetensors", out + "/model.safetensors");
   EXPECT_EQ(max_abs_diff(logits_of(load_checkpoint(out)), logits_of(hf)), 0.0f);
 }
 

@@ -215,7 +215,7 @@ TEST(HfConfig, Errors) {
   j["architectures"] = {"GPT2LMHeadModel"};
   std::string e = error_of(j.dump());
   EXPECT_NE(e.find("cfg.json: unsupported architecture 'GPT2LMHeadModel' (supported: LlamaForCausalLM, "
-                   "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM)"),
+                   "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM)"),
             std::string::npos)
       << e;
 

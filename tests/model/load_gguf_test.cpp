@@ -229,7 +229,7 @@ TEST(LoadGguf, Qwen2KeysBiasesAndRopeFreqs) {
 }
 
 TEST(LoadGguf, ConfigErrors) {
-  expect_load_error(tiny("phi3").vec(), "m.gguf: unsupported architecture 'phi3' (supported: llama, qwen2, qwen3, gemma2)");
+  expect_load_error(tiny("phi3").vec(), "m.gguf: unsupported architecture 'phi3' (supported: llama, qwen2, qwen3, gemma2, gemma3)");
   {
     TestGgufWriter w;
     w.kv_str("general.architecture", "llama");

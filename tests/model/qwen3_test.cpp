@@ -23,6 +23,7 @@
 #include "model/save_hf.h"
 #include "runtime/forward.h"
 #include "runtime/weights.h"
+#include "same_safetensors.h"
 #include "test_paths.h"
 
 namespace lmpack {
@@ -90,13 +91,6 @@ float max_abs(const std::vector<float>& a) {
   return m;
 }
 
-std::vector<float> floats_of(const TensorInfo& t) {
-  EXPECT_EQ(t.dtype, DType::F32) << t.name;
-  std::vector<float> v(t.nbytes / sizeof(float));
-  std::memcpy(v.data(), t.data, v.size() * sizeof(float));
-  return v;
-}
-
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -138,7 +132,7 @@ TEST(Qwen3, HfFolderLoadsWithQkNormsAndRunsFastAsReference) {
   Checkpoint reversed = c;
   for (int64_t l = 0; l < c.config.n_layers; ++l)
     for (const char* n : {"attn_q_norm.weight", "attn_k_norm.weight"}) {
-      std::vector<float> v = floats_of(c.tensor(cat("blk.", l, ".", n)));
+      std::vector<float> v = testing::f32_values(c.tensor(cat("blk.", l, ".", n)));
       std::reverse(v.begin(), v.end());
       reversed.set_f32(cat("blk.", l, ".", n), {32}, v);
     }
@@ -170,9 +164,9 @@ TEST(Qwen3, GgufHasLlamaCppsNamesAndRowOrderAndTheSameLogits) {
                                                         {"blk.1.attn_q.weight", "model.layers.1.self_attn.q_proj.weight"}}) {
     const TensorInfo* h = st.find(hf_name);
     ASSERT_NE(h, nullptr) << hf_name;
-    EXPECT_EQ(floats_of(gguf_tensor(gguf_name)), floats_of(*h)) << gguf_name;
+    EXPECT_EQ(testing::f32_values(gguf_tensor(gguf_name)), testing::f32_values(*h)) << gguf_name;
   }
-  const std::vector<float> norm = floats_of(*st.find("model.layers.1.self_attn.q_norm.weight"));
+  const std::vector<float> norm = testing::f32_values(*st.find("model.layers.1.self_attn.q_norm.weight"));
   EXPECT_NE(*std::min_element(norm.begin(), norm.end()), *std::max_element(norm.begin(), norm.end()))
       << "the random q/k norms should not be constant";
 
@@ -190,14 +184,7 @@ TEST(Qwen3, SaveHfWritesTheSameFolderBack) {
   const std::string config = read_text(out + "/config.json");
   EXPECT_NE(config.find("\"Qwen3ForCausalLM\""), std::string::npos) << config;
   EXPECT_NE(config.find("\"attention_bias\": false"), std::string::npos) << config;
-  const SafetensorsFile a = read_safetensors(qwen3_folder() + "/model.safetensors");
-  const SafetensorsFile b = read_safetensors(out + "/model.safetensors");
-  ASSERT_EQ(a.tensors.size(), b.tensors.size());
-  for (const TensorInfo& t : a.tensors) {
-    const TensorInfo* u = b.find(t.name);
-    ASSERT_NE(u, nullptr) << t.name;
-    EXPECT_EQ(floats_of(*u), floats_of(t)) << t.name;
-  }
+  testing::expect_same_safetensors(qwen3_folder() + "/model.safetensors", out + "/model.safetensors");
   EXPECT_EQ(max_abs_diff(logits_of(load_checkpoint(out)), logits_of(hf)), 0.0f);
 }
 

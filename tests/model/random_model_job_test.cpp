@@ -53,7 +53,7 @@ TEST(RandomModelJob, BadSizesNameTheField) {
   EXPECT_EQ(refused(r), "dtype: unknown type 'f8' (expected f32, f16 or bf16)");
   r = small_request(out);
   r.architecture = "gemma";
-  EXPECT_EQ(refused(r), "architecture: 'gemma' is not one lmpack writes (llama, mistral, qwen2, qwen3, gemma2)");
+  EXPECT_EQ(refused(r), "architecture: 'gemma' is not one lmpack writes (llama, mistral, qwen2, qwen3, gemma2, gemma3)");
   r = small_request(out);
   r.head_dim = 7;
   EXPECT_EQ(refused(r), "head_dim: 7 is odd; RoPE needs pairs");

@@ -29,7 +29,7 @@ Command add_random_model_command(CLI::App& parent) {
                {"n_layers", "--layers"},   {"n_heads", "--heads"},  {"n_kv_heads", "--kv-heads"},
                {"vocab_size", "--vocab"},  {"context_length", "--ctx"}, {"dtype", "--dtype"},
                {"architecture", "--arch"}, {"head_dim", "--head-dim"},  {"init_std", "--init-std"},
-               {"sliding_window", "--sliding-window"}};
+               {"sliding_window", "--sliding-window"}, {"rope_linear_factor", "--rope-linear-factor"}};
   app->add_option("OUT_DIR", r.output, "Output folder (created)")->required();
   app->add_option("--dim", r.dim, "Hidden size")->required();
   app->add_option("--ffn", r.hidden_dim, "FFN intermediate size")->required();
@@ -37,9 +37,11 @@ Command add_random_model_command(CLI::App& parent) {
   app->add_option("--heads", r.n_heads, "Attention heads")->required();
   app->add_option("--kv-heads", o->kv_heads, "Key/value heads (default: --heads)");
   app->add_option("--arch", r.architecture,
-                  "llama, mistral, qwen2 (q/k/v biases), qwen3 (per-head q/k norms) or gemma2; default llama");
+                  "llama, mistral, qwen2 (q/k/v biases), qwen3 (per-head q/k norms), gemma2 or gemma3; default llama");
   app->add_option("--sliding-window", r.sliding_window,
-                  "Mistral: every layer's attention window (default: none); Gemma 2: the even layers' (default 4096)");
+                  "Mistral: every layer's attention window (default: none); Gemma: the windowed layers' (default 4096)");
+  app->add_option("--rope-linear-factor", r.rope_linear_factor,
+                  "Linear RoPE scaling factor (default: none; Gemma 3: its global layers only)");
   app->add_option("--head-dim", o->head_dim, "Head dimension (default: --dim / --heads; Qwen3 sets it apart)");
   app->add_option("--init-std", r.init_std,
                   "Standard deviation of the random matrices and biases (default 0.02, HF's initializer_range)");
