@@ -22,11 +22,18 @@
 #include "model/save_hf.h"
 #include "runtime/forward.h"
 #include "runtime/weights.h"
-#include "same_safetensors.h"
+#include "arch_test_util.h"
 #include "test_paths.h"
 
 namespace lmpack {
 namespace {
+
+using testing::max_abs;
+using testing::max_abs_diff;
+
+std::vector<float> logits_of(const Checkpoint& c, bool reference = false) {
+  return testing::logits_of(c, reference, 2);
+}
 
 ModelConfig gemma3_config() {
   ModelConfig c;
@@ -56,39 +63,8 @@ ModelConfig gemma3_config() {
 }
 
 const std::string& gemma3_folder() {
-  static const std::string dir = [] {
-    const std::string d = testing::temp_dir() + "/random_gemma3";
-    RandomModelSpec spec;
-    spec.config = gemma3_config();
-    spec.seed = 6;
-    spec.init_std = 0.3f;
-    write_random_model(spec, d);
-    return d;
-  }();
+  static const std::string dir = testing::random_model_folder("random_gemma3", gemma3_config(), 6);
   return dir;
-}
-
-std::vector<float> logits_of(const Checkpoint& c, bool reference = false) {
-  auto w = build_weights(c);
-  auto f = reference ? make_reference_forward(w, 64) : make_fast_forward(w, 64);
-  std::mt19937 gen(2);
-  std::vector<int32_t> t(40);
-  for (auto& v : t) v = static_cast<int32_t>(gen() % 512);
-  std::vector<float> out(t.size() * 512);
-  f->forward(t.data(), static_cast<int64_t>(t.size()), out.data());
-  return out;
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  float m = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return a.size() == b.size() ? m : INFINITY;
-}
-
-float max_abs(const std::vector<float>& a) {
-  float m = 0;
-  for (float v : a) m = std::max(m, std::fabs(v));
-  return m;
 }
 
 TEST(Gemma3, FolderLoadsAndRunsFastAsReferenceWithTwoRopes) {

@@ -23,11 +23,18 @@
 #include "model/save_hf.h"
 #include "runtime/forward.h"
 #include "runtime/weights.h"
-#include "same_safetensors.h"
+#include "arch_test_util.h"
 #include "test_paths.h"
 
 namespace lmpack {
 namespace {
+
+using testing::max_abs;
+using testing::max_abs_diff;
+
+std::vector<float> logits_of(const Checkpoint& c, bool reference = false) {
+  return testing::logits_of(c, reference, 5);
+}
 
 ModelConfig qwen3_config() {
   ModelConfig c;
@@ -49,46 +56,8 @@ ModelConfig qwen3_config() {
 
 // The folder of a random Qwen3 (written once per test binary).
 const std::string& qwen3_folder() {
-  static const std::string dir = [] {
-    const std::string d = testing::temp_dir() + "/random_qwen3";
-    RandomModelSpec spec;
-    spec.config = qwen3_config();
-    spec.seed = 7;
-    spec.init_std = 0.3f;  // peaked outputs: every op shows in the logits
-    write_random_model(spec, d);
-    return d;
-  }();
+  static const std::string dir = testing::random_model_folder("random_qwen3", qwen3_config(), 7);
   return dir;
-}
-
-std::vector<int32_t> tokens(int64_t n) {
-  std::mt19937 gen(5);
-  std::vector<int32_t> t(static_cast<size_t>(n));
-  for (auto& v : t) v = static_cast<int32_t>(gen() % 512);
-  t[0] = 1;
-  return t;
-}
-
-std::vector<float> logits_of(const Checkpoint& c, bool reference = false) {
-  auto w = build_weights(c);
-  auto f = reference ? make_reference_forward(w, 64) : make_fast_forward(w, 64);
-  const std::vector<int32_t> t = tokens(40);
-  std::vector<float> out(t.size() * static_cast<size_t>(c.config.vocab_size));
-  f->forward(t.data(), static_cast<int64_t>(t.size()), out.data());
-  return out;
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
-
-float max_abs(const std::vector<float>& a) {
-  float m = 0;
-  for (float v : a) m = std::max(m, std::fabs(v));
-  return m;
 }
 
 std::string read_text(const std::string& path) {
