@@ -1,7 +1,5 @@
 #include "kernels/attention.h"
 
-#include <cmath>
-
 #include "kernels/ops.h"
 
 namespace lmpack {
@@ -21,8 +19,7 @@ void attention_causal(float* out, const float* q, const float* k, const float* v
     const float* ki = k + first * kv_stride;  // [n_keys, ·] the keys it sees
     const float* vi = v + first * kv_stride;
     for (int64_t t = 0; t < n_keys; ++t) scratch[t] = dot(qi, ki + t * kv_stride, head_dim) * scale;
-    if (softcap > 0.0f)
-      for (int64_t t = 0; t < n_keys; ++t) scratch[t] = softcap * std::tanh(scratch[t] / softcap);
+    if (softcap > 0.0f) softcap_inplace(scratch, n_keys, softcap);
     softmax(scratch, n_keys);
     float* oi = out + i * out_stride;
 #pragma omp simd
@@ -44,8 +41,7 @@ void attention_causal_reference(float* out, const float* q, const float* k, cons
     const int64_t first = first_key(pos0 + i, window), n_keys = pos0 + i + 1 - first;
     for (int64_t t = 0; t < n_keys; ++t)
       scratch[t] = dot_reference(q + i * q_stride, k + (first + t) * kv_stride, head_dim) * scale;
-    if (softcap > 0.0f)
-      for (int64_t t = 0; t < n_keys; ++t) scratch[t] = softcap * std::tanh(scratch[t] / softcap);
+    if (softcap > 0.0f) softcap_inplace(scratch, n_keys, softcap);
     softmax_reference(scratch, n_keys);
     for (int64_t d = 0; d < head_dim; ++d) {
       float acc = 0.0f;

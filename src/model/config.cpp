@@ -39,6 +39,12 @@ void ModelConfig::validate(const std::string& where) const {
   if (!(rope_theta > 0.0f) || !std::isfinite(rope_theta)) throw Error(where, cat("rope_theta must be positive, got ", rope_theta));
 }
 
+void set_gemma_block(ModelConfig& c) {
+  c.ffn_activation = FfnActivation::kGeluTanh;
+  c.post_norms = true;
+  c.embedding_scale = std::sqrt(static_cast<float>(c.dim));
+}
+
 float ModelConfig::attention_score_scale() const {
   return attention_scale > 0.0f ? attention_scale : 1.0f / std::sqrt(static_cast<float>(head_dim));
 }

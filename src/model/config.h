@@ -85,4 +85,8 @@ struct ModelConfig {
   void validate(const std::string& where) const;
 };
 
+// The block Gemma 2 and Gemma 3 share: tanh-GELU GeGLU, post-norms, token
+// embeddings scaled by sqrt(dim) (config.dim set first).
+void set_gemma_block(ModelConfig& config);
+
 }  // namespace lmpack

@@ -188,9 +188,7 @@ void parse_gemma(const Reader& r, int version, ModelConfig& c) {
     if (act != "gelu_pytorch_tanh" && act != "gelu_tanh")
       throw Error(r.where(), cat(key, " '", printable(act), "' is not supported (gelu_pytorch_tanh)"));
   }
-  c.ffn_activation = FfnActivation::kGeluTanh;
-  c.post_norms = true;
-  c.embedding_scale = std::sqrt(static_cast<float>(c.dim));
+  set_gemma_block(c);
   const double scalar = r.number("query_pre_attn_scalar", static_cast<double>(c.head_dim));
   if (!(scalar > 0.0) || !std::isfinite(scalar)) r.wrong("query_pre_attn_scalar", "a positive number", *r.get("query_pre_attn_scalar"));
   c.attention_scale = static_cast<float>(1.0 / std::sqrt(scalar));
@@ -279,9 +277,13 @@ std::string hf_config_recipe(const std::string& json_text) {
   return r != nullptr && r->is_array() ? r->dump() : "";
 }
 
-float hf_norm_offset(const std::string& architecture) {
-  return architecture == "gemma2" || architecture == "gemma3" ? 1.0f : 0.0f;
+int hf_gemma_version(const std::string& architecture) {
+  for (const auto& a : kArchitectures)
+    if (architecture == a.name) return a.gemma;
+  return 0;
 }
+
+float hf_norm_offset(const std::string& architecture) { return hf_gemma_version(architecture) != 0 ? 1.0f : 0.0f; }
 
 std::string hf_architecture_class(const std::string& architecture) {
   for (const auto& a : kArchitectures)

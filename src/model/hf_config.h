@@ -41,6 +41,8 @@ std::string hf_config_recipe(const std::string& json_text);
 // a scale of 1 + w (Gemma), else 0. lmpack's canonical tensors hold the scale
 // itself (as GGUF does).
 float hf_norm_offset(const std::string& architecture);
+// 2 or 3 for Gemma 2 / Gemma 3 (their HF norm names and offset), else 0.
+int hf_gemma_version(const std::string& architecture);
 
 // HF architectures[0] for an internal architecture name ("llama" ->
 // "LlamaForCausalLM"); throws Error for an unknown one.

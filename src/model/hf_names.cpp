@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "model/hf_config.h"
 
 namespace lmpack {
 namespace {
@@ -72,7 +73,7 @@ std::optional<std::string> translate(std::string_view name, bool to_canonical, s
   int64_t layer = 0;
   std::string_view rest;
   if (!split_layer(name, from_prefix, &layer, &rest)) return std::nullopt;
-  if (architecture == "gemma2" || architecture == "gemma3")
+  if (hf_gemma_version(std::string(architecture)) != 0)
     for (const NamePair& p : kGemmaLayerNames)
       if (rest == (to_canonical ? p.hf : p.canonical))
         return cat(to_prefix, layer, ".", to_canonical ? p.canonical : p.hf);

@@ -90,10 +90,7 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   cfg.attn_qkv_bias = arch == "qwen2";
   cfg.attn_qk_norm = arch == "qwen3" || arch == "gemma3";
   if (arch == "gemma2" || arch == "gemma3") {  // as llama.cpp reads them, defaults included
-    cfg.ffn_activation = FfnActivation::kGeluTanh;
-    cfg.post_norms = true;
-    cfg.attn_qk_norm = arch == "gemma3";
-    cfg.embedding_scale = std::sqrt(static_cast<float>(cfg.dim));
+    set_gemma_block(cfg);
     cfg.attention_scale = gemma_attention_scale(arch, cfg.n_layers, cfg.dim, cfg.n_heads, cfg.head_dim);
     auto float_or = [&](const std::string& key, float fallback) {
       return g.find(key) != nullptr ? static_cast<float>(g.get_float(key)) : fallback;

@@ -56,9 +56,7 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
     c.sliding_window = r.sliding_window;
   }
   if (gemma) {  // Gemma 2's and Gemma 3's published settings
-    c.ffn_activation = FfnActivation::kGeluTanh;
-    c.post_norms = true;
-    c.embedding_scale = std::sqrt(static_cast<float>(c.dim));
+    set_gemma_block(c);
     c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));  // query_pre_attn_scalar = head_dim
     if (r.architecture == "gemma2") {
       c.attn_softcap = 50.0f;

@@ -80,9 +80,8 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
   std::vector<float> k(static_cast<size_t>(ctx * kv_dim));   // [ctx, kv_dim]
   std::vector<float> v(static_cast<size_t>(ctx * kv_dim));   // [ctx, kv_dim]
   std::vector<float> scratch(static_cast<size_t>(omp_get_max_threads()) * ctx);
-  const bool local = !tables.cos_local.empty() && c.attention_window(b.layer) > 0;
-  const std::vector<float>& cos_table = local ? tables.cos_local : tables.cos;  // [ctx, half]
-  const std::vector<float>& sin_table = local ? tables.sin_local : tables.sin;
+  const float* cos_table = tables.cos_of(c, b.layer);  // [ctx, half]
+  const float* sin_table = tables.sin_of(c, b.layer);
   for (int64_t w = 0; w < n_windows; ++w) {
     const float* xw = xn + w * ctx * dim;  // [ctx, dim]
     float* aw = att + w * ctx * q_dim;     // [ctx, q_dim]
@@ -98,8 +97,8 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
       if (!b.bv.empty()) add_inplace(vi, b.bv.data(), kv_dim);
       if (!b.q_norm.empty()) rmsnorm_heads(qi, b.q_norm.data(), c.n_heads, hd, c.rms_eps);
       if (!b.k_norm.empty()) rmsnorm_heads(ki, b.k_norm.data(), c.n_kv_heads, hd, c.rms_eps);
-      rope(qi, cos_table.data() + i * tables.half, sin_table.data() + i * tables.half, c.n_heads, hd);
-      rope(ki, cos_table.data() + i * tables.half, sin_table.data() + i * tables.half, c.n_kv_heads, hd);
+      rope(qi, cos_table + i * tables.half, sin_table + i * tables.half, c.n_heads, hd);
+      rope(ki, cos_table + i * tables.half, sin_table + i * tables.half, c.n_kv_heads, hd);
     });
     parallel_for(c.n_heads, [&](int64_t h) {
       const int64_t kv_off = (h / group) * hd;

@@ -51,6 +51,19 @@ struct RopeTables {
   int64_t ctx = 0, half = 0;
   std::vector<float> cos, sin;
   std::vector<float> cos_local, sin_local;  // the windowed layers' own (Gemma 3), or empty
+
+  // The [ctx, half] rows layer `layer` of `config` rotates with.
+  const float* cos_of(const ModelConfig& config, int64_t layer) const {
+    return local(config, layer) ? cos_local.data() : cos.data();
+  }
+  const float* sin_of(const ModelConfig& config, int64_t layer) const {
+    return local(config, layer) ? sin_local.data() : sin.data();
+  }
+
+ private:
+  bool local(const ModelConfig& config, int64_t layer) const {
+    return !cos_local.empty() && config.attention_window(layer) > 0;
+  }
 };
 // inv_freq_local: ModelWeights::rope_inv_freq_local (may be empty).
 RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx,

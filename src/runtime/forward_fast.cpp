@@ -21,6 +21,7 @@
 #include "formats/qmatmul.h"
 #include "kernels/attention.h"
 #include "kernels/ops.h"
+#include "runtime/block_forward.h"
 #include "runtime/forward.h"
 #include "runtime/kv_cache.h"
 
@@ -48,7 +49,6 @@ class FastForward final : public ForwardPass {
         max_context_(max_context),
         cache_(config().n_layers, max_context, config().kv_dim()) {
     const ModelConfig& c = config();
-    const int64_t half = c.head_dim / 2;
     const int64_t rows = std::min(kChunk, max_context_);
     x_.resize(rows * c.dim);
     xb_.resize(rows * c.dim);
@@ -56,15 +56,7 @@ class FastForward final : public ForwardPass {
     att_.resize(rows * c.q_dim());
     hb_.resize(rows * c.hidden_dim);
     hb2_.resize(rows * c.hidden_dim);
-    rope_cos_.resize(max_context_ * half);
-    rope_sin_.resize(max_context_ * half);
-    rope_tables(rope_cos_.data(), rope_sin_.data(), weights_->rope_inv_freq.data(), half, 0, max_context_);
-    if (!weights_->rope_inv_freq_local.empty()) {
-      rope_cos_local_.resize(max_context_ * half);
-      rope_sin_local_.resize(max_context_ * half);
-      rope_tables(rope_cos_local_.data(), rope_sin_local_.data(), weights_->rope_inv_freq_local.data(), half, 0,
-                  max_context_);
-    }
+    rope_ = make_rope_tables(weights_->rope_inv_freq, max_context_, weights_->rope_inv_freq_local);
     static const char* const kLinear[kLinearPerLayer] = {"attn_q", "attn_k", "attn_v", "attn_output",
                                                           "ffn_gate", "ffn_up", "ffn_down"};
     for (int64_t l = 0; l < c.n_layers; ++l)
@@ -141,9 +133,8 @@ class FastForward final : public ForwardPass {
       qmatmul_xwt(q, xa_, lw.wq);
       qmatmul_xwt(k, xa_, lw.wk);
       qmatmul_xwt(v, xa_, lw.wv);
-      const bool local = !rope_cos_local_.empty() && c.attention_window(l) > 0;
-      const float* layer_cos = local ? rope_cos_local_.data() : rope_cos_.data();  // [max_context, half]
-      const float* layer_sin = local ? rope_sin_local_.data() : rope_sin_.data();
+      const float* layer_cos = rope_.cos_of(c, l);  // [max_context, half]
+      const float* layer_sin = rope_.sin_of(c, l);
       for_rows(m, q_dim + 2 * kv_dim, [&](int64_t i) {
         if (lw.bq != nullptr) add_inplace(q + i * q_dim, lw.bq, q_dim);
         if (lw.bk != nullptr) add_inplace(k + i * kv_dim, lw.bk, kv_dim);
@@ -224,8 +215,7 @@ class FastForward final : public ForwardPass {
   int64_t pos_ = 0;
   std::vector<float> x_, xb_, q_, att_, hb_, hb2_;      // [kChunk, ...] see run_chunk()
   KvCache cache_;                                       // [n_layers, max_context, kv_dim]
-  std::vector<float> rope_cos_, rope_sin_;              // [max_context, head_dim/2]
-  std::vector<float> rope_cos_local_, rope_sin_local_;  // the windowed layers' own, or empty
+  RopeTables rope_;                                     // [max_context, head_dim/2] per RoPE
   std::vector<float> scratch_;                          // [threads, max_context] attention scores
   QuantizedActivations xa_;                             // the current linear input, quantized per dot type
   std::vector<std::string> linear_names_;               // [n_layers * kLinearPerLayer] for the observer

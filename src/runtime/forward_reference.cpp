@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "runtime/block_forward.h"
 #include "runtime/forward.h"
 #include "runtime/kv_cache.h"
 
@@ -36,7 +37,6 @@ class ReferenceForward final : public ForwardPass {
         max_context_(max_context),
         cache_(config().n_layers, max_context, config().kv_dim()) {
     const ModelConfig& c = config();
-    const int64_t half = c.head_dim / 2;
     x_.resize(c.dim);
     xb_.resize(c.dim);
     xb2_.resize(c.q_dim());
@@ -45,15 +45,7 @@ class ReferenceForward final : public ForwardPass {
     hb2_.resize(c.hidden_dim);
     att_.resize(max_context_);
     final_.resize(c.vocab_size);
-    rope_cos_.resize(static_cast<size_t>(max_context_ * half));
-    rope_sin_.resize(rope_cos_.size());
-    rope_tables(rope_cos_.data(), rope_sin_.data(), weights_->rope_inv_freq.data(), half, 0, max_context_);
-    if (!weights_->rope_inv_freq_local.empty()) {  // Gemma 3's windowed layers
-      rope_cos_local_.resize(rope_cos_.size());
-      rope_sin_local_.resize(rope_cos_.size());
-      rope_tables(rope_cos_local_.data(), rope_sin_local_.data(), weights_->rope_inv_freq_local.data(), half, 0,
-                  max_context_);
-    }
+    rope_ = make_rope_tables(weights_->rope_inv_freq, max_context_, weights_->rope_inv_freq_local);
   }
 
   void forward(const int32_t* tokens, int64_t n, float* logits, bool last_only) override {
@@ -84,8 +76,6 @@ class ReferenceForward final : public ForwardPass {
     const int64_t group = c.n_heads / c.n_kv_heads;
     const int64_t pos = pos_;
     const int64_t half = hd / 2;
-    const float* cos = rope_cos_.data() + pos * half;  // [half]
-    const float* sin = rope_sin_.data() + pos * half;  // [half]
 
     // x: [dim] the residual stream
     const float* row = w.token_embd + static_cast<int64_t>(token) * dim;
@@ -114,11 +104,10 @@ class ReferenceForward final : public ForwardPass {
         for (int64_t i = 0; i < kv_dim; ++i) v[i] += lw.bv[i];
       if (lw.q_norm != nullptr) rmsnorm_heads_reference(q_.data(), lw.q_norm, c.n_heads, hd, c.rms_eps);
       if (lw.k_norm != nullptr) rmsnorm_heads_reference(k, lw.k_norm, c.n_kv_heads, hd, c.rms_eps);
-      const bool local = !rope_cos_local_.empty() && c.attention_window(l) > 0;  // Gemma 3
-      const float* layer_cos = local ? rope_cos_local_.data() + pos * half : cos;  // [half]
-      const float* layer_sin = local ? rope_sin_local_.data() + pos * half : sin;  // [half]
-      rope_reference(q_.data(), layer_cos, layer_sin, c.n_heads, hd);
-      rope_reference(k, layer_cos, layer_sin, c.n_kv_heads, hd);
+      const float* cos = rope_.cos_of(c, l) + pos * half;  // [half] (Gemma 3: the windowed layers' own)
+      const float* sin = rope_.sin_of(c, l) + pos * half;  // [half]
+      rope_reference(q_.data(), cos, sin, c.n_heads, hd);
+      rope_reference(k, cos, sin, c.n_kv_heads, hd);
 
       // xb2: [q_dim] attention output, head by head
       const float scale = c.attention_score_scale();
@@ -130,8 +119,7 @@ class ReferenceForward final : public ForwardPass {
         // att: [pos + 1 - first]
         for (int64_t t = first; t <= pos; ++t)
           att_[t - first] = dot_reference(qh, k_cache + t * kv_dim + kvh * hd, hd) * scale;
-        if (c.attn_softcap > 0.0f)
-          for (int64_t t = 0; t <= pos - first; ++t) att_[t] = c.attn_softcap * std::tanh(att_[t] / c.attn_softcap);
+        if (c.attn_softcap > 0.0f) softcap_inplace(att_.data(), pos + 1 - first, c.attn_softcap);
         softmax_reference(att_.data(), pos + 1 - first);
         float* out = xb2_.data() + h * hd;  // [hd]
         for (int64_t i = 0; i < hd; ++i) out[i] = 0.0f;
@@ -166,8 +154,7 @@ class ReferenceForward final : public ForwardPass {
     // final_: [vocab] logits
     rmsnorm_reference(x_.data(), x_.data(), w.output_norm, dim, c.rms_eps);
     matmul_xwt_reference(final_.data(), x_.data(), w.output, 1, c.vocab_size, dim);
-    if (c.final_softcap > 0.0f)
-      for (int64_t i = 0; i < c.vocab_size; ++i) final_[i] = c.final_softcap * std::tanh(final_[i] / c.final_softcap);
+    if (c.final_softcap > 0.0f) softcap_inplace(final_.data(), c.vocab_size, c.final_softcap);
     ++pos_;
   }
 
@@ -175,8 +162,7 @@ class ReferenceForward final : public ForwardPass {
   int64_t pos_ = 0;
   std::vector<float> x_, xb_, xb2_, q_, hb_, hb2_, att_, final_;  // shapes in step()
   KvCache cache_;                               // [n_layers, max_context, kv_dim]
-  std::vector<float> rope_cos_, rope_sin_;      // [max_context, head_dim/2]
-  std::vector<float> rope_cos_local_, rope_sin_local_;  // the windowed layers' own, or empty
+  RopeTables rope_;                             // [max_context, head_dim/2] per RoPE
 };
 
 }  // namespace

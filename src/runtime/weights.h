@@ -82,10 +82,6 @@ struct ModelWeights {
   // [head_dim/2] of the windowed layers when they rotate apart (Gemma 3's
   // rope_theta_local, unscaled); empty otherwise.
   std::vector<float> rope_inv_freq_local;
-  // The frequencies layer l rotates with.
-  const std::vector<float>& rope_inv_freq_of(int64_t layer) const {
-    return !rope_inv_freq_local.empty() && config.attention_window(layer) > 0 ? rope_inv_freq_local : rope_inv_freq;
-  }
   std::vector<std::vector<float>> owned;                // decoded tensors (see above)
   std::vector<std::shared_ptr<const void>> keep_alive;  // the checkpoint's mappings
   // Where the weights came from, for errors: the checkpoint's path and its

@@ -48,9 +48,7 @@ ModelConfig gemma2_config() {
   c.context_length = 128;
   c.rms_eps = 1e-6f;
   c.tied_embeddings = true;
-  c.ffn_activation = FfnActivation::kGeluTanh;
-  c.post_norms = true;
-  c.embedding_scale = 8.0f;  // sqrt(64)
+  set_gemma_block(c);  // GeGLU, post-norms, embedding · sqrt(64) = 8
   c.attention_scale = 1.0f / std::sqrt(32.0f);
   c.attn_softcap = 50.0f;
   c.final_softcap = 30.0f;

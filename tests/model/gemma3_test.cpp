@@ -48,10 +48,8 @@ ModelConfig gemma3_config() {
   c.context_length = 128;
   c.rms_eps = 1e-6f;
   c.tied_embeddings = true;
-  c.ffn_activation = FfnActivation::kGeluTanh;
-  c.post_norms = true;
+  set_gemma_block(c);  // GeGLU, post-norms, embedding · sqrt(64) = 8
   c.attn_qk_norm = true;
-  c.embedding_scale = 8.0f;
   c.attention_scale = 1.0f / std::sqrt(32.0f);
   c.sliding_window = 8;
   c.sliding_window_pattern = 6;
