@@ -1,5 +1,5 @@
-// Helpers for the architecture tests (qwen3_test, gemma2_test, gemma3_test):
-// a random model folder made once per test binary, logits of a fixed token
+// Helpers for the architecture tests (qwen3, gemma2, gemma3, phi3, smollm3):
+// their common small shape, a random model folder made once per test binary, logits of a fixed token
 // sequence through either forward pass, and comparisons of logits and of
 // safetensors files of F32 tensors.
 #pragma once
@@ -22,6 +22,24 @@
 
 namespace lmpack::testing {
 
+// The shape every architecture test starts from: dim 64, FFN 96, 4 heads of
+// head_dim over 2 KV heads, 512 tokens, context 128, tied, rms_eps 1e-6.
+inline ModelConfig small_arch_config(const std::string& architecture, int64_t head_dim, int64_t n_layers = 2) {
+  ModelConfig c;
+  c.architecture = architecture;
+  c.dim = 64;
+  c.hidden_dim = 96;
+  c.n_layers = n_layers;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.head_dim = head_dim;
+  c.vocab_size = 512;
+  c.context_length = 128;
+  c.rms_eps = 1e-6f;
+  c.tied_embeddings = true;
+  return c;
+}
+
 // temp_dir()/name, written by write_random_model with matrices of standard
 // deviation 0.3 (peaked outputs: every op shows in the logits).
 inline std::string random_model_folder(const std::string& name, const ModelConfig& config, uint64_t seed) {
@@ -32,6 +50,13 @@ inline std::string random_model_folder(const std::string& name, const ModelConfi
   spec.init_std = 0.3f;
   write_random_model(spec, dir);
   return dir;
+}
+
+// The folder's model with stories260K's tok512 vocabulary (a GGUF needs one).
+inline Checkpoint load_with_tok512(const std::string& dir) {
+  LoadOptions o;
+  o.tokenizer_path = shared_path("models/stories260K/tok512.bin");
+  return load_checkpoint(dir, o);
 }
 
 // Logits of 40 tokens drawn with `seed` (the first one BOS), every position.

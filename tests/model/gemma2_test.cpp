@@ -36,18 +36,7 @@ std::vector<float> logits_of(const Checkpoint& c, bool reference = false) {
 }
 
 ModelConfig gemma2_config() {
-  ModelConfig c;
-  c.architecture = "gemma2";
-  c.dim = 64;
-  c.hidden_dim = 96;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.head_dim = 32;  // q_dim 128 != dim, as in Gemma 2 2B
-  c.vocab_size = 512;
-  c.context_length = 128;
-  c.rms_eps = 1e-6f;
-  c.tied_embeddings = true;
+  ModelConfig c = testing::small_arch_config("gemma2", 32);  // q_dim 128 != dim, as in Gemma 2 2B
   set_gemma_block(c);  // GeGLU, post-norms, embedding · sqrt(64) = 8
   c.attention_scale = 1.0f / std::sqrt(32.0f);
   c.attn_softcap = 50.0f;
@@ -101,9 +90,7 @@ TEST(Gemma2, FolderLoadsAndRunsFastAsReferenceAndEveryFeatureActs) {
 
 TEST(Gemma2, GgufHasLlamaCppsNamesNormsAndRowOrderAndTheSameLogits) {
   LMPACK_REQUIRE_SHARED();  // the GGUF needs a vocabulary: tok512
-  LoadOptions o;
-  o.tokenizer_path = testing::shared_path("models/stories260K/tok512.bin");
-  const Checkpoint hf = load_checkpoint(gemma2_folder(), o);
+  const Checkpoint hf = testing::load_with_tok512(gemma2_folder());
   const std::string path = testing::temp_dir() + "/random_gemma2.gguf";
   save_gguf(hf, path, DType::F32);
   const GgufFile g = read_gguf(path);

@@ -36,18 +36,7 @@ std::vector<float> logits_of(const Checkpoint& c, bool reference = false) {
 }
 
 ModelConfig gemma3_config() {
-  ModelConfig c;
-  c.architecture = "gemma3";
-  c.dim = 64;
-  c.hidden_dim = 96;
-  c.n_layers = 6;  // layers 0-4 windowed, 5 global
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.head_dim = 32;
-  c.vocab_size = 512;
-  c.context_length = 128;
-  c.rms_eps = 1e-6f;
-  c.tied_embeddings = true;
+  ModelConfig c = testing::small_arch_config("gemma3", 32, 6);  // layers 0-4 windowed, 5 global
   set_gemma_block(c);  // GeGLU, post-norms, embedding · sqrt(64) = 8
   c.attn_qk_norm = true;
   c.attention_scale = 1.0f / std::sqrt(32.0f);
@@ -107,9 +96,7 @@ TEST(Gemma3, FolderLoadsAndRunsFastAsReferenceWithTwoRopes) {
 
 TEST(Gemma3, GgufKeepsItsKeysAndLogitsAndHfWritesTheFolderBack) {
   LMPACK_REQUIRE_SHARED();  // the GGUF needs a vocabulary: tok512
-  LoadOptions o;
-  o.tokenizer_path = testing::shared_path("models/stories260K/tok512.bin");
-  const Checkpoint hf = load_checkpoint(gemma3_folder(), o);
+  const Checkpoint hf = testing::load_with_tok512(gemma3_folder());
   const std::string path = testing::temp_dir() + "/random_gemma3.gguf";
   save_gguf(hf, path, DType::F32);
   const GgufFile g = read_gguf(path);

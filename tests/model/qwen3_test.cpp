@@ -37,20 +37,9 @@ std::vector<float> logits_of(const Checkpoint& c, bool reference = false) {
 }
 
 ModelConfig qwen3_config() {
-  ModelConfig c;
-  c.architecture = "qwen3";
+  ModelConfig c = testing::small_arch_config("qwen3", 32);  // q_dim 128 != dim, as in real Qwen3 models
   c.attn_qk_norm = true;
-  c.dim = 64;
-  c.hidden_dim = 96;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.head_dim = 32;  // q_dim 128 != dim, as in real Qwen3 models
-  c.vocab_size = 512;
-  c.context_length = 128;
-  c.rms_eps = 1e-6f;
   c.rope_theta = 1000000.0f;
-  c.tied_embeddings = true;
   return c;
 }
 
