@@ -83,6 +83,7 @@ ImportanceMatrix gguf_imatrix(const uint8_t* data, size_t size, const std::strin
       throw Error(path, cat("imatrix entry ", printable(name), ": in_sum2 ", shape_string(sums->shape), " does not hold one row per "
                             "count (counts ", shape_string(counts->shape), ")"));
     const int64_t cols = nval / n_mat;
+    if (n_mat > 1) m.matrices[name] = n_mat;
     std::vector<float> values(static_cast<size_t>(nval));
     for (int64_t j = 0; j < n_mat; ++j) {
       const float count = load_f32(c, j);
@@ -179,10 +180,21 @@ void write_imatrix_gguf(const ImportanceMatrix& m, const std::string& path) {
   for (const auto& [name, values] : m.values) {
     if (values.empty()) throw Error(path, cat("imatrix entry ", printable(name), " has no values"));
     for (size_t i = 0; i < values.size(); ++i) check_value(path, name, i, values[i]);
-    // Names as llama.cpp sorts them (std::map order); shapes as ggml writes a
-    // single matrix (trailing dimensions of 1 dropped): ne {cols} and {1}.
-    w.add_tensor(name + kInSum2, DType::F32, {static_cast<int64_t>(values.size())});
-    w.add_tensor(name + kCounts, DType::F32, {1});
+    // Names as llama.cpp sorts them (std::map order); shapes as ggml writes
+    // them (trailing dimensions of 1 dropped): ne {cols} and {1}, or {cols,
+    // n_mat} and {1, n_mat} (row-major here: [n_mat, cols] and [n_mat, 1]).
+    auto it = m.matrices.find(name);
+    const int64_t n_mat = it == m.matrices.end() ? 1 : it->second;
+    const auto n = static_cast<int64_t>(values.size());
+    if (n_mat < 1 || n % n_mat != 0)
+      throw Error(path, cat("imatrix entry ", printable(name), ": ", n, " values do not split into ", n_mat, " matrices"));
+    if (n_mat == 1) {
+      w.add_tensor(name + kInSum2, DType::F32, {n});
+      w.add_tensor(name + kCounts, DType::F32, {1});
+    } else {
+      w.add_tensor(name + kInSum2, DType::F32, {n_mat, n / n_mat});
+      w.add_tensor(name + kCounts, DType::F32, {n_mat, 1});
+    }
   }
   w.begin_data();
   std::vector<float> sums;
@@ -194,8 +206,10 @@ void write_imatrix_gguf(const ImportanceMatrix& m, const std::string& path) {
         throw Error(path, cat("imatrix entry ", printable(name), " value ", i, " times ", tokens, " tokens overflows f32"));
     }
     w.write_tensor(name + kInSum2, sums.data(), sums.size() * sizeof(float));
-    const float count = static_cast<float>(tokens);
-    w.write_tensor(name + kCounts, &count, sizeof count);
+    auto it = m.matrices.find(name);
+    const std::vector<float> counts(static_cast<size_t>(it == m.matrices.end() ? 1 : it->second),
+                                    static_cast<float>(tokens));
+    w.write_tensor(name + kCounts, counts.data(), counts.size() * sizeof(float));
   }
   w.finish();
 }

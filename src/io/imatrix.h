@@ -26,6 +26,9 @@ struct ImportanceMatrix {
   // tensor name as the file spells it (GGUF names, e.g. "blk.0.attn_q.weight")
   // -> per-column importance [cols] (per expert concatenated for MoE: rows of cols)
   std::map<std::string, std::vector<float>> values;
+  // Entries holding several matrices' values (a mixture of experts' stacked
+  // ffn_*_exps: one row of cols per expert), and how many; absent: one.
+  std::map<std::string, int64_t> matrices;
   int64_t chunk_count = 0;
   int64_t chunk_size = 0;  // tokens per chunk (GGUF only; 0 when unknown)
   std::vector<std::string> datasets;
@@ -38,7 +41,8 @@ ImportanceMatrix read_imatrix(const std::string& path);
 // The same over bytes in memory (tests, fuzzing); `where` names them in errors.
 ImportanceMatrix parse_imatrix(const uint8_t* data, size_t size, const std::string& where);
 
-// Writes the GGUF layout llama.cpp's quantize reads: one matrix per tensor,
+// Writes the GGUF layout llama.cpp's quantize reads: per tensor in_sum2 ne
+// {cols, n_mat} and counts ne {1, n_mat} (n_mat from `matrices`, else 1),
 // counts = chunk_count * chunk_size tokens (1 when either is 0) and in_sum2 =
 // value * count. Throws Error(path, ...) for a negative or non-finite value, an
 // empty vector, or a name too long for GGUF. Atomic: nothing at path on failure.

@@ -136,8 +136,8 @@ void rope_tables(float* cos_out, float* sin_out, const float* inv_freq, int64_t 
   }
 }
 
-void rope(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t head_dim) {
-  const int64_t half = head_dim / 2;
+void rope(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t head_dim, int64_t rotary_dims) {
+  const int64_t half = (rotary_dims > 0 ? rotary_dims : head_dim) / 2;
   for (int64_t h = 0; h < n_heads; ++h) {
     float* v = x + h * head_dim;
 #pragma omp simd
@@ -149,9 +149,11 @@ void rope(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t
   }
 }
 
-void rope_reference(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t head_dim) {
+void rope_reference(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t head_dim,
+                    int64_t rotary_dims) {
+  const int64_t turned = rotary_dims > 0 ? rotary_dims : head_dim;
   for (int64_t h = 0; h < n_heads; ++h) {
-    for (int64_t i = 0; i < head_dim; i += 2) {
+    for (int64_t i = 0; i < turned; i += 2) {
       const float c = cos[i / 2], s = sin[i / 2];
       const float x0 = x[h * head_dim + i], x1 = x[h * head_dim + i + 1];
       x[h * head_dim + i] = x0 * c - x1 * s;

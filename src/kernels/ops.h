@@ -60,8 +60,10 @@ void rope_tables(float* cos_out, float* sin_out, const float* inv_freq, int64_t 
 
 // Rotates adjacent pairs of every head of one position, in place:
 // (x0, x1) <- (x0 c - x1 s, x0 s + x1 c) with c, s = cos/sin[j] for pair j.
-// x: [n_heads, head_dim]; cos, sin: [head_dim/2] (this position's row).
-void rope(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t head_dim);
-void rope_reference(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t head_dim);
+// x: [n_heads, head_dim]; cos, sin: [rotary_dims/2] (this position's row).
+// Only the first rotary_dims of each head turn (partial rotary); 0: all.
+void rope(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t head_dim, int64_t rotary_dims = 0);
+void rope_reference(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t head_dim,
+                    int64_t rotary_dims = 0);
 
 }  // namespace lmpack

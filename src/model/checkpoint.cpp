@@ -76,7 +76,7 @@ void validate_checkpoint(const Checkpoint& c) {
                               dtype_name(t->dtype), " ", shape_string(t->shape)));
   };
   for (const TensorShape& t : model_tensor_shapes(cfg)) expect(t.name, t.shape);
-  if (c.find("rope_freqs.weight") != nullptr) expect("rope_freqs.weight", {cfg.head_dim / 2});
+  if (c.find("rope_freqs.weight") != nullptr) expect("rope_freqs.weight", {cfg.rope_dims() / 2});
   // Blocks beyond the configured count would be silently ignored: a model
   // run truncated, with exit 0. Name the first such tensor instead.
   for (const auto& [name, t] : c.tensors) {

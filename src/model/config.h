@@ -5,16 +5,22 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lmpack {
 
 struct RopeScaling {
   // kLinear: every frequency divided by factor (position interpolation).
-  enum class Type { kNone, kLlama3, kLinear } type = Type::kNone;
+  // kLongRope (Phi-3's "longrope"/"su"): frequency j divided by
+  // short_factors[j], or by long_factors[j] when the context run is longer
+  // than original_max_position; cos and sin scaled by attention_factor.
+  enum class Type { kNone, kLlama3, kLinear, kLongRope } type = Type::kNone;
   float factor = 1.0f;
   float low_freq_factor = 1.0f;
   float high_freq_factor = 4.0f;
   int64_t original_max_position = 8192;
+  std::vector<float> short_factors, long_factors;  // [rope_dims / 2] each (kLongRope)
+  float attention_factor = 1.0f;
 };
 
 // Upper bounds on hyperparameters read from a file. A header beyond them is
@@ -27,11 +33,13 @@ inline constexpr int64_t kMaxContextLength = int64_t{1} << 24;
 inline constexpr int64_t kMaxModelWidth = int64_t{1} << 20;  // hidden size, FFN size, head dim, heads
 inline constexpr int64_t kMaxLayers = 4096;
 inline constexpr int64_t kMaxVocabSize = int64_t{1} << 24;
+inline constexpr int64_t kMaxExperts = 4096;  // Qwen3-235B has 128, DeepSeek-V3 256
 
 enum class FfnActivation { kSilu, kGeluTanh };  // SwiGLU (Llama, Qwen); GeGLU with tanh GELU (Gemma)
 
 struct ModelConfig {
-  std::string architecture = "llama";  // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"
+  // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "smollm3", "mixtral", "qwen3moe"
+  std::string architecture = "llama";
   int64_t dim = 0;                     // hidden size
   int64_t hidden_dim = 0;              // FFN intermediate size
   int64_t n_layers = 0;
@@ -68,6 +76,21 @@ struct ModelConfig {
   // (rope_local_base_freq); rope_theta and rope_scaling are the global
   // layers'. 0: every layer alike.
   float rope_theta_local = 0.0f;
+  // Partial rotary (Phi-4-mini): RoPE turns the first rotary_dims of each
+  // head and passes the rest through. 0: the whole head.
+  int64_t rotary_dims = 0;
+  // SmolLM3: layer l has no RoPE at all when (l + 1) % nope_interval == 0.
+  // 0: every layer rotates.
+  int64_t nope_interval = 0;
+  // Mixture of experts (Mixtral, Qwen3-MoE): every block's FFN is n_experts
+  // SwiGLU experts of expert_hidden_dim; a router ([n_experts, dim]) scores
+  // each token, softmax over all experts, the n_experts_used best run and
+  // their outputs add up weighted by those probabilities, renormalized to
+  // sum 1 when norm_topk_prob. 0 experts: a dense FFN of hidden_dim.
+  int64_t n_experts = 0;
+  int64_t n_experts_used = 0;
+  int64_t expert_hidden_dim = 0;
+  bool norm_topk_prob = true;
 
   int64_t q_dim() const { return n_heads * head_dim; }
   // The factor of q·k in attention scores.
@@ -80,6 +103,12 @@ struct ModelConfig {
     return sliding_window_pattern <= 1 || (layer + 1) % sliding_window_pattern != 0 ? sliding_window : 0;
   }
   int64_t kv_dim() const { return n_kv_heads * head_dim; }
+  // The dimensions of each head RoPE turns.
+  int64_t rope_dims() const { return rotary_dims > 0 ? rotary_dims : head_dim; }
+  bool is_moe() const { return n_experts > 0; }
+  // The width of the FFN's hidden activations: an expert's, or the dense FFN's.
+  int64_t ffn_width() const { return is_moe() ? expert_hidden_dim : hidden_dim; }
+  bool layer_has_rope(int64_t layer) const { return nope_interval <= 0 || (layer + 1) % nope_interval != 0; }
   // Throws Error(where, ...) naming the first inconsistent or out-of-range
   // field (the limits above).
   void validate(const std::string& where) const;

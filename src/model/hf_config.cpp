@@ -26,14 +26,19 @@ struct Architecture {
   bool qkv_bias;
   bool qk_norm;
   int gemma;  // 2, 3: GeGLU, (1 + w) norms, post-norms, scaled embedding (2: soft-caps; 3: local RoPE base)
+  bool fused;  // q/k/v and gate/up stored as one matrix each (Phi-3)
 };
 constexpr Architecture kArchitectures[] = {
-    {"LlamaForCausalLM", "llama", "llama", false, false, 0},
-    {"MistralForCausalLM", "mistral", "mistral", false, false, 0},
-    {"Qwen2ForCausalLM", "qwen2", "qwen2", true, false, 0},
-    {"Qwen3ForCausalLM", "qwen3", "qwen3", false, true, 0},
-    {"Gemma2ForCausalLM", "gemma2", "gemma2", false, false, 2},
-    {"Gemma3ForCausalLM", "gemma3_text", "gemma3", false, true, 3},
+    {"LlamaForCausalLM", "llama", "llama", false, false, 0, false},
+    {"MistralForCausalLM", "mistral", "mistral", false, false, 0, false},
+    {"Qwen2ForCausalLM", "qwen2", "qwen2", true, false, 0, false},
+    {"Qwen3ForCausalLM", "qwen3", "qwen3", false, true, 0, false},
+    {"Gemma2ForCausalLM", "gemma2", "gemma2", false, false, 2, false},
+    {"Gemma3ForCausalLM", "gemma3_text", "gemma3", false, true, 3, false},
+    {"Phi3ForCausalLM", "phi3", "phi3", false, false, 0, true},
+    {"SmolLM3ForCausalLM", "smollm3", "smollm3", false, false, 0, false},
+    {"MixtralForCausalLM", "mixtral", "mixtral", false, false, 0, false},
+    {"Qwen3MoeForCausalLM", "qwen3_moe", "qwen3moe", false, true, 0, false},
 };
 
 std::string supported_list() {
@@ -133,6 +138,19 @@ RopeScaling parse_rope_scaling(const Reader& r) {
   else if (rs.get("type") != nullptr) type = rs.string("type");
   else throw Error(r.where(), "missing key 'rope_scaling.rope_type'");
   if (type == "default") return s;
+  if (type == "longrope" || type == "su") {  // Phi-3; the lengths and attention factor: parse_phi3
+    s.type = RopeScaling::Type::kLongRope;
+    for (auto [key, out] : {std::pair{"short_factor", &s.short_factors}, {"long_factor", &s.long_factors}}) {
+      const json& v = rs.require(key);
+      if (!v.is_array() || v.empty()) rs.wrong(key, "a non-empty array of numbers", v);
+      for (const json& f : v) {
+        if (!f.is_number()) rs.wrong(key, "an array of numbers", v);
+        out->push_back(static_cast<float>(f.get<double>()));
+      }
+    }
+    s.attention_factor = static_cast<float>(rs.number("attention_factor", 0.0));  // 0: derived
+    return s;
+  }
   if (type == "linear") {
     s.type = RopeScaling::Type::kLinear;
     s.factor = static_cast<float>(rs.number("factor"));
@@ -142,7 +160,8 @@ RopeScaling parse_rope_scaling(const Reader& r) {
   }
   if (type != "llama3")
     throw Error(r.where(),
-                cat("rope_scaling type '", printable(type), "' is not supported (supported: llama3, linear, default)"));
+                cat("rope_scaling type '", printable(type),
+                    "' is not supported (supported: llama3, linear, longrope, default)"));
   s.type = RopeScaling::Type::kLlama3;
   s.factor = static_cast<float>(rs.number("factor"));
   s.low_freq_factor = static_cast<float>(rs.number("low_freq_factor"));
@@ -217,6 +236,75 @@ void parse_gemma(const Reader& r, int version, ModelConfig& c) {
   }
 }
 
+// Phi-3's fields (Phi3Config): partial_rotary_factor, and LongRoPE's lengths
+// and attention factor as transformers derives them.
+void parse_phi3(const Reader& r, ModelConfig& c) {
+  const double partial = r.number("partial_rotary_factor", 1.0);
+  if (!(partial > 0.0 && partial <= 1.0)) r.wrong("partial_rotary_factor", "a number in (0, 1]", *r.get("partial_rotary_factor"));
+  const auto rotary = static_cast<int64_t>(partial * static_cast<double>(c.head_dim));
+  if (rotary % 2 != 0 || static_cast<double>(rotary) != partial * static_cast<double>(c.head_dim))
+    throw Error(r.where(), cat("partial_rotary_factor ", partial, " of head_dim ", c.head_dim,
+                               " is not a whole, even number of dimensions"));
+  if (rotary != c.head_dim) c.rotary_dims = rotary;
+  if (const json* w = r.get("sliding_window")) c.sliding_window = r.to_int("sliding_window", *w);
+  RopeScaling& s = c.rope_scaling;
+  if (s.type != RopeScaling::Type::kLongRope) return;
+  s.original_max_position = r.integer("original_max_position_embeddings", c.context_length);
+  if (s.original_max_position <= 0)
+    throw Error(r.where(), cat("original_max_position_embeddings must be positive, got ", s.original_max_position));
+  if (s.attention_factor == 0.0f) {
+    const double factor = static_cast<double>(c.context_length) / static_cast<double>(s.original_max_position);
+    s.attention_factor = factor <= 1.0 ? 1.0f
+                                       : static_cast<float>(std::sqrt(1.0 + std::log(factor) /
+                                                                          std::log(static_cast<double>(s.original_max_position))));
+  }
+}
+
+// SmolLM3's no_rope_layers (1: the layer rotates) must be the pattern of
+// no_rope_layer_interval that llama.cpp's smollm3 runs: every n-th layer without.
+void parse_smollm3(const Reader& r, ModelConfig& c) {
+  c.nope_interval = r.integer("no_rope_layer_interval", 4);
+  if (c.nope_interval <= 0) r.wrong("no_rope_layer_interval", "a positive integer", *r.get("no_rope_layer_interval"));
+  const json* layers = r.get("no_rope_layers");
+  if (layers == nullptr) return;
+  if (!layers->is_array() || static_cast<int64_t>(layers->size()) != c.n_layers)
+    r.wrong("no_rope_layers", "an array with one entry per layer", *layers);
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const json& v = (*layers)[static_cast<size_t>(l)];
+    const int64_t expected = c.layer_has_rope(l) ? 1 : 0;
+    if (!v.is_number_integer() || v.get<int64_t>() != expected)
+      throw Error(r.where(), cat("no_rope_layers[", l, "] is ", json_excerpt(v), "; lmpack (as llama.cpp) runs ",
+                                 "every layer with RoPE but each ", c.nope_interval, "-th (no_rope_layer_interval)"));
+  }
+}
+
+// The mixture of experts of Mixtral (MixtralConfig: num_local_experts of
+// intermediate_size, always renormalized) and Qwen3-MoE (Qwen3MoeConfig:
+// num_experts of moe_intermediate_size, norm_topk_prob, every layer sparse).
+void parse_moe(const Reader& r, ModelConfig& c) {
+  const bool mixtral = c.architecture == "mixtral";
+  c.n_experts = r.integer(mixtral ? "num_local_experts" : "num_experts");
+  c.n_experts_used = r.integer("num_experts_per_tok");
+  c.expert_hidden_dim = mixtral ? c.hidden_dim : r.integer("moe_intermediate_size");
+  if (c.n_experts <= 0 || c.n_experts > kMaxExperts)
+    throw Error(r.where(), cat(mixtral ? "num_local_experts " : "num_experts ", c.n_experts, " must be in [1, ",
+                               kMaxExperts, "]"));
+  if (c.n_experts_used <= 0 || c.n_experts_used > c.n_experts)
+    throw Error(r.where(), cat("num_experts_per_tok ", c.n_experts_used, " must be in [1, ", c.n_experts, "]"));
+  if (mixtral) {
+    c.sliding_window = r.integer("sliding_window", 0);  // null: none
+    return;
+  }
+  c.norm_topk_prob = r.boolean("norm_topk_prob", false);  // Qwen3MoeConfig's default
+  if (r.integer("decoder_sparse_step", 1) != 1)
+    throw Error(r.where(), "decoder_sparse_step other than 1 (dense layers between the sparse ones) is not supported");
+  if (const json* dense = r.get("mlp_only_layers"); dense != nullptr && !(dense->is_array() && dense->empty()))
+    throw Error(r.where(), cat("mlp_only_layers ", json_excerpt(*dense), " (dense layers among the sparse ones) is not "
+                               "supported"));
+  if (r.integer("shared_expert_intermediate_size", 0) != 0)
+    throw Error(r.where(), "shared_expert_intermediate_size (a shared expert) is not supported");
+}
+
 }  // namespace
 
 ModelConfig parse_hf_config(const std::string& json_text, const std::string& where) {
@@ -250,6 +338,11 @@ ModelConfig parse_hf_config(const std::string& json_text, const std::string& whe
     throw Error(where, "use_sliding_window true is not supported (Qwen's windowed upper layers are not implemented)");
   if (c.architecture == "mistral") c.sliding_window = r.integer("sliding_window", 0);  // null: none
 
+  if (c.architecture == "phi3") parse_phi3(r, c);
+  if (c.architecture == "smollm3") parse_smollm3(r, c);
+  if (c.architecture == "mixtral" || c.architecture == "qwen3moe") parse_moe(r, c);
+  if (c.rope_scaling.type == RopeScaling::Type::kLongRope && c.architecture != "phi3")
+    throw Error(where, "rope_scaling longrope is read for Phi3ForCausalLM only");
   if (arch.gemma != 0) {
     parse_gemma(r, arch.gemma, c);
   } else if (r.get("hidden_act") != nullptr) {
@@ -281,6 +374,12 @@ int hf_gemma_version(const std::string& architecture) {
   for (const auto& a : kArchitectures)
     if (architecture == a.name) return a.gemma;
   return 0;
+}
+
+bool hf_fused_projections(const std::string& architecture) {
+  for (const auto& a : kArchitectures)
+    if (architecture == a.name) return a.fused;
+  return false;
 }
 
 float hf_norm_offset(const std::string& architecture) { return hf_gemma_version(architecture) != 0 ? 1.0f : 0.0f; }
@@ -329,12 +428,54 @@ std::string hf_config_to_json(const ModelConfig& config, const HfConfigExtras& e
                          {"original_max_position_embeddings", s.original_max_position}};
   } else if (config.rope_scaling.type == RopeScaling::Type::kLinear) {
     j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", float_json(config.rope_scaling.factor)}};
+  } else if (config.rope_scaling.type == RopeScaling::Type::kLongRope) {
+    if (config.architecture != "phi3") throw Error("config", "longrope scaling has a Hugging Face form in Phi-3 only");
+    const RopeScaling& s = config.rope_scaling;
+    std::vector<double> short_f, long_f;  // each the shortest decimal of its float
+    for (float f : s.short_factors) short_f.push_back(float_json(f).get<double>());
+    for (float f : s.long_factors) long_f.push_back(float_json(f).get<double>());
+    j["rope_scaling"] = {{"type", "longrope"},
+                         {"short_factor", short_f},
+                         {"long_factor", long_f},
+                         {"attention_factor", float_json(s.attention_factor)}};
+    j["original_max_position_embeddings"] = s.original_max_position;
   } else {
     j["rope_scaling"] = nullptr;
   }
   j["hidden_act"] = gemma ? "gelu_pytorch_tanh" : "silu";
-  if (config.architecture == "mistral")
+  if (config.is_moe() != (config.architecture == "mixtral" || config.architecture == "qwen3moe"))
+    throw Error("config", cat(arch->hf_class, config.is_moe() ? " has no experts" : " always has experts"));
+  if (config.architecture == "mixtral") {
+    if (config.expert_hidden_dim != config.hidden_dim || !config.norm_topk_prob)
+      throw Error("config", "MixtralForCausalLM's experts are intermediate_size wide and always renormalized");
+    j["num_local_experts"] = config.n_experts;
+    j["num_experts_per_tok"] = config.n_experts_used;
+  } else if (config.architecture == "qwen3moe") {
+    j["num_experts"] = config.n_experts;
+    j["num_experts_per_tok"] = config.n_experts_used;
+    j["moe_intermediate_size"] = config.expert_hidden_dim;
+    j["norm_topk_prob"] = config.norm_topk_prob;
+    j["decoder_sparse_step"] = 1;
+    j["mlp_only_layers"] = nlohmann::ordered_json::array();
+  }
+  if (config.architecture == "mistral" || config.architecture == "phi3" || config.architecture == "mixtral")
     j["sliding_window"] = config.sliding_window > 0 ? nlohmann::ordered_json(config.sliding_window) : nullptr;
+  else if (config.sliding_window > 0 && !gemma)
+    throw Error("config", cat(arch->hf_class, " has no sliding window"));
+  if (config.rotary_dims > 0 && config.rotary_dims != config.head_dim) {
+    if (config.architecture != "phi3") throw Error("config", cat(arch->hf_class, " turns whole heads (no partial rotary)"));
+    j["partial_rotary_factor"] = static_cast<double>(config.rotary_dims) / static_cast<double>(config.head_dim);
+  }
+  if (config.nope_interval > 0) {
+    if (config.architecture != "smollm3") throw Error("config", cat(arch->hf_class, " rotates every layer"));
+    j["no_rope_layer_interval"] = config.nope_interval;
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+    for (int64_t l = 0; l < config.n_layers; ++l) layers.push_back(config.layer_has_rope(l) ? 1 : 0);
+    j["no_rope_layers"] = layers;
+    j["use_sliding_window"] = false;
+  } else if (config.architecture == "smollm3") {
+    throw Error("config", "SmolLM3ForCausalLM needs its no-RoPE layer interval");
+  }
   if (gemma) {
     j["hidden_activation"] = "gelu_pytorch_tanh";
     j["query_pre_attn_scalar"] = std::nearbyint(1.0 / (static_cast<double>(config.attention_score_scale()) *

@@ -1,6 +1,17 @@
 // Hugging Face config.json <-> ModelConfig, for LlamaForCausalLM,
-// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM and
-// Gemma2ForCausalLM.
+// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM,
+// Gemma3ForCausalLM, Phi3ForCausalLM and SmolLM3ForCausalLM.
+//
+// Phi-3 (Phi-3/3.5-mini, Phi-4-mini): partial_rotary_factor (rotary_dims),
+// rope_scaling "longrope" (or "su") with short_factor/long_factor and
+// original_max_position_embeddings (top level), the attention factor derived
+// as transformers does when rope_scaling gives none; sliding_window applied.
+// SmolLM3: no_rope_layer_interval (default 4), and no_rope_layers, when
+// given, must follow it. MixtralForCausalLM: num_local_experts experts of
+// intermediate_size, num_experts_per_tok per token, always renormalized;
+// Qwen3MoeForCausalLM: num_experts of moe_intermediate_size, norm_topk_prob
+// (default false, as Qwen3MoeConfig), every layer sparse (decoder_sparse_step
+// 1, no mlp_only_layers, no shared expert).
 //
 // Defaults follow the transformers config classes where a key is optional
 // (num_key_value_heads = num_attention_heads, head_dim = hidden/heads,
@@ -43,6 +54,9 @@ std::string hf_config_recipe(const std::string& json_text);
 float hf_norm_offset(const std::string& architecture);
 // 2 or 3 for Gemma 2 / Gemma 3 (their HF norm names and offset), else 0.
 int hf_gemma_version(const std::string& architecture);
+// True when HF stores q/k/v as one qkv_proj and gate/up as one gate_up_proj
+// (Phi-3): rows stacked q, k, v and gate, up. Canonical tensors keep them apart.
+bool hf_fused_projections(const std::string& architecture);
 
 // HF architectures[0] for an internal architecture name ("llama" ->
 // "LlamaForCausalLM"); throws Error for an unknown one.

@@ -46,6 +46,60 @@ constexpr NamePair kGemmaLayerNames[] = {
     {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
 };
 
+// Phi-3's fused projections (hf_fused_projections): one HF tensor for rows
+// stacked q, k, v and one for gate, up, under fused canonical names that
+// split_fused_projections (model/fused_projections.h) takes apart.
+constexpr NamePair kFusedLayerNames[] = {
+    {"self_attn.qkv_proj.weight", "attn_qkv.weight"},
+    {"mlp.gate_up_proj.weight", "ffn_gate_up.weight"},
+};
+// The canonical tensors a fused architecture has no HF name of their own for.
+constexpr std::string_view kFusedParts[] = {"attn_q.weight", "attn_k.weight", "attn_v.weight", "ffn_gate.weight",
+                                            "ffn_up.weight"};
+
+// Mixture-of-experts blocks: the router and expert E's matrices, after
+// "model.layers.N." (model/tensor_names.h: expert_tensor_name).
+struct MoeNames {
+  std::string_view architecture;
+  std::string_view router;         // -> ffn_gate_inp.weight
+  std::string_view expert_prefix;  // + "E." + projection + ".weight"
+  std::string_view gate, up, down;
+};
+constexpr MoeNames kMoeNames[] = {
+    {"mixtral", "block_sparse_moe.gate.weight", "block_sparse_moe.experts.", "w1", "w3", "w2"},
+    {"qwen3moe", "mlp.gate.weight", "mlp.experts.", "gate_proj", "up_proj", "down_proj"},
+};
+
+// Expert and router names of a mixture-of-experts block, either way; nullopt
+// when `rest` is neither.
+std::optional<std::string> translate_moe(const MoeNames& m, std::string_view rest, bool to_canonical) {
+  const std::pair<std::string_view, std::string_view> kinds[] = {
+      {m.gate, "ffn_gate_exps"}, {m.up, "ffn_up_exps"}, {m.down, "ffn_down_exps"}};
+  if (to_canonical) {
+    if (rest == m.router) return std::string("ffn_gate_inp.weight");
+    if (rest.substr(0, m.expert_prefix.size()) != m.expert_prefix) return std::nullopt;
+    rest.remove_prefix(m.expert_prefix.size());
+    const size_t dot = rest.find('.');
+    if (dot == std::string_view::npos || dot == 0 || dot > 6 || (dot > 1 && rest[0] == '0')) return std::nullopt;
+    for (size_t i = 0; i < dot; ++i)
+      if (rest[i] < '0' || rest[i] > '9') return std::nullopt;
+    const std::string_view expert = rest.substr(0, dot), proj = rest.substr(dot + 1);
+    for (const auto& [hf, canonical] : kinds)
+      if (proj.size() == hf.size() + 7 && proj.substr(0, hf.size()) == hf && proj.substr(hf.size()) == ".weight")
+        return cat(canonical, ".", expert, ".weight");
+    return std::nullopt;
+  }
+  if (rest == "ffn_gate_inp.weight") return std::string(m.router);
+  for (const auto& [hf, canonical] : kinds) {
+    if (rest.substr(0, canonical.size() + 1) != cat(canonical, ".")) continue;
+    std::string_view tail = rest.substr(canonical.size() + 1);  // "E.weight"
+    const size_t dot = tail.find('.');
+    if (dot == std::string_view::npos || tail.substr(dot) != ".weight") return std::nullopt;
+    return cat(m.expert_prefix, tail.substr(0, dot), ".", hf, ".weight");
+  }
+  return std::nullopt;
+}
+
 constexpr std::string_view kHfLayerPrefix = "model.layers.";
 constexpr std::string_view kCanonicalLayerPrefix = "blk.";
 
@@ -73,6 +127,17 @@ std::optional<std::string> translate(std::string_view name, bool to_canonical, s
   int64_t layer = 0;
   std::string_view rest;
   if (!split_layer(name, from_prefix, &layer, &rest)) return std::nullopt;
+  for (const MoeNames& m : kMoeNames)
+    if (architecture == m.architecture)
+      if (std::optional<std::string> r = translate_moe(m, rest, to_canonical))
+        return cat(to_prefix, layer, ".", *r);
+  if (hf_fused_projections(std::string(architecture))) {
+    for (const NamePair& p : kFusedLayerNames)
+      if (rest == (to_canonical ? p.hf : p.canonical))
+        return cat(to_prefix, layer, ".", to_canonical ? p.canonical : p.hf);
+    for (std::string_view part : kFusedParts)
+      if (!to_canonical && rest == part) return std::nullopt;
+  }
   if (hf_gemma_version(std::string(architecture)) != 0)
     for (const NamePair& p : kGemmaLayerNames)
       if (rest == (to_canonical ? p.hf : p.canonical))

@@ -24,6 +24,10 @@ namespace lmpack {
 // post_attention_layernorm is the attention's post-norm (post_attention_norm)
 // and pre_feedforward_layernorm the FFN's input norm (ffn_norm).
 std::optional<std::string> hf_to_canonical_name(std::string_view hf_name, std::string_view architecture = "");
+// Phi-3 (hf_fused_projections): qkv_proj <-> "blk.N.attn_qkv.weight" and
+// gate_up_proj <-> "blk.N.ffn_gate_up.weight", fused canonical names that
+// model/fused_projections.h splits and joins; attn_q/k/v and ffn_gate/up
+// have no HF name of their own there.
 // The inverse; nullopt for a canonical name HF Llama has no place for.
 std::optional<std::string> canonical_to_hf_name(std::string_view canonical, std::string_view architecture = "");
 

@@ -6,6 +6,8 @@
 
 #include "core/error.h"
 #include "core/printable.h"
+#include "formats/decode.h"
+#include "model/fused_projections.h"
 #include "model/loaders.h"
 #include "model/rope_layout.h"
 #include "model/save_gguf.h"
@@ -24,6 +26,49 @@ int64_t positive(const GgufFile& g, const std::string& key, int64_t value) {
   return value;
 }
 
+// LongRoPE's factors as rope_factors_short/long tensors (phi3, or a llama
+// lmpack wrote for a Phi-3 cut to fewer heads), into the config.
+void read_longrope_factors(const GgufFile& g, Checkpoint& c, const std::string& p) {
+  ModelConfig& cfg = c.config;
+  const TensorInfo* short_f = c.find("rope_factors_short.weight");
+  const TensorInfo* long_f = c.find("rope_factors_long.weight");
+  if ((short_f == nullptr) != (long_f == nullptr))
+    throw Error(g.path, "has one of rope_factors_short.weight and rope_factors_long.weight without the other");
+  if (short_f != nullptr) {
+    RopeScaling& s = cfg.rope_scaling;
+    s.type = RopeScaling::Type::kLongRope;
+    const int64_t half = cfg.rope_dims() / 2;
+    for (auto [t, out] : {std::pair{short_f, &s.short_factors}, {long_f, &s.long_factors}}) {
+      if (t->shape.size() != 1 || t->shape[0] != half || t->dtype != DType::F32)
+        throw Error(g.path, cat("tensor ", t->name, " is ", dtype_name(t->dtype), " ", shape_string(t->shape),
+                                "; expected F32 [", half, "] (rope.dimension_count / 2)"));
+      out->resize(static_cast<size_t>(half));
+      decode_to_f32(out->data(), t->data, t->dtype, half);
+    }
+    s.original_max_position = int_or(g, p + "rope.scaling.original_context_length", cfg.context_length);
+    s.attention_factor = g.find(p + "rope.scaling.attn_factor") != nullptr
+                             ? static_cast<float>(g.get_float(p + "rope.scaling.attn_factor"))
+                             : 1.0f;
+    c.tensors.erase("rope_factors_short.weight");
+    c.tensors.erase("rope_factors_long.weight");
+  }
+}
+
+// Phi-3's GGUF: gate and up stacked in one ffn_up of twice the FFN width, and
+// q, k, v either apart or stacked in attn_qkv (split_fused_projections).
+void read_phi3_tensors(Checkpoint& c) {
+  const ModelConfig& cfg = c.config;
+  for (int64_t l = 0; l < cfg.n_layers; ++l) {
+    auto up = c.tensors.find(cat("blk.", l, ".ffn_up.weight"));
+    if (up == c.tensors.end()) continue;  // validation names it
+    TensorInfo t = up->second;
+    c.tensors.erase(up);
+    t.name = cat("blk.", l, ".ffn_gate_up.weight");
+    c.tensors.emplace(t.name, std::move(t));
+  }
+  split_fused_projections(c);
+}
+
 }  // namespace
 
 Checkpoint checkpoint_from_gguf(GgufFile g) {
@@ -34,9 +79,10 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   if (const GgufValue* v = g.find("lmpack.recipe"); v != nullptr && v->type == GgufType::kString) c.recipe = v->str;
 
   const std::string arch = g.get_string("general.architecture");
-  if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "gemma2" && arch != "gemma3")
+  if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "gemma2" && arch != "gemma3" &&
+      arch != "phi3" && arch != "smollm3" && arch != "qwen3moe")
     throw Error(g.path, cat("unsupported architecture '", printable(arch),
-                            "' (supported: llama, qwen2, qwen3, gemma2, gemma3)"));
+                            "' (supported: llama, qwen2, qwen3, gemma2, gemma3, phi3, smollm3, qwen3moe)"));
   const std::string p = arch + ".";
 
   ModelConfig& cfg = c.config;
@@ -62,9 +108,11 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   }
   if (g.find(p + "rope.dimension_count") != nullptr) {
     const int64_t rope_dims = g.get_int(p + "rope.dimension_count");
-    if (rope_dims != cfg.head_dim)
+    if (rope_dims != cfg.head_dim && (arch != "phi3" || rope_dims <= 0 || rope_dims > cfg.head_dim || rope_dims % 2))
       throw Error(g.path, cat(p, "rope.dimension_count ", rope_dims, " differs from the head dimension ",
-                              cfg.head_dim, " (partial RoPE is not supported)"));
+                              cfg.head_dim, arch == "phi3" ? " and is not an even number below it"
+                                                           : " (partial RoPE is read for phi3 only)"));
+    if (rope_dims != cfg.head_dim) cfg.rotary_dims = rope_dims;
   }
   if (g.find(p + "rope.scaling.type") != nullptr) {
     const std::string type = g.get_string(p + "rope.scaling.type");
@@ -73,8 +121,8 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
       cfg.rope_scaling.factor = static_cast<float>(g.get_float(p + "rope.scaling.factor"));
       if (!(cfg.rope_scaling.factor > 0.0f) || !std::isfinite(cfg.rope_scaling.factor))
         throw Error(g.path, cat(p, "rope.scaling.factor is ", cfg.rope_scaling.factor, ", must be positive"));
-    } else if (type != "none") {
-      throw Error(g.path, cat("unsupported ", p, "rope.scaling.type '", type, "' (supported: none, linear; llama3 "
+    } else if (type != "none" && type != "longrope") {  // longrope: the factors are tensors (read_longrope_factors)
+      throw Error(g.path, cat("unsupported ", p, "rope.scaling.type '", type, "' (supported: none, linear, longrope; llama3 "
                               "scaling comes as the rope_freqs.weight tensor)"));
     }
   }
@@ -88,7 +136,17 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
   if (!(cfg.rope_theta > 0.0f) || !std::isfinite(cfg.rope_theta))
     throw Error(g.path, cat(p, "rope.freq_base is ", cfg.rope_theta, ", must be positive"));
   cfg.attn_qkv_bias = arch == "qwen2";
-  cfg.attn_qk_norm = arch == "qwen3" || arch == "gemma3";
+  cfg.attn_qk_norm = arch == "qwen3" || arch == "gemma3" || arch == "qwen3moe";
+  // A mixture of experts (llama.cpp renormalizes the chosen experts' weights).
+  if (int_or(g, p + "expert_count", 0) != 0 || arch == "qwen3moe") {
+    cfg.n_experts = positive(g, p + "expert_count", g.get_int(p + "expert_count"));
+    cfg.n_experts_used = positive(g, p + "expert_used_count", g.get_int(p + "expert_used_count"));
+    cfg.expert_hidden_dim = arch == "qwen3moe" ? positive(g, p + "expert_feed_forward_length",
+                                                          g.get_int(p + "expert_feed_forward_length"))
+                                               : cfg.hidden_dim;
+    cfg.norm_topk_prob = true;
+    if (arch == "llama") cfg.architecture = "mixtral";
+  }
   if (arch == "gemma2" || arch == "gemma3") {  // as llama.cpp reads them, defaults included
     set_gemma_block(cfg);
     cfg.attention_scale = gemma_attention_scale(arch, cfg.n_layers, cfg.dim, cfg.n_heads, cfg.head_dim);
@@ -106,10 +164,16 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
     if (!gemma2 && cfg.sliding_window > 0)  // the windowed layers' base: llama.cpp's default 10000
       cfg.rope_theta_local = float_or(p + "rope.freq_base_swa", 10000.0f);
   }
+  if (arch == "smollm3") cfg.nope_interval = 4;  // llama.cpp's smollm3: fixed, no key
+  // Phi-3's window (llama.cpp turns it off; transformers applies it, as lmpack does).
+  if (arch == "phi3" && g.find(p + "attention.sliding_window") != nullptr) {
+    cfg.sliding_window = g.get_int(p + "attention.sliding_window");
+    if (cfg.sliding_window < 0) throw Error(g.path, cat(p, "attention.sliding_window is ", cfg.sliding_window));
+  }
   // Written by lmpack for a Mistral (llama.cpp's llama ignores it).
   if (arch == "llama" && g.find(p + "attention.sliding_window") != nullptr) {
     cfg.sliding_window = positive(g, p + "attention.sliding_window", g.get_int(p + "attention.sliding_window"));
-    cfg.architecture = "mistral";
+    if (!cfg.is_moe()) cfg.architecture = "mistral";
   }
 
   for (TensorInfo& t : g.tensors) {
@@ -123,6 +187,11 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
     cfg.architecture = "qwen2";
   }
   cfg.tied_embeddings = c.find("output.weight") == nullptr;
+  if (arch == "phi3" || arch == "llama") read_longrope_factors(g, c, p);
+  if (arch == "phi3") read_phi3_tensors(c);
+  if (cfg.is_moe()) split_stacked_experts(c);
+  // A llama with LongRoPE is a Phi-3 lmpack cut to fewer heads (save_gguf.h).
+  if (arch == "llama" && cfg.rope_scaling.type == RopeScaling::Type::kLongRope) cfg.architecture = "phi3";
 
   if (g.find(p + "vocab_size") != nullptr) {
     cfg.vocab_size = positive(g, p + "vocab_size", g.get_int(p + "vocab_size"));

@@ -15,6 +15,7 @@
 #include "formats/decode.h"
 #include "io/json_text.h"
 #include "io/safetensors.h"
+#include "model/fused_projections.h"
 #include "model/hf_config.h"
 #include "model/hf_names.h"
 #include "model/load_hf_compressed.h"
@@ -126,6 +127,7 @@ std::vector<std::string> add_canonical_tensors(const std::vector<HfTensor>& hf, 
     ckpt.config.tied_embeddings = true;
     ckpt.tensors.erase("output.weight");
   }
+  split_fused_projections(ckpt);  // Phi-3's qkv_proj and gate_up_proj
   rope_rows_halves_to_adjacent(ckpt);
 
   return skipped;

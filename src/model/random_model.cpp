@@ -15,6 +15,7 @@
 #include "model/hf_config.h"
 #include "model/hf_names.h"
 #include "model/save_hf.h"
+#include "model/tensor_names.h"
 
 namespace lmpack {
 namespace {
@@ -73,9 +74,14 @@ std::vector<RandomTensor> tensor_list(const ModelConfig& c) {
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const std::string b = cat("blk.", l, ".");
     t.push_back({b + "attn_norm.weight", {c.dim}, norm});
-    t.push_back({b + "attn_q.weight", {c.q_dim(), c.dim}, Fill::kRandom});
-    t.push_back({b + "attn_k.weight", {c.kv_dim(), c.dim}, Fill::kRandom});
-    t.push_back({b + "attn_v.weight", {c.kv_dim(), c.dim}, Fill::kRandom});
+    const bool fused = hf_fused_projections(c.architecture);  // Phi-3: q, k, v in one matrix, gate and up in one
+    if (fused) {
+      t.push_back({b + "attn_qkv.weight", {c.q_dim() + 2 * c.kv_dim(), c.dim}, Fill::kRandom});
+    } else {
+      t.push_back({b + "attn_q.weight", {c.q_dim(), c.dim}, Fill::kRandom});
+      t.push_back({b + "attn_k.weight", {c.kv_dim(), c.dim}, Fill::kRandom});
+      t.push_back({b + "attn_v.weight", {c.kv_dim(), c.dim}, Fill::kRandom});
+    }
     if (c.attn_qkv_bias) {
       t.push_back({b + "attn_q.bias", {c.q_dim()}, Fill::kRandom});
       t.push_back({b + "attn_k.bias", {c.kv_dim()}, Fill::kRandom});
@@ -88,9 +94,20 @@ std::vector<RandomTensor> tensor_list(const ModelConfig& c) {
     t.push_back({b + "attn_output.weight", {c.dim, c.q_dim()}, Fill::kRandom});
     if (c.post_norms) t.push_back({b + "post_attention_norm.weight", {c.dim}, norm});
     t.push_back({b + "ffn_norm.weight", {c.dim}, norm});
-    t.push_back({b + "ffn_gate.weight", {c.hidden_dim, c.dim}, Fill::kRandom});
-    t.push_back({b + "ffn_up.weight", {c.hidden_dim, c.dim}, Fill::kRandom});
-    t.push_back({b + "ffn_down.weight", {c.dim, c.hidden_dim}, Fill::kRandom});
+    if (c.is_moe()) {  // the router, then each expert's gate, up, down
+      t.push_back({b + "ffn_gate_inp.weight", {c.n_experts, c.dim}, Fill::kRandom});
+      for (int64_t e = 0; e < c.n_experts; ++e) {
+        t.push_back({expert_tensor_name(l, "ffn_gate_exps", e), {c.expert_hidden_dim, c.dim}, Fill::kRandom});
+        t.push_back({expert_tensor_name(l, "ffn_up_exps", e), {c.expert_hidden_dim, c.dim}, Fill::kRandom});
+        t.push_back({expert_tensor_name(l, "ffn_down_exps", e), {c.dim, c.expert_hidden_dim}, Fill::kRandom});
+      }
+    } else if (fused) {
+      t.push_back({b + "ffn_gate_up.weight", {2 * c.hidden_dim, c.dim}, Fill::kRandom});
+    } else {
+      t.push_back({b + "ffn_gate.weight", {c.hidden_dim, c.dim}, Fill::kRandom});
+      t.push_back({b + "ffn_up.weight", {c.hidden_dim, c.dim}, Fill::kRandom});
+    }
+    if (!c.is_moe()) t.push_back({b + "ffn_down.weight", {c.dim, c.hidden_dim}, Fill::kRandom});
     if (c.post_norms) t.push_back({b + "post_ffw_norm.weight", {c.dim}, norm});
   }
   return t;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/output_path.h"
 #include "core/stopwatch.h"
 #include "model/random_model.h"
@@ -36,12 +37,15 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
   if (r.n_heads % kv != 0) throw Error("n_kv_heads", cat(kv, " does not divide `n_heads` ", r.n_heads));
   ModelConfig c;
   if (r.architecture != "llama" && r.architecture != "mistral" && r.architecture != "qwen2" &&
-      r.architecture != "qwen3" && r.architecture != "gemma2" && r.architecture != "gemma3")
-    throw Error("architecture",
-                cat("'", r.architecture, "' is not one lmpack writes (llama, mistral, qwen2, qwen3, gemma2, gemma3)"));
+      r.architecture != "qwen3" && r.architecture != "gemma2" && r.architecture != "gemma3" &&
+      r.architecture != "phi3" && r.architecture != "smollm3" && r.architecture != "mixtral" &&
+      r.architecture != "qwen3moe")
+    throw Error("architecture", cat("'", r.architecture,
+                                    "' is not one lmpack writes (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3, "
+                                    "smollm3, mixtral, qwen3moe)"));
   c.architecture = r.architecture;
   c.attn_qkv_bias = r.architecture == "qwen2";
-  c.attn_qk_norm = r.architecture == "qwen3" || r.architecture == "gemma3";
+  c.attn_qk_norm = r.architecture == "qwen3" || r.architecture == "gemma3" || r.architecture == "qwen3moe";
   const bool gemma = r.architecture == "gemma2" || r.architecture == "gemma3";
   c.dim = r.dim;
   c.hidden_dim = r.hidden_dim;
@@ -49,9 +53,10 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
   c.n_heads = r.n_heads;
   c.n_kv_heads = kv;
   c.head_dim = r.head_dim.value_or(r.dim / r.n_heads);
+  const bool phi3 = r.architecture == "phi3";
   if (r.sliding_window != 0) {
-    if (r.architecture != "mistral" && !gemma)
-      throw Error("sliding_window", cat("applies to mistral, gemma2 and gemma3, not ", r.architecture));
+    if (r.architecture != "mistral" && !gemma && !phi3 && r.architecture != "mixtral")
+      throw Error("sliding_window", cat("applies to mistral, mixtral, phi3, gemma2 and gemma3, not ", r.architecture));
     require_positive("sliding_window", r.sliding_window);
     c.sliding_window = r.sliding_window;
   }
@@ -69,6 +74,53 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
     }
     if (c.sliding_window == 0) c.sliding_window = 4096;
     c.rms_eps = 1e-6f;
+  }
+  if (r.partial_rotary != 1.0f) {
+    if (!phi3) throw Error("partial_rotary", cat("applies to phi3, not ", r.architecture));
+    const float dims = r.partial_rotary * static_cast<float>(c.head_dim);
+    if (!(r.partial_rotary > 0.0f && r.partial_rotary <= 1.0f) || dims != std::floor(dims) ||
+        static_cast<int64_t>(dims) % 2 != 0)
+      throw Error("partial_rotary", cat(r.partial_rotary, " of head_dim ", c.head_dim,
+                                        " is not a whole, even number of dimensions in (0, head_dim]"));
+    if (static_cast<int64_t>(dims) != c.head_dim) c.rotary_dims = static_cast<int64_t>(dims);
+  }
+  if (r.longrope_original != 0) {  // Phi-3's LongRoPE with seeded factors (short in [1, 1.5), long in [1, 8))
+    if (!phi3) throw Error("longrope_original", cat("applies to phi3, not ", r.architecture));
+    require_positive("longrope_original", r.longrope_original);
+    RopeScaling& s = c.rope_scaling;
+    s.type = RopeScaling::Type::kLongRope;
+    s.original_max_position = r.longrope_original;
+    uint64_t state = r.seed ^ 0x6c6f6e67726f7065ull;  // "longrope"
+    auto uniform = [&] { return static_cast<float>(splitmix64_next(state) >> 40) * 0x1p-24f; };
+    for (int64_t j = 0; j < c.rope_dims() / 2; ++j) {
+      s.short_factors.push_back(1.0f + 0.5f * uniform());
+      s.long_factors.push_back(1.0f + 7.0f * uniform());
+    }
+    const double factor = static_cast<double>(r.context_length) / static_cast<double>(r.longrope_original);
+    s.attention_factor = factor <= 1.0 ? 1.0f
+                                       : static_cast<float>(std::sqrt(1.0 + std::log(factor) /
+                                                                          std::log(static_cast<double>(r.longrope_original))));
+  }
+  const bool moe = r.architecture == "mixtral" || r.architecture == "qwen3moe";
+  if (moe) {  // Mixtral: 8 experts, 2 per token, as wide as --ffn; Qwen3-MoE: 128, 8 per token, their own width
+    c.n_experts = r.n_experts.value_or(r.architecture == "mixtral" ? 8 : 128);
+    c.n_experts_used = r.n_experts_used.value_or(r.architecture == "mixtral" ? 2 : 8);
+    c.expert_hidden_dim = r.architecture == "mixtral" ? c.hidden_dim : r.expert_hidden_dim.value_or(c.hidden_dim);
+    if (r.architecture == "mixtral" && r.expert_hidden_dim && *r.expert_hidden_dim != c.hidden_dim)
+      throw Error("expert_hidden_dim", "Mixtral's experts are `hidden_dim` wide");
+    require_positive("n_experts", c.n_experts);
+    require_positive("n_experts_used", c.n_experts_used);
+    require_positive("expert_hidden_dim", c.expert_hidden_dim);
+    if (c.n_experts_used > c.n_experts)
+      throw Error("n_experts_used", cat(c.n_experts_used, " exceeds `n_experts` ", c.n_experts));
+    c.norm_topk_prob = true;
+    if (r.architecture == "qwen3moe") c.rope_theta = 1000000.0f;
+  } else if (r.n_experts || r.n_experts_used || r.expert_hidden_dim) {
+    throw Error("n_experts", cat("applies to mixtral and qwen3moe, not ", r.architecture));
+  }
+  if (r.architecture == "smollm3") {  // SmolLM3-3B's: no RoPE in every fourth layer, base 5e6
+    c.nope_interval = 4;
+    c.rope_theta = 5000000.0f;
   }
   if (r.rope_linear_factor != 0.0f) {
     if (!(r.rope_linear_factor > 0.0f) || !std::isfinite(r.rope_linear_factor))

@@ -26,13 +26,16 @@ int64_t rope_heads(const std::string& name, const ModelConfig& config);
 
 // Position in the adjacent order of the row (or a bias's element) at
 // position `halves_position` of the halves order: within each head, halves
-// position c * half + i holds adjacent position 2 * i + c.
-int64_t adjacent_index(int64_t halves_position, int64_t head_dim);
+// position c * half + i holds adjacent position 2 * i + c, half =
+// rotary_dims / 2. With partial rotary (0 < rotary_dims < head_dim) the
+// positions past rotary_dims are not turned and keep their place.
+// rotary_dims 0: the whole head.
+int64_t adjacent_index(int64_t halves_position, int64_t head_dim, int64_t rotary_dims = 0);
 
 // Permutes whole rows from `from` layout into the other one.
 // dst, src: [n_heads * head_dim rows, row_bytes each]; dst != src.
 void permute_rope_rows(void* dst, const void* src, int64_t n_heads, int64_t head_dim, size_t row_bytes,
-                       RopeLayout from);
+                       RopeLayout from, int64_t rotary_dims = 0);
 
 // Permutes the rows of blk.N.attn_q/attn_k weights and biases (and the
 // elements of the attn_q_norm/attn_k_norm weights) from the

@@ -106,6 +106,13 @@ uint32_t llama_ftype_of(DType type) {
 }
 
 std::string gguf_architecture(const ModelConfig& config) {
+  // llama.cpp's phi3 takes attention as wide as the model only; a Phi-3 cut
+  // to fewer heads goes out as a llama (which reads rope_factors_* too) when
+  // RoPE turns whole heads.
+  if (config.architecture == "phi3")
+    return config.q_dim() != config.dim && config.rope_dims() == config.head_dim ? "llama" : "phi3";
+  if (config.nope_interval > 0) return "smollm3";
+  if (config.is_moe()) return config.attn_qk_norm ? "qwen3moe" : "llama";  // Qwen3-MoE; Mixtral
   if (config.post_norms) return config.attn_qk_norm ? "gemma3" : "gemma2";
   if (config.attn_qk_norm) return "qwen3";
   // llama.cpp's qwen2 takes q/o matrices of the embedding width only; its
@@ -116,7 +123,8 @@ std::string gguf_architecture(const ModelConfig& config) {
 }
 
 bool gguf_rope_halves(const std::string& gguf_arch) {
-  return gguf_arch == "qwen2" || gguf_arch == "qwen3" || gguf_arch == "gemma2" || gguf_arch == "gemma3";
+  return gguf_arch == "qwen2" || gguf_arch == "qwen3" || gguf_arch == "gemma2" || gguf_arch == "gemma3" ||
+         gguf_arch == "phi3" || gguf_arch == "qwen3moe";
 }
 
 float gemma_attention_scale(const std::string& gguf_arch, int64_t n_layers, int64_t dim, int64_t n_heads,
@@ -140,13 +148,43 @@ void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_typ
   add_u32_checked(w, ckpt.path, p + "vocab_size", c.vocab_size);
   add_u32_checked(w, ckpt.path, p + "context_length", c.context_length);
   add_u32_checked(w, ckpt.path, p + "embedding_length", c.dim);
-  add_u32_checked(w, ckpt.path, p + "feed_forward_length", c.hidden_dim);
+  // llama.cpp's llama sizes its experts by feed_forward_length; qwen3moe by
+  // expert_feed_forward_length.
+  add_u32_checked(w, ckpt.path, p + "feed_forward_length",
+                  c.is_moe() && arch == "llama" ? c.expert_hidden_dim : c.hidden_dim);
+  if (c.is_moe()) {
+    if (!c.norm_topk_prob)
+      throw Error(ckpt.path, cat("weights its ", c.n_experts_used, " chosen experts by their softmax probabilities "
+                                 "without renormalizing (norm_topk_prob false); llama.cpp's ", arch, " renormalizes"));
+    add_u32_checked(w, ckpt.path, p + "expert_count", c.n_experts);
+    add_u32_checked(w, ckpt.path, p + "expert_used_count", c.n_experts_used);
+    if (arch == "qwen3moe") add_u32_checked(w, ckpt.path, p + "expert_feed_forward_length", c.expert_hidden_dim);
+  }
   add_u32_checked(w, ckpt.path, p + "block_count", c.n_layers);
   add_u32_checked(w, ckpt.path, p + "attention.head_count", c.n_heads);
   add_u32_checked(w, ckpt.path, p + "attention.head_count_kv", c.n_kv_heads);
   w.add_f32(p + "rope.freq_base", c.rope_theta);
   w.add_f32(p + "attention.layer_norm_rms_epsilon", c.rms_eps);
-  add_u32_checked(w, ckpt.path, p + "rope.dimension_count", c.head_dim);
+  add_u32_checked(w, ckpt.path, p + "rope.dimension_count", c.rope_dims());
+  if (c.rope_dims() != c.head_dim && arch != "phi3")
+    throw Error(ckpt.path, cat("turns ", c.rope_dims(), " of ", c.head_dim, " dimensions per head; llama.cpp's ", arch,
+                               " turns whole heads"));
+  if (c.rope_scaling.type == RopeScaling::Type::kLongRope) {  // the factors go as rope_factors_* tensors
+    if (arch != "phi3" && arch != "llama")
+      throw Error(ckpt.path, cat("has LongRoPE scaling, which llama.cpp's ", arch, " does not read"));
+    // llama.cpp's llama loads the factor tensors only when told the type.
+    if (arch == "llama") w.add_string(p + "rope.scaling.type", "longrope");
+    w.add_f32(p + "rope.scaling.attn_factor", c.rope_scaling.attention_factor);
+    add_u32_checked(w, ckpt.path, p + "rope.scaling.original_context_length", c.rope_scaling.original_max_position);
+  }
+  if (arch == "phi3" && c.q_dim() != c.dim)
+    throw Error(ckpt.path, cat("has ", c.n_heads, " heads of ", c.head_dim, " (", c.q_dim(), " wide) in a ", c.dim,
+                               "-wide model; llama.cpp's phi3 takes attention as wide as the model only (and its "
+                               "llama, which takes any width, turns whole heads, not ", c.rope_dims(), " of ",
+                               c.head_dim, ")"));
+  if (arch == "smollm3" && c.nope_interval != 4)
+    throw Error(ckpt.path, cat("leaves RoPE out of every ", c.nope_interval,
+                               "-th layer; llama.cpp's smollm3 does so every 4th only"));
   // llama.cpp's llama reads no window (it runs Mistral with full attention);
   // the key keeps the model's own for lmpack, which applies it.
   if (c.sliding_window > 0) add_u32_checked(w, ckpt.path, p + "attention.sliding_window", c.sliding_window);
@@ -194,7 +232,7 @@ void add_model_metadata(GgufWriter& w, const Checkpoint& ckpt, uint32_t file_typ
 std::vector<float> llama3_rope_freq_factors(const ModelConfig& config) {
   // In float32 like the converter's torch code: freqs = 1 / base^(2j/d), then
   // per frequency 1 (short wavelengths), factor (long), or the smooth blend.
-  const int64_t half = config.head_dim / 2;
+  const int64_t half = config.rope_dims() / 2;
   std::vector<float> factors(static_cast<size_t>(half), 1.0f);
   const RopeScaling& s = config.rope_scaling;
   if (s.type != RopeScaling::Type::kLlama3) return factors;
@@ -209,7 +247,7 @@ std::vector<float> llama3_rope_freq_factors(const ModelConfig& config) {
   const float high_wavelen = old_ctx / s.high_freq_factor;
   const float two_pi = static_cast<float>(2.0 * 3.14159265358979323846);
   for (int64_t j = 0; j < half; ++j) {
-    const float exponent = static_cast<float>(2 * j) / static_cast<float>(config.head_dim);
+    const float exponent = static_cast<float>(2 * j) / static_cast<float>(config.rope_dims());
     const float freq = 1.0f / std::pow(config.rope_theta, exponent);
     const float wavelen = two_pi / freq;
     if (wavelen < high_wavelen) {
@@ -241,12 +279,21 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
     used.insert(name);
   };
 
+  auto computed = [&](const char* name, std::vector<float> values) {
+    GgufTensorSource s{name, {static_cast<int64_t>(values.size())}, nullptr, false};
+    s.values = std::move(values);
+    plan.push_back(std::move(s));
+  };
   take("token_embd.weight", true);
   if (ckpt.find("rope_freqs.weight") != nullptr) {
     take("rope_freqs.weight", true);
   } else if (c.rope_scaling.type == RopeScaling::Type::kLlama3) {
-    plan.push_back(GgufTensorSource{"rope_freqs.weight", {c.head_dim / 2}, nullptr, false});
+    computed("rope_freqs.weight", llama3_rope_freq_factors(c));
+  } else if (c.rope_scaling.type == RopeScaling::Type::kLongRope) {
+    computed("rope_factors_long.weight", c.rope_scaling.long_factors);
+    computed("rope_factors_short.weight", c.rope_scaling.short_factors);
   }
+  const bool stacked_ffn = gguf_architecture(c) == "phi3";  // one ffn_up of gate and up rows
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const std::string p = cat("blk.", l, ".");
     take(p + "attn_norm.weight", true);
@@ -261,9 +308,42 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
     take(p + "attn_output.weight", true);
     if (c.post_norms) take(p + "post_attention_norm.weight", true);
     take(p + "ffn_norm.weight", true);
-    take(p + "ffn_gate.weight", true);
-    take(p + "ffn_up.weight", true);
-    take(p + "ffn_down.weight", true);
+    if (c.is_moe()) {  // the router, then each kind's experts stacked in one 3-D tensor, as llama.cpp names them
+      take(p + "ffn_gate_inp.weight", true);
+      for (const char* kind : {"ffn_gate_exps", "ffn_down_exps", "ffn_up_exps"}) {
+        std::vector<const TensorInfo*> parts;
+        for (int64_t e = 0; e < c.n_experts; ++e) {
+          const std::string name = expert_tensor_name(l, kind, e);
+          const TensorInfo* t = ckpt.find(name);
+          if (t == nullptr) throw Error(ckpt.path, cat("missing tensor ", name));
+          if (t->shape.size() != 2 || (!parts.empty() && (t->shape != parts[0]->shape || t->dtype != parts[0]->dtype)))
+            throw Error(ckpt.path, cat("tensor ", name, " (", dtype_name(t->dtype), " ", shape_string(t->shape),
+                                       ") cannot be stacked with expert 0's"));
+          parts.push_back(t);
+          used.insert(name);
+        }
+        GgufTensorSource s{cat(p, kind, ".weight"), {c.n_experts, parts[0]->shape[0], parts[0]->shape[1]}, parts[0], false};
+        s.stacked = std::move(parts);
+        plan.push_back(std::move(s));
+      }
+    } else if (stacked_ffn) {
+      const TensorInfo* gate = ckpt.find(p + "ffn_gate.weight");
+      const TensorInfo* up = ckpt.find(p + "ffn_up.weight");
+      if (gate == nullptr || up == nullptr) throw Error(ckpt.path, cat("missing tensor ", p, gate ? "ffn_up" : "ffn_gate", ".weight"));
+      if (gate->dtype != up->dtype || gate->shape.size() != 2 || gate->shape[1] != up->shape.back())
+        throw Error(ckpt.path, cat(p, "ffn_gate.weight (", dtype_name(gate->dtype), " ", shape_string(gate->shape), ") and ",
+                                   p, "ffn_up.weight (", dtype_name(up->dtype), " ", shape_string(up->shape),
+                                   ") cannot be stacked into llama.cpp's phi3 ffn_up"));
+      GgufTensorSource s{p + "ffn_up.weight", {gate->shape[0] + up->shape[0], gate->shape[1]}, gate, false};
+      s.stacked = {gate, up};
+      plan.push_back(std::move(s));
+      used.insert(p + "ffn_gate.weight");
+      used.insert(p + "ffn_up.weight");
+    } else {
+      take(p + "ffn_gate.weight", true);
+      take(p + "ffn_up.weight", true);
+    }
+    take(p + "ffn_down.weight", !c.is_moe());
     if (c.post_norms) take(p + "post_ffw_norm.weight", true);
   }
   take("output_norm.weight", true);
@@ -277,10 +357,25 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
 
 void gguf_read_rows(float* dst, const GgufTensorSource& t, const ModelConfig& config, int64_t row0,
                     int64_t n_rows) {
-  if (t.tensor == nullptr) {  // rope_freqs computed from the config
-    LMPACK_CHECK(row0 == 0 && n_rows == 1, "rope_freqs is one row");
-    const std::vector<float> f = llama3_rope_freq_factors(config);
-    std::copy(f.begin(), f.end(), dst);
+  if (t.tensor == nullptr) {  // computed from the config
+    LMPACK_CHECK(row0 == 0 && n_rows == 1 && !t.values.empty(), "a computed tensor is one row");
+    std::copy(t.values.begin(), t.values.end(), dst);
+    return;
+  }
+  if (!t.stacked.empty()) {  // rows of each part in turn (no RoPE'd tensor is stacked)
+    for (const TensorInfo* part : t.stacked) {
+      const int64_t rows = part->rows(), cols = part->cols();
+      if (n_rows > 0 && row0 < rows) {
+        const int64_t n = std::min(n_rows, rows - row0);
+        decode_to_f32(dst, part->data + static_cast<size_t>(row0) * dtype_bytes(part->dtype, cols), part->dtype, n * cols);
+        dst += n * cols;
+        n_rows -= n;
+        row0 = 0;
+      } else {
+        row0 -= rows;
+      }
+    }
+    LMPACK_CHECK(n_rows == 0, "rows outside the stacked tensor");
     return;
   }
   const TensorInfo& src = *t.tensor;
@@ -294,11 +389,11 @@ void gguf_read_rows(float* dst, const GgufTensorSource& t, const ModelConfig& co
   if (!t.is_matrix()) {  // a q/k bias or norm: permute its elements
     std::vector<float> all(static_cast<size_t>(cols));
     decode_to_f32(all.data(), src.data, src.dtype, cols);
-    for (int64_t i = 0; i < cols; ++i) dst[i] = all[static_cast<size_t>(adjacent_index(i, config.head_dim))];
+    for (int64_t i = 0; i < cols; ++i) dst[i] = all[static_cast<size_t>(adjacent_index(i, config.head_dim, config.rotary_dims))];
     return;
   }
   for (int64_t r = 0; r < n_rows; ++r) {
-    const int64_t from = adjacent_index(row0 + r, config.head_dim);
+    const int64_t from = adjacent_index(row0 + r, config.head_dim, config.rotary_dims);
     decode_to_f32(dst + r * cols, src.data + static_cast<size_t>(from) * row_bytes, src.dtype, cols);
   }
 }
@@ -325,9 +420,10 @@ void save_gguf(const Checkpoint& ckpt, const std::string& path, DType type, cons
     const GgufTensorSource& t = plan[k];
     const DType out = types[k];
     const int64_t cols = t.shape.back();
-    const int64_t rows = t.is_matrix() ? t.tensor->rows() : 1;
-    if (t.tensor != nullptr && t.tensor->dtype == out && !t.rope_halves) {
-      w.write_tensor(t.name, t.tensor->data, t.tensor->nbytes);  // already the target type: bit for bit
+    const int64_t rows = t.rows();
+    if (t.tensor != nullptr && t.tensor->dtype == out && !t.rope_halves) {  // already the target type: bit for bit
+      for (const TensorInfo* part : t.parts()) w.append_tensor_bytes(part->data, part->nbytes);
+      w.end_tensor();
       continue;
     }
     const int64_t chunk_rows = std::max<int64_t>(1, kChunkElements / cols);

@@ -90,9 +90,26 @@ std::vector<float> llama3_rope_freq_factors(const ModelConfig& config);
 struct GgufTensorSource {
   std::string name;             // GGUF name
   std::vector<int64_t> shape;   // row-major, as written
-  const TensorInfo* tensor;     // the checkpoint's tensor; nullptr for rope_freqs computed from the config
+  // The checkpoint's tensor (the first part when stacked); nullptr for a
+  // 1-D tensor computed from the config (`values`).
+  const TensorInfo* tensor;
   bool rope_halves = false;     // rows (or, for a bias, elements) go to rotate-half order per head
+  // The checkpoint tensors whose rows, stacked, make this one (all of one
+  // dtype): Phi-3's ffn_up (gate, then up), a mixture of experts'
+  // ffn_*_exps (expert 0, 1, ...); empty for a tensor of one part.
+  std::vector<const TensorInfo*> stacked;
+  std::vector<float> values;    // rope_freqs, rope_factors_short/long: computed from the config
   bool is_matrix() const { return shape.size() >= 2; }
+  int64_t rows() const {  // every dimension but the last (a 3-D expert stack: experts x rows)
+    int64_t r = 1;
+    for (size_t i = 0; i + 1 < shape.size(); ++i) r *= shape[i];
+    return r;
+  }
+  // The checkpoint tensors in row order: stacked, or {tensor}, or none.
+  std::vector<const TensorInfo*> parts() const {
+    if (!stacked.empty()) return stacked;
+    return tensor != nullptr ? std::vector<const TensorInfo*>{tensor} : std::vector<const TensorInfo*>{};
+  }
 };
 
 // The tensors of the output file in writing order: token_embd, rope_freqs

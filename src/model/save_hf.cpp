@@ -14,6 +14,7 @@
 #include "formats/decode.h"
 #include "formats/format_sizes.h"
 #include "io/safetensors.h"
+#include "model/fused_projections.h"
 #include "model/hf_config.h"
 #include "model/hf_tokenizer_export.h"
 #include "model/hf_names.h"
@@ -128,9 +129,11 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
   extras.recipe = ckpt.recipe;
   const std::string config_text = hf_config_to_json(c, extras);
 
-  // Plan every tensor before touching the disk.
+  // Plan every tensor before touching the disk. An HF tensor is one canonical
+  // tensor, or (Phi-3's qkv_proj, gate_up_proj) several with their rows stacked.
   std::vector<SafetensorsEntry> entries;
-  std::vector<Planned> plan;
+  std::vector<std::vector<Planned>> plan;
+  const bool fused = hf_fused_projections(c.architecture);
   for (const auto& [name, t] : ckpt.tensors) {
     if (c.tied_embeddings && name == "output.weight") continue;
     if (name == "rope_freqs.weight") {  // GGUF's Llama 3 RoPE factors: HF derives them from rope_scaling
@@ -138,29 +141,47 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
       throw Error(ckpt.path, "tensor 'rope_freqs.weight' (per-frequency RoPE factors) has no Hugging Face form "
                              "without llama3 rope_scaling in the config");
     }
+    auto planned = [&](const TensorInfo& part) {
+      const int64_t n = part.n_elements();
+      if (n < 0 || !dtype_row_fits(part.dtype, part.cols()) || part.nbytes != dtype_bytes(part.dtype, n))
+        throw Error(ckpt.path, cat("tensor '", part.name, "': ", part.nbytes, " bytes do not fit ",
+                                   dtype_name(part.dtype), " ", shape_string(part.shape)));
+      Planned p{&part};
+      p.rope_heads = rope_heads(part.name, c);
+      if (is_norm_weight(part.name)) p.offset = hf_norm_offset(c.architecture);
+      if (p.rope_heads > 0 && (part.shape.empty() || part.shape[0] != p.rope_heads * c.head_dim))
+        throw Error(ckpt.path, cat("tensor '", part.name, "' has shape ", shape_string(part.shape), "; expected ",
+                                   p.rope_heads * c.head_dim, " rows"));
+      return p;
+    };
+    FusedProjection f;
+    int part = 0;
+    if (fused && find_fused_part(name, &f, &part)) {
+      if (part != 0) continue;  // written with the first part
+      std::vector<Planned> parts;
+      std::vector<int64_t> shape = {0, t.cols()};
+      for (const std::string& pn : f.parts) {
+        const TensorInfo* pt = ckpt.find(pn);
+        if (pt == nullptr || pt->shape.size() != 2 || pt->cols() != t.cols())
+          throw Error(ckpt.path, cat("tensor '", pn, pt ? "' cannot be stacked with '" : "' is missing beside '", name, "'"));
+        parts.push_back(planned(*pt));
+        shape[0] += pt->shape[0];
+      }
+      entries.push_back({*canonical_to_hf_name(f.fused, c.architecture), dtype, shape});
+      plan.push_back(std::move(parts));
+      continue;
+    }
     std::optional<std::string> hf = canonical_to_hf_name(name, c.architecture);
     if (!hf) throw Error(ckpt.path, cat("tensor '", name, "' has no Hugging Face Llama name"));
-    const int64_t n = t.n_elements();
-    if (n < 0 || !dtype_row_fits(t.dtype, t.cols()) || t.nbytes != dtype_bytes(t.dtype, n))
-      throw Error(ckpt.path, cat("tensor '", name, "': ", t.nbytes, " bytes do not fit ", dtype_name(t.dtype), " ",
-                                 shape_string(t.shape)));
-    Planned p{&t};
-    p.rope_heads = rope_heads(name, c);
-    if (is_norm_weight(name)) p.offset = hf_norm_offset(c.architecture);
-    if (p.rope_heads > 0) {
-      if (t.shape.empty() || t.shape[0] != p.rope_heads * c.head_dim)
-        throw Error(ckpt.path, cat("tensor '", name, "' has shape ", shape_string(t.shape), "; expected ",
-                                   p.rope_heads * c.head_dim, " rows"));
-    }
     entries.push_back({*hf, dtype, t.shape});
-    plan.push_back(p);
+    plan.push_back({planned(t)});
   }
   // HF files list tensors by name; keep the data in the same order.
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return entries[a].name < entries[b].name; });
   std::vector<SafetensorsEntry> sorted_entries;
-  std::vector<Planned> sorted_plan;
+  std::vector<std::vector<Planned>> sorted_plan;
   for (size_t i : order) {
     sorted_entries.push_back(entries[i]);
     sorted_plan.push_back(plan[i]);
@@ -170,15 +191,14 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
   const std::string st_path = folder.file("model.safetensors");
   const std::string config_path = folder.file("config.json");
   int64_t total = 0;
-  for (const Planned& p : sorted_plan) total += p.src->n_elements();
+  for (const std::vector<Planned>& parts : sorted_plan)
+    for (const Planned& p : parts) total += p.src->n_elements();
   Progress progress("save hf", total, "values");
   int64_t done = 0;
 
   std::vector<float> values, permuted;
   std::vector<uint8_t> bytes;
-  auto produce = [&](size_t index, SafetensorsSink& sink) {
-    throw_if_interrupted();
-    const Planned& p = sorted_plan[index];
+  auto produce_part = [&](const Planned& p, SafetensorsSink& sink) {
     const TensorInfo& t = *p.src;
     const int64_t n = t.n_elements();
     if (t.dtype == dtype && p.rope_heads == 0 && p.offset == 0.0f) {  // same bytes: straight from the mapping
@@ -201,7 +221,7 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
       if (p.rope_heads > 0) {
         permuted.resize(values.size());
         permute_rope_rows(permuted.data(), values.data(), nr / c.head_dim, c.head_dim,
-                          static_cast<size_t>(cols) * sizeof(float), RopeLayout::kAdjacent);
+                          static_cast<size_t>(cols) * sizeof(float), RopeLayout::kAdjacent, c.rotary_dims);
         ready = permuted.data();
       }
       bytes.resize(dtype_bytes(dtype, m));
@@ -210,6 +230,10 @@ void save_hf(const Checkpoint& ckpt, const std::string& out_dir, DType dtype) {
       done += m;
       progress.update(done);
     }
+  };
+  auto produce = [&](size_t index, SafetensorsSink& sink) {
+    throw_if_interrupted();
+    for (const Planned& p : sorted_plan[index]) produce_part(p, sink);  // stacked parts: rows in turn
   };
 
   write_safetensors(st_path, sorted_entries, produce, {{"format", "pt"}});

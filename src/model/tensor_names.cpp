@@ -34,6 +34,40 @@ std::vector<std::string> block_linear_names(int64_t layer) {
   return names;
 }
 
+std::string expert_tensor_name(int64_t layer, const char* kind, int64_t expert) {
+  return cat("blk.", layer, ".", kind, ".", expert, ".weight");
+}
+
+bool split_expert_name(const std::string& name, int64_t* layer, std::string* kind, int64_t* expert) {
+  std::string rest;
+  if (!split_block(name, layer, &rest)) return false;
+  const size_t dot = rest.find('.');
+  if (dot == std::string::npos) return false;
+  const std::string k = rest.substr(0, dot);
+  if (k != "ffn_gate_exps" && k != "ffn_up_exps" && k != "ffn_down_exps") return false;
+  const std::string tail = rest.substr(dot + 1);  // "E.weight"
+  const size_t end = tail.find('.');
+  if (end == std::string::npos || end == 0 || end > 6 || tail.substr(end) != ".weight") return false;
+  int64_t e = 0;
+  for (size_t i = 0; i < end; ++i) {
+    if (tail[i] < '0' || tail[i] > '9') return false;
+    e = e * 10 + (tail[i] - '0');
+  }
+  *kind = k;
+  *expert = e;
+  return true;
+}
+
+std::vector<std::string> block_linear_names(int64_t layer, const ModelConfig& config) {
+  if (!config.is_moe()) return block_linear_names(layer);
+  std::vector<std::string> names = block_linear_names(layer);
+  names.resize(4);  // q, k, v, o
+  for (int64_t e = 0; e < config.n_experts; ++e)
+    for (const char* kind : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"})
+      names.push_back(expert_tensor_name(layer, kind, e));
+  return names;
+}
+
 bool is_query_or_key(const std::string& name) {
   int64_t layer = 0;
   std::string rest;
@@ -74,9 +108,19 @@ std::vector<TensorShape> model_tensor_shapes(const ModelConfig& cfg) {
     t.push_back({p + "attn_output.weight", {d, q}});
     if (cfg.post_norms) t.push_back({p + "post_attention_norm.weight", {d}});
     t.push_back({p + "ffn_norm.weight", {d}});
-    t.push_back({p + "ffn_gate.weight", {f, d}});
-    t.push_back({p + "ffn_up.weight", {f, d}});
-    t.push_back({p + "ffn_down.weight", {d, f}});
+    if (cfg.is_moe()) {
+      const int64_t fe = cfg.expert_hidden_dim;
+      t.push_back({p + "ffn_gate_inp.weight", {cfg.n_experts, d}});
+      for (int64_t e = 0; e < cfg.n_experts; ++e) {
+        t.push_back({expert_tensor_name(l, "ffn_gate_exps", e), {fe, d}});
+        t.push_back({expert_tensor_name(l, "ffn_up_exps", e), {fe, d}});
+        t.push_back({expert_tensor_name(l, "ffn_down_exps", e), {d, fe}});
+      }
+    } else {
+      t.push_back({p + "ffn_gate.weight", {f, d}});
+      t.push_back({p + "ffn_up.weight", {f, d}});
+      t.push_back({p + "ffn_down.weight", {d, f}});
+    }
     if (cfg.post_norms) t.push_back({p + "post_ffw_norm.weight", {d}});
   }
   return t;

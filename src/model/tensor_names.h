@@ -20,6 +20,19 @@ const std::vector<std::string>& block_linear_suffixes();
 // The canonical names of the seven linear weights of block `layer`, in that order.
 std::vector<std::string> block_linear_names(int64_t layer);
 
+// A mixture-of-experts block keeps each expert's matrices apart:
+// "blk.N.ffn_gate_exps.E.weight" (kind "ffn_gate_exps", "ffn_up_exps" or
+// "ffn_down_exps"), so that calibration and pruning see one linear per
+// expert; llama.cpp stacks them in one 3-D "blk.N.ffn_gate_exps.weight".
+// The router is "blk.N.ffn_gate_inp.weight" [n_experts, dim].
+std::string expert_tensor_name(int64_t layer, const char* kind, int64_t expert);
+// Splits "blk.N.<kind>.E.weight" into N, kind and E; false for other names.
+bool split_expert_name(const std::string& name, int64_t* layer, std::string* kind, int64_t* expert);
+
+// Block `layer`'s linear weights for this config: the seven above, or for a
+// mixture of experts q, k, v, o, then gate, up, down of each expert in turn.
+std::vector<std::string> block_linear_names(int64_t layer, const ModelConfig& config);
+
 // True for blk.N.attn_q / attn_k weights and biases: the tensors whose rows
 // RoPE rotates (their row order depends on the RoPE layout, model/rope_layout.h).
 bool is_query_or_key(const std::string& name);
@@ -44,7 +57,8 @@ struct TensorShape {
 // attn_norm, attn_q/k/v, their biases (attn_qkv_bias), attn_q_norm and
 // attn_k_norm (attn_qk_norm), attn_output, post_attention_norm (post_norms),
 // ffn_norm,
-// ffn_gate, ffn_up, ffn_down, post_ffw_norm (post_norms).
+// ffn_gate, ffn_up, ffn_down (or, for a mixture of experts, ffn_gate_inp and
+// each expert's gate, up, down), post_ffw_norm (post_norms).
 std::vector<TensorShape> model_tensor_shapes(const ModelConfig& config);
 
 }  // namespace lmpack

@@ -34,13 +34,16 @@ CalibrationPlan make_calibration_plan(const Checkpoint& ckpt, const CalibrationR
   plan.method = method_of(r);
   plan.importance = r.importance;
   plan.show_progress = r.show_progress;
+  if (r.min_expert_tokens < 0)
+    throw Error("min_expert_tokens", cat("must be >= 0, got ", r.min_expert_tokens));
+  plan.min_expert_tokens = r.min_expert_tokens;
   if (!r.int_grid && r.awq_clip)
     throw Error("awq_clip", "the clipping search is for integer grids (GPTQ/AWQ exports)");
   std::shared_ptr<const Grid> int_grid;
   if (r.int_grid) int_grid = std::make_shared<IntGroupGrid>(*r.int_grid, r.group_size);
   std::map<DType, std::shared_ptr<const Grid>> formats;
   for (int64_t l = 0; l < ckpt.config.n_layers; ++l)
-    for (const std::string& n : block_linear_names(l)) {
+    for (const std::string& n : block_linear_names(l, ckpt.config)) {
       if (int_grid) {
         plan.grids[n] = int_grid;
         continue;

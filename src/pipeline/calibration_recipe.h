@@ -15,6 +15,7 @@
 #include "io/imatrix.h"
 #include "methods/sparsity.h"
 #include "model/checkpoint.h"
+#include "runtime/block_forward.h"
 
 namespace lmpack {
 
@@ -51,6 +52,10 @@ struct CalibrationRecipe {
   int64_t group_size = 128;  // integer grid: columns per group, -1 per channel
   bool act_order = false;    // integer grid + GPTQ
   std::optional<PruneSpec> prune;  // prune instead of (before) rounding
+  // A mixture of experts: an expert routed fewer calibration tokens than
+  // this has its Hessian built from every token of its block instead
+  // (runtime/block_forward.h).
+  int64_t min_expert_tokens = kMinExpertTokens;
   bool show_progress = true;
 };
 

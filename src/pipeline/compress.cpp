@@ -64,6 +64,7 @@ CalibrationRecipe engine_recipe(const CompressStep& s, const Checkpoint& ckpt, c
                                 std::shared_ptr<const ImportanceMatrix> imatrix, bool show_progress) {
   CalibrationRecipe r;
   r.damp = s.damp;
+  r.min_expert_tokens = s.min_expert_tokens;
   r.block_size = s.block_size;
   r.importance = std::move(imatrix);
   r.show_progress = show_progress;
@@ -87,7 +88,7 @@ CalibrationRecipe engine_recipe(const CompressStep& s, const Checkpoint& ckpt, c
   } else {
     const std::map<std::string, DType> types = plan != nullptr ? plan->types() : std::map<std::string, DType>{};
     for (int64_t l = 0; l < ckpt.config.n_layers; ++l)
-      for (const std::string& n : block_linear_names(l)) r.gguf_types[n] = plan != nullptr ? types.at(n) : DType::F32;
+      for (const std::string& n : block_linear_names(l, ckpt.config)) r.gguf_types[n] = plan != nullptr ? types.at(n) : DType::F32;
   }
   return r;
 }
@@ -263,6 +264,7 @@ std::string describe_step(const CompressStep& s, const CalibrationSource& calibr
   if ((s.kind == StepKind::kQuantize && s.rounding == RoundingMethod::kGptq) ||
       (s.kind == StepKind::kPrune && s.prune == PruneMethod::kSparseGpt))
     j["damp"] = s.damp;
+  if (s.min_expert_tokens != kMinExpertTokens) j["min_expert_tokens"] = s.min_expert_tokens;
   if (!s.gguf.type_name.empty()) j["type"] = s.gguf.type_name;
   if (s.int_export) {
     j["format"] = int_export_format_name(s.int_export->format);
@@ -412,7 +414,8 @@ CompressReport compress(const CompressRequest& req) {
       static const std::set<std::string> kStepFields = {
           "pattern",         "sparsity",          "structure.heads", "structure.ffn_width", "structure.drop_blocks",
           "export.bits",     "export.format",     "export.group_size", "export.damp",       "type",
-          "tensor_types",    "output_type",       "token_embedding_type", "awq_clip",        "importance"};
+          "tensor_types",    "output_type",       "token_embedding_type", "awq_clip",        "importance",
+          "min_expert_tokens"};
       if (kStepFields.count(e.where())) throw Error(cat("steps[", i, "].", e.where()), e.problem());
       throw;
     }

@@ -77,6 +77,9 @@ struct CompressStep {
   // kPrune (SparseGPT) and kQuantize (GPTQ)
   double damp = 0.01;
   int64_t block_size = 128;
+  // A mixture of experts: the fewest routed tokens an expert is calibrated
+  // on alone (pipeline/calibration_recipe.h).
+  int64_t min_expert_tokens = kMinExpertTokens;
   // The step's target. GGUF: `gguf.type_name` a mix or tensor type (empty:
   // F32), with its overrides and imatrix (a distill step: the grids of its
   // quantized student, pipeline/gguf_student_grid.h); a GPTQ/AWQ folder: `int_export`

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "core/atomic_file.h"
 #include "core/atomic_folder.h"
@@ -14,6 +15,7 @@
 #include "formats/format_sizes.h"
 #include "formats/int_packing.h"
 #include "io/safetensors.h"
+#include "model/fused_projections.h"
 #include "model/hf_tokenizer_export.h"
 #include "model/hf_config.h"
 #include "model/hf_names.h"
@@ -31,7 +33,12 @@ bool is_ct(const IntExportSpec& s) { return s.format == IntExportFormat::kCompre
 const char* format_name(const IntExportSpec& s) { return int_export_format_name(s.format); }
 
 // A block's linear weight: blk.N.<name>.weight with two dimensions.
+// A block matrix the export quantizes: every one but a mixture of experts'
+// router (ffn_gate_inp), which stays in float as quantizers keep it.
 bool is_block_linear(const std::string& name, const TensorInfo& t) {
+  constexpr std::string_view kRouter = ".ffn_gate_inp.weight";
+  if (name.size() > kRouter.size() && name.compare(name.size() - kRouter.size(), kRouter.size(), kRouter) == 0)
+    return false;
   return name.rfind("blk.", 0) == 0 && t.shape.size() == 2 && name.size() > 7 &&
          name.compare(name.size() - 7, 7, ".weight") == 0;
 }
@@ -123,6 +130,9 @@ struct Planned {
   const TensorInfo* src;
   int64_t rope_heads = 0;
   bool last = false;  // the linear's last part: its packed arrays can go
+  // Phi-3's qkv_proj / gate_up_proj: the linears whose rows, stacked, make
+  // this one (src is the first); empty for a linear of its own.
+  std::vector<const TensorInfo*> stacked;
 };
 
 // A linear's tensors, packed on its first entry and written over the next ones.
@@ -173,22 +183,41 @@ void check_matrix(const QuantizedMatrix& m, const TensorInfo& t, const IntExport
   }
 }
 
-PackedLinear pack_linear(QuantizedMatrix m, const TensorInfo& t, int64_t rope_heads, const ModelConfig& c,
-                         const IntExportSpec& s, const std::string& where) {
+// A supplied matrix checked against its tensor, its rows in HF's order.
+QuantizedMatrix hf_row_order(QuantizedMatrix m, const TensorInfo& t, int64_t rope_heads, const ModelConfig& c,
+                             const IntExportSpec& s, const std::string& where) {
   check_matrix(m, t, s, where);
-  const int64_t out = m.rows, in = m.cols, ng = m.n_groups;
+  const int64_t in = m.cols, ng = m.n_groups;
   if (rope_heads > 0) {  // adjacent pairs -> rotate-half, on every row-indexed array
     std::vector<uint8_t> codes(m.codes.size());
     permute_rope_rows(codes.data(), m.codes.data(), rope_heads, c.head_dim, static_cast<size_t>(in),
-                      RopeLayout::kAdjacent);
+                      RopeLayout::kAdjacent, c.rotary_dims);
     m.codes = std::move(codes);
     std::vector<float> scales(m.scales.size());
-    permute_rope_rows(scales.data(), m.scales.data(), rope_heads, c.head_dim, ng * sizeof(float), RopeLayout::kAdjacent);
+    permute_rope_rows(scales.data(), m.scales.data(), rope_heads, c.head_dim, ng * sizeof(float), RopeLayout::kAdjacent, c.rotary_dims);
     m.scales = std::move(scales);
     std::vector<int32_t> zeros(m.zeros.size());
-    permute_rope_rows(zeros.data(), m.zeros.data(), rope_heads, c.head_dim, ng * sizeof(int32_t), RopeLayout::kAdjacent);
+    permute_rope_rows(zeros.data(), m.zeros.data(), rope_heads, c.head_dim, ng * sizeof(int32_t), RopeLayout::kAdjacent, c.rotary_dims);
     m.zeros = std::move(zeros);
   }
+  return m;
+}
+
+// Stacks `part`'s rows under `into`'s (a fused projection); the columns'
+// groups must agree, as one g_idx serves every row.
+void stack_rows(QuantizedMatrix& into, QuantizedMatrix part, const std::string& name, const std::string& where) {
+  if (part.cols != into.cols || part.n_groups != into.n_groups || part.group_size != into.group_size ||
+      part.g_idx != into.g_idx)
+    throw Error(where, cat("tensor '", name, "' has other column groups (g_idx) than the tensors stacked before it; ",
+                           "one fused HF matrix keeps one"));
+  into.rows += part.rows;
+  into.codes.insert(into.codes.end(), part.codes.begin(), part.codes.end());
+  into.scales.insert(into.scales.end(), part.scales.begin(), part.scales.end());
+  into.zeros.insert(into.zeros.end(), part.zeros.begin(), part.zeros.end());
+}
+
+PackedLinear pack_linear(const QuantizedMatrix& m, const IntExportSpec& s) {
+  const int64_t out = m.rows, in = m.cols, ng = m.n_groups;
   PackedLinear p;
   p.shape[0] = out;
   p.shape[1] = in;
@@ -242,7 +271,12 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
       throw Error(ckpt.path, "tensor 'rope_freqs.weight' (per-frequency RoPE factors) has no Hugging Face form "
                              "without llama3 rope_scaling in the config");
     }
-    if (!canonical_to_hf_name(name, c.architecture)) throw Error(ckpt.path, cat("tensor '", name, "' has no Hugging Face Llama name"));
+    FusedProjection fused;
+    int part = 0;
+    const bool is_part = hf_fused_projections(c.architecture) && find_fused_part(name, &fused, &part);
+    if (is_part && part != 0) continue;  // exported with the first part
+    if (!is_part && !canonical_to_hf_name(name, c.architecture))
+      throw Error(ckpt.path, cat("tensor '", name, "' has no Hugging Face Llama name"));
     const int64_t b = block_of(name);
     if (b >= 0)
       blocks[b].push_back(name);
@@ -258,7 +292,24 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
   std::vector<Planned> plan;
   for (const std::string& name : order) {
     const TensorInfo& t = ckpt.tensors.at(name);
-    const std::string hf = *canonical_to_hf_name(name, c.architecture);
+    FusedProjection fused;
+    int part = 0;
+    std::vector<const TensorInfo*> stacked;
+    int64_t out = t.shape.empty() ? 0 : t.shape[0];
+    std::string hf;
+    if (hf_fused_projections(c.architecture) && find_fused_part(name, &fused, &part)) {
+      out = 0;
+      for (const std::string& pn : fused.parts) {
+        const TensorInfo* pt = ckpt.find(pn);
+        if (pt == nullptr || !is_block_linear(pn, *pt) || pt->shape[1] != t.shape[1])
+          throw Error(ckpt.path, cat("tensor '", pn, pt ? "' cannot be stacked with '" : "' is missing beside '", name, "'"));
+        stacked.push_back(pt);
+        out += pt->shape[0];
+      }
+      hf = *canonical_to_hf_name(fused.fused, c.architecture);
+    } else {
+      hf = *canonical_to_hf_name(name, c.architecture);
+    }
     const int64_t heads = rope_heads(name, c);
     if (!is_block_linear(name, t)) {
       plan.push_back({Kind::kFloat, name, &t, heads});
@@ -266,7 +317,7 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
       continue;
     }
     const std::string prefix = hf.substr(0, hf.size() - 7);  // without ".weight"
-    const int64_t out = t.shape[0], in = t.shape[1], ng = in / effective_group(s, in);
+    const int64_t in = t.shape[1], ng = in / effective_group(s, in);
     std::vector<Kind> kinds;
     if (is_ct(s)) {
       entries->push_back({prefix + ".weight_packed", DType::I32, {out, ct_packed_words(in, s.bits)}});
@@ -290,7 +341,7 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
       entries->push_back({prefix + ".scales", DType::F16, {ng, out}});
       kinds = {Kind::kQWeight, Kind::kQZeros, Kind::kScales};
     }
-    for (Kind k : kinds) plan.push_back({k, name, &t, heads, k == kinds.back()});
+    for (Kind k : kinds) plan.push_back({k, name, &t, heads, k == kinds.back(), stacked});
   }
   return plan;
 }
@@ -406,7 +457,7 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
         if (p.rope_heads > 0) {
           permuted.resize(values.size());
           permute_rope_rows(permuted.data(), values.data(), p.rope_heads, c.head_dim,
-                            static_cast<size_t>(n / t.shape[0]) * sizeof(float), RopeLayout::kAdjacent);
+                            static_cast<size_t>(n / t.shape[0]) * sizeof(float), RopeLayout::kAdjacent, c.rotary_dims);
           ready = permuted.data();
         }
         bytes.resize(dtype_bytes(DType::F16, n));
@@ -414,10 +465,22 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
         sink.write(bytes.data(), bytes.size());
         break;
       }
-      case Kind::kQWeight:
-        packed = pack_linear(tensors.take_matrix(p.name), t, p.rope_heads, c, spec, out_dir);
+      case Kind::kQWeight: {
+        QuantizedMatrix m;
+        if (p.stacked.empty()) {
+          m = hf_row_order(tensors.take_matrix(p.name), t, p.rope_heads, c, spec, out_dir);
+        } else {  // Phi-3: q, k, v (or gate, up) quantized apart, stacked into one HF matrix
+          for (size_t i = 0; i < p.stacked.size(); ++i) {
+            const TensorInfo& pt = *p.stacked[i];
+            QuantizedMatrix one = hf_row_order(tensors.take_matrix(pt.name), pt, rope_heads(pt.name, c), c, spec, out_dir);
+            if (i == 0) m = std::move(one);
+            else stack_rows(m, std::move(one), pt.name, out_dir);
+          }
+        }
+        packed = pack_linear(m, spec);
         sink.write(packed->qweight.data(), packed->qweight.size() * 4);
         break;
+      }
       case Kind::kQZeros:
         sink.write(packed->qzeros.data(), packed->qzeros.size() * 4);
         break;

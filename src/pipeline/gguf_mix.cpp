@@ -1,7 +1,8 @@
 // Per-tensor type choice, written after llama.cpp's src/llama-quant.cpp
 // (llama_tensor_get_type, llama_tensor_get_type_impl, tensor_type_fallback,
 // tensor_allows_quantization, llama_ftype_get_default_type) restricted to the
-// llama architecture with no experts. Deviations, all deliberate:
+// llama architecture, with the rules for Mixtral's 8 experts (the router,
+// ffn_gate_inp, is never quantized). Deviations, all deliberate:
 //   - a type without a llama.cpp fallback (Q4_0 on a 172-wide row, say) falls
 //     back to F16 instead of refusing, so every model can be written;
 //   - --output-type / --token-embedding-type also go through the fallback
@@ -138,6 +139,7 @@ struct MixState {
   int n_gqa = 1;
   bool is_70b = false;
   bool has_tied_embeddings = true;
+  int64_t n_expert = 0;  // Mixtral's 8: attn_k/attn_v at Q8_0, attn_output at Q5_K
 };
 
 // llama_tensor_get_type_impl for the llama architecture without experts.
@@ -169,9 +171,11 @@ DType mix_rule(MixState& qs, const MixOptions& o, DType new_type, const MixTenso
       new_type = DType::Q5_K;
     }
     if (qs.is_70b && (new_type == DType::Q3_K || new_type == DType::Q4_K)) new_type = DType::Q5_K;
+    if (qs.n_expert == 8) new_type = DType::Q8_0;  // "trades just ~128MB" for the 8-expert model
     ++qs.i_attention_wv;
     return new_type;
   }
+  if (category == Category::kAttnK && qs.n_expert == 8) return DType::Q8_0;
   if (category == Category::kFfnDown) {
     const int i_layer = qs.i_ffn_down, n_layer = qs.n_ffn_down;
     if (ftype == FT::kMostlyQ2_K) {
@@ -195,6 +199,11 @@ DType mix_rule(MixState& qs, const MixOptions& o, DType new_type, const MixTenso
     return new_type;
   }
   if (category == Category::kAttnOutput) {
+    if (qs.n_expert == 8)
+      return ftype == FT::kMostlyQ2_K || ftype == FT::kMostlyQ3_K_S || ftype == FT::kMostlyQ3_K_M ||
+                     ftype == FT::kMostlyIQ4_NL || ftype == FT::kMostlyQ4_K_S || ftype == FT::kMostlyQ4_K_M
+                 ? DType::Q5_K
+                 : new_type;
     if (ftype == FT::kMostlyQ2_K)
       new_type = DType::Q3_K;
     else if (ftype == FT::kMostlyQ3_K_M)
@@ -330,6 +339,7 @@ std::vector<MixChoice> choose_tensor_types(const MixOptions& options, const Mode
   qs.n_ffn_down = static_cast<int>(config.n_layers);
   qs.n_gqa = config.n_kv_heads > 0 ? static_cast<int>(config.n_heads / config.n_kv_heads) : 1;
   qs.is_70b = config.n_layers == 80 && config.n_heads != config.n_kv_heads;
+  qs.n_expert = config.n_experts;
 
   // Visit in llama.cpp's order; answer in the caller's.
   std::vector<size_t> order(tensors.size());

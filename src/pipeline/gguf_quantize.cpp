@@ -57,17 +57,19 @@ struct Job {
 void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config, const MappedPageReleaser& releaser,
                    Progress* progress, int64_t& done_bytes) {
   const QuantizedTensor& t = job.info;
-  const TensorInfo* in = job.source.tensor;
+  const TensorInfo* in = job.source.stacked.empty() ? job.source.tensor : nullptr;  // one part: released as read
   const int64_t cols = t.shape.back();
-  const int64_t rows = job.source.is_matrix() ? in->rows() : 1;
+  const int64_t rows = job.source.rows();
   const size_t src_row = dtype_bytes(t.source, cols), dst_row = dtype_bytes(t.type, cols);
 
-  if (in != nullptr && t.source == t.type && !job.source.rope_halves) {  // bytes unchanged, as llama.cpp copies them
+  if (job.source.tensor != nullptr && t.source == t.type && !job.source.rope_halves) {  // bytes unchanged, as llama.cpp copies them
     const int64_t step = std::max<int64_t>(1, kChunkElements * 4 / static_cast<int64_t>(src_row));
-    for (int64_t r0 = 0; r0 < rows; r0 += step) {
-      const int64_t n = std::min(step, rows - r0);
-      writer.append_tensor_bytes(in->data + r0 * src_row, n * src_row);
-      releaser.release(in->data + r0 * src_row, n * src_row);
+    for (const TensorInfo* part : job.source.parts()) {
+      for (int64_t r0 = 0; r0 < part->rows(); r0 += step) {
+        const int64_t n = std::min(step, part->rows() - r0);
+        writer.append_tensor_bytes(part->data + r0 * src_row, n * src_row);
+        releaser.release(part->data + r0 * src_row, n * src_row);
+      }
     }
     writer.end_tensor();
     done_bytes += static_cast<int64_t>(t.source_bytes);
@@ -77,6 +79,9 @@ void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config
 
   const FormatOps& ops = format_ops(t.type);
   const float* importance = job.importance ? job.importance->data() : nullptr;
+  // A row of importance per stacked matrix (experts): row r takes its matrix's.
+  const int64_t importance_rows =
+      job.importance ? static_cast<int64_t>(job.importance->size()) / std::max<int64_t>(cols, 1) : 0;
   const int64_t chunk_rows = std::clamp<int64_t>(kChunkElements / cols, 1, rows);
   std::vector<float> f32(static_cast<size_t>(chunk_rows * cols));
   std::vector<uint8_t> out(static_cast<size_t>(chunk_rows) * dst_row);
@@ -96,7 +101,9 @@ void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config
         amax = std::max(amax, std::fabs(row[j]));
       }
       uint8_t* encoded = out.data() + i * dst_row;
-      ops.quantize_row(encoded, row, cols, importance);
+      const float* imp = importance;
+      if (importance_rows > 1) imp += (r0 + i) / (rows / importance_rows) * cols;
+      ops.quantize_row(encoded, row, cols, imp);
       // Every stored type but F32/BF16 keeps F16 values or scales: beyond
       // F16's range (rare) an encoder may store an infinity; decode to see.
       if (amax > kF16Max && t.type != DType::F32 && t.type != DType::BF16 && !decodes_finite(encoded, t.type, cols)) {
@@ -115,7 +122,7 @@ void stream_tensor(GgufWriter& writer, const Job& job, const ModelConfig& config
     if (progress) progress->update(done_bytes >> 20);
     throw_if_interrupted();
   }
-  if (in != nullptr) releaser.release(in->data, in->nbytes);
+  for (const TensorInfo* part : job.source.parts()) releaser.release(part->data, part->nbytes);
   writer.end_tensor();
 }
 
@@ -148,7 +155,8 @@ std::vector<Job> plan_jobs(const Checkpoint& input) {
     j.info.name = src.name;
     j.info.shape = src.shape;
     j.info.source = src.tensor ? src.tensor->dtype : DType::F32;
-    j.info.source_bytes = src.tensor ? src.tensor->nbytes : static_cast<uint64_t>(src.shape.back()) * sizeof(float);
+    j.info.source_bytes = src.tensor ? 0 : static_cast<uint64_t>(src.shape.back()) * sizeof(float);
+    for (const TensorInfo* part : src.parts()) j.info.source_bytes += part->nbytes;
     j.source = std::move(src);
     jobs.push_back(std::move(j));
   }
@@ -161,21 +169,30 @@ std::vector<Job> plan_jobs(const Checkpoint& input) {
 void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& config, CalibratedTensors& calibrated) {
   const QuantizedTensor& t = job.info;
   const int64_t cols = t.shape.back();
-  const int64_t rows = job.source.is_matrix() ? job.source.tensor->rows() : 1;
+  const int64_t rows = job.source.rows();
   std::vector<uint8_t> bytes;
-  if (job.source.is_matrix()) {
-    QuantizedMatrix m = calibrated.take_matrix(t.name);
-    LMPACK_CHECK(!m.int_groups() && m.type == t.type,
-                 cat(t.name, " was compressed onto ", m.int_groups() ? std::string("integer groups") : std::string(dtype_name(m.type)),
-                     ", not ", dtype_name(t.type)));
-    bytes = std::move(m.data);
+  if (job.source.is_matrix() && t.type == DType::F32 &&
+      t.name.find("ffn_gate_inp") != std::string::npos) {  // a router: float values, kept F32
+    std::vector<float> v = calibrated.take_f32(t.name);
+    LMPACK_CHECK(static_cast<int64_t>(v.size()) == rows * cols, cat(t.name, ": calibrated tensor of the wrong size"));
+    bytes.resize(v.size() * sizeof(float));
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+  } else if (job.source.is_matrix()) {
+    for (const TensorInfo* part : job.source.parts()) {  // Phi-3's ffn_up: gate's rows, then up's
+      QuantizedMatrix m = calibrated.take_matrix(part->name);
+      LMPACK_CHECK(!m.int_groups() && m.type == t.type,
+                   cat(part->name, " was compressed onto ",
+                       m.int_groups() ? std::string("integer groups") : std::string(dtype_name(m.type)), ", not ",
+                       dtype_name(t.type)));
+      bytes.insert(bytes.end(), m.data.begin(), m.data.end());
+    }
   } else {
     std::vector<float> v = calibrated.take_f32(t.name);
     LMPACK_CHECK(static_cast<int64_t>(v.size()) == cols, cat(t.name, ": calibrated tensor of the wrong size"));
     if (job.source.rope_halves) {  // a q/k bias: permute its elements
       std::vector<float> perm(v.size());
       permute_rope_rows(perm.data(), v.data(), cols / config.head_dim, config.head_dim, sizeof(float),
-                        RopeLayout::kAdjacent);
+                        RopeLayout::kAdjacent, config.rotary_dims);
       v.swap(perm);
     }
     bytes.resize(dtype_bytes(t.type, cols));
@@ -197,7 +214,7 @@ void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& con
   if (job.source.rope_halves && job.source.is_matrix()) {
     std::vector<uint8_t> out(bytes.size());
     permute_rope_rows(out.data(), bytes.data(), rows / config.head_dim, config.head_dim, row_bytes,
-                      RopeLayout::kAdjacent);
+                      RopeLayout::kAdjacent, config.rotary_dims);
     bytes.swap(out);
   }
   writer.append_tensor_bytes(bytes.data(), bytes.size());
@@ -214,14 +231,21 @@ std::string default_model_name(const std::string& path) {
 
 std::map<std::string, DType> GgufTypePlan::types() const {
   std::map<std::string, DType> types;
-  for (const MixChoice& c : choices) types[c.name] = c.type;
+  for (const MixChoice& c : choices) {
+    types[c.name] = c.type;
+    if (auto it = stacked.find(c.name); it != stacked.end())
+      for (const std::string& part : it->second) types[part] = c.type;
+  }
   return types;
 }
 
 GgufTypePlan plan_gguf(const Checkpoint& input, const QuantizeOptions& options) {
   GgufTypePlan plan;
   plan.mix = make_mix_options(options);
-  plan.choices = choose_types(plan.mix, input, plan_jobs(input));
+  const std::vector<Job> jobs = plan_jobs(input);
+  plan.choices = choose_types(plan.mix, input, jobs);
+  for (const Job& j : jobs)
+    for (const TensorInfo* part : j.source.stacked) plan.stacked[j.info.name].push_back(part->name);
   return plan;
 }
 
@@ -230,13 +254,14 @@ std::map<std::string, DType> plan_gguf_types(const Checkpoint& input, const Quan
 }
 
 TensorImportance tensor_importance(const MixOptions& mix, const MixChoice& choice, int64_t cols,
-                                   const ImportanceMatrix& imatrix, const std::string& imatrix_path) {
+                                   const ImportanceMatrix& imatrix, const std::string& imatrix_path, int64_t n_mat) {
   TensorImportance out;
   if (!mix.has_imatrix || !choice.quantizable || is_float_type(choice.type)) return out;
   auto it = imatrix.values.find(choice.name);
   if (it == imatrix.values.end()) {
     out.missing = true;
-  } else if (static_cast<int64_t>(it->second.size()) != cols) {
+  } else if (static_cast<int64_t>(it->second.size()) != cols &&
+             !(n_mat > 1 && static_cast<int64_t>(it->second.size()) == cols * n_mat)) {
     if (choice.name != "token_embd.weight")  // llama.cpp ignores a token_embd mismatch too
       throw Error(imatrix_path,
                   cat(choice.name, ": ", it->second.size(), " importance values, the tensor has ", cols, " columns"));
@@ -295,7 +320,9 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
     report.input_bytes += t.source_bytes;
     report.output_bytes += t.bytes;
     if (!copied) {
-      const TensorImportance imp = tensor_importance(mix, choices[i], cols, imatrix, options.imatrix_path);
+      const auto n_mat = static_cast<int64_t>(std::max<size_t>(1, j.source.stacked.size()));
+      const TensorImportance imp = tensor_importance(mix, choices[i], cols, imatrix, options.imatrix_path,
+                                                     t.shape.size() == 3 ? n_mat : 1);
       if (imp.missing) missing_importance.push_back(t.name);
       if (imp.ignored)
         report.warnings.push_back(cat(options.imatrix_path, ": ", t.name, ": ", imatrix.values.at(t.name).size(),

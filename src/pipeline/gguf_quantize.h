@@ -75,6 +75,9 @@ struct QuantizeReport {
 struct GgufTypePlan {
   MixOptions mix;
   std::vector<MixChoice> choices;
+  // File tensors made of several canonical ones (Phi-3's ffn_up: gate, up),
+  // by file name; each part takes the file tensor's type.
+  std::map<std::string, std::vector<std::string>> stacked;
   std::map<std::string, DType> types() const;  // by canonical name
 };
 GgufTypePlan plan_gguf(const Checkpoint& input, const QuantizeOptions& options);
@@ -92,8 +95,11 @@ struct TensorImportance {
   bool missing = false;  // wanted, but the imatrix has no entry of that name
   bool ignored = false;  // token_embd's entry is of another width
 };
+// n_mat: the matrices stacked in the tensor (a mixture of experts' 3-D
+// ffn_*_exps: its experts); an entry may then hold a row of cols per matrix.
 TensorImportance tensor_importance(const MixOptions& mix, const MixChoice& choice, int64_t cols,
-                                   const ImportanceMatrix& imatrix, const std::string& imatrix_path);
+                                   const ImportanceMatrix& imatrix, const std::string& imatrix_path,
+                                   int64_t n_mat = 1);
 
 // Throws Error for an OUT that cannot be written or is an input
 // (check_output_path), for a bad TYPE/override/imatrix (before OUT is

@@ -43,6 +43,9 @@ GgufStudentGrid::GgufStudentGrid(const TrainableModel& model, const Checkpoint& 
   if (options_.imatrix == nullptr && !options_.imatrix_path.empty())
     options_.imatrix = std::make_shared<const ImportanceMatrix>(read_imatrix(options_.imatrix_path));
   plan_ = plan_gguf(checkpoint_from_trainable(model, start), options_);
+  if (!plan_.stacked.empty())
+    throw Error(plan_.stacked.begin()->first, "is stacked from several tensors (Phi-3's ffn_up), which a training grid "
+                                              "does not hold yet");
   const ImportanceMatrix none;
   const ImportanceMatrix& imatrix = options_.imatrix ? *options_.imatrix : none;
 

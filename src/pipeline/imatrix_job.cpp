@@ -1,5 +1,6 @@
 // compute_importance_matrix; see imatrix_job.h.
 #include "pipeline/imatrix_job.h"
+#include "pipeline/expert_importance.h"
 
 #include <filesystem>
 #include <memory>
@@ -56,6 +57,7 @@ ImportanceMatrix compute_importance_matrix(const Checkpoint& ckpt, const std::ve
   im.chunk_size = ctx;
   im.datasets = std::move(datasets);
   im.values = stats.mean_squares();
+  stack_expert_importance(im, ckpt.config);  // llama.cpp's layout for a mixture of experts
   return im;
 }
 

@@ -127,7 +127,8 @@ void read_prune(const Reader& r, CompressStep& s) {
   }
   s.damp = r.number("damp", s.damp);
   s.block_size = r.integer("block_size", s.block_size, 1, int64_t{1} << 20);
-  r.finish({"method", "sparsity", "pattern", "damp", "block_size"});
+  s.min_expert_tokens = r.integer("min_expert_tokens", s.min_expert_tokens, 0, int64_t{1} << 40);
+  r.finish({"method", "sparsity", "pattern", "damp", "block_size", "min_expert_tokens"});
 }
 
 void read_quantize(const Reader& r, CompressStep& s) {
@@ -141,6 +142,7 @@ void read_quantize(const Reader& r, CompressStep& s) {
   s.damp = r.number("damp", s.damp);
   if (!(s.damp >= 0.0 && s.damp < 10.0)) r.fail("damp", cat("must be in [0, 10), got ", s.damp));
   s.block_size = r.integer("block_size", s.block_size, 1, int64_t{1} << 20);
+  s.min_expert_tokens = r.integer("min_expert_tokens", s.min_expert_tokens, 0, int64_t{1} << 40);
   s.awq_clip = r.boolean("awq_clip", false);
   s.awq_grid = static_cast<int>(r.integer("awq_grid", 20, 1, 1000));
   s.act_order = r.boolean("act_order", false);
@@ -182,7 +184,8 @@ void read_quantize(const Reader& r, CompressStep& s) {
     checked(r, "token_embedding_type", [&] { return parse_tensor_type("token_embedding_type", q.token_embedding_type); });
   q.pure = r.boolean("pure", false);
   q.imatrix_path = r.string("imatrix", "");
-  r.finish({"method", "damp", "block_size", "awq_clip", "awq_grid", "act_order", "format", "bits", "group_size", "sym",
+  r.finish({"method", "damp", "block_size", "min_expert_tokens", "awq_clip", "awq_grid", "act_order", "format", "bits",
+            "group_size", "sym",
             "type", "tensor_types", "output_type", "token_embedding_type", "pure", "imatrix"});
 }
 

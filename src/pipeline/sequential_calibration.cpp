@@ -9,6 +9,7 @@
 #include "core/progress.h"
 #include "core/stopwatch.h"
 #include "model/tensor_names.h"
+#include "pipeline/expert_importance.h"
 #include "runtime/block_forward.h"
 #include "runtime/weights.h"
 #include "stats/hessian.h"
@@ -51,19 +52,14 @@ SequentialCalibration::SequentialCalibration(const Checkpoint& ckpt, std::vector
     throw Error("calibration", cat(s.plan.method->name(),
                                    " needs calibration text (token windows); lmpack has no built-in data set"));
   for (int64_t l = 0; l < c.n_layers; ++l)
-    for (const std::string& n : block_linear_names(l)) {
+    for (const std::string& n : block_linear_names(l, c)) {
       auto g = s.plan.grids.find(n);
       if (g == s.plan.grids.end() || g->second == nullptr) throw Error(n, "no target grid for this linear layer");
     }
   for (int64_t l = 0; l < c.n_layers && s.plan.importance; ++l)
-    for (const std::string& n : block_linear_names(l)) {
-      auto it = s.plan.importance->values.find(n);
-      if (it == s.plan.importance->values.end()) continue;
-      const int64_t cols = ckpt.tensor(n).cols();
-      if (static_cast<int64_t>(it->second.size()) != cols)
-        throw Error("importance", cat(n, ": ", it->second.size(), " importance values, the tensor has ", cols,
-                                      " columns"));
-      s.importance[n] = it->second;
+    for (const std::string& n : block_linear_names(l, c)) {  // an expert's: its row of a stacked entry
+      std::vector<float> v = linear_importance(*s.plan.importance, n, ckpt.tensor(n).cols(), c);
+      if (!v.empty()) s.importance[n] = std::move(v);
     }
 
   s.n_windows = static_cast<int64_t>(windows.size());
@@ -73,7 +69,7 @@ SequentialCalibration::SequentialCalibration(const Checkpoint& ckpt, std::vector
       if (static_cast<int64_t>(w.size()) != s.ctx) throw Error("calibration", "token windows differ in length");
     s.tokens = s.n_windows * s.ctx;
     const std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
-    s.rope = make_rope_tables(weights->rope_inv_freq, s.ctx, weights->rope_inv_freq_local);
+    s.rope = make_rope_tables(*weights, s.ctx);
     s.x.resize(static_cast<size_t>(s.tokens * c.dim));
     for (int64_t w = 0; w < s.n_windows; ++w)
       for (int64_t i = 0; i < s.ctx; ++i) {
@@ -144,18 +140,23 @@ void SequentialCalibration::run_block(int64_t layer) {
         st.producer_cols = bs.producer_cols;
         st.producer_bias = bs.producer_bias;
         visit(st);
-      });
+      }, s.plan.min_expert_tokens);
     });
   }
 
   // 2. True-sequential compression: each linear replaced by its result.
-  auto compress = [&](const std::string& name, std::vector<float>& w, int64_t cols, const Hessian* h) {
+  auto compress = [&](const std::string& name, std::vector<float>& w, int64_t cols, const Hessian* h,
+                      const BlockStage* stage) {
     Stopwatch clock;
     const int64_t rows = static_cast<int64_t>(w.size()) / cols;
     LayerError e;
     e.name = name;
     e.rows = rows;
     e.cols = cols;
+    if (stage != nullptr) {
+      e.tokens = stage->tokens;
+      e.routed_tokens = stage->routed_tokens;
+    }
     e.relative_error = NAN;
     const std::vector<float> w_ref = have_data ? w : std::vector<float>();
     const std::vector<float>* imp = importance_of(name);
@@ -181,14 +182,14 @@ void SequentialCalibration::run_block(int64_t layer) {
     errors_.push_back(std::move(e));
   };
   if (!have_data) {  // no inputs: every linear on its own, in the same order
-    for (const BlockLinear& l : block_linears(b, c)) compress(p + l.suffix, *l.w, l.cols, nullptr);
+    for (const BlockLinear& l : block_linears(b, c)) compress(p + l.suffix, *l.w, l.cols, nullptr, nullptr);
   } else {
     walk_block_stages(b, c, s.rope, s.n_windows, s.x.data(), /*add_ffn_output=*/true, [&](const BlockStage& st) {
       Hessian h = make_hessian(st.cols);
       hessian_add(h, st.input, st.tokens);
-      for (const BlockLinear& l : st.linears) compress(p + l.suffix, *l.w, st.cols, &h);
+      for (const BlockLinear& l : st.linears) compress(p + l.suffix, *l.w, st.cols, &h, &st);
       throw_if_interrupted();
-    });
+    }, s.plan.min_expert_tokens);
   }
 
   // The float tensors of the block (norms possibly rescaled by a transform).
@@ -201,6 +202,7 @@ void SequentialCalibration::run_block(int64_t layer) {
   if (!b.post_attn_norm.empty()) s.f32[p + "post_attention_norm.weight"] = std::move(b.post_attn_norm);
   if (!b.post_ffn_norm.empty()) s.f32[p + "post_ffw_norm.weight"] = std::move(b.post_ffn_norm);
   if (!b.k_norm.empty()) s.f32[p + "attn_k_norm.weight"] = std::move(b.k_norm);
+  if (!b.router.empty()) s.f32[p + "ffn_gate_inp.weight"] = std::move(b.router);  // kept in float, as llama.cpp does
 }
 
 std::vector<float> SequentialCalibration::take_f32(const std::string& name) {

@@ -57,6 +57,11 @@ struct LayerError {
   }
   int64_t pruned_nonzero = 0;   // pruned positions the target grid could not keep at 0
   double seconds = 0.0;
+  int64_t tokens = 0;           // calibration tokens its Hessian was built from (0: none)
+  // An expert of a mixture of experts: the tokens the router sent it (when
+  // fewer than kMinExpertTokens, `tokens` is every token of the block:
+  // runtime/block_forward.h); -1 for any other linear.
+  int64_t routed_tokens = -1;
 };
 
 // What the engine runs: one method (methods/method.h), the target grid of
@@ -65,6 +70,7 @@ struct CalibrationPlan {
   std::shared_ptr<Method> method;
   std::map<std::string, std::shared_ptr<const Grid>> grids;  // every blk.N linear weight
   std::shared_ptr<const ImportanceMatrix> importance;        // null: none
+  int64_t min_expert_tokens = kMinExpertTokens;              // CalibrationRecipe::min_expert_tokens
   bool show_progress = true;
 };
 

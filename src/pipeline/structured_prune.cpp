@@ -146,6 +146,9 @@ std::vector<float> gather_cols(const std::vector<float>& m, int64_t rows, int64_
 }  // namespace
 
 void validate_structured_prune_options(const ModelConfig& c, const StructuredPruneOptions& o) {
+  if (c.is_moe())
+    throw Error("structure", "structured pruning of a mixture of experts (heads, expert channels, experts) is not "
+                             "supported yet");
   const int64_t group = c.n_heads / c.n_kv_heads;
   if (o.heads < 0) throw Error("structure.heads", cat("must be >= 0, got ", o.heads));
   if (o.heads % group != 0)
@@ -173,7 +176,7 @@ StructuredScores structured_scores(const Checkpoint& ckpt, const std::vector<std
   const int64_t n_windows = static_cast<int64_t>(windows.size()), T = n_windows * ctx, dim = c.dim;
 
   const std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
-  const RopeTables rope = make_rope_tables(weights->rope_inv_freq, ctx, weights->rope_inv_freq_local);
+  const RopeTables rope = make_rope_tables(*weights, ctx);
   std::vector<float> x(static_cast<size_t>(T * dim));  // [T, dim] residual stream
   for (int64_t w = 0; w < n_windows; ++w)
     for (int64_t i = 0; i < ctx; ++i) {

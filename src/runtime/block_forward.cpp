@@ -12,6 +12,8 @@
 #include "formats/decode.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
+#include "kernels/moe_route.h"
+#include "model/tensor_names.h"
 #include "kernels/ops.h"
 
 namespace lmpack {
@@ -46,10 +48,29 @@ BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer) {
     b.post_attn_norm = decode_tensor(ckpt, p + "post_attention_norm.weight");
   if (ckpt.find(p + "post_ffw_norm.weight") != nullptr) b.post_ffn_norm = decode_tensor(ckpt, p + "post_ffw_norm.weight");
   b.ffn_norm = decode_tensor(ckpt, p + "ffn_norm.weight");
-  b.w_gate = decode_tensor(ckpt, p + "ffn_gate.weight");
-  b.w_up = decode_tensor(ckpt, p + "ffn_up.weight");
-  b.w_down = decode_tensor(ckpt, p + "ffn_down.weight");
+  if (ckpt.config.is_moe()) {
+    b.router = decode_tensor(ckpt, p + "ffn_gate_inp.weight");
+    for (int64_t e = 0; e < ckpt.config.n_experts; ++e)
+      b.experts.push_back({decode_tensor(ckpt, expert_tensor_name(layer, "ffn_gate_exps", e)),
+                           decode_tensor(ckpt, expert_tensor_name(layer, "ffn_up_exps", e)),
+                           decode_tensor(ckpt, expert_tensor_name(layer, "ffn_down_exps", e))});
+  } else {
+    b.w_gate = decode_tensor(ckpt, p + "ffn_gate.weight");
+    b.w_up = decode_tensor(ckpt, p + "ffn_up.weight");
+    b.w_down = decode_tensor(ckpt, p + "ffn_down.weight");
+  }
   return b;
+}
+
+RopeTables make_rope_tables(const ModelWeights& weights, int64_t ctx) {
+  const bool long_context = !weights.rope_inv_freq_long.empty() && ctx > weights.rope_long_above;
+  RopeTables t = make_rope_tables(long_context ? weights.rope_inv_freq_long : weights.rope_inv_freq, ctx,
+                                  weights.rope_inv_freq_local);
+  if (weights.rope_magnitude != 1.0f) {  // LongRoPE's attention factor scales both
+    for (float& v : t.cos) v *= weights.rope_magnitude;
+    for (float& v : t.sin) v *= weights.rope_magnitude;
+  }
+  return t;
 }
 
 RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx, const std::vector<float>& inv_freq_local) {
@@ -97,8 +118,9 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
       if (!b.bv.empty()) add_inplace(vi, b.bv.data(), kv_dim);
       if (!b.q_norm.empty()) rmsnorm_heads(qi, b.q_norm.data(), c.n_heads, hd, c.rms_eps);
       if (!b.k_norm.empty()) rmsnorm_heads(ki, b.k_norm.data(), c.n_kv_heads, hd, c.rms_eps);
-      rope(qi, cos_table + i * tables.half, sin_table + i * tables.half, c.n_heads, hd);
-      rope(ki, cos_table + i * tables.half, sin_table + i * tables.half, c.n_kv_heads, hd);
+      if (!c.layer_has_rope(b.layer)) return;  // SmolLM3's NoPE layers
+      rope(qi, cos_table + i * tables.half, sin_table + i * tables.half, c.n_heads, hd, c.rope_dims());
+      rope(ki, cos_table + i * tables.half, sin_table + i * tables.half, c.n_kv_heads, hd, c.rope_dims());
     });
     parallel_for(c.n_heads, [&](int64_t h) {
       const int64_t kv_off = (h / group) * hd;
@@ -150,14 +172,95 @@ void block_add_ffn_output(float* x, const float* act, const BlockF32& b, const M
 }
 
 std::vector<BlockLinear> block_linears(BlockF32& b, const ModelConfig& c) {
-  return {{"attn_q.weight", &b.wq, c.dim},         {"attn_k.weight", &b.wk, c.dim},
-          {"attn_v.weight", &b.wv, c.dim},         {"attn_output.weight", &b.wo, c.q_dim()},
-          {"ffn_gate.weight", &b.w_gate, c.dim},   {"ffn_up.weight", &b.w_up, c.dim},
-          {"ffn_down.weight", &b.w_down, c.hidden_dim}};
+  std::vector<BlockLinear> all = {{"attn_q.weight", &b.wq, c.dim},
+                                  {"attn_k.weight", &b.wk, c.dim},
+                                  {"attn_v.weight", &b.wv, c.dim},
+                                  {"attn_output.weight", &b.wo, c.q_dim()}};
+  if (b.experts.empty()) {
+    all.push_back({"ffn_gate.weight", &b.w_gate, c.dim});
+    all.push_back({"ffn_up.weight", &b.w_up, c.dim});
+    all.push_back({"ffn_down.weight", &b.w_down, c.hidden_dim});
+    return all;
+  }
+  for (size_t e = 0; e < b.experts.size(); ++e) {
+    ExpertF32& x = b.experts[e];
+    all.push_back({cat("ffn_gate_exps.", e, ".weight"), &x.w_gate, c.dim});
+    all.push_back({cat("ffn_up_exps.", e, ".weight"), &x.w_up, c.dim});
+    all.push_back({cat("ffn_down_exps.", e, ".weight"), &x.w_down, c.expert_hidden_dim});
+  }
+  return all;
 }
 
+namespace {
+
+// The mixture-of-experts half of walk_block_stages: xn [T, dim] the normed
+// residual stream; x gets the weighted experts' outputs when add_output.
+void walk_expert_stages(BlockF32& b, const ModelConfig& c, const float* xn, int64_t T, float* x, bool add_output,
+                        const std::vector<BlockLinear>& all, const std::function<void(const BlockStage&)>& visit,
+                        int64_t min_tokens) {
+  const int64_t dim = c.dim, fe = c.expert_hidden_dim, n_exp = c.n_experts;
+  std::vector<float> logits(static_cast<size_t>(T * n_exp));  // [T, n_experts]
+  matmul_xwt(logits.data(), xn, b.router.data(), T, n_exp, dim);
+  std::vector<std::vector<int64_t>> rows;
+  std::vector<std::vector<float>> weights;
+  moe_dispatch(logits.data(), T, n_exp, c.n_experts_used, c.norm_topk_prob, rows, weights);
+  std::vector<float>().swap(logits);
+  std::vector<float> out(add_output ? static_cast<size_t>(T * dim) : 0, 0.0f);  // [T, dim] weighted sum
+  const bool gelu = c.ffn_activation == FfnActivation::kGeluTanh;
+  for (int64_t e = 0; e < n_exp; ++e) {
+    const std::vector<int64_t>& routed = rows[static_cast<size_t>(e)];
+    const auto n_routed = static_cast<int64_t>(routed.size());
+    const bool everyone = n_routed < min_tokens;
+    const int64_t n = everyone ? T : n_routed;  // the stage's tokens
+    ExpertF32& ex = b.experts[static_cast<size_t>(e)];
+    std::vector<float> xg(static_cast<size_t>(n * dim));  // [n, dim]
+    parallel_for(n, [&](int64_t i) { std::copy_n(xn + (everyone ? i : routed[i]) * dim, dim, xg.data() + i * dim); });
+    BlockStage up;
+    up.input = xg.data();
+    up.tokens = n;
+    up.cols = dim;
+    up.linears = {all[4 + 3 * e], all[5 + 3 * e]};  // no producer: ffn_norm also feeds the router and the others
+    up.expert = e;
+    up.routed_tokens = n_routed;
+    visit(up);
+    std::vector<float> act(static_cast<size_t>(n * fe)), tmp(static_cast<size_t>(n * fe));  // [n, fe]
+    matmul_xwt(act.data(), xg.data(), ex.w_gate.data(), n, fe, dim);
+    matmul_xwt(tmp.data(), xg.data(), ex.w_up.data(), n, fe, dim);
+    parallel_for(n, [&](int64_t i) { ffn_activation_mul(act.data() + i * fe, tmp.data() + i * fe, fe, gelu); });
+    BlockStage down;
+    down.input = act.data();
+    down.tokens = n;
+    down.cols = fe;
+    down.linears = {all[6 + 3 * e]};
+    down.producer_rows = &ex.w_up;
+    down.producer_cols = dim;
+    down.expert = e;
+    down.routed_tokens = n_routed;
+    visit(down);
+    if (!add_output || n_routed == 0) continue;
+    std::vector<float> y(static_cast<size_t>(n * dim));  // [n, dim]
+    matmul_xwt(y.data(), act.data(), ex.w_down.data(), n, dim, fe);
+    const std::vector<float>& w = weights[static_cast<size_t>(e)];
+    parallel_for(n_routed, [&](int64_t i) {  // one expert's routed rows are distinct
+      const int64_t r = routed[i];
+      const float* yr = y.data() + (everyone ? r : i) * dim;
+      float* o = out.data() + r * dim;
+      for (int64_t j = 0; j < dim; ++j) o[j] += w[i] * yr[j];
+    });
+  }
+  if (!add_output) return;
+  parallel_for(T, [&](int64_t i) {
+    float* o = out.data() + i * dim;
+    if (!b.post_ffn_norm.empty()) rmsnorm(o, o, b.post_ffn_norm.data(), dim, c.rms_eps);
+    add_inplace(x + i * dim, o, dim);
+  });
+}
+
+}  // namespace
+
 void walk_block_stages(BlockF32& b, const ModelConfig& c, const RopeTables& rope, int64_t n_windows, float* x,
-                       bool add_ffn_output, const std::function<void(const BlockStage&)>& visit) {
+                       bool add_ffn_output, const std::function<void(const BlockStage&)>& visit,
+                       int64_t min_expert_tokens) {
   const int64_t T = n_windows * rope.ctx, dim = c.dim, q_dim = c.q_dim(), hidden = c.hidden_dim;
   const std::vector<BlockLinear> all = block_linears(b, c);
   std::vector<float> xn(static_cast<size_t>(T * dim));  // [T, dim]
@@ -188,6 +291,10 @@ void walk_block_stages(BlockF32& b, const ModelConfig& c, const RopeTables& rope
     block_add_attn_output(x, att.data(), b, c, T);
   }
   block_rmsnorm(xn.data(), x, b.ffn_norm.data(), T, dim, c.rms_eps);
+  if (!b.experts.empty()) {
+    walk_expert_stages(b, c, xn.data(), T, x, add_ffn_output, all, visit, min_expert_tokens);
+    return;
+  }
   {
     BlockStage st;
     st.input = xn.data();

@@ -14,6 +14,13 @@
 //   block_ffn_norm      xn  = rmsnorm(x, ffn_norm)                   → gate/up input
 //   block_ffn_act       act = silu(xn·Wgᵀ) ⊙ (xn·Wuᵀ) (Gemma: tanh GELU) → ffn_down input
 //   x += act·Wdᵀ        (Gemma 2: through post_ffw_norm likewise)
+// A mixture-of-experts block routes every token (kernels/moe_route.h) and
+// has two stages per expert instead of the last two: its gate/up over the
+// tokens routed to it, its down over their activations; x gets the chosen
+// experts' outputs weighted. An expert routed fewer than kMinExpertTokens
+// tokens sees every token of the block in its stages instead (its Hessian
+// would be near empty otherwise); its output still counts for its own
+// tokens only.
 // The same math as the forward passes (runtime/forward.h), with weights that
 // the caller owns and may change between stages.
 #pragma once
@@ -24,8 +31,18 @@
 #include <vector>
 
 #include "model/checkpoint.h"
+#include "runtime/weights.h"
 
 namespace lmpack {
+
+// The fewest routed tokens an expert's stages are built from by default (see above).
+inline constexpr int64_t kMinExpertTokens = 32;
+
+// One expert of a mixture-of-experts block, fp32.
+struct ExpertF32 {
+  std::vector<float> w_gate, w_up;  // [expert_hidden_dim, dim]
+  std::vector<float> w_down;        // [dim, expert_hidden_dim]
+};
 
 // One block's tensors decoded to fp32, canonical layouts (checkpoint.h).
 struct BlockF32 {
@@ -40,13 +57,15 @@ struct BlockF32 {
   std::vector<float> w_gate, w_up;      // [hidden, dim]
   std::vector<float> w_down;            // [dim, hidden]
   std::vector<float> post_ffn_norm;     // [dim] or empty
+  std::vector<float> router;            // [n_experts, dim] or empty (dense)
+  std::vector<ExpertF32> experts;       // the experts, w_gate/w_up/w_down empty
 };
 
 // Decodes block `layer` of the checkpoint (validated shapes assumed).
 BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer);
 
 // The RoPE tables for positions 0..ctx-1 of a model (theta, llama3 scaling,
-// GGUF rope_freqs applied): cos/sin [ctx, head_dim/2].
+// GGUF rope_freqs applied): cos/sin [ctx, rope_dims/2].
 struct RopeTables {
   int64_t ctx = 0, half = 0;
   std::vector<float> cos, sin;
@@ -68,6 +87,9 @@ struct RopeTables {
 // inv_freq_local: ModelWeights::rope_inv_freq_local (may be empty).
 RopeTables make_rope_tables(const std::vector<float>& inv_freq, int64_t ctx,
                             const std::vector<float>& inv_freq_local = {});
+// The tables a model runs at a context of ctx tokens: LongRoPE's long
+// frequencies past rope_long_above, cos/sin scaled by rope_magnitude.
+RopeTables make_rope_tables(const ModelWeights& weights, int64_t ctx);
 
 // xn [T, dim] = rmsnorm of every row of x [T, dim] with weight norm [dim].
 void block_rmsnorm(float* xn, const float* x, const float* norm, int64_t tokens, int64_t dim, float eps);
@@ -91,13 +113,13 @@ void block_add_ffn_output(float* x, const float* act, const BlockF32& block, con
 // A linear weight of a block: its name after "blk.N.", its values, the
 // width of its input.
 struct BlockLinear {
-  const char* suffix;  // "attn_q.weight", ...
+  std::string suffix;  // "attn_q.weight", ..., "ffn_gate_exps.3.weight"
   std::vector<float>* w;
   int64_t cols;
 };
 
-// The seven linears of a block in the order of its stages: q, k, v, o, gate,
-// up, down.
+// The linears of a block in the order of its stages: q, k, v, o, gate, up,
+// down (a mixture of experts: gate, up, down of each expert in turn).
 std::vector<BlockLinear> block_linears(BlockF32& block, const ModelConfig& config);
 
 // One stage of a block: the linears that share one input, that input, and
@@ -114,6 +136,10 @@ struct BlockStage {
   std::vector<float>* producer_rows = nullptr;  // [cols, producer_cols]
   int64_t producer_cols = 0;
   std::vector<float>* producer_bias = nullptr;  // [cols] or empty
+  // An expert's stage: its index, the tokens routed to it (the input holds
+  // every token of the block when fewer than kMinExpertTokens were).
+  int64_t expert = -1;
+  int64_t routed_tokens = -1;
 };
 
 // The stage iterator: runs block over x [T, dim] (n_windows windows of
@@ -122,7 +148,9 @@ struct BlockStage {
 // linears (compression), and the later stages see the change. x gets the
 // attention output added, and the FFN output too when add_ffn_output (x is
 // then the block's output).
+// min_expert_tokens: a mixture of experts' fallback threshold (above).
 void walk_block_stages(BlockF32& block, const ModelConfig& config, const RopeTables& rope, int64_t n_windows,
-                       float* x, bool add_ffn_output, const std::function<void(const BlockStage&)>& visit);
+                       float* x, bool add_ffn_output, const std::function<void(const BlockStage&)>& visit,
+                       int64_t min_expert_tokens = kMinExpertTokens);
 
 }  // namespace lmpack

@@ -20,6 +20,9 @@
 #include "core/parallel.h"
 #include "formats/qmatmul.h"
 #include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/moe_route.h"
+#include "model/tensor_names.h"
 #include "kernels/ops.h"
 #include "runtime/block_forward.h"
 #include "runtime/forward.h"
@@ -54,9 +57,9 @@ class FastForward final : public ForwardPass {
     xb_.resize(rows * c.dim);
     q_.resize(rows * c.q_dim());
     att_.resize(rows * c.q_dim());
-    hb_.resize(rows * c.hidden_dim);
-    hb2_.resize(rows * c.hidden_dim);
-    rope_ = make_rope_tables(weights_->rope_inv_freq, max_context_, weights_->rope_inv_freq_local);
+    hb_.resize(rows * c.ffn_width());
+    hb2_.resize(rows * c.ffn_width());
+    rope_ = make_rope_tables(*weights_, max_context_);
     static const char* const kLinear[kLinearPerLayer] = {"attn_q", "attn_k", "attn_v", "attn_output",
                                                           "ffn_gate", "ffn_up", "ffn_down"};
     for (int64_t l = 0; l < c.n_layers; ++l)
@@ -103,7 +106,7 @@ class FastForward final : public ForwardPass {
     const ModelWeights& w = *weights_;
     const ModelConfig& c = config();
     const int64_t dim = c.dim, hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
-    const int64_t hidden = c.hidden_dim, half = hd / 2, pos0 = pos_;
+    const int64_t hidden = c.hidden_dim, half = rope_.half, pos0 = pos_;
     const int64_t group = c.n_heads / c.n_kv_heads;
     const float scale = c.attention_score_scale();
     const bool gelu = c.ffn_activation == FfnActivation::kGeluTanh;
@@ -143,8 +146,9 @@ class FastForward final : public ForwardPass {
         if (lw.k_norm != nullptr) rmsnorm_heads(k + i * kv_dim, lw.k_norm, c.n_kv_heads, hd, c.rms_eps);
         const float* cos = layer_cos + (pos0 + i) * half;  // [half]
         const float* sin = layer_sin + (pos0 + i) * half;  // [half]
-        rope(q + i * q_dim, cos, sin, c.n_heads, hd);
-        rope(k + i * kv_dim, cos, sin, c.n_kv_heads, hd);
+        if (!c.layer_has_rope(l)) return;  // SmolLM3's NoPE layers
+        rope(q + i * q_dim, cos, sin, c.n_heads, hd, c.rope_dims());
+        rope(k + i * kv_dim, cos, sin, c.n_kv_heads, hd, c.rope_dims());
       });
 
       const int64_t window = c.attention_window(l);
@@ -172,14 +176,18 @@ class FastForward final : public ForwardPass {
       add_block_output(x, xb, lw.wo, lw.post_attn_norm, m);
 
       for_rows(m, dim, [&](int64_t i) { rmsnorm(xb + i * dim, x + i * dim, lw.ffn_norm, dim, c.rms_eps); });
-      xa_.set(xb, m, dim);
-      if (observer_ != nullptr) observe(l, 4, 2, xb, m, dim);
-      qmatmul_xwt(hb, xa_, lw.w_gate);
-      qmatmul_xwt(hb2, xa_, lw.w_up);
-      for_rows(m, hidden, [&](int64_t i) { ffn_activation_mul(hb + i * hidden, hb2 + i * hidden, hidden, gelu); });
-      xa_.set(hb, m, hidden);
-      if (observer_ != nullptr) observe(l, 6, 1, hb, m, hidden);
-      add_block_output(x, xb, lw.w_down, lw.post_ffn_norm, m);
+      if (!lw.experts.empty()) {
+        moe_ffn(l, lw, x, xb, m);
+      } else {
+        xa_.set(xb, m, dim);
+        if (observer_ != nullptr) observe(l, 4, 2, xb, m, dim);
+        qmatmul_xwt(hb, xa_, lw.w_gate);
+        qmatmul_xwt(hb2, xa_, lw.w_up);
+        for_rows(m, hidden, [&](int64_t i) { ffn_activation_mul(hb + i * hidden, hb2 + i * hidden, hidden, gelu); });
+        xa_.set(hb, m, hidden);
+        if (observer_ != nullptr) observe(l, 6, 1, hb, m, hidden);
+        add_block_output(x, xb, lw.w_down, lw.post_ffn_norm, m);
+      }
       if (block_observer_ != nullptr) block_observer_->observe(l, pos0, x, m, dim);
     }
     pos_ += m;
@@ -194,6 +202,53 @@ class FastForward final : public ForwardPass {
     qmatmul_xwt(out, xa_, w.output);
     if (c.final_softcap > 0.0f)
       for_rows(rows, c.vocab_size, [&](int64_t i) { softcap_inplace(out + i * c.vocab_size, c.vocab_size, c.final_softcap); });
+  }
+
+  // x [m, dim] += the mixture of experts' output for the normed rows xb
+  // [m, dim]: route every row (kernels/moe_route.h), then per expert gather
+  // its rows, run its FFN over them as one batch and add each row's output
+  // times its weight.
+  void moe_ffn(int64_t l, const LayerWeights& lw, float* x, const float* xb, int64_t m) {
+    const ModelConfig& c = config();
+    const int64_t dim = c.dim, fe = c.expert_hidden_dim, n_exp = c.n_experts;
+    const bool gelu = c.ffn_activation == FfnActivation::kGeluTanh;
+    router_.resize(static_cast<size_t>(m * n_exp));
+    matmul_xwt(router_.data(), xb, lw.router, m, n_exp, dim);
+    moe_dispatch(router_.data(), m, n_exp, c.n_experts_used, c.norm_topk_prob, expert_rows_, expert_weights_);
+    moe_out_.assign(static_cast<size_t>(m * dim), 0.0f);
+    xg_.resize(static_cast<size_t>(m * dim));
+    yg_.resize(static_cast<size_t>(m * dim));
+    float* hb = hb_.data();    // [n_e, fe]
+    float* hb2 = hb2_.data();  // [n_e, fe]
+    for (int64_t e = 0; e < n_exp; ++e) {
+      const std::vector<int64_t>& rows = expert_rows_[static_cast<size_t>(e)];
+      const std::vector<float>& wts = expert_weights_[static_cast<size_t>(e)];
+      const auto n_e = static_cast<int64_t>(rows.size());
+      if (n_e == 0) continue;
+      const ExpertWeights& ew = lw.experts[static_cast<size_t>(e)];
+      for_rows(n_e, dim, [&](int64_t i) { std::copy_n(xb + rows[i] * dim, dim, xg_.data() + i * dim); });
+      xa_.set(xg_.data(), n_e, dim);
+      if (observer_ != nullptr) {
+        observer_->observe(expert_tensor_name(l, "ffn_gate_exps", e), xg_.data(), n_e, dim);
+        observer_->observe(expert_tensor_name(l, "ffn_up_exps", e), xg_.data(), n_e, dim);
+      }
+      qmatmul_xwt(hb, xa_, ew.w_gate);
+      qmatmul_xwt(hb2, xa_, ew.w_up);
+      for_rows(n_e, fe, [&](int64_t i) { ffn_activation_mul(hb + i * fe, hb2 + i * fe, fe, gelu); });
+      xa_.set(hb, n_e, fe);
+      if (observer_ != nullptr) observer_->observe(expert_tensor_name(l, "ffn_down_exps", e), hb, n_e, fe);
+      qmatmul_xwt(yg_.data(), xa_, ew.w_down);
+      for_rows(n_e, dim, [&](int64_t i) {  // the rows of one expert are distinct
+        float* out = moe_out_.data() + rows[i] * dim;
+        const float* y = yg_.data() + i * dim;
+        for (int64_t j = 0; j < dim; ++j) out[j] += wts[i] * y[j];
+      });
+    }
+    for_rows(m, dim, [&](int64_t i) {
+      float* out = moe_out_.data() + i * dim;
+      if (lw.post_ffn_norm != nullptr) rmsnorm(out, out, lw.post_ffn_norm, dim, c.rms_eps);
+      add_inplace(x + i * dim, out, dim);
+    });
   }
 
   // x [m, dim] += xa_·Wᵀ, through post_norm [dim] (RMSNorm of the product,
@@ -214,6 +269,11 @@ class FastForward final : public ForwardPass {
   int64_t max_context_;
   int64_t pos_ = 0;
   std::vector<float> x_, xb_, q_, att_, hb_, hb2_;      // [kChunk, ...] see run_chunk()
+  // Mixture of experts (moe_ffn): router probabilities [m, n_experts], each
+  // expert's rows and weights, its gathered inputs and outputs [m, dim], the sum.
+  std::vector<float> router_, xg_, yg_, moe_out_;
+  std::vector<std::vector<int64_t>> expert_rows_;
+  std::vector<std::vector<float>> expert_weights_;
   KvCache cache_;                                       // [n_layers, max_context, kv_dim]
   RopeTables rope_;                                     // [max_context, head_dim/2] per RoPE
   std::vector<float> scratch_;                          // [threads, max_context] attention scores
@@ -226,7 +286,7 @@ class FastForward final : public ForwardPass {
 
 std::unique_ptr<ForwardPass> make_fast_forward(std::shared_ptr<const ModelWeights> weights, int64_t max_context) {
   LMPACK_CHECK(weights != nullptr);
-  LMPACK_CHECK(static_cast<int64_t>(weights->rope_inv_freq.size()) == weights->config.head_dim / 2,
+  LMPACK_CHECK(static_cast<int64_t>(weights->rope_inv_freq.size()) == weights->config.rope_dims() / 2,
                "ModelWeights without RoPE frequencies (use build_weights)");
   if (max_context <= 0) max_context = weights->config.context_length;
   return std::make_unique<FastForward>(std::move(weights), max_context);

@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "kernels/matmul.h"
+#include "kernels/moe_route.h"
 #include "kernels/ops.h"
 #include "runtime/block_forward.h"
 #include "runtime/forward.h"
@@ -39,13 +40,19 @@ class ReferenceForward final : public ForwardPass {
     const ModelConfig& c = config();
     x_.resize(c.dim);
     xb_.resize(c.dim);
-    xb2_.resize(c.q_dim());
+    xb2_.resize(std::max(c.q_dim(), c.dim));  // the attention's output, then an FFN's
     q_.resize(c.q_dim());
-    hb_.resize(c.hidden_dim);
-    hb2_.resize(c.hidden_dim);
+    hb_.resize(c.ffn_width());
+    hb2_.resize(c.ffn_width());
+    if (c.is_moe()) {
+      route_.resize(c.n_experts);
+      chosen_.resize(c.n_experts_used);
+      weights_of_chosen_.resize(c.n_experts_used);
+      moe_out_.resize(c.dim);
+    }
     att_.resize(max_context_);
     final_.resize(c.vocab_size);
-    rope_ = make_rope_tables(weights_->rope_inv_freq, max_context_, weights_->rope_inv_freq_local);
+    rope_ = make_rope_tables(*weights_, max_context_);
   }
 
   void forward(const int32_t* tokens, int64_t n, float* logits, bool last_only) override {
@@ -68,6 +75,24 @@ class ReferenceForward final : public ForwardPass {
   int64_t max_context() const override { return max_context_; }
 
  private:
+  // out [dim] = down · act(gate · xn) ⊙ (up · xn), hidden wide; xn [dim].
+  void ffn_reference(float* out, const float* xn, const float* w_gate, const float* w_up, const float* w_down,
+                     int64_t hidden) {
+    const ModelConfig& c = config();
+    matmul_xwt_reference(hb_.data(), xn, w_gate, 1, hidden, c.dim);
+    matmul_xwt_reference(hb2_.data(), xn, w_up, 1, hidden, c.dim);
+    for (int64_t i = 0; i < hidden; ++i) {
+      const float g = hb_[i];
+      if (c.ffn_activation == FfnActivation::kGeluTanh) {
+        const float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);  // sqrt(2/π)(x + 0.044715x³)
+        hb_[i] = 0.5f * g * (1.0f + std::tanh(inner)) * hb2_[i];
+      } else {
+        hb_[i] = g / (1.0f + std::exp(-g)) * hb2_[i];
+      }
+    }
+    matmul_xwt_reference(out, hb_.data(), w_down, 1, c.dim, hidden);
+  }
+
   // One token at position pos_; leaves its logits in final_.
   void step(int32_t token) {
     const ReferenceWeights& w = weights_->reference();
@@ -75,7 +100,7 @@ class ReferenceForward final : public ForwardPass {
     const int64_t dim = c.dim, hd = c.head_dim, kv_dim = c.kv_dim(), q_dim = c.q_dim();
     const int64_t group = c.n_heads / c.n_kv_heads;
     const int64_t pos = pos_;
-    const int64_t half = hd / 2;
+    const int64_t half = rope_.half;
 
     // x: [dim] the residual stream
     const float* row = w.token_embd + static_cast<int64_t>(token) * dim;
@@ -106,8 +131,10 @@ class ReferenceForward final : public ForwardPass {
       if (lw.k_norm != nullptr) rmsnorm_heads_reference(k, lw.k_norm, c.n_kv_heads, hd, c.rms_eps);
       const float* cos = rope_.cos_of(c, l) + pos * half;  // [half] (Gemma 3: the windowed layers' own)
       const float* sin = rope_.sin_of(c, l) + pos * half;  // [half]
-      rope_reference(q_.data(), cos, sin, c.n_heads, hd);
-      rope_reference(k, cos, sin, c.n_kv_heads, hd);
+      if (c.layer_has_rope(l)) {  // not SmolLM3's NoPE layers
+        rope_reference(q_.data(), cos, sin, c.n_heads, hd, c.rope_dims());
+        rope_reference(k, cos, sin, c.n_kv_heads, hd, c.rope_dims());
+      }
 
       // xb2: [q_dim] attention output, head by head
       const float scale = c.attention_score_scale();
@@ -135,18 +162,21 @@ class ReferenceForward final : public ForwardPass {
 
       // FFN: xb = rmsnorm(x); hb, hb2: [hidden]
       rmsnorm_reference(xb_.data(), x_.data(), lw.ffn_norm, dim, c.rms_eps);
-      matmul_xwt_reference(hb_.data(), xb_.data(), lw.w_gate, 1, c.hidden_dim, dim);
-      matmul_xwt_reference(hb2_.data(), xb_.data(), lw.w_up, 1, c.hidden_dim, dim);
-      for (int64_t i = 0; i < c.hidden_dim; ++i) {
-        const float g = hb_[i];
-        if (c.ffn_activation == FfnActivation::kGeluTanh) {
-          const float inner = 0.7978845608028654f * (g + 0.044715f * g * g * g);  // sqrt(2/π)(x + 0.044715x³)
-          hb_[i] = 0.5f * g * (1.0f + std::tanh(inner)) * hb2_[i];
-        } else {
-          hb_[i] = g / (1.0f + std::exp(-g)) * hb2_[i];
+      if (lw.router != nullptr) {  // mixture of experts: the chosen experts' outputs, weighted
+        matmul_xwt_reference(route_.data(), xb_.data(), lw.router, 1, c.n_experts, dim);
+        moe_route(route_.data(), c.n_experts, c.n_experts_used, c.norm_topk_prob, chosen_.data(),
+                  weights_of_chosen_.data());
+        std::fill(moe_out_.begin(), moe_out_.end(), 0.0f);
+        for (int64_t j = 0; j < c.n_experts_used; ++j) {
+          const ReferenceLayerWeights::Expert& e = lw.experts[static_cast<size_t>(chosen_[j])];
+          ffn_reference(xb2_.data(), xb_.data(), e.w_gate, e.w_up, e.w_down, c.expert_hidden_dim);
+          for (int64_t i = 0; i < dim; ++i) moe_out_[i] += weights_of_chosen_[j] * xb2_[i];
         }
+        std::copy(moe_out_.begin(), moe_out_.end(), xb_.begin());
+      } else {
+        ffn_reference(xb2_.data(), xb_.data(), lw.w_gate, lw.w_up, lw.w_down, c.hidden_dim);
+        std::copy(xb2_.begin(), xb2_.begin() + dim, xb_.begin());
       }
-      matmul_xwt_reference(xb_.data(), hb_.data(), lw.w_down, 1, dim, c.hidden_dim);
       if (lw.post_ffn_norm != nullptr) rmsnorm_reference(xb_.data(), xb_.data(), lw.post_ffn_norm, dim, c.rms_eps);
       for (int64_t i = 0; i < dim; ++i) x_[i] += xb_[i];
     }
@@ -161,6 +191,8 @@ class ReferenceForward final : public ForwardPass {
   int64_t max_context_;
   int64_t pos_ = 0;
   std::vector<float> x_, xb_, xb2_, q_, hb_, hb2_, att_, final_;  // shapes in step()
+  std::vector<float> route_, weights_of_chosen_, moe_out_;       // [n_experts], [n_experts_used], [dim]
+  std::vector<int32_t> chosen_;                                  // [n_experts_used]
   KvCache cache_;                               // [n_layers, max_context, kv_dim]
   RopeTables rope_;                             // [max_context, head_dim/2] per RoPE
 };
@@ -170,7 +202,7 @@ class ReferenceForward final : public ForwardPass {
 std::unique_ptr<ForwardPass> make_reference_forward(std::shared_ptr<const ModelWeights> weights,
                                                     int64_t max_context) {
   LMPACK_CHECK(weights != nullptr);
-  LMPACK_CHECK(static_cast<int64_t>(weights->rope_inv_freq.size()) == weights->config.head_dim / 2,
+  LMPACK_CHECK(static_cast<int64_t>(weights->rope_inv_freq.size()) == weights->config.rope_dims() / 2,
                "ModelWeights without RoPE frequencies (use build_weights)");
   if (max_context <= 0) max_context = weights->config.context_length;
   weights->reference();  // decode the fp32 copies now, not inside the first step

@@ -13,6 +13,7 @@
 #include "formats/format_sizes.h"
 #include "kernels/ops.h"
 #include "model/loaders.h"
+#include "model/tensor_names.h"
 
 namespace lmpack {
 namespace {
@@ -119,9 +120,14 @@ const ReferenceWeights& ModelWeights::reference() const {
       rl.post_attn_norm = lw.post_attn_norm;
       rl.post_ffn_norm = lw.post_ffn_norm;
       rl.ffn_norm = lw.ffn_norm;
-      rl.w_gate = reference_matrix(lw.w_gate, *r);
-      rl.w_up = reference_matrix(lw.w_up, *r);
-      rl.w_down = reference_matrix(lw.w_down, *r);
+      if (lw.experts.empty()) {
+        rl.w_gate = reference_matrix(lw.w_gate, *r);
+        rl.w_up = reference_matrix(lw.w_up, *r);
+        rl.w_down = reference_matrix(lw.w_down, *r);
+      }
+      rl.router = lw.router;
+      for (const ExpertWeights& e : lw.experts)
+        rl.experts.push_back({reference_matrix(e.w_gate, *r), reference_matrix(e.w_up, *r), reference_matrix(e.w_down, *r)});
       r->layers.push_back(rl);
     }
     reference_ = std::move(r);
@@ -163,18 +169,25 @@ std::shared_ptr<const ModelWeights> build_weights(const Checkpoint& c) {
     lw.post_attn_norm = vec_optional(p + "post_attention_norm.weight");
     lw.post_ffn_norm = vec_optional(p + "post_ffw_norm.weight");
     lw.ffn_norm = vec(p + "ffn_norm.weight");
-    lw.w_gate = mat(p + "ffn_gate.weight");
-    lw.w_up = mat(p + "ffn_up.weight");
-    lw.w_down = mat(p + "ffn_down.weight");
+    if (cfg.is_moe()) {
+      lw.router = vec(p + "ffn_gate_inp.weight");
+      for (int64_t e = 0; e < cfg.n_experts; ++e)
+        lw.experts.push_back({mat(expert_tensor_name(l, "ffn_gate_exps", e)), mat(expert_tensor_name(l, "ffn_up_exps", e)),
+                              mat(expert_tensor_name(l, "ffn_down_exps", e))});
+    } else {
+      lw.w_gate = mat(p + "ffn_gate.weight");
+      lw.w_up = mat(p + "ffn_up.weight");
+      lw.w_down = mat(p + "ffn_down.weight");
+    }
     w->layers.push_back(lw);
   }
 
   // RoPE frequencies. A GGUF rope_freqs.weight is llama.cpp's spelling of the
   // llama3 scaling, so when it is present the config's scaling is not applied
   // a second time.
-  const int64_t half = cfg.head_dim / 2;
+  const int64_t half = cfg.rope_dims() / 2;
   w->rope_inv_freq.resize(static_cast<size_t>(half));
-  rope_inv_freq(w->rope_inv_freq.data(), cfg.head_dim, cfg.rope_theta);
+  rope_inv_freq(w->rope_inv_freq.data(), cfg.rope_dims(), cfg.rope_theta);
   if (const float* divisors = vec_optional("rope_freqs.weight")) {
     for (int64_t j = 0; j < half; ++j) {
       if (!(divisors[j] > 0.0f))
@@ -191,6 +204,15 @@ std::shared_ptr<const ModelWeights> build_weights(const Checkpoint& c) {
                               s.original_max_position));
     rope_scale_llama3(w->rope_inv_freq.data(), half, s.factor, s.low_freq_factor, s.high_freq_factor,
                       s.original_max_position);
+  } else if (cfg.rope_scaling.type == RopeScaling::Type::kLongRope) {  // factors checked by validate
+    const RopeScaling& s = cfg.rope_scaling;
+    w->rope_inv_freq_long = w->rope_inv_freq;
+    for (int64_t j = 0; j < half; ++j) {
+      w->rope_inv_freq[j] /= s.short_factors[j];
+      w->rope_inv_freq_long[j] /= s.long_factors[j];
+    }
+    w->rope_long_above = s.original_max_position;
+    w->rope_magnitude = s.attention_factor;
   } else if (cfg.rope_scaling.type == RopeScaling::Type::kLinear) {
     if (!(cfg.rope_scaling.factor > 0.0f))
       throw Error(c.path, cat("linear rope scaling needs factor > 0, got ", cfg.rope_scaling.factor));
@@ -198,7 +220,7 @@ std::shared_ptr<const ModelWeights> build_weights(const Checkpoint& c) {
   }
   if (cfg.rope_theta_local > 0.0f) {
     w->rope_inv_freq_local.resize(static_cast<size_t>(half));
-    rope_inv_freq(w->rope_inv_freq_local.data(), cfg.head_dim, cfg.rope_theta_local);
+    rope_inv_freq(w->rope_inv_freq_local.data(), cfg.rope_dims(), cfg.rope_theta_local);
   }
   return w;
 }

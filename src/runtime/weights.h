@@ -23,6 +23,13 @@
 
 namespace lmpack {
 
+// One expert of a mixture-of-experts block (config.is_moe()).
+struct ExpertWeights {
+  WeightMatrix w_gate;  // [expert_hidden_dim, dim]
+  WeightMatrix w_up;    // [expert_hidden_dim, dim]
+  WeightMatrix w_down;  // [dim, expert_hidden_dim]
+};
+
 struct LayerWeights {
   const float* attn_norm;  // [dim]
   WeightMatrix wq;         // [q_dim, dim]
@@ -36,10 +43,12 @@ struct LayerWeights {
   WeightMatrix wo;         // [dim, q_dim]
   const float* post_attn_norm;  // [dim] or nullptr (post_norms: Gemma 2)
   const float* ffn_norm;   // [dim]
-  WeightMatrix w_gate;     // [hidden_dim, dim]
+  WeightMatrix w_gate;     // [hidden_dim, dim] (empty for a mixture of experts)
   WeightMatrix w_up;       // [hidden_dim, dim]
   WeightMatrix w_down;     // [dim, hidden_dim]
   const float* post_ffn_norm;  // [dim] or nullptr
+  const float* router;     // [n_experts, dim] or nullptr (dense)
+  std::vector<ExpertWeights> experts;
 };
 
 // fp32 views for the reference forward pass (same shapes as LayerWeights).
@@ -60,6 +69,13 @@ struct ReferenceLayerWeights {
   const float* w_up;
   const float* w_down;
   const float* post_ffn_norm;
+  const float* router;
+  struct Expert {
+    const float* w_gate;
+    const float* w_up;
+    const float* w_down;
+  };
+  std::vector<Expert> experts;
 };
 
 struct ReferenceWeights {
@@ -76,12 +92,17 @@ struct ModelWeights {
   const float* output_norm = nullptr;  // [dim]
   WeightMatrix output;                 // [vocab, dim] (== token_embd when tied)
   std::vector<LayerWeights> layers;
-  // [head_dim/2] RoPE inverse frequencies of the pairs (2j, 2j+1): theta,
+  // [rope_dims/2] RoPE inverse frequencies of the pairs (2j, 2j+1): theta,
   // llama3 scaling and rope_freqs.weight divisors (GGUF) already applied.
   std::vector<float> rope_inv_freq;
   // [head_dim/2] of the windowed layers when they rotate apart (Gemma 3's
   // rope_theta_local, unscaled); empty otherwise.
   std::vector<float> rope_inv_freq_local;
+  // LongRoPE (Phi-3): the frequencies of contexts longer than
+  // rope_long_above tokens (empty otherwise), and the factor of cos and sin.
+  std::vector<float> rope_inv_freq_long;
+  int64_t rope_long_above = 0;
+  float rope_magnitude = 1.0f;
   std::vector<std::vector<float>> owned;                // decoded tensors (see above)
   std::vector<std::shared_ptr<const void>> keep_alive;  // the checkpoint's mappings
   // Where the weights came from, for errors: the checkpoint's path and its

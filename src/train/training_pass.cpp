@@ -243,8 +243,8 @@ void TrainingPass::block_forward(int64_t l, const float* x, BlockActivations& a,
   for_each_index(kernels_, rows, q_dim * 4, [&](int64_t r) {
     const int64_t t = r % seq_;
     auto rot = fast ? rope : rope_reference;
-    rot(a.q.data() + r * q_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_heads, c.head_dim);
-    rot(a.k.data() + r * kv_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_kv_heads, c.head_dim);
+    rot(a.q.data() + r * q_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_heads, c.head_dim, 0);
+    rot(a.k.data() + r * kv_dim, rope_cos_.data() + t * half, rope_sin_.data() + t * half, c.n_kv_heads, c.head_dim, 0);
   });
   attention_forward(a);
   std::copy_n(x, rows * dim, a.x_mid.begin());

@@ -107,8 +107,22 @@ TEST(Imatrix, GgufAsLlamaImatrixWritesIt) {
   ImportanceMatrix m = read_imatrix(path);
   ASSERT_EQ(m.values.size(), 1u);
   EXPECT_EQ(m.values.at("blk.1.ffn_down_exps.weight"), (std::vector<float>{1, 2, 0.5f, 1, 1, 1}));
+  EXPECT_EQ(m.matrices.at("blk.1.ffn_down_exps.weight"), 2);
   EXPECT_EQ(m.chunk_count, 3);
   EXPECT_EQ(m.datasets, std::vector<std::string>{"calib.txt"});
+
+  // Written back in the same layout: ne {3, 2} and counts ne {1, 2}.
+  const std::string again = temp("llama.imatrix.again.gguf");
+  write_imatrix_gguf(m, again);
+  const GgufFile g = read_gguf(again);
+  ASSERT_EQ(g.tensors.size(), 2u);
+  EXPECT_EQ(g.tensors[0].name, "blk.1.ffn_down_exps.weight.in_sum2");
+  EXPECT_EQ(g.tensors[0].shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(g.tensors[1].name, "blk.1.ffn_down_exps.weight.counts");
+  EXPECT_EQ(g.tensors[1].shape, (std::vector<int64_t>{2, 1}));
+  const ImportanceMatrix back = read_imatrix(again);
+  EXPECT_EQ(back.values, m.values);
+  EXPECT_EQ(back.matrices, m.matrices);
 }
 
 // A legacy .dat exactly as save_imatrix_legacy writes it: entries sorted by

@@ -120,6 +120,29 @@ TEST(Ops, RopeRotatesAdjacentPairsPerHead) {
     }
 }
 
+// Partial rotary (Phi-4-mini): the first rotary_dims of each head turn as a
+// head of that size would, the rest pass through untouched.
+TEST(Ops, PartialRopeTurnsTheFirstDimensionsOnly) {
+  const int64_t n_heads = 3, hd = 16, rot = 12, half = rot / 2;
+  auto x = random_vector(n_heads * hd, 9);
+  std::vector<float> inv(half), c(half), s(half);
+  rope_inv_freq(inv.data(), rot, 10000.0f);
+  rope_tables(c.data(), s.data(), inv.data(), half, 29, 1);
+  std::vector<float> fast = x, ref = x;
+  rope(fast.data(), c.data(), s.data(), n_heads, hd, rot);
+  rope_reference(ref.data(), c.data(), s.data(), n_heads, hd, rot);
+  for (int64_t h = 0; h < n_heads; ++h) {
+    std::vector<float> head(x.begin() + h * hd, x.begin() + h * hd + rot);  // a whole head of rot dims
+    rope_reference(head.data(), c.data(), s.data(), 1, rot);
+    for (int64_t i = 0; i < hd; ++i) {
+      const float expected = i < rot ? head[i] : x[h * hd + i];
+      EXPECT_EQ(ref[h * hd + i], expected) << h << " " << i;
+      EXPECT_NEAR(fast[h * hd + i], expected, 1e-6) << h << " " << i;
+    }
+    EXPECT_NE(head[0], x[h * hd]);
+  }
+}
+
 TEST(Ops, RopeLlama3ScalingFollowsTheThreeBands) {
   // Llama 3.1 values: factor 8, low 1, high 4, original context 8192, theta 500000, head_dim 128.
   const int64_t hd = 128, half = 64;

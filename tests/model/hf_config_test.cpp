@@ -215,7 +215,8 @@ TEST(HfConfig, Errors) {
   j["architectures"] = {"GPT2LMHeadModel"};
   std::string e = error_of(j.dump());
   EXPECT_NE(e.find("cfg.json: unsupported architecture 'GPT2LMHeadModel' (supported: LlamaForCausalLM, "
-                   "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM)"),
+                   "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, "
+                    "Phi3ForCausalLM, SmolLM3ForCausalLM, MixtralForCausalLM, Qwen3MoeForCausalLM)"),
             std::string::npos)
       << e;
 

@@ -229,7 +229,11 @@ TEST(LoadGguf, Qwen2KeysBiasesAndRopeFreqs) {
 }
 
 TEST(LoadGguf, ConfigErrors) {
-  expect_load_error(tiny("phi3").vec(), "m.gguf: unsupported architecture 'phi3' (supported: llama, qwen2, qwen3, gemma2, gemma3)");
+  expect_load_error(tiny("gpt2").vec(), "m.gguf: unsupported architecture 'gpt2' (supported: llama, qwen2, qwen3, "
+                                        "gemma2, gemma3, phi3, smollm3, qwen3moe)");
+  // phi3's ffn_up holds gate and up: 2 x 16 rows.
+  expect_load_error(tiny("phi3").vec(), "m.gguf: tensor blk.0.ffn_gate_up.weight has shape [16, 8]; expected 32 rows "
+                                        "(gate, up stacked)");
   {
     TestGgufWriter w;
     w.kv_str("general.architecture", "llama");
@@ -240,7 +244,7 @@ TEST(LoadGguf, ConfigErrors) {
     TestGgufWriter w = tiny("llama");
     w.kv_u32("llama.rope.dimension_count", 2);
     expect_load_error(w.vec(), "m.gguf: llama.rope.dimension_count 2 differs from the head dimension 4 (partial "
-                               "RoPE is not supported)");
+                               "RoPE is read for phi3 only)");
   }
   {
     TestGgufWriter w = tiny("llama");

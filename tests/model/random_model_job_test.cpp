@@ -53,7 +53,8 @@ TEST(RandomModelJob, BadSizesNameTheField) {
   EXPECT_EQ(refused(r), "dtype: unknown type 'f8' (expected f32, f16 or bf16)");
   r = small_request(out);
   r.architecture = "gemma";
-  EXPECT_EQ(refused(r), "architecture: 'gemma' is not one lmpack writes (llama, mistral, qwen2, qwen3, gemma2, gemma3)");
+  EXPECT_EQ(refused(r), "architecture: 'gemma' is not one lmpack writes (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3, "
+            "smollm3, mixtral, qwen3moe)");
   r = small_request(out);
   r.head_dim = 7;
   EXPECT_EQ(refused(r), "head_dim: 7 is odd; RoPE needs pairs");

@@ -31,6 +31,19 @@ TEST(RopeLayout, AdjacentIndexWrittenOut) {
   for (int64_t r = 0; r < 8; ++r) EXPECT_EQ(adjacent_index(r, 4), expected[r]) << r;
 }
 
+// Partial rotary: within each head of 8 with 4 turned, halves rows (0 1 | 2 3)
+// hold adjacent rows (0 2 | 1 3) and rows 4..7 stay in place.
+TEST(RopeLayout, PartialRotaryMovesTheTurnedRowsOnly) {
+  const int64_t expected[] = {0, 2, 1, 3, 4, 5, 6, 7, 8, 10, 9, 11, 12, 13, 14, 15};
+  for (int64_t r = 0; r < 16; ++r) EXPECT_EQ(adjacent_index(r, 8, 4), expected[r]) << r;
+  std::vector<int32_t> adjacent(16), halves(16), back(16);
+  std::iota(adjacent.begin(), adjacent.end(), 0);
+  permute_rope_rows(halves.data(), adjacent.data(), 2, 8, sizeof(int32_t), RopeLayout::kAdjacent, 4);
+  EXPECT_EQ(halves, std::vector<int32_t>(std::begin(expected), std::end(expected)));
+  permute_rope_rows(back.data(), halves.data(), 2, 8, sizeof(int32_t), RopeLayout::kHalves, 4);
+  EXPECT_EQ(back, adjacent);
+}
+
 // The permutation against transformers' formula, written out: HF row
 // h*hd + c*half + i holds adjacent row h*hd + 2*i + c.
 TEST(RopeLayout, PermutationMatchesTheConverterAndInverts) {

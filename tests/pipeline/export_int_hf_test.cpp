@@ -28,6 +28,7 @@
 #include "methods/gptq.h"
 #include "model/hf_names.h"
 #include "model/random_model.h"
+#include "model/tensor_names.h"
 #include "pipeline_test_models.h"
 #include "runtime/forward.h"
 #include "runtime/weights.h"
@@ -47,8 +48,8 @@ std::vector<float> decoded(const TensorInfo& t) {
   return v;
 }
 
-bool is_linear(const std::string& name, const TensorInfo& t) {
-  return name.rfind("blk.", 0) == 0 && t.shape.size() == 2;
+bool is_linear(const std::string& name, const TensorInfo& t) {  // a mixture of experts' router stays float
+  return name.rfind("blk.", 0) == 0 && t.shape.size() == 2 && name.find("ffn_gate_inp") == std::string::npos;
 }
 
 // Supplies RTN-quantized linears and the checkpoint's other block tensors;
@@ -151,7 +152,9 @@ void check_loaded(const Checkpoint& src, const RtnTensors& supplied, const std::
     for (size_t i = 0; i < got.size(); ++i) mismatches += got[i] != want[i];
     EXPECT_EQ(mismatches, 0) << name;
   }
-  EXPECT_EQ(linears, 7 * src.config.n_layers);
+  size_t expected = 0;
+  for (int64_t l = 0; l < src.config.n_layers; ++l) expected += block_linear_names(l, src.config).size();
+  EXPECT_EQ(static_cast<size_t>(linears), expected);
 }
 
 // Logits of the loaded export against a model built from the expected weights.
@@ -231,6 +234,79 @@ TEST(ExportIntHf, AwqRoundTripsWithBiasesAndRopeRows) {
                             "version": "gemm", "modules_to_not_convert": null})"));
   EXPECT_EQ(c["torch_dtype"], "float16");
   EXPECT_EQ(c["architectures"][0], "Qwen2ForCausalLM");
+}
+
+// Phi-3 keeps q, k, v in one qkv_proj and gate, up in one gate_up_proj: the
+// linears are quantized apart (as calibration sees them) and written stacked,
+// q and k turned to HF's order on their 12 rotated rows only (partial
+// rotary); every format loads back to exactly the matrices supplied.
+TEST(ExportIntHf, Phi3FusedProjectionsStackAndLoadBackInEveryFormat) {
+  ModelConfig c = small_config(false);
+  c.architecture = "phi3";
+  c.rotary_dims = 12;
+  RandomModelSpec model;
+  model.config = c;
+  model.seed = 13;
+  const std::string src_dir = temp("random_phi3");
+  write_random_model(model, src_dir);
+  const Checkpoint src = load_checkpoint(src_dir);
+  for (IntExportFormat format : {IntExportFormat::kGptq, IntExportFormat::kAwq, IntExportFormat::kCompressedTensors}) {
+    SCOPED_TRACE(int_export_format_name(format));
+    IntExportSpec spec;
+    spec.format = format;
+    spec.group_size = 32;
+    IntGridSpec grid;
+    if (format == IntExportFormat::kGptq) grid.min_zero = 1;
+    RtnTensors t(src, grid, 32);
+    const std::string dir = temp(cat("phi3_", int_export_format_name(format)));
+    save_int_quantized_hf(src, dir, spec, t);
+    const SafetensorsFile st = read_safetensors(dir + "/model.safetensors");
+    const std::string qkv = "model.layers.1.self_attn.qkv_proj.";
+    const std::string words = format == IntExportFormat::kCompressedTensors ? "weight_packed" : "qweight";
+    ASSERT_NE(st.find(qkv + words), nullptr);
+    EXPECT_NE(st.find("model.layers.0.mlp.gate_up_proj." + words), nullptr);
+    EXPECT_EQ(st.find("model.layers.1.self_attn.q_proj." + words), nullptr);
+    // scales: [n_groups, out] (GPTQ, AWQ) or [out, n_groups]: out = 64 + 32 + 32 rows stacked
+    const TensorInfo* scales = st.find(qkv + (format == IntExportFormat::kCompressedTensors ? "weight_scale" : "scales"));
+    ASSERT_NE(scales, nullptr);
+    EXPECT_EQ(scales->shape, format == IntExportFormat::kCompressedTensors ? (std::vector<int64_t>{128, 2})
+                                                                          : (std::vector<int64_t>{2, 128}));
+    check_loaded(src, t, dir);
+    EXPECT_LE(max_logit_difference(src, t, dir), 1e-5);
+  }
+}
+
+// A mixture of experts (Mixtral, 4 experts): every expert's matrices are
+// quantized and written under their HF names, the router is kept in float
+// (fp16 like the other float tensors), and the folder loads back exactly.
+TEST(ExportIntHf, MixtralExpertsQuantizedRouterKeptInFloat) {
+  ModelConfig c = small_config(false);
+  c.architecture = "mixtral";
+  c.n_experts = 4;
+  c.n_experts_used = 2;
+  c.expert_hidden_dim = c.hidden_dim;
+  RandomModelSpec model;
+  model.config = c;
+  model.seed = 17;
+  const std::string src_dir = temp("random_mixtral");
+  write_random_model(model, src_dir);
+  const Checkpoint src = load_checkpoint(src_dir);
+  IntExportSpec spec;
+  spec.group_size = 32;
+  IntGridSpec grid;
+  grid.min_zero = 1;
+  RtnTensors t(src, grid, 32);
+  const std::string dir = temp("mixtral_gptq");
+  save_int_quantized_hf(src, dir, spec, t);
+  const SafetensorsFile st = read_safetensors(dir + "/model.safetensors");
+  const TensorInfo* router = st.find("model.layers.1.block_sparse_moe.gate.weight");
+  ASSERT_NE(router, nullptr);
+  EXPECT_EQ(router->dtype, DType::F16);
+  EXPECT_EQ(router->shape, (std::vector<int64_t>{4, 64}));
+  EXPECT_NE(st.find("model.layers.1.block_sparse_moe.experts.3.w2.qweight"), nullptr);
+  EXPECT_EQ(st.find("model.layers.1.block_sparse_moe.gate.qweight"), nullptr);
+  check_loaded(src, t, dir);
+  EXPECT_LE(max_logit_difference(src, t, dir), 1e-5);
 }
 
 TEST(ExportIntHf, GptqConfigKeysPerChannelActOrder) {

@@ -146,7 +146,8 @@ TEST(Recipe, MistakesNameTheFileAndTheKey) {
        "r.json: steps[0].prune.pattern: N:M needs 0 < N < M <= 256, got 4:2"},
       {R"({"steps": [{"prune": {"sparsity": 1.5}}]})", "r.json: steps[0].prune.sparsity: must be in (0, 1), got 1.5"},
       {R"({"steps": [{"prune": {"sparsity": 0.5, "typo": 1}}]})",
-       "r.json: steps[0].prune.typo: unknown key (known here: block_size, damp, method, pattern, sparsity)"},
+       "r.json: steps[0].prune.typo: unknown key (known here: block_size, damp, method, min_expert_tokens, pattern, "
+       "sparsity)"},
       {R"({"steps": [{"quantize": {"method": "obq"}}]})",
        "r.json: steps[0].quantize.method: must be rtn, gptq, awq or awq+gptq, got 'obq'"},
       {R"({"steps": [{"quantize": {"type": "Q9_K"}}]})", nullptr},

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -20,6 +21,7 @@
 #include "methods/gptq.h"
 #include "methods/gptq_format.h"
 #include "model/random_model.h"
+#include "model/tensor_names.h"
 #include "pipeline/compressed_checkpoint.h"
 #include "pipeline_test_models.h"
 #include "runtime/block_forward.h"
@@ -43,7 +45,7 @@ std::vector<std::vector<int32_t>> story_windows(const Checkpoint& c, int64_t sam
 std::map<std::string, DType> all_linears(const Checkpoint& c, DType type) {
   std::map<std::string, DType> types;
   for (int64_t l = 0; l < c.config.n_layers; ++l)
-    for (const std::string& n : block_linear_names(l))
+    for (const std::string& n : block_linear_names(l, c.config))
       types[n] = c.tensor(n).cols() % dtype_block_elements(type) == 0 ? type : DType::F16;
   return types;
 }
@@ -117,6 +119,82 @@ TEST(SequentialCalibration, GptqHasLowerOutputErrorThanRtnOnStories260K) {
   std::printf("stories260K Q4_0 mean relative output error: RTN %.4f, GPTQ %.4f\n", sum_rtn / rtn.size(),
               sum_gptq / gptq.size());
   EXPECT_LT(sum_gptq, 0.9 * sum_rtn);
+}
+
+// A mixture of experts calibrates per expert: each expert's Hessian from the
+// tokens the router sends it, or from every token of the block when fewer
+// than min_expert_tokens came (set between the experts' counts of a first
+// run, so that both cases occur); the counts add up to tokens x experts per
+// token; GPTQ beats RTN on the experts as on dense layers.
+TEST(SequentialCalibration, MixtureOfExpertsCalibratesPerExpert) {
+  set_num_threads(2);
+  RandomModelSpec spec;
+  spec.config.architecture = "mixtral";
+  spec.config.dim = 64;
+  spec.config.hidden_dim = spec.config.expert_hidden_dim = 64;
+  spec.config.n_layers = 2;
+  spec.config.n_heads = 4;
+  spec.config.n_kv_heads = 2;
+  spec.config.head_dim = 16;
+  spec.config.vocab_size = 256;
+  spec.config.context_length = 64;
+  spec.config.n_experts = 4;
+  spec.config.n_experts_used = 2;
+  spec.init_std = 0.1f;
+  const std::string dir = testing::temp_dir() + "/calibration_mixtral";
+  write_random_model(spec, dir);
+  const Checkpoint c = load_checkpoint(dir);
+  std::mt19937 gen(4);
+  std::vector<std::vector<int32_t>> windows(8, std::vector<int32_t>(64));
+  for (auto& w : windows)
+    for (auto& t : w) t = static_cast<int32_t>(gen() % 256);
+  auto run = [&](RoundingMethod m, int64_t min_tokens) {
+    CalibrationRecipe r;
+    r.rounding = m;
+    r.gguf_types = all_linears(c, DType::Q4_0);
+    r.show_progress = false;
+    r.min_expert_tokens = min_tokens;
+    SequentialCalibration p(c, windows, r);
+    p.run_all();
+    EXPECT_EQ(p.take_f32("blk.1.ffn_gate_inp.weight").size(), 256u) << "the router stays in float";
+    return p.layer_errors();
+  };
+  // Block 0's routing does not depend on the calibration (its input is the embedding).
+  std::vector<int64_t> counts;
+  for (const LayerError& e : run(RoundingMethod::kRtn, 0))
+    if (e.name.rfind("blk.0.ffn_down_exps.", 0) == 0) counts.push_back(e.routed_tokens);
+  ASSERT_EQ(counts.size(), 4u);
+  std::sort(counts.begin(), counts.end());
+  ASSERT_LT(counts[0], counts[3]);
+  const int64_t threshold = counts[3];  // the busiest expert keeps its own tokens, the others fall back
+  const std::vector<LayerError> rtn = run(RoundingMethod::kRtn, threshold), gptq = run(RoundingMethod::kGptq, threshold);
+  ASSERT_EQ(gptq.size(), static_cast<size_t>(2 * (4 + 3 * 4)));
+  const int64_t tokens = 8 * 64;
+  int64_t routed_sum[2] = {0, 0};
+  int fell_back = 0;
+  double sum_rtn = 0.0, sum_gptq = 0.0;
+  for (size_t i = 0; i < gptq.size(); ++i) {
+    const LayerError& e = gptq[i];
+    ASSERT_EQ(e.name, rtn[i].name);
+    int64_t layer = 0, expert = 0;
+    std::string kind;
+    if (!split_expert_name(e.name, &layer, &kind, &expert)) {
+      EXPECT_EQ(e.routed_tokens, -1) << e.name;
+      EXPECT_EQ(e.tokens, tokens) << e.name;
+      continue;
+    }
+    ASSERT_GE(e.routed_tokens, 0) << e.name;
+    EXPECT_EQ(e.tokens, e.routed_tokens < threshold ? tokens : e.routed_tokens) << e.name;
+    if (layer == 0 && kind == "ffn_gate_exps") fell_back += e.tokens == tokens;
+    if (kind == "ffn_down_exps") routed_sum[layer] += e.routed_tokens;
+    sum_rtn += rtn[i].relative_error;
+    sum_gptq += e.relative_error;
+  }
+  EXPECT_EQ(routed_sum[0], 2 * tokens);
+  EXPECT_EQ(routed_sum[1], 2 * tokens);
+  EXPECT_GE(fell_back, 1);
+  EXPECT_LE(fell_back, 3);
+  EXPECT_LT(sum_gptq, 0.95 * sum_rtn);
 }
 
 // scale · (code - zero) of every element, by the matrix's own groups.

@@ -19,6 +19,7 @@ const std::map<std::string, std::string>& shared_flags() {
       {"awq_grid", "--awq-grid"},
       {"act_order", "--act-order"},
       {"damp", "--damp"},
+      {"min_expert_tokens", "--min-expert-tokens"},
       {"pattern", "--pattern"},
       {"sparsity", "--sparsity"},
       {"structure.heads", "--heads"},

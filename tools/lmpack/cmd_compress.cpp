@@ -50,6 +50,7 @@ nlohmann::json report_json(const CompressReport& r, const std::string& out) {
     for (const LayerError& e : s.layers) {
       nlohmann::json l = {{"name", e.name}, {"grid", e.grid}, {"sparsity", e.sparsity()}};
       l["relative_error"] = std::isnan(e.relative_error) ? nlohmann::json(nullptr) : nlohmann::json(e.relative_error);
+      if (e.routed_tokens >= 0) l["routed_tokens"] = e.routed_tokens;
       layers.push_back(l);
     }
     step["layers"] = layers;

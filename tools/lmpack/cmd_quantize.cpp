@@ -23,6 +23,7 @@
 #include "formats/format_sizes.h"
 #include "pipeline/compress.h"
 #include "pipeline/gguf_mix.h"
+#include "runtime/block_forward.h"
 
 namespace lmpack::cli {
 namespace {
@@ -43,6 +44,7 @@ struct QuantizeCliOptions {
   bool sym = false;
   bool act_order = false;
   double damp = 0.01;
+  int64_t min_expert_tokens = kMinExpertTokens;
   bool awq_clip = false;
   int awq_grid = 20;
 };
@@ -59,6 +61,7 @@ CompressStep quantize_step(const QuantizeCliOptions& o) {
   s.awq_grid = o.awq_grid;
   s.act_order = o.act_order;
   s.damp = o.damp;
+  s.min_expert_tokens = o.min_expert_tokens;
   s.gguf.imatrix_path = o.imatrix;
   if (const std::optional<IntExportFormat> f = parse_int_export_format(o.format)) {
     IntExportSpec spec;
@@ -80,18 +83,38 @@ CompressStep quantize_step(const QuantizeCliOptions& o) {
   return s;
 }
 
+// The tokens a layer's Hessian saw; an expert's routed count, with "*" where
+// too few were routed and every token of its block stood in.
+std::string tokens_cell(const LayerError& e) {
+  if (e.routed_tokens < 0) return cat(e.tokens);
+  return e.routed_tokens == e.tokens ? cat(e.routed_tokens) : cat(e.routed_tokens, "*");
+}
+
 void print_layer_errors(const std::vector<LayerError>& errors) {
   if (errors.empty() || std::isnan(errors.front().relative_error)) return;
-  std::printf("%-28s %12s %-22s %10s %6s %8s\n", "layer", "shape", "grid", "rel.error", "awq α", "seconds");
+  std::printf("%-30s %12s %-22s %10s %6s %8s %8s\n", "layer", "shape", "grid", "rel.error", "awq α", "tokens",
+              "seconds");
   double sum = 0.0;
+  std::vector<int64_t> routed;
+  int64_t everyone = 0;
   for (const LayerError& e : errors) {
-    std::printf("%-28s %5lldx%-6lld %-22s %10.5f %6s %8.2f\n", e.name.c_str(), static_cast<long long>(e.rows),
+    std::printf("%-30s %5lldx%-6lld %-22s %10.5f %6s %8s %8.2f\n", e.name.c_str(), static_cast<long long>(e.rows),
                 static_cast<long long>(e.cols), e.grid.c_str(), e.relative_error,
-                e.awq_alpha < 0 ? "-" : cat(e.awq_alpha).c_str(), e.seconds);
+                e.awq_alpha < 0 ? "-" : cat(e.awq_alpha).c_str(), tokens_cell(e).c_str(), e.seconds);
     sum += e.relative_error;
+    if (e.routed_tokens >= 0 && e.name.find("ffn_down_exps") != std::string::npos) {  // once per expert
+      routed.push_back(e.routed_tokens);
+      everyone += e.routed_tokens != e.tokens;
+    }
   }
   std::printf("mean relative output error %.5f over %zu layers\n", sum / static_cast<double>(errors.size()),
               errors.size());
+  if (routed.empty()) return;
+  std::sort(routed.begin(), routed.end());
+  std::printf("experts: %zu, routed calibration tokens min %lld, median %lld, max %lld; %lld routed too few "
+              "(marked *, --min-expert-tokens) and calibrated on every token of their block\n",
+              routed.size(), static_cast<long long>(routed.front()), static_cast<long long>(routed[routed.size() / 2]),
+              static_cast<long long>(routed.back()), static_cast<long long>(everyone));
 }
 
 nlohmann::json layer_errors_json(const std::vector<LayerError>& errors) {
@@ -100,6 +123,8 @@ nlohmann::json layer_errors_json(const std::vector<LayerError>& errors) {
     nlohmann::json j = {{"name", e.name}, {"rows", e.rows}, {"cols", e.cols}, {"grid", e.grid}, {"seconds", e.seconds}};
     j["relative_error"] = std::isnan(e.relative_error) ? nlohmann::json(nullptr) : nlohmann::json(e.relative_error);
     j["awq_alpha"] = e.awq_alpha < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.awq_alpha);
+    j["tokens"] = e.tokens;
+    if (e.routed_tokens >= 0) j["routed_tokens"] = e.routed_tokens;
     a.push_back(j);
   }
   return a;
@@ -255,6 +280,9 @@ Command add_quantize_command(CLI::App& parent) {
   app->add_flag("--sym", o->sym, "Symmetric integer grid (--format gptq or compressed-tensors)");
   app->add_flag("--act-order", o->act_order, "GPTQ act-order with static groups (--format gptq)");
   app->add_option("--damp", o->damp, "GPTQ dampening, fraction of mean diag(H) (default 0.01)");
+  app->add_option("--min-expert-tokens", o->min_expert_tokens,
+                  "Mixture of experts: an expert routed fewer calibration tokens is calibrated on every token of "
+                  "its block (default 32)");
   app->add_flag("--awq-clip", o->awq_clip, "AWQ clipping search (integer grids)");
   app->add_option("--awq-grid", o->awq_grid, "AWQ α grid points (default 20)");
   add_calibration_options(app, req.calibration);
