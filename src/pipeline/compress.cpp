@@ -223,6 +223,7 @@ std::string describe_step(const CompressStep& s, const CalibrationSource& calibr
       if (s.structure.heads) j["heads"] = s.structure.heads;
       if (s.structure.ffn_width) j["ffn_width"] = s.structure.ffn_width;
       if (s.structure.drop_blocks) j["drop_blocks"] = s.structure.drop_blocks;
+      if (s.structure.drop_experts) j["drop_experts"] = s.structure.drop_experts;
       break;
     case StepKind::kPrune:
       j["step"] = "prune";
@@ -317,8 +318,8 @@ void validate_compress_request(const CompressRequest& r) {
       if (s.int_export) throw Error(field(i, "format"), "a distill step writes GGUF or a float folder");
     }
     if (s.kind == StepKind::kStructured && s.structure.heads == 0 && s.structure.ffn_width == 0 &&
-        s.structure.drop_blocks == 0)
-      throw Error(field(i, "structured"), "removes nothing: give heads, ffn_width or drop_blocks");
+        s.structure.drop_blocks == 0 && s.structure.drop_experts == 0)
+      throw Error(field(i, "structured"), "removes nothing: give heads, ffn_width, drop_blocks or drop_experts");
     if (!(s.damp >= 0.0 && s.damp < 10.0)) throw Error(field(i, "damp"), cat("must be in [0, 10), got ", s.damp));
     if (s.awq_grid < 1) throw Error(field(i, "awq_grid"), cat("must be >= 1, got ", s.awq_grid));
     if (s.int_export && !last)
@@ -413,6 +414,7 @@ CompressReport compress(const CompressRequest& req) {
       // A value of this step that the library refused: name the step.
       static const std::set<std::string> kStepFields = {
           "pattern",         "sparsity",          "structure.heads", "structure.ffn_width", "structure.drop_blocks",
+          "structure.drop_experts",
           "export.bits",     "export.format",     "export.group_size", "export.damp",       "type",
           "tensor_types",    "output_type",       "token_embedding_type", "awq_clip",        "importance",
           "min_expert_tokens"};

@@ -103,9 +103,11 @@ void read_structured(const Reader& r, CompressStep& s) {
   s.structure.heads = r.integer("heads", 0, 0, int64_t{1} << 20);
   s.structure.ffn_width = r.integer("ffn_width", 0, 0, int64_t{1} << 30);
   s.structure.drop_blocks = r.integer("drop_blocks", 0, 0, int64_t{1} << 20);
-  r.finish({"heads", "ffn_width", "drop_blocks"});
-  if (s.structure.heads == 0 && s.structure.ffn_width == 0 && s.structure.drop_blocks == 0)
-    r.fail("", "removes nothing: give heads, ffn_width or drop_blocks");
+  s.structure.drop_experts = r.integer("drop_experts", 0, 0, int64_t{1} << 20);
+  r.finish({"heads", "ffn_width", "drop_blocks", "drop_experts"});
+  if (s.structure.heads == 0 && s.structure.ffn_width == 0 && s.structure.drop_blocks == 0 &&
+      s.structure.drop_experts == 0)
+    r.fail("", "removes nothing: give heads, ffn_width, drop_blocks or drop_experts");
 }
 
 void read_prune(const Reader& r, CompressStep& s) {

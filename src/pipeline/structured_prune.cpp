@@ -49,7 +49,7 @@ std::vector<int64_t> complement(const std::vector<int64_t>& kept, int64_t n) {
 }
 
 struct LayerAccumulators {
-  std::vector<double> heads, ffn;  // [n_heads], [hidden]
+  std::vector<double> heads, ffn, experts;  // [n_heads], [hidden], [n_experts] routed tokens
   double cos_sum = 0.0;
 };
 
@@ -94,6 +94,8 @@ void score_chunk(LayerAccumulators& acc, float* x, int64_t n_win, BlockF32& b, c
     const std::string first = st.linears.front().suffix;
     if (first == "attn_output.weight") add_head_norms(acc, st, c);
     if (first == "ffn_down.weight") add_channel_magnitudes(acc, st);
+    if (st.expert >= 0 && first.rfind("ffn_down_exps.", 0) == 0)  // once per expert
+      acc.experts[static_cast<size_t>(st.expert)] += static_cast<double>(st.routed_tokens);
   });
   std::vector<double> cosines(static_cast<size_t>(tc));
   parallel_for(tc, [&](int64_t t) {
@@ -146,9 +148,15 @@ std::vector<float> gather_cols(const std::vector<float>& m, int64_t rows, int64_
 }  // namespace
 
 void validate_structured_prune_options(const ModelConfig& c, const StructuredPruneOptions& o) {
-  if (c.is_moe())
-    throw Error("structure", "structured pruning of a mixture of experts (heads, expert channels, experts) is not "
-                             "supported yet");
+  if (o.drop_experts < 0) throw Error("structure.drop_experts", cat("must be >= 0, got ", o.drop_experts));
+  if (o.drop_experts > 0 && !c.is_moe())
+    throw Error("structure.drop_experts", "applies to a mixture of experts; this model has a dense FFN");
+  if (c.is_moe() && o.drop_experts >= c.n_experts)
+    throw Error("structure.drop_experts", cat("dropping ", o.drop_experts, " of ", c.n_experts,
+                                              " experts per layer leaves none"));
+  if (c.is_moe() && o.ffn_width != 0)
+    throw Error("structure.ffn_width", "cutting the channels of a mixture of experts' experts is not supported; "
+                                       "drop whole experts (drop_experts) instead");
   const int64_t group = c.n_heads / c.n_kv_heads;
   if (o.heads < 0) throw Error("structure.heads", cat("must be >= 0, got ", o.heads));
   if (o.heads % group != 0)
@@ -195,12 +203,14 @@ StructuredScores structured_scores(const Checkpoint& ckpt, const std::vector<std
     LayerAccumulators acc;
     acc.heads.assign(static_cast<size_t>(c.n_heads), 0.0);
     acc.ffn.assign(static_cast<size_t>(c.hidden_dim), 0.0);
+    acc.experts.assign(static_cast<size_t>(c.n_experts), 0.0);
     for (int64_t w0 = 0; w0 < n_windows; w0 += win_per_chunk) {
       const int64_t nw = std::min(win_per_chunk, n_windows - w0);
       score_chunk(acc, x.data() + w0 * ctx * dim, nw, b, c, rope);
     }
     for (double& v : acc.heads) v /= static_cast<double>(T);
     for (double& v : acc.ffn) v /= static_cast<double>(T);
+    for (double& v : acc.experts) v /= static_cast<double>(T);
     if (ffn_down_norm) {
       std::vector<double> col_sq(static_cast<size_t>(c.hidden_dim), 0.0);
       for (int64_t r = 0; r < dim; ++r)
@@ -215,6 +225,7 @@ StructuredScores structured_scores(const Checkpoint& ckpt, const std::vector<std
     s.heads.push_back(std::move(acc.heads));
     s.groups.push_back(std::move(groups));
     s.ffn.push_back(std::move(acc.ffn));
+    if (c.is_moe()) s.experts.push_back(std::move(acc.experts));
     s.blocks.push_back(1.0 - acc.cos_sum / static_cast<double>(T));
   }
   return s;
@@ -236,6 +247,12 @@ StructuredPlan plan_structured_prune(const ModelConfig& c, const StructuredScore
                  "scores do not match the config");
     p.kept_kv_heads.push_back(kept_after_removing(ascending(s.groups[l]), o.heads / group));
     p.kept_channels.push_back(kept_after_removing(ascending(s.ffn[l]), c.hidden_dim - width));
+    if (c.is_moe()) {
+      LMPACK_CHECK(static_cast<int64_t>(s.experts.size()) == c.n_layers &&
+                       static_cast<int64_t>(s.experts[l].size()) == c.n_experts,
+                   "scores do not match the config");
+      p.kept_experts.push_back(kept_after_removing(ascending(s.experts[l]), o.drop_experts));
+    }
   }
   return p;
 }
@@ -260,6 +277,20 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
     check_plan_indices(where, p.kept_kv_heads[l], c.n_kv_heads, "KV head");
     check_plan_indices(where, p.kept_channels[l], c.hidden_dim, "FFN channel");
   }
+  size_t n_experts = 0;
+  if (c.is_moe()) {
+    if (static_cast<int64_t>(p.kept_experts.size()) != c.n_layers)
+      throw Error(where, cat("structured plan covers ", p.kept_experts.size(), " layers' experts, the model has ",
+                             c.n_layers));
+    n_experts = p.kept_experts[p.kept_blocks[0]].size();
+    if (n_experts == 0) throw Error(where, "structured plan keeps no expert");
+    for (int64_t l : p.kept_blocks) {
+      if (p.kept_experts[l].size() != n_experts)
+        throw Error(where, cat("structured plan: block ", l, " keeps ", p.kept_experts[l].size(), " experts, block ",
+                               p.kept_blocks[0], " keeps ", n_experts, " (the config is global)"));
+      check_plan_indices(where, p.kept_experts[l], c.n_experts, "expert");
+    }
+  }
 
   Checkpoint out;
   out.path = ckpt.path;
@@ -270,6 +301,10 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
   out.config.n_kv_heads = static_cast<int64_t>(n_kv);
   out.config.n_heads = static_cast<int64_t>(n_kv) * group;
   out.config.hidden_dim = static_cast<int64_t>(width);
+  if (c.is_moe()) {
+    out.config.n_experts = static_cast<int64_t>(n_experts);
+    out.config.n_experts_used = std::min(c.n_experts_used, out.config.n_experts);
+  }
   const int64_t new_q = out.config.q_dim();
 
   out.keep_alive = ckpt.keep_alive;  // the views' mappings and buffers
@@ -302,6 +337,19 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
     if (layer < 0 || layer >= c.n_layers) throw Error(where, cat("tensor ", name, " belongs to no block of the model"));
     if (new_index[layer] < 0) continue;
     const std::string n = cat("blk.", new_index[layer], ".", rest);
+    int64_t expert_layer = 0, expert = 0;
+    std::string kind;
+    if (split_expert_name(name, &expert_layer, &kind, &expert)) {  // kept experts renumbered, as they are
+      const std::vector<int64_t>& ke = p.kept_experts[layer];
+      const auto at = std::find(ke.begin(), ke.end(), expert);
+      if (at != ke.end()) view(expert_tensor_name(new_index[layer], kind.c_str(), at - ke.begin()), t);
+      continue;
+    }
+    if (rest == "ffn_gate_inp.weight") {  // the router keeps its kept experts' rows
+      if (is_identity(p.kept_experts[layer], c.n_experts)) view(n, t);
+      else add(n, {out.config.n_experts, dim}, gather_rows(decode_all(t), dim, p.kept_experts[layer], 1));
+      continue;
+    }
     const std::vector<int64_t>& kv = p.kept_kv_heads[layer];
     std::vector<int64_t> q_heads;  // kept query heads, grouped by kept KV head
     for (int64_t g : kv)
@@ -349,6 +397,8 @@ StructuredPruneResult structured_prune(const Checkpoint& ckpt, const std::vector
       for (int64_t j = 0; j < group; ++j) heads.push_back(g * group + j);
     rep.removed_heads.push_back(std::move(heads));
     rep.removed_channels.push_back(complement(rep.plan.kept_channels[l], c.hidden_dim));
+    rep.removed_experts.push_back(c.is_moe() ? complement(rep.plan.kept_experts[l], c.n_experts)
+                                             : std::vector<int64_t>{});
   }
   rep.parameters_before = ckpt.parameter_count();
   rep.parameters_after = r.checkpoint.parameter_count();
@@ -371,10 +421,21 @@ std::string format_structured_prune_report(const StructuredPruneReport& r) {
     }
     o << ", heads removed [";
     for (size_t i = 0; i < r.removed_heads[l].size(); ++i) o << (i ? " " : "") << r.removed_heads[l][i];
-    o << "], " << r.removed_channels[l].size() << " FFN channels removed\n";
+    o << "], " << r.removed_channels[l].size() << " FFN channels removed";
+    if (!r.removed_experts[l].empty()) {
+      o << ", experts removed [";
+      for (size_t i = 0; i < r.removed_experts[l].size(); ++i) {
+        const int64_t e = r.removed_experts[l][i];
+        o << (i ? " " : "") << e << " (routed " << r.scores.experts[l][e] << ")";
+      }
+      o << "]";
+    }
+    o << "\n";
   }
   o << "  blocks " << a.n_layers << " -> " << b.n_layers << ", heads " << a.n_heads << "/" << a.n_kv_heads << " -> "
-    << b.n_heads << "/" << b.n_kv_heads << ", FFN " << a.hidden_dim << " -> " << b.hidden_dim << "\n";
+    << b.n_heads << "/" << b.n_kv_heads << ", FFN " << a.hidden_dim << " -> " << b.hidden_dim;
+  if (a.is_moe()) o << ", experts " << a.n_experts << " -> " << b.n_experts << " (" << b.n_experts_used << " per token)";
+  o << "\n";
   o << "  parameters " << r.parameters_before << " -> " << r.parameters_after << "\n";
   return o.str();
 }

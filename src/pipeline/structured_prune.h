@@ -16,6 +16,8 @@
 //                         ‖W_down[:, j]‖₂ when ffn_down_norm is set (then the
 //                         score is the mean size of the channel's contribution
 //                         to the residual stream).
+//   expert e of layer l   (a mixture of experts) the fraction of tokens the
+//                         router sends it: the least routed experts go.
 //   block l               Block Influence, ShortGPT (Men et al., "ShortGPT:
 //                         Layers in Large Language Models are More Redundant
 //                         Than You Expect", 2024): 1 − mean over tokens of
@@ -34,7 +36,8 @@
 // model/checkpoint.h): a KV group loses its k/v rows, its query heads' q rows
 // and their attn_output columns; biases follow their rows. An FFN channel
 // loses its gate/up row and its down column. A dropped block's tensors go and
-// the blocks after it are renumbered. Tensors that lose nothing (non-block
+// the blocks after it are renumbered. A removed expert loses its matrices and
+// its router row; the experts after it are renumbered. Tensors that lose nothing (non-block
 // tensors, norms, and a block's attention or FFN matrices when that layer
 // keeps all its heads or channels) stay views of the input, in their stored
 // type; only the cut tensors are decoded, cut and kept in F32. Dropping blocks
@@ -54,11 +57,14 @@ struct StructuredPruneOptions {
   int64_t ffn_width = 0;      // --ffn-width F: FFN channels kept per layer; 0: width unchanged
   int64_t drop_blocks = 0;    // --drop-blocks N: blocks removed (at least one stays)
   bool ffn_down_norm = false; // FFN channel score × ‖W_down[:, j]‖₂
+  int64_t drop_experts = 0;   // --drop-experts E: experts removed per layer (mixtures of experts; one stays)
 };
 
 // Throws Error("structure.heads" / "structure.ffn_width" / "structure.drop_blocks", ...) for values
 // the config cannot take: K < 0, K not a multiple of n_heads/n_kv_heads, K
-// leaving no head; F < 0 or F > hidden_dim; N < 0 or N >= n_layers.
+// leaving no head; F < 0 or F > hidden_dim; N < 0 or N >= n_layers;
+// "structure.drop_experts" for E < 0, E >= n_experts or a dense model;
+// "structure.ffn_width" for a mixture of experts (expert channels are not cut).
 void validate_structured_prune_options(const ModelConfig& config, const StructuredPruneOptions& options);
 
 struct StructuredScores {
@@ -66,6 +72,7 @@ struct StructuredScores {
   std::vector<std::vector<double>> groups; // [n_layers][n_kv_heads] sum over the group's query heads
   std::vector<std::vector<double>> ffn;    // [n_layers][hidden_dim] channel scores
   std::vector<double> blocks;              // [n_layers] Block Influence
+  std::vector<std::vector<double>> experts;  // [n_layers][n_experts] fraction of tokens routed (MoE; else empty)
   int64_t tokens = 0;                      // calibration tokens scored
 };
 
@@ -81,6 +88,7 @@ struct StructuredPlan {
   std::vector<int64_t> kept_blocks;                  // [n_layers - N]
   std::vector<std::vector<int64_t>> kept_kv_heads;   // [n_layers][n_kv_heads - K/group]
   std::vector<std::vector<int64_t>> kept_channels;   // [n_layers][F or hidden_dim]
+  std::vector<std::vector<int64_t>> kept_experts;    // [n_layers][n_experts - E] (MoE; else empty)
 };
 
 // The lowest-scoring parts removed as the options ask (validated first).
@@ -101,6 +109,7 @@ struct StructuredPruneReport {
   std::vector<int64_t> dropped_blocks;                // original indices
   std::vector<std::vector<int64_t>> removed_heads;    // [n_layers] query heads removed (original indices)
   std::vector<std::vector<int64_t>> removed_channels; // [n_layers] FFN channels removed
+  std::vector<std::vector<int64_t>> removed_experts;  // [n_layers] experts removed (MoE)
   int64_t parameters_before = 0, parameters_after = 0;
   ModelConfig config_before, config_after;
 };

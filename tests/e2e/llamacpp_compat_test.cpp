@@ -292,6 +292,7 @@ struct ArchCase {
   // Types lmpack must refuse to write for this model (no file llama.cpp
   // could run holds it, or a method not there yet), and what the refusal says.
   std::vector<std::pair<std::string, std::string>> refused;
+  std::vector<std::string> prune_extra;  // more `prune` options for the pruned-heads case
   std::string name() const { return label != nullptr ? label : arch; }
 };
 const ArchCase kArchCases[] = {
@@ -322,15 +323,14 @@ const ArchCase kArchCases[] = {
     {"smollm3", {"--dim", "256", "--ffn", "512", "--layers", "4", "--heads", "4", "--kv-heads", "2", "--tied"}},
     // Mixtures of experts: llama.cpp's llama with 4 experts, 2 per token
     // (Mixtral), and its qwen3moe with 8 experts of 128, 2 per token. GPTQ
-    // runs per expert; structured pruning does not yet, and says so.
+    // runs per expert; the pruned case also drops each layer's least-routed
+    // expert.
     {"mixtral", {"--dim", "256", "--ffn", "256", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--experts", "4",
                  "--experts-used", "2"},
-     nullptr,
-     {{"pruned-heads", "of a mixture of experts"}}},
+     nullptr, {}, {"--drop-experts", "1"}},
     {"qwen3moe", {"--dim", "256", "--ffn", "512", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--head-dim",
                   "128", "--experts", "8", "--experts-used", "2", "--expert-ffn", "128", "--tied"},
-     nullptr,
-     {{"pruned-heads", "of a mixture of experts"}}},
+     nullptr, {}, {"--drop-experts", "2"}},
 };
 void PrintTo(const ArchCase& a, std::ostream* os) { *os << a.name(); }
 const char* const kArchTypes[] = {"F32", "Q4_K_M", "Q4_K_M+gptq", "pruned-heads"};
@@ -358,6 +358,7 @@ TEST_P(LlamaCppArchCompat, SamePerplexityAsLmpack) {
   } else if (type == "pruned-heads") {
     write = {"prune", model, out, "--heads", "2", "--calib", testing::calibration_stories_file(),
              "--calib-samples", "16", "--calib-ctx", "128", "-t", "1"};
+    write.insert(write.end(), a.prune_extra.begin(), a.prune_extra.end());
   } else if (const size_t plus = type.find('+'); plus != std::string::npos) {
     write = {"quantize", model, out, type.substr(0, plus), "--method", type.substr(plus + 1), "--calib",
              testing::calibration_stories_file(), "--calib-samples", "16", "--calib-ctx", "128", "-t", "1"};

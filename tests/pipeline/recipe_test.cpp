@@ -162,7 +162,7 @@ TEST(Recipe, MistakesNameTheFileAndTheKey) {
       {R"({"steps": [{"quantize": {"type": "Q4_0"}}, {"prune": {"sparsity": 0.5}}]})",
        "r.json: steps[0]: only the last step has a target (type, tensor_types, format); the steps before it keep F32"},
       {R"({"steps": [{"structured": {}}]})",
-       "r.json: steps[0].structured: removes nothing: give heads, ffn_width or drop_blocks"},
+       "r.json: steps[0].structured: removes nothing: give heads, ffn_width, drop_blocks or drop_experts"},
       {R"({"steps": [{"structured": {"heads": -1}}]})",
        "r.json: steps[0].structured.heads: must be in [0, 1048576], got -1"},
       {R"({"steps": [{"prune": {"sparsity": 0.5}}], "calibration": {"samples": 0}})",

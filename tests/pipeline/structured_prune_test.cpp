@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <random>
@@ -112,6 +113,12 @@ Checkpoint masked(const Checkpoint& c, const StructuredPruneReport& r) {
       for (int64_t j : r.removed_channels[l]) zero_cols(v, cfg.dim, cfg.hidden_dim, j, 1);
     }
   });
+}
+
+std::vector<float> decoded(const TensorInfo& t) {
+  std::vector<float> v(static_cast<size_t>(t.n_elements()));
+  decode_to_f32(v.data(), t.data, t.dtype, t.n_elements());
+  return v;
 }
 
 std::vector<float> logits_of(const Checkpoint& c, const std::vector<int32_t>& tokens) {
@@ -380,6 +387,77 @@ void expect_error(const std::function<void()>& f, const std::string& where) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()).rfind(where + ": ", 0), 0u) << e.what();
   }
+}
+
+// A mixture of experts (Mixtral, 4 experts, 2 per token): the experts'
+// routed fractions add up to 2 per layer; --drop-experts removes the least
+// routed of each layer, renumbering the rest (their matrices as they were)
+// and keeping the router rows of the kept ones; heads are cut as in a dense
+// model (the pruned model equals the original with those heads masked).
+TEST(StructuredPrune, MixtureOfExpertsDropsTheLeastRoutedExperts) {
+  RandomModelSpec spec;
+  ModelConfig& cfg = spec.config;
+  cfg.architecture = "mixtral";
+  cfg.dim = 64;
+  cfg.hidden_dim = cfg.expert_hidden_dim = 64;
+  cfg.n_layers = 2;
+  cfg.n_heads = 8;
+  cfg.n_kv_heads = 4;
+  cfg.head_dim = 8;
+  cfg.vocab_size = 128;
+  cfg.context_length = 64;
+  cfg.n_experts = 4;
+  cfg.n_experts_used = 2;
+  spec.seed = 5;
+  spec.init_std = 0.2f;
+  const std::string dir = testing::temp_dir() + "/structured_mixtral";
+  write_random_model(spec, dir);
+  const Checkpoint c = load_checkpoint(dir);
+  const auto windows = random_windows(4, 32, 128, 3);
+
+  StructuredPruneOptions o;
+  o.drop_experts = 1;
+  const StructuredPruneResult r = structured_prune(c, windows, o);
+  EXPECT_EQ(r.checkpoint.config.n_experts, 3);
+  EXPECT_EQ(r.checkpoint.config.n_experts_used, 2);
+  for (int64_t l = 0; l < 2; ++l) {
+    const std::vector<double>& routed = r.report.scores.experts[l];
+    ASSERT_EQ(routed.size(), 4u);
+    EXPECT_NEAR(routed[0] + routed[1] + routed[2] + routed[3], 2.0, 1e-12);
+    ASSERT_EQ(r.report.removed_experts[l].size(), 1u);
+    const int64_t gone = r.report.removed_experts[l][0];
+    EXPECT_EQ(gone, std::min_element(routed.begin(), routed.end()) - routed.begin());
+    int64_t next = 0;
+    for (int64_t e = 0; e < 4; ++e) {
+      if (e == gone) continue;
+      for (const char* kind : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"}) {
+        const TensorInfo& a = c.tensor(expert_tensor_name(l, kind, e));
+        const TensorInfo& b = r.checkpoint.tensor(expert_tensor_name(l, kind, next));
+        ASSERT_EQ(a.nbytes, b.nbytes);
+        EXPECT_EQ(std::memcmp(a.data, b.data, a.nbytes), 0) << kind << " " << e;
+      }
+      const std::vector<float> router = decoded(c.tensor(cat("blk.", l, ".ffn_gate_inp.weight")));
+      const std::vector<float> cut = decoded(r.checkpoint.tensor(cat("blk.", l, ".ffn_gate_inp.weight")));
+      EXPECT_TRUE(std::equal(router.begin() + e * 64, router.begin() + (e + 1) * 64, cut.begin() + next * 64));
+      ++next;
+    }
+  }
+  EXPECT_NE(format_structured_prune_report(r.report).find("experts 4 -> 3 (2 per token)"), std::string::npos)
+      << format_structured_prune_report(r.report);
+
+  StructuredPruneOptions heads;
+  heads.heads = 2;
+  const StructuredPruneResult h = structured_prune(c, windows, heads);
+  const std::vector<int32_t> probe = random_windows(1, 24, 128, 8)[0];
+  EXPECT_LE(max_abs_diff(logits_of(h.checkpoint, probe), logits_of(masked(c, h.report), probe)), kMaskedTolerance);
+  EXPECT_GT(max_abs_diff(logits_of(h.checkpoint, probe), logits_of(c, probe)), 100 * kMaskedTolerance);
+
+  StructuredPruneOptions all;
+  all.drop_experts = 4;
+  EXPECT_THROW(structured_prune(c, windows, all), Error);
+  StructuredPruneOptions width;
+  width.ffn_width = 32;
+  EXPECT_THROW(structured_prune(c, windows, width), Error);
 }
 
 TEST(StructuredPrune, RefusesBadOptionsAndWindowsByName) {

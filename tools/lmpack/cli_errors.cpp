@@ -25,6 +25,7 @@ const std::map<std::string, std::string>& shared_flags() {
       {"structure.heads", "--heads"},
       {"structure.ffn_width", "--ffn-width"},
       {"structure.drop_blocks", "--drop-blocks"},
+      {"structure.drop_experts", "--drop-experts"},
       {"export.bits", "--bits"},
       {"export.format", "--format"},
       {"export.group_size", "--group-size"},

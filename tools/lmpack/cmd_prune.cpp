@@ -37,6 +37,7 @@ struct PruneCliOptions {
   int64_t heads = 0;
   int64_t ffn_width = 0;
   int64_t drop_blocks = 0;
+  int64_t drop_experts = 0;
 };
 
 struct PruneTotals {
@@ -62,6 +63,7 @@ std::vector<CompressStep> prune_steps(const PruneCliOptions& o, bool structured,
     s.structure.heads = o.heads;
     s.structure.ffn_width = o.ffn_width;
     s.structure.drop_blocks = o.drop_blocks;
+    s.structure.drop_experts = o.drop_experts;
     steps.push_back(s);
   }
   if (unstructured) {
@@ -112,6 +114,12 @@ void print_report(const PruneCliOptions& o, const CompressReport& r, bool unstru
       j["removed_heads"] = s.removed_heads;
       j["removed_channels"] = s.removed_channels;
       j["block_influence"] = s.scores.blocks;
+      if (last.config.is_moe()) {
+        j["config"]["n_experts"] = last.config.n_experts;
+        j["config"]["n_experts_used"] = last.config.n_experts_used;
+        j["removed_experts"] = s.removed_experts;
+        j["expert_routed_fraction"] = s.scores.experts;
+      }
     }
     nlohmann::json layers = nlohmann::json::array();
     for (const LayerError& e : errors) {
@@ -169,9 +177,11 @@ Command add_prune_command(CLI::App& parent) {
   app->add_option("--heads", o->heads, "Structured: remove K query heads per layer (whole GQA groups), by calibration score");
   app->add_option("--ffn-width", o->ffn_width, "Structured: keep the F highest-scoring FFN channels per layer");
   app->add_option("--drop-blocks", o->drop_blocks, "Structured: remove the N blocks that change their input least (ShortGPT)");
+  app->add_option("--drop-experts", o->drop_experts,
+                  "Structured, mixtures of experts: remove the E least-routed experts of every layer");
   add_calibration_options(app, req.calibration);
   cmd.run = [o, app] {
-    const bool structured = o->heads != 0 || o->ffn_width != 0 || o->drop_blocks != 0;
+    const bool structured = o->heads != 0 || o->ffn_width != 0 || o->drop_blocks != 0 || o->drop_experts != 0;
     const bool has_sparsity = app->count("--sparsity") > 0;
     const bool unstructured = has_sparsity || app->count("--pattern") > 0;
     // Given means given: --sparsity -0.1, nan or 0 is an error, not "nothing to prune".
@@ -180,7 +190,8 @@ Command add_prune_command(CLI::App& parent) {
     if (has_sparsity && !o->pattern.empty())
       throw Error("--sparsity", "give one of --sparsity S and --pattern N:M, not both");
     if (!structured && !unstructured)
-      throw Error("--sparsity", "nothing to prune: give --sparsity S, --pattern N:M, --heads, --ffn-width or --drop-blocks");
+      throw Error("--sparsity", "nothing to prune: give --sparsity S, --pattern N:M, --heads, --ffn-width, --drop-blocks "
+                                "or --drop-experts");
     o->request.steps = prune_steps(*o, structured, unstructured);
     const CompressReport r = compress(o->request);
     print_warnings(r.warnings);
