@@ -32,8 +32,9 @@ bool find_fused_part(const std::string& canonical, FusedProjection* fused, int* 
 
 // Replaces every blk.N.attn_qkv.weight and blk.N.ffn_gate_up.weight by its
 // parts: views of the same bytes (rows are whole in every type), sized by
-// the config (q_dim, kv_dim, kv_dim; hidden_dim, hidden_dim). Throws
-// Error(ckpt.path, ...) naming a fused tensor whose rows do not add up.
+// the config (q_dim, kv_dim, kv_dim; hidden_dim, hidden_dim), which must be
+// validated (ModelConfig::validate). Throws Error(ckpt.path, ...) naming a
+// fused tensor whose rows do not add up.
 void split_fused_projections(Checkpoint& ckpt);
 
 // llama.cpp stacks a mixture of experts' matrices in one 3-D tensor per kind,

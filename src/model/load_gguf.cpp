@@ -187,12 +187,6 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
     cfg.architecture = "qwen2";
   }
   cfg.tied_embeddings = c.find("output.weight") == nullptr;
-  if (arch == "phi3" || arch == "llama") read_longrope_factors(g, c, p);
-  if (arch == "phi3") read_phi3_tensors(c);
-  if (cfg.is_moe()) split_stacked_experts(c);
-  // A llama with LongRoPE is a Phi-3 lmpack cut to fewer heads (save_gguf.h).
-  if (arch == "llama" && cfg.rope_scaling.type == RopeScaling::Type::kLongRope) cfg.architecture = "phi3";
-
   if (g.find(p + "vocab_size") != nullptr) {
     cfg.vocab_size = positive(g, p + "vocab_size", g.get_int(p + "vocab_size"));
   } else if (const TensorInfo* embd = c.find("token_embd.weight"); embd != nullptr && !embd->shape.empty()) {
@@ -201,6 +195,14 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
     throw Error(g.path, cat("cannot tell the vocabulary size: no ", p, "vocab_size and no token_embd.weight"));
   }
 
+  // Splitting stacked tensors sizes the parts from the config: bound it first
+  // (a corrupt header's counts would otherwise overflow or loop for long).
+  if (arch == "phi3" || cfg.is_moe()) cfg.validate(g.path);
+  if (arch == "phi3" || arch == "llama") read_longrope_factors(g, c, p);
+  if (arch == "phi3") read_phi3_tensors(c);
+  if (cfg.is_moe()) split_stacked_experts(c);
+  // A llama with LongRoPE is a Phi-3 lmpack cut to fewer heads (save_gguf.h).
+  if (arch == "llama" && cfg.rope_scaling.type == RopeScaling::Type::kLongRope) cfg.architecture = "phi3";
   if (g.find("tokenizer.ggml.tokens") != nullptr) c.vocab = vocab_from_gguf(g);
   if (g.file) c.keep_alive.push_back(g.file);
   // llama.cpp runs qwen2 and qwen3 with rotate-half ("NEOX") RoPE on rows its
