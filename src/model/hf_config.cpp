@@ -241,6 +241,7 @@ void parse_gemma(const Reader& r, int version, ModelConfig& c) {
 void parse_phi3(const Reader& r, ModelConfig& c) {
   const double partial = r.number("partial_rotary_factor", 1.0);
   if (!(partial > 0.0 && partial <= 1.0)) r.wrong("partial_rotary_factor", "a number in (0, 1]", *r.get("partial_rotary_factor"));
+  if (c.head_dim <= 0 || c.head_dim > kMaxModelWidth) return;  // validate names it
   const auto rotary = static_cast<int64_t>(partial * static_cast<double>(c.head_dim));
   if (rotary % 2 != 0 || static_cast<double>(rotary) != partial * static_cast<double>(c.head_dim))
     throw Error(r.where(), cat("partial_rotary_factor ", partial, " of head_dim ", c.head_dim,

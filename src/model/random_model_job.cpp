@@ -77,6 +77,7 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
   }
   if (r.partial_rotary != 1.0f) {
     if (!phi3) throw Error("partial_rotary", cat("applies to phi3, not ", r.architecture));
+    if (c.head_dim > kMaxModelWidth) throw Error("head_dim", cat(c.head_dim, " exceeds ", kMaxModelWidth));
     const float dims = r.partial_rotary * static_cast<float>(c.head_dim);
     if (!(r.partial_rotary > 0.0f && r.partial_rotary <= 1.0f) || dims != std::floor(dims) ||
         static_cast<int64_t>(dims) % 2 != 0)
