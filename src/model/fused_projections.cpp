@@ -62,7 +62,7 @@ void split_fused_projections(Checkpoint& ckpt) {
 void split_stacked_experts(Checkpoint& ckpt) {
   const ModelConfig& c = ckpt.config;
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    for (const char* kind : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"}) {
+    for (const char* kind : kExpertKinds) {
       auto it = ckpt.tensors.find(cat("blk.", l, ".", kind, ".weight"));
       if (it == ckpt.tensors.end()) continue;
       const TensorInfo whole = it->second;

@@ -253,12 +253,7 @@ void parse_phi3(const Reader& r, ModelConfig& c) {
   s.original_max_position = r.integer("original_max_position_embeddings", c.context_length);
   if (s.original_max_position <= 0)
     throw Error(r.where(), cat("original_max_position_embeddings must be positive, got ", s.original_max_position));
-  if (s.attention_factor == 0.0f) {
-    const double factor = static_cast<double>(c.context_length) / static_cast<double>(s.original_max_position);
-    s.attention_factor = factor <= 1.0 ? 1.0f
-                                       : static_cast<float>(std::sqrt(1.0 + std::log(factor) /
-                                                                          std::log(static_cast<double>(s.original_max_position))));
-  }
+  if (s.attention_factor == 0.0f) s.attention_factor = longrope_attention_factor(c.context_length, s.original_max_position);
 }
 
 // SmolLM3's no_rope_layers (1: the layer rotates) must be the pattern of
@@ -381,6 +376,12 @@ bool hf_fused_projections(const std::string& architecture) {
   for (const auto& a : kArchitectures)
     if (architecture == a.name) return a.fused;
   return false;
+}
+
+float longrope_attention_factor(int64_t max_positions, int64_t original_max_positions) {
+  const double original = static_cast<double>(original_max_positions);
+  const double factor = static_cast<double>(max_positions) / original;
+  return factor <= 1.0 ? 1.0f : static_cast<float>(std::sqrt(1.0 + std::log(factor) / std::log(original)));
 }
 
 float hf_norm_offset(const std::string& architecture) { return hf_gemma_version(architecture) != 0 ? 1.0f : 0.0f; }

@@ -58,6 +58,11 @@ int hf_gemma_version(const std::string& architecture);
 // (Phi-3): rows stacked q, k, v and gate, up. Canonical tensors keep them apart.
 bool hf_fused_projections(const std::string& architecture);
 
+// LongRoPE's attention factor as transformers derives it when rope_scaling
+// gives none: sqrt(1 + ln(max / original) / ln(original)), 1 when the model
+// does not reach past its original context.
+float longrope_attention_factor(int64_t max_positions, int64_t original_max_positions);
+
 // HF architectures[0] for an internal architecture name ("llama" ->
 // "LlamaForCausalLM"); throws Error for an unknown one.
 std::string hf_architecture_class(const std::string& architecture);

@@ -95,7 +95,7 @@ std::vector<RandomTensor> tensor_list(const ModelConfig& c) {
     if (c.post_norms) t.push_back({b + "post_attention_norm.weight", {c.dim}, norm});
     t.push_back({b + "ffn_norm.weight", {c.dim}, norm});
     if (c.is_moe()) {  // the router, then each expert's gate, up, down
-      t.push_back({b + "ffn_gate_inp.weight", {c.n_experts, c.dim}, Fill::kRandom});
+      t.push_back({router_tensor_name(l), {c.n_experts, c.dim}, Fill::kRandom});
       for (int64_t e = 0; e < c.n_experts; ++e) {
         t.push_back({expert_tensor_name(l, "ffn_gate_exps", e), {c.expert_hidden_dim, c.dim}, Fill::kRandom});
         t.push_back({expert_tensor_name(l, "ffn_up_exps", e), {c.expert_hidden_dim, c.dim}, Fill::kRandom});

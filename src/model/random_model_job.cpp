@@ -7,6 +7,7 @@
 #include "core/hash.h"
 #include "core/output_path.h"
 #include "core/stopwatch.h"
+#include "model/hf_config.h"
 #include "model/random_model.h"
 #include "model/save_hf.h"
 
@@ -97,10 +98,7 @@ ModelConfig random_model_config(const RandomModelRequest& r) {
       s.short_factors.push_back(1.0f + 0.5f * uniform());
       s.long_factors.push_back(1.0f + 7.0f * uniform());
     }
-    const double factor = static_cast<double>(r.context_length) / static_cast<double>(r.longrope_original);
-    s.attention_factor = factor <= 1.0 ? 1.0f
-                                       : static_cast<float>(std::sqrt(1.0 + std::log(factor) /
-                                                                          std::log(static_cast<double>(r.longrope_original))));
+    s.attention_factor = longrope_attention_factor(r.context_length, r.longrope_original);
   }
   const bool moe = r.architecture == "mixtral" || r.architecture == "qwen3moe";
   if (moe) {  // Mixtral: 8 experts, 2 per token, as wide as --ffn; Qwen3-MoE: 128, 8 per token, their own width

@@ -309,7 +309,7 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
     if (c.post_norms) take(p + "post_attention_norm.weight", true);
     take(p + "ffn_norm.weight", true);
     if (c.is_moe()) {  // the router, then each kind's experts stacked in one 3-D tensor, as llama.cpp names them
-      take(p + "ffn_gate_inp.weight", true);
+      take(router_tensor_name(l), true);
       for (const char* kind : {"ffn_gate_exps", "ffn_down_exps", "ffn_up_exps"}) {
         std::vector<const TensorInfo*> parts;
         for (int64_t e = 0; e < c.n_experts; ++e) {

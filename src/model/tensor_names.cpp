@@ -38,6 +38,14 @@ std::string expert_tensor_name(int64_t layer, const char* kind, int64_t expert) 
   return cat("blk.", layer, ".", kind, ".", expert, ".weight");
 }
 
+std::string router_tensor_name(int64_t layer) { return cat("blk.", layer, ".ffn_gate_inp.weight"); }
+
+bool is_expert_router(const std::string& name) {
+  int64_t layer = 0;
+  std::string rest;
+  return split_block(name, &layer, &rest) && rest == "ffn_gate_inp.weight";
+}
+
 bool split_expert_name(const std::string& name, int64_t* layer, std::string* kind, int64_t* expert) {
   std::string rest;
   if (!split_block(name, layer, &rest)) return false;
@@ -63,7 +71,7 @@ std::vector<std::string> block_linear_names(int64_t layer, const ModelConfig& co
   std::vector<std::string> names = block_linear_names(layer);
   names.resize(4);  // q, k, v, o
   for (int64_t e = 0; e < config.n_experts; ++e)
-    for (const char* kind : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"})
+    for (const char* kind : kExpertKinds)
       names.push_back(expert_tensor_name(layer, kind, e));
   return names;
 }
@@ -110,7 +118,7 @@ std::vector<TensorShape> model_tensor_shapes(const ModelConfig& cfg) {
     t.push_back({p + "ffn_norm.weight", {d}});
     if (cfg.is_moe()) {
       const int64_t fe = cfg.expert_hidden_dim;
-      t.push_back({p + "ffn_gate_inp.weight", {cfg.n_experts, d}});
+      t.push_back({router_tensor_name(l), {cfg.n_experts, d}});
       for (int64_t e = 0; e < cfg.n_experts; ++e) {
         t.push_back({expert_tensor_name(l, "ffn_gate_exps", e), {fe, d}});
         t.push_back({expert_tensor_name(l, "ffn_up_exps", e), {fe, d}});

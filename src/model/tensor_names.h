@@ -26,6 +26,11 @@ std::vector<std::string> block_linear_names(int64_t layer);
 // expert; llama.cpp stacks them in one 3-D "blk.N.ffn_gate_exps.weight".
 // The router is "blk.N.ffn_gate_inp.weight" [n_experts, dim].
 std::string expert_tensor_name(int64_t layer, const char* kind, int64_t expert);
+// The kinds of an expert's matrices, in a block's stage order: gate, up, down.
+inline constexpr const char* kExpertKinds[] = {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"};
+// "blk.N.ffn_gate_inp.weight"; and whether a name is some block's router.
+std::string router_tensor_name(int64_t layer);
+bool is_expert_router(const std::string& name);
 // Splits "blk.N.<kind>.E.weight" into N, kind and E; false for other names.
 bool split_expert_name(const std::string& name, int64_t* layer, std::string* kind, int64_t* expert);
 

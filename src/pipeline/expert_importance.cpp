@@ -9,7 +9,7 @@ namespace lmpack {
 void stack_expert_importance(ImportanceMatrix& m, const ModelConfig& c) {
   if (!c.is_moe()) return;
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    for (const char* kind : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"}) {
+    for (const char* kind : kExpertKinds) {
       const int64_t cols = std::string(kind) == "ffn_down_exps" ? c.expert_hidden_dim : c.dim;
       std::vector<float> stacked;
       bool any = false;

@@ -5,7 +5,6 @@
 #include <map>
 #include <optional>
 #include <sstream>
-#include <string_view>
 
 #include "core/atomic_file.h"
 #include "core/atomic_folder.h"
@@ -36,9 +35,7 @@ const char* format_name(const IntExportSpec& s) { return int_export_format_name(
 // A block matrix the export quantizes: every one but a mixture of experts'
 // router (ffn_gate_inp), which stays in float as quantizers keep it.
 bool is_block_linear(const std::string& name, const TensorInfo& t) {
-  constexpr std::string_view kRouter = ".ffn_gate_inp.weight";
-  if (name.size() > kRouter.size() && name.compare(name.size() - kRouter.size(), kRouter.size(), kRouter) == 0)
-    return false;
+  if (is_expert_router(name)) return false;
   return name.rfind("blk.", 0) == 0 && t.shape.size() == 2 && name.size() > 7 &&
          name.compare(name.size() - 7, 7, ".weight") == 0;
 }

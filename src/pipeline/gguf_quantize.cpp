@@ -26,6 +26,7 @@
 #include "io/imatrix.h"
 #include "model/rope_layout.h"
 #include "model/save_gguf.h"
+#include "model/tensor_names.h"
 #include "pipeline/gguf_mix.h"
 
 namespace lmpack {
@@ -171,8 +172,7 @@ void write_calibrated(GgufWriter& writer, const Job& job, const ModelConfig& con
   const int64_t cols = t.shape.back();
   const int64_t rows = job.source.rows();
   std::vector<uint8_t> bytes;
-  if (job.source.is_matrix() && t.type == DType::F32 &&
-      t.name.find("ffn_gate_inp") != std::string::npos) {  // a router: float values, kept F32
+  if (job.source.is_matrix() && is_expert_router(t.name)) {  // a router: float values, kept F32 (gguf_mix.h)
     std::vector<float> v = calibrated.take_f32(t.name);
     LMPACK_CHECK(static_cast<int64_t>(v.size()) == rows * cols, cat(t.name, ": calibrated tensor of the wrong size"));
     bytes.resize(v.size() * sizeof(float));

@@ -202,7 +202,7 @@ void SequentialCalibration::run_block(int64_t layer) {
   if (!b.post_attn_norm.empty()) s.f32[p + "post_attention_norm.weight"] = std::move(b.post_attn_norm);
   if (!b.post_ffn_norm.empty()) s.f32[p + "post_ffw_norm.weight"] = std::move(b.post_ffn_norm);
   if (!b.k_norm.empty()) s.f32[p + "attn_k_norm.weight"] = std::move(b.k_norm);
-  if (!b.router.empty()) s.f32[p + "ffn_gate_inp.weight"] = std::move(b.router);  // kept in float, as llama.cpp does
+  if (!b.router.empty()) s.f32[router_tensor_name(layer)] = std::move(b.router);  // kept in float, as llama.cpp does
 }
 
 std::vector<float> SequentialCalibration::take_f32(const std::string& name) {

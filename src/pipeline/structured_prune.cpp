@@ -345,7 +345,7 @@ Checkpoint apply_structured_prune(const Checkpoint& ckpt, const StructuredPlan& 
       if (at != ke.end()) view(expert_tensor_name(new_index[layer], kind.c_str(), at - ke.begin()), t);
       continue;
     }
-    if (rest == "ffn_gate_inp.weight") {  // the router keeps its kept experts' rows
+    if (is_expert_router(name)) {  // the router keeps its kept experts' rows
       if (is_identity(p.kept_experts[layer], c.n_experts)) view(n, t);
       else add(n, {out.config.n_experts, dim}, gather_rows(decode_all(t), dim, p.kept_experts[layer], 1));
       continue;

@@ -49,7 +49,7 @@ BlockF32 load_block_f32(const Checkpoint& ckpt, int64_t layer) {
   if (ckpt.find(p + "post_ffw_norm.weight") != nullptr) b.post_ffn_norm = decode_tensor(ckpt, p + "post_ffw_norm.weight");
   b.ffn_norm = decode_tensor(ckpt, p + "ffn_norm.weight");
   if (ckpt.config.is_moe()) {
-    b.router = decode_tensor(ckpt, p + "ffn_gate_inp.weight");
+    b.router = decode_tensor(ckpt, router_tensor_name(layer));
     for (int64_t e = 0; e < ckpt.config.n_experts; ++e)
       b.experts.push_back({decode_tensor(ckpt, expert_tensor_name(layer, "ffn_gate_exps", e)),
                            decode_tensor(ckpt, expert_tensor_name(layer, "ffn_up_exps", e)),

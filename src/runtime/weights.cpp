@@ -170,7 +170,7 @@ std::shared_ptr<const ModelWeights> build_weights(const Checkpoint& c) {
     lw.post_ffn_norm = vec_optional(p + "post_ffw_norm.weight");
     lw.ffn_norm = vec(p + "ffn_norm.weight");
     if (cfg.is_moe()) {
-      lw.router = vec(p + "ffn_gate_inp.weight");
+      lw.router = vec(router_tensor_name(l));
       for (int64_t e = 0; e < cfg.n_experts; ++e)
         lw.experts.push_back({mat(expert_tensor_name(l, "ffn_gate_exps", e)), mat(expert_tensor_name(l, "ffn_up_exps", e)),
                               mat(expert_tensor_name(l, "ffn_down_exps", e))});
