@@ -13,6 +13,7 @@
 #include "core/printable.h"
 #include "formats/decode.h"
 #include "formats/int_packing.h"
+#include "formats/marlin24_packing.h"
 #include "io/json_text.h"
 #include "model/config.h"
 
@@ -23,13 +24,14 @@ using nlohmann::json;
 
 // The parts of one linear, by suffix.
 constexpr const char* kParts[] = {".weight_packed", ".weight_scale", ".weight_zero_point", ".weight_shape",
-                                  ".weight_g_idx"};
-enum Part { kPacked, kScale, kZero, kShape, kGIdx, kPartCount };
+                                  ".weight_g_idx",  ".scale_packed", ".meta"};
+enum Part { kPacked, kScale, kZero, kShape, kGIdx, kScalePacked, kMeta, kPartCount };
 
 struct Settings {
   int bits = 4;
   int64_t group_size = -1;  // -1: one group per row (strategy channel)
   bool symmetric = true;
+  bool marlin24 = false;  // format "marlin-24" (else "pack-quantized")
   std::string where;
 };
 
@@ -75,17 +77,23 @@ Settings parse_settings(const HfQuantConfigText& config) {
   if (method != "compressed-tensors")
     bad_key(where, "quant_method", cat("is '", printable(method), "'; .weight_packed tensors are compressed-tensors'"));
   const std::string format = q.value("format", std::string("pack-quantized"));
-  if (format != "pack-quantized")
-    bad_key(where, "format", cat("'", printable(format), "' is not supported (pack-quantized)"));
+  if (format != "pack-quantized" && format != "marlin-24")
+    bad_key(where, "format", cat("'", printable(format), "' is not supported (pack-quantized, marlin-24)"));
+  if (q.contains("sparsity_config") && q["sparsity_config"].is_object() && !q["sparsity_config"].empty()) {
+    const json& sc = q["sparsity_config"];
+    const std::string sf = sc.contains("format") && sc["format"].is_string() ? sc["format"].get<std::string>() : "";
+    if (sf != "dense")  // the sparse compressors (bitmask, 2:4 bitmask) store other tensors
+      bad_key(where, "sparsity_config.format", cat("'", printable(sf), "' is not supported (dense)"));
+  }
   if (!q.contains("config_groups") || !q["config_groups"].is_object() || q["config_groups"].empty())
     bad_key(where, "config_groups", "must be a non-empty object");
   std::optional<Settings> all;
   for (const auto& [name, group] : q["config_groups"].items()) {
     const std::string key = "config_groups." + name;
     if (!group.is_object()) bad_key(where, key, "must be an object");
-    if (group.contains("format") && group["format"].is_string() && group["format"] != "pack-quantized")
+    if (group.contains("format") && group["format"].is_string() && group["format"] != format)
       bad_key(where, key + ".format", cat("'", printable(group["format"].get<std::string>()),
-                                          "' is not supported (pack-quantized)"));
+                                          "' differs from the model's format '", printable(format), "'"));
     if (group.contains("input_activations") && !group["input_activations"].is_null())
       bad_key(where, key + ".input_activations", "is set: activation quantization is not supported");
     if (!group.contains("weights")) bad_key(where, key + ".weights", "is missing");
@@ -94,6 +102,9 @@ Settings parse_settings(const HfQuantConfigText& config) {
       bad_key(where, key + ".weights", "differ from another group's; lmpack reads one setting for every linear");
     all = s;
   }
+  all->marlin24 = format == "marlin-24";
+  if (all->marlin24 && !all->symmetric)
+    bad_key(where, "config_groups", "marlin-24 with an asymmetric grid: the layout stores no zero points");
   return *all;
 }
 
@@ -127,7 +138,75 @@ std::vector<int32_t> int32s(const HfTensor& t, std::vector<int64_t> shape) {
   return v;
 }
 
+[[noreturn]] void missing(const HfTensor& packed, const std::string& prefix, Part p) {
+  throw Error(packed.file, cat("tensor '", printable(packed.info.name), "' has no '", printable(prefix), kParts[p],
+                               "' beside it"));
+}
+
+std::vector<float> float_values(const HfTensor& t, const std::vector<int64_t>& shape) {
+  if (t.info.shape != shape) bad(t, cat("shape ", shape_string(t.info.shape), "; expected ", shape_string(shape)));
+  if (t.info.dtype != DType::F16 && t.info.dtype != DType::BF16 && t.info.dtype != DType::F32)
+    bad(t, cat("dtype ", dtype_name(t.info.dtype), "; expected F16, BF16 or F32"));
+  std::vector<float> v(static_cast<size_t>(t.info.n_elements()));
+  decode_to_f32(v.data(), t.info.data, t.info.dtype, t.info.n_elements());
+  return v;
+}
+
+// marlin-24: weight_packed [in/32, out·bits/2], scale_packed [n_groups, out],
+// meta int16 [in/32, 2·out], weight_shape optional (the compressor writes none).
+HfTensor dequantize_marlin24(const std::string& prefix, const HfTensor* const* part, const Settings& s,
+                             Checkpoint& ckpt) {
+  const HfTensor& packed = *part[kPacked];
+  for (Part p : {kScalePacked, kMeta})
+    if (part[p] == nullptr) missing(packed, prefix, p);
+  const std::vector<int64_t>& ps = packed.info.shape;
+  if (packed.info.dtype != DType::I32) bad(packed, cat("dtype ", dtype_name(packed.info.dtype), "; expected I32"));
+  if (ps.size() != 2 || ps[0] <= 0 || ps[1] <= 0 || (2 * ps[1]) % s.bits != 0)
+    bad(packed, cat("shape ", shape_string(ps), " is not marlin-24's [in/32, out·", s.bits, "/2]"));
+  const int64_t in = ps[0] * 32, out = 2 * ps[1] / s.bits;
+  if (out > kMaxModelWidth * 4 || in > kMaxModelWidth * 4 || !marlin24_layout_fits(out, in))
+    bad(packed, cat("shape ", shape_string(ps), " holds [", out, ", ", in,
+                    "], which marlin-24 cannot (outputs a multiple of 64, inputs of 32)"));
+  if (part[kShape] != nullptr) {
+    const std::vector<int64_t> shape = integers(*part[kShape], {2});
+    if (shape[0] != out || shape[1] != in)
+      bad(*part[kShape], cat("holds {", shape[0], ", ", shape[1], "}; '", printable(packed.info.name), "' holds [",
+                             out, ", ", in, "]"));
+  }
+  const int64_t gs = s.group_size == -1 ? in : s.group_size;
+  if (in % gs != 0) bad(packed, cat("its ", in, " inputs are not whole groups of ", gs));
+  const int64_t n_groups = in / gs;
+  const std::vector<float> permuted = float_values(*part[kScalePacked], {n_groups, out});
+  const HfTensor& mt = *part[kMeta];
+  if (mt.info.dtype != DType::I16) bad(mt, cat("dtype ", dtype_name(mt.info.dtype), "; expected I16"));
+  if (mt.info.shape != std::vector<int64_t>{marlin24_meta_rows(in), marlin24_meta_cols(out)})
+    bad(mt, cat("shape ", shape_string(mt.info.shape), "; expected [", marlin24_meta_rows(in), ", ",
+                marlin24_meta_cols(out), "]"));
+  std::vector<int16_t> meta(static_cast<size_t>(mt.info.n_elements()));
+  std::memcpy(meta.data(), mt.info.data, meta.size() * 2);
+  std::vector<int32_t> words(static_cast<size_t>(packed.info.n_elements()));
+  std::memcpy(words.data(), packed.info.data, words.size() * 4);
+
+  std::vector<float> scales(permuted.size());  // [n_groups, out]
+  unpermute_marlin24_scales(scales.data(), permuted.data(), n_groups, out);
+
+  std::vector<uint8_t> codes(static_cast<size_t>(out * in));
+  const int64_t bad_group = unpack_marlin24(codes.data(), words.data(), meta.data(), out, in, s.bits);
+  if (bad_group >= 0)
+    bad(mt, cat("row ", bad_group / (in / 4), " inputs ", bad_group % (in / 4) * 4, "..", bad_group % (in / 4) * 4 + 3,
+                ": the meta nibble names no pair of positions"));
+  const float zero = static_cast<float>(1 << (s.bits - 1));
+  auto buffer = std::make_shared<std::vector<float>>(static_cast<size_t>(out * in));
+  float* w = buffer->data();
+  parallel_for(out, [&](int64_t o) {
+    for (int64_t c = 0; c < in; ++c)
+      w[o * in + c] = scales[(c / gs) * out + o] * (static_cast<float>(codes[o * in + c]) - zero);
+  });
+  return dequantized_hf_tensor(prefix + ".weight", packed.file, out, in, std::move(buffer), ckpt);
+}
+
 HfTensor dequantize(const std::string& prefix, const HfTensor* const* part, const Settings& s, Checkpoint& ckpt) {
+  if (s.marlin24) return dequantize_marlin24(prefix, part, s, ckpt);
   const HfTensor& packed = *part[kPacked];
   for (Part p : {kScale, kShape})
     if (part[p] == nullptr)
@@ -201,6 +280,15 @@ void dequantize_compressed_tensors_linears(const HfQuantConfigText& config, std:
   if (!any) return;
   const Settings s = parse_settings(config);
 
+  for (const auto& [prefix, parts] : linears) {  // a part of the other format would be left unread
+    if (parts[kPacked] == nullptr) continue;
+    static constexpr Part kNotMarlin[] = {kScale, kZero, kGIdx}, kNotPacked[] = {kScalePacked, kMeta};
+    for (Part p : s.marlin24 ? std::vector<Part>(std::begin(kNotMarlin), std::end(kNotMarlin))
+                             : std::vector<Part>(std::begin(kNotPacked), std::end(kNotPacked)))
+      if (parts[p] != nullptr)
+        throw Error(parts[p]->file, cat("tensor '", printable(parts[p]->info.name), "' is not part of the ",
+                                        s.marlin24 ? "marlin-24" : "pack-quantized", " format (", s.where, ")"));
+  }
   std::vector<HfTensor> result;
   std::map<const HfTensor*, bool> consumed;
   for (const auto& [prefix, parts] : linears) {

@@ -177,6 +177,12 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
   // The GGUF writer's type plan, made once: the engine compresses the block linears onto it.
   std::optional<GgufTypePlan> plan;
   if (gguf_out) plan = plan_gguf(*source, q);
+  // compressed-tensors' layout, chosen before calibration so that a refused one fails fast.
+  std::optional<IntExportReport> chosen;
+  if (s.int_export) {
+    validate_int_export(*source, *s.int_export);
+    chosen = choose_int_export_layout(*source, *s.int_export);
+  }
   std::unique_ptr<SequentialCalibration> engine;
   if (runs_engine(s, !windows.empty())) {
     std::shared_ptr<const ImportanceMatrix> imatrix;
@@ -190,7 +196,10 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
     spec.damp = s.damp;
     spec.act_order = s.act_order;
     spec.recipe = recipe;
-    save_int_quantized_hf(*source, out, spec, *engine);
+    if (spec.format == IntExportFormat::kCompressedTensors)
+      spec.ct_layout = chosen->layout == "marlin-24" ? CtLayout::kMarlin24 : CtLayout::kPackQuantized;
+    sr.int_export = save_int_quantized_hf(*source, out, spec, *engine);
+    sr.int_export->note = chosen->note;
     report.file_bytes = folder_bytes(out);
   } else if (gguf_out) {
     QuantizeReport qr = quantize_to_gguf(*source, out, q, engine.get(), &*plan);
@@ -272,6 +281,7 @@ std::string describe_step(const CompressStep& s, const CalibrationSource& calibr
     j["bits"] = s.int_export->bits;
     j["group_size"] = s.int_export->group_size;
     if (s.int_export->symmetric) j["sym"] = true;
+    if (s.int_export->ct_layout != CtLayout::kAuto) j["ct_layout"] = ct_layout_name(s.int_export->ct_layout);
   }
   if (!s.gguf.tensor_types.empty()) {
     nlohmann::json t = nlohmann::json::array();
@@ -415,7 +425,7 @@ CompressReport compress(const CompressRequest& req) {
       static const std::set<std::string> kStepFields = {
           "pattern",         "sparsity",          "structure.heads", "structure.ffn_width", "structure.drop_blocks",
           "structure.drop_experts",
-          "export.bits",     "export.format",     "export.group_size", "export.damp",       "type",
+          "export.bits",     "export.format",     "export.group_size", "export.damp",       "export.ct_layout", "type",
           "tensor_types",    "output_type",       "token_embedding_type", "awq_clip",        "importance",
           "min_expert_tokens"};
       if (kStepFields.count(e.where())) throw Error(cat("steps[", i, "].", e.where()), e.problem());

@@ -106,6 +106,7 @@ struct StepReport {
   std::vector<LayerError> layers;             // the calibration engine's, per linear
   std::optional<StructuredPruneReport> structure;
   std::optional<DistillReport> distill;
+  std::optional<IntExportReport> int_export;  // a GPTQ/AWQ/compressed-tensors folder: its layout
   ModelConfig config;  // the model after the step
   int64_t calibration_tokens = 0;
   double seconds = 0.0;

@@ -13,6 +13,7 @@
 #include "formats/decode.h"
 #include "formats/format_sizes.h"
 #include "formats/int_packing.h"
+#include "formats/marlin24_packing.h"
 #include "io/safetensors.h"
 #include "model/fused_projections.h"
 #include "model/hf_tokenizer_export.h"
@@ -29,6 +30,8 @@ namespace {
 
 bool is_gptq(const IntExportSpec& s) { return s.format == IntExportFormat::kGptq; }
 bool is_ct(const IntExportSpec& s) { return s.format == IntExportFormat::kCompressedTensors; }
+// After choose_int_export_layout: the marlin-24 layout.
+bool is_marlin(const IntExportSpec& s) { return is_ct(s) && s.ct_layout == CtLayout::kMarlin24; }
 const char* format_name(const IntExportSpec& s) { return int_export_format_name(s.format); }
 
 // A block's linear weight: blk.N.<name>.weight with two dimensions.
@@ -62,12 +65,24 @@ std::string recipe_entry(const IntExportSpec& s, const std::string& i2) {
   return cat(",\n", i2, "\"lmpack_recipe\": ", s.recipe);  // already JSON (pipeline/compress.h)
 }
 
+// marlin-24's sparsity_config: the sparsity is in the quantized layout
+// ("dense" as a sparse compressor), as llm-compressor records it.
+std::string sparsity_config_json(double global_sparsity, const std::string& i2) {
+  const std::string i4 = i2 + "  ";
+  return cat(i2, "\"sparsity_config\": {\n", i4, "\"format\": \"dense\",\n", i4, "\"global_sparsity\": ",
+             json_double(global_sparsity), ",\n", i4, "\"sparsity_structure\": \"2:4\",\n", i4,
+             "\"targets\": [\"Linear\"],\n", i4, "\"ignore\": [\"lm_head\"],\n", i4,
+             "\"registry_requires_subclass\": false\n", i2, "},\n");
+}
+
 // compressed-tensors' quantization_config: one config group for every
 // Linear but lm_head.
-std::string compressed_tensors_config_json(const IntExportSpec& s, const std::string& indent) {
+std::string compressed_tensors_config_json(const IntExportSpec& s, double global_sparsity, const std::string& indent) {
   const std::string i2 = indent + "  ", i4 = i2 + "  ", i6 = i4 + "  ", i8 = i6 + "  ";
   const bool channel = s.group_size == -1;
-  return cat("{\n", i2, "\"quant_method\": \"compressed-tensors\",\n", i2, "\"format\": \"pack-quantized\",\n", i2,
+  return cat("{\n", i2, "\"quant_method\": \"compressed-tensors\",\n", i2, "\"format\": \"",
+             is_marlin(s) ? "marlin-24" : "pack-quantized", "\",\n",
+             is_marlin(s) ? sparsity_config_json(global_sparsity, i2) : "", i2,
              "\"quantization_status\": \"compressed\",\n", i2, "\"config_groups\": {\n", i4, "\"group_0\": {\n", i6,
              "\"targets\": [\"Linear\"],\n", i6, "\"weights\": {\n", i8, "\"num_bits\": ", s.bits, ",\n", i8,
              "\"type\": \"int\",\n", i8, "\"symmetric\": ", s.symmetric ? "true" : "false", ",\n", i8,
@@ -81,9 +96,9 @@ std::string compressed_tensors_config_json(const IntExportSpec& s, const std::st
 }
 
 // quantization_config (config.json) and the side file's text.
-std::string quantization_config_json(const IntExportSpec& s, const std::string& indent) {
+std::string quantization_config_json(const IntExportSpec& s, double global_sparsity, const std::string& indent) {
   const std::string i2 = indent + "  ";
-  if (is_ct(s)) return compressed_tensors_config_json(s, indent);
+  if (is_ct(s)) return compressed_tensors_config_json(s, global_sparsity, indent);
   if (is_gptq(s))
     return cat("{\n", i2, "\"quant_method\": \"gptq\",\n", i2, "\"bits\": ", s.bits, ",\n", i2,
                "\"group_size\": ", s.group_size, ",\n", i2, "\"desc_act\": ", s.act_order ? "true" : "false", ",\n",
@@ -98,13 +113,13 @@ std::string quantization_config_json(const IntExportSpec& s, const std::string& 
 
 std::string side_config_json(const IntExportSpec& s) {
   if (is_ct(s)) return "";  // compressed-tensors keeps everything in config.json
-  if (is_gptq(s)) return quantization_config_json(s, "") + "\n";
+  if (is_gptq(s)) return quantization_config_json(s, 0.0, "") + "\n";
   return cat("{\n  \"zero_point\": true,\n  \"q_group_size\": ", s.group_size,
              ",\n  \"w_bit\": 4,\n  \"version\": \"GEMM\"\n}\n");
 }
 
 // config.json: save_hf's text (torch_dtype float16) with quantization_config added last.
-std::string config_json(const Checkpoint& ckpt, const IntExportSpec& s) {
+std::string config_json(const Checkpoint& ckpt, const IntExportSpec& s, double global_sparsity) {
   HfConfigExtras extras;
   extras.torch_dtype = DType::F16;
   if (ckpt.vocab) {
@@ -116,11 +131,12 @@ std::string config_json(const Checkpoint& ckpt, const IntExportSpec& s) {
   LMPACK_CHECK(close != std::string::npos && close > 0);
   size_t end = close;
   while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == ' ')) --end;
-  return cat(text.substr(0, end), ",\n  \"quantization_config\": ", quantization_config_json(s, "  "), "\n}\n");
+  return cat(text.substr(0, end), ",\n  \"quantization_config\": ", quantization_config_json(s, global_sparsity, "  "),
+             "\n}\n");
 }
 
 // One tensor of the output file.
-enum class Kind { kFloat, kQWeight, kQZeros, kScales, kGIdx, kShape };
+enum class Kind { kFloat, kQWeight, kQZeros, kScales, kGIdx, kShape, kMeta };
 struct Planned {
   Kind kind;
   std::string name;  // canonical name of the source tensor
@@ -135,7 +151,8 @@ struct Planned {
 // A linear's tensors, packed on its first entry and written over the next ones.
 struct PackedLinear {
   std::vector<int32_t> qweight, qzeros, g_idx;
-  std::vector<uint16_t> scales;  // fp16 [n_groups, out] (compressed-tensors: [out, n_groups])
+  std::vector<uint16_t> scales;  // fp16 [n_groups, out] (pack-quantized: [out, n_groups]; marlin-24: permuted)
+  std::vector<int16_t> meta;     // marlin-24
   int64_t shape[2] = {0, 0};     // {out, in}
 };
 
@@ -213,11 +230,29 @@ void stack_rows(QuantizedMatrix& into, QuantizedMatrix part, const std::string& 
   into.zeros.insert(into.zeros.end(), part.zeros.begin(), part.zeros.end());
 }
 
-PackedLinear pack_linear(const QuantizedMatrix& m, const IntExportSpec& s) {
+PackedLinear pack_linear(const QuantizedMatrix& m, const IntExportSpec& s, const std::string& name,
+                         const std::string& where) {
   const int64_t out = m.rows, in = m.cols, ng = m.n_groups;
   PackedLinear p;
   p.shape[0] = out;
   p.shape[1] = in;
+  if (is_marlin(s)) {
+    p.qweight.resize(static_cast<size_t>(marlin24_packed_rows(in) * marlin24_packed_cols(out, s.bits)));
+    p.meta.resize(static_cast<size_t>(marlin24_meta_rows(in) * marlin24_meta_cols(out)));
+    const int64_t bad = pack_marlin24(p.qweight.data(), p.meta.data(), m.codes.data(), out, in, s.bits);
+    if (bad >= 0)
+      throw Error(where, cat("tensor '", name, "': row ", bad / (in / 4), " inputs ", bad % (in / 4) * 4, "..",
+                             bad % (in / 4) * 4 + 3, " hold more than two codes other than zero; marlin-24 keeps two "
+                             "of every four (the method did not keep the model's 2:4 zeros; write the pack-quantized "
+                             "layout)"));
+    std::vector<float> transposed(static_cast<size_t>(ng * out)), permuted(transposed.size());
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t g = 0; g < ng; ++g) transposed[g * out + o] = m.scales[o * ng + g];
+    permute_marlin24_scales(permuted.data(), transposed.data(), ng, out);
+    p.scales.resize(permuted.size());
+    for (size_t i = 0; i < permuted.size(); ++i) p.scales[i] = f32_to_fp16(permuted[i]);
+    return p;
+  }
   if (is_ct(s)) {  // rows as they are: [out, ·]
     p.qweight.resize(static_cast<size_t>(out * ct_packed_words(in, s.bits)));
     pack_ct_rows(p.qweight.data(), m.codes.data(), out, in, s.bits);
@@ -309,14 +344,20 @@ std::vector<Planned> plan_tensors(const Checkpoint& ckpt, const IntExportSpec& s
     }
     const int64_t heads = rope_heads(name, c);
     if (!is_block_linear(name, t)) {
-      plan.push_back({Kind::kFloat, name, &t, heads});
+      plan.push_back({Kind::kFloat, name, &t, heads, false, {}});
       entries->push_back({hf, DType::F16, t.shape});
       continue;
     }
     const std::string prefix = hf.substr(0, hf.size() - 7);  // without ".weight"
     const int64_t in = t.shape[1], ng = in / effective_group(s, in);
     std::vector<Kind> kinds;
-    if (is_ct(s)) {
+    if (is_marlin(s)) {  // the compressor's order: scale_packed, weight_packed, meta
+      entries->push_back({prefix + ".scale_packed", DType::F16, {ng, out}});
+      entries->push_back(
+          {prefix + ".weight_packed", DType::I32, {marlin24_packed_rows(in), marlin24_packed_cols(out, s.bits)}});
+      entries->push_back({prefix + ".meta", DType::I16, {marlin24_meta_rows(in), marlin24_meta_cols(out)}});
+      kinds = {Kind::kScales, Kind::kQWeight, Kind::kMeta};
+    } else if (is_ct(s)) {
       entries->push_back({prefix + ".weight_packed", DType::I32, {out, ct_packed_words(in, s.bits)}});
       entries->push_back({prefix + ".weight_scale", DType::F16, {out, ng}});
       kinds = {Kind::kQWeight, Kind::kScales};
@@ -360,7 +401,39 @@ std::optional<IntExportFormat> parse_int_export_format(const std::string& name) 
   return std::nullopt;
 }
 
+const char* ct_layout_name(CtLayout layout) {
+  switch (layout) {
+    case CtLayout::kAuto: return "auto";
+    case CtLayout::kPackQuantized: return "pack-quantized";
+    case CtLayout::kMarlin24: return "marlin-24";
+  }
+  return "?";
+}
+
+std::optional<CtLayout> parse_ct_layout(const std::string& name) {
+  for (CtLayout l : {CtLayout::kAuto, CtLayout::kPackQuantized, CtLayout::kMarlin24})
+    if (name == ct_layout_name(l)) return l;
+  return std::nullopt;
+}
+
+namespace {
+
+// What in the spec rules marlin-24 out ("" : nothing).
+std::string marlin24_spec_obstacle(const IntExportSpec& s) {
+  if (s.bits != 4) return cat(s.bits, "-bit codes (vLLM's marlin-24 scheme runs 4-bit only)");
+  if (!s.symmetric) return "an asymmetric grid (marlin-24 stores no zero points)";
+  if (s.group_size != 128 && s.group_size != -1)
+    return cat("groups of ", s.group_size, " (marlin-24 takes groups of 128 or per channel)");
+  if (s.act_order) return "act order (marlin-24 has no g_idx)";
+  return "";
+}
+
+}  // namespace
+
 void validate_int_export_spec(const IntExportSpec& spec) {
+  if (!is_ct(spec) && spec.ct_layout != CtLayout::kAuto)
+    throw Error("export.ct_layout", cat(ct_layout_name(spec.ct_layout), " applies to format compressed-tensors, not ",
+                                        format_name(spec)));
   if (is_ct(spec)) {
     if (spec.bits != 4 && spec.bits != 8)
       throw Error("export.bits", cat(spec.bits, " is not a compressed-tensors pack-quantized width vLLM runs (4, 8)"));
@@ -368,6 +441,10 @@ void validate_int_export_spec(const IntExportSpec& spec) {
       throw Error("export.group_size", cat(spec.group_size, " must be positive or -1 (per channel)"));
     if (!(spec.damp >= 0.0 && std::isfinite(spec.damp)))
       throw Error("export.damp", cat(spec.damp, " must be a finite fraction >= 0"));
+    if (spec.ct_layout == CtLayout::kMarlin24) {
+      const std::string why = marlin24_spec_obstacle(spec);
+      if (!why.empty()) throw Error("export.ct_layout", cat("marlin-24 cannot hold ", why));
+    }
     return;
   }
   const bool gptq = is_gptq(spec);
@@ -414,14 +491,89 @@ void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec) {
   }
 }
 
-void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, const IntExportSpec& spec,
-                           CalibratedTensors& tensors) {
+namespace {
+
+// The first group of four inputs of a block linear with more than two
+// non-zero weights, as "'NAME' row R inputs C..C+3" ("" : every linear is
+// 2:4 sparse); counts the zeros of every tensor into *zeros (when 2:4).
+std::string first_dense_group(const Checkpoint& ckpt, int64_t* zeros, int64_t* parameters) {
+  std::vector<float> w;
+  *zeros = *parameters = 0;
+  for (const auto& [name, t] : ckpt.tensors) {
+    if (ckpt.config.tied_embeddings && name == "output.weight") continue;
+    const int64_t n = t.n_elements();
+    w.resize(static_cast<size_t>(n));
+    decode_to_f32(w.data(), t.data, t.dtype, n);
+    if (is_block_linear(name, t)) {
+      const int64_t in = t.shape[1];
+      if (in % 4 != 0) return cat("'", name, "' has ", in, " inputs, not groups of four");
+      for (int64_t g = 0; g < n / 4; ++g) {
+        const float* q = w.data() + 4 * g;
+        if (int{q[0] != 0.0f} + int{q[1] != 0.0f} + int{q[2] != 0.0f} + int{q[3] != 0.0f} > 2)
+          return cat("'", name, "' row ", g / (in / 4), " inputs ", g % (in / 4) * 4, "..", g % (in / 4) * 4 + 3,
+                     " hold more than two non-zero weights");
+      }
+    }
+    for (float v : w) *zeros += v == 0.0f;
+    *parameters += n;
+  }
+  return "";
+}
+
+// What in the model (besides its sparsity) rules marlin-24 out ("" : nothing).
+std::string marlin24_model_obstacle(const Checkpoint& ckpt) {
+  if (ckpt.config.n_experts > 0)
+    return "a mixture of experts (vLLM's fused experts read pack-quantized only)";
+  for (const auto& [name, t] : ckpt.tensors)
+    if (is_block_linear(name, t) && (t.shape[0] % 128 != 0 || t.shape[1] % 128 != 0))
+      return cat("'", name, "' ", shape_string(t.shape),
+                 " (vLLM's marlin-24 kernel needs widths that are multiples of 128)");
+  return "";
+}
+
+}  // namespace
+
+IntExportReport choose_int_export_layout(const Checkpoint& ckpt, const IntExportSpec& spec) {
+  IntExportReport r;
+  r.layout = format_name(spec);
+  if (!is_ct(spec)) return r;
+  r.layout = ct_layout_name(CtLayout::kPackQuantized);
+  if (spec.ct_layout == CtLayout::kPackQuantized) return r;
+  const bool asked = spec.ct_layout == CtLayout::kMarlin24;
+  if (asked) {
+    const std::string why = marlin24_spec_obstacle(spec);
+    if (!why.empty()) throw Error("export.ct_layout", cat("marlin-24 cannot hold ", why));
+  }
+  int64_t zeros = 0, parameters = 0;
+  const std::string dense = first_dense_group(ckpt, &zeros, &parameters);
+  if (!dense.empty()) {
+    if (asked) throw Error("export.ct_layout", cat("marlin-24 needs a 2:4 sparse model: ", dense));
+    return r;  // a dense model: pack-quantized, nothing to say
+  }
+  std::string why = marlin24_spec_obstacle(spec);
+  if (why.empty()) why = marlin24_model_obstacle(ckpt);
+  if (!why.empty()) {
+    if (asked) throw Error("export.ct_layout", cat("marlin-24 cannot hold ", why));
+    r.note = cat("every linear is 2:4 sparse, but marlin-24 cannot hold ", why, ": written dense as pack-quantized");
+    return r;
+  }
+  r.layout = ct_layout_name(CtLayout::kMarlin24);
+  r.note = asked ? "" : "every linear is 2:4 sparse: written as marlin-24 (vLLM's sparse int4 kernel)";
+  r.global_sparsity = parameters > 0 ? 100.0 * static_cast<double>(zeros) / static_cast<double>(parameters) : 0.0;
+  return r;
+}
+
+IntExportReport save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, const IntExportSpec& spec,
+                                      CalibratedTensors& tensors) {
   validate_int_export(ckpt, spec);
+  const IntExportReport report = choose_int_export_layout(ckpt, spec);
+  IntExportSpec s = spec;  // the layout resolved
+  if (is_ct(s)) s.ct_layout = report.layout == "marlin-24" ? CtLayout::kMarlin24 : CtLayout::kPackQuantized;
   const ModelConfig& c = ckpt.config;
-  const std::string config_text = config_json(ckpt, spec);
-  const std::string side_text = side_config_json(spec);
+  const std::string config_text = config_json(ckpt, s, report.global_sparsity);
+  const std::string side_text = side_config_json(s);
   std::vector<SafetensorsEntry> entries;
-  const std::vector<Planned> plan = plan_tensors(ckpt, spec, &entries);
+  const std::vector<Planned> plan = plan_tensors(ckpt, s, &entries);
 
   AtomicFolder folder(out_dir, hf_output_files(), {ckpt.path});
   const std::string st_path = folder.file("model.safetensors");
@@ -437,6 +589,20 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
     throw_if_interrupted();
     const Planned& p = plan[index];
     const TensorInfo& t = *p.src;
+    if (p.kind != Kind::kFloat && !packed) {  // a linear's first tensor: take and pack it
+      QuantizedMatrix m;
+      if (p.stacked.empty()) {
+        m = hf_row_order(tensors.take_matrix(p.name), t, p.rope_heads, c, s, out_dir);
+      } else {  // Phi-3: q, k, v (or gate, up) quantized apart, stacked into one HF matrix
+        for (size_t i = 0; i < p.stacked.size(); ++i) {
+          const TensorInfo& pt = *p.stacked[i];
+          QuantizedMatrix one = hf_row_order(tensors.take_matrix(pt.name), pt, rope_heads(pt.name, c), c, s, out_dir);
+          if (i == 0) m = std::move(one);
+          else stack_rows(m, std::move(one), pt.name, out_dir);
+        }
+      }
+      packed = pack_linear(m, s, p.name, out_dir);
+    }
     switch (p.kind) {
       case Kind::kFloat: {
         const int64_t n = t.n_elements();
@@ -462,22 +628,12 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
         sink.write(bytes.data(), bytes.size());
         break;
       }
-      case Kind::kQWeight: {
-        QuantizedMatrix m;
-        if (p.stacked.empty()) {
-          m = hf_row_order(tensors.take_matrix(p.name), t, p.rope_heads, c, spec, out_dir);
-        } else {  // Phi-3: q, k, v (or gate, up) quantized apart, stacked into one HF matrix
-          for (size_t i = 0; i < p.stacked.size(); ++i) {
-            const TensorInfo& pt = *p.stacked[i];
-            QuantizedMatrix one = hf_row_order(tensors.take_matrix(pt.name), pt, rope_heads(pt.name, c), c, spec, out_dir);
-            if (i == 0) m = std::move(one);
-            else stack_rows(m, std::move(one), pt.name, out_dir);
-          }
-        }
-        packed = pack_linear(m, spec);
+      case Kind::kQWeight:
         sink.write(packed->qweight.data(), packed->qweight.size() * 4);
         break;
-      }
+      case Kind::kMeta:
+        sink.write(packed->meta.data(), packed->meta.size() * 2);
+        break;
       case Kind::kQZeros:
         sink.write(packed->qzeros.data(), packed->qzeros.size() * 4);
         break;
@@ -507,6 +663,7 @@ void save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, c
   write_hf_tokenizer_files(ckpt, folder);
   folder.commit();
   progress.finish();
+  return report;
 }
 
 }  // namespace lmpack

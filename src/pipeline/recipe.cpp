@@ -158,6 +158,10 @@ void read_quantize(const Reader& r, CompressStep& s) {
     spec.group_size = r.integer("group_size", 128, -1, int64_t{1} << 30);
     if (spec.group_size == 0) r.fail("group_size", "must be > 0 or -1 (per channel)");
     spec.symmetric = r.boolean("sym", false);
+    const std::string layout = r.string("ct_layout", "auto");
+    const std::optional<CtLayout> l = parse_ct_layout(layout);
+    if (!l) r.fail("ct_layout", cat("must be auto, pack-quantized or marlin-24, got '", printable(layout), "'"));
+    spec.ct_layout = *l;
     spec.act_order = s.act_order;
     spec.damp = s.damp;
     s.int_export = spec;
@@ -166,7 +170,7 @@ void read_quantize(const Reader& r, CompressStep& s) {
   } else if (format != "gguf") {
     r.fail("format", cat("must be gguf, gptq, awq or compressed-tensors, got '", printable(format), "'"));
   } else {
-    for (const char* k : {"bits", "group_size", "sym"})
+    for (const char* k : {"bits", "group_size", "sym", "ct_layout"})
       if (r.find(k) != nullptr) r.fail(k, "applies to format gptq, awq or compressed-tensors");
   }
   QuantizeOptions& q = s.gguf;
@@ -187,7 +191,7 @@ void read_quantize(const Reader& r, CompressStep& s) {
   q.pure = r.boolean("pure", false);
   q.imatrix_path = r.string("imatrix", "");
   r.finish({"method", "damp", "block_size", "min_expert_tokens", "awq_clip", "awq_grid", "act_order", "format", "bits",
-            "group_size", "sym",
+            "group_size", "sym", "ct_layout",
             "type", "tensor_types", "output_type", "token_embedding_type", "pure", "imatrix"});
 }
 

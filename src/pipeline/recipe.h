@@ -19,8 +19,10 @@
 //               type (a llama.cpp mix or tensor type, GGUF output),
 //               tensor_types ["REGEX=TYPE", ...] (first match wins),
 //               output_type, token_embedding_type, pure, imatrix; or
-//               format gptq | awq with bits, group_size, sym, act_order
-//               (a Hugging Face folder); damp, block_size, awq_clip, awq_grid
+//               format gptq | awq | compressed-tensors with bits,
+//               group_size, sym, act_order, ct_layout (auto | pack-quantized
+//               | marlin-24; a Hugging Face folder); damp, block_size,
+//               awq_clip, awq_grid
 //   distill     teacher (default: the job's input model), data [files]
 //               (default: the calibration files), steps, batch, seq,
 //               grad_accum, lr, min_lr, warmup, clip, weight_decay, seed,

@@ -133,6 +133,60 @@ TEST(CalibrateCli, GptqAwqAndCompressedTensorsExportsLoadBackAndEvaluate) {
   EXPECT_EQ(ppl_of["ct-awq"], ppl_of["awq"]);
 }
 
+// 2:4 sparse + int4 (issue 12): SparseGPT 2:4, then GPTQ onto symmetric
+// 4-bit groups of 128; --format compressed-tensors picks the marlin-24
+// layout on its own, which loads back with the same perplexity to the last
+// bit as the same model written pack-quantized, in a smaller folder, with
+// its own tokenizer. marlin-24 asked for on a dense model is one error line.
+TEST(CalibrateCli, SparseInt4ExportsAsMarlin24AndLoadsBack) {
+  LMPACK_REQUIRE_SHARED();
+  const std::string text = testing::calibration_stories_file(), d = scratch_dir("calibrate", "marlin24");
+  const std::vector<std::string> calib = {"--calib", text, "--calib-samples", "32", "--calib-ctx", "256"};
+  std::vector<std::string> prune = {"prune", ts_llama_bin(), d + "/pruned", "--tokenizer", tok512(), "--method",
+                                    "sparsegpt", "--pattern", "2:4"};
+  prune.insert(prune.end(), calib.begin(), calib.end());
+  auto r = run_cli(prune);
+  ASSERT_EQ(r.exit_code, 0) << describe(prune, r);
+  std::map<std::string, double> ppl_of;
+  for (const char* layout : {"auto", "pack-quantized"}) {
+    const std::string out = d + "/" + layout;
+    std::vector<std::string> args = {"quantize", d + "/pruned", out, "--format", "compressed-tensors", "--sym",
+                                     "--method", "gptq", "--ct-layout", layout};
+    args.insert(args.end(), calib.begin(), calib.end());
+    r = run_cli(args);
+    ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+    const bool marlin = std::string(layout) == "auto";
+    const auto q = nlohmann::json::parse(slurp(out + "/config.json")).at("quantization_config");
+    EXPECT_EQ(q.at("format"), marlin ? "marlin-24" : "pack-quantized");
+    if (marlin) {
+      EXPECT_NE(r.out.find("compressed-tensors marlin-24 layout, 4-bit, group 128, symmetric"), std::string::npos)
+          << r.out;
+      EXPECT_NE(r.out.find("layout: every linear is 2:4 sparse: written as marlin-24"), std::string::npos) << r.out;
+      EXPECT_EQ(q.at("sparsity_config").at("sparsity_structure"), "2:4");
+    }
+    ppl_of[layout] = perplexity(out, false, "256");  // the folder's own tokenizer
+    EXPECT_EQ(perplexity(out, true, "256"), ppl_of[layout]);
+  }
+  const double pruned = perplexity(d + "/pruned", false, "256");
+  std::printf("ts-llama-4.9M SparseGPT 2:4: %.4f; + GPTQ int4 g128 sym as marlin-24 %.4f, as pack-quantized %.4f; "
+              "model.safetensors %llu vs %llu bytes\n",
+              pruned, ppl_of["auto"], ppl_of["pack-quantized"],
+              static_cast<unsigned long long>(fs::file_size(d + "/auto/model.safetensors")),
+              static_cast<unsigned long long>(fs::file_size(d + "/pack-quantized/model.safetensors")));
+  EXPECT_EQ(ppl_of["auto"], ppl_of["pack-quantized"]);
+  EXPECT_LT(ppl_of["auto"], pruned * 1.03);
+  EXPECT_LT(fs::file_size(d + "/auto/model.safetensors"), fs::file_size(d + "/pack-quantized/model.safetensors"));
+
+  const std::vector<std::string> dense = {"quantize",    ts_llama_bin(), d + "/dense", "--tokenizer", tok512(),
+                                          "--format",    "compressed-tensors",        "--sym", "--ct-layout",
+                                          "marlin-24"};
+  r = run_cli(dense);
+  EXPECT_EQ(r.exit_code, 1) << describe(dense, r);
+  EXPECT_EQ(r.err_lines(), 1) << r.err;
+  EXPECT_NE(r.err.find("--ct-layout: marlin-24 needs a 2:4 sparse model: 'blk.0."), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d + "/dense"));
+}
+
 TEST(CalibrateCli, CalibratedMethodsNeedCalibrationText) {
   LMPACK_REQUIRE_SHARED();
   const std::string d = scratch_dir("calibrate", "errors");

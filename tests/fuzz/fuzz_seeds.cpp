@@ -238,6 +238,27 @@ void hf_quant_seeds() {
   put("hf_quant", "autogptq-tensors", Bytes(1, '\1') + R"({"bits":4,"group_size":-1,"sym":true})" + Bytes(1, '\0') + gptq);
   // A folder whose only linear is GPTQ: names, config and packing together.
   put("hf_model", "gptq-linear", gptq_cfg + Bytes(1, '\0') + gptq);
+  // compressed-tensors: pack-quantized, and marlin-24 (a 64 x 32 linear: 2:4
+  // meta 0xEEEE keeps inputs 2 and 3 of every four).
+  const std::string ct_cfg = R"({"quantization_config":{"quant_method":"compressed-tensors","format":"FORMAT",)"
+                             R"("config_groups":{"group_0":{"targets":["Linear"],"weights":{"num_bits":4,)"
+                             R"("type":"int","symmetric":true,"strategy":"channel"}}}}})";
+  auto ct_config = [&](const std::string& format) {
+    std::string c = ct_cfg;
+    c.replace(c.find("FORMAT"), 6, format);
+    return c;
+  };
+  const int64_t shape[2] = {8, 32};
+  put("hf_model", "pack-quantized-linear",
+      ct_config("pack-quantized") + Bytes(1, '\0') +
+          safetensors_of({{p + ".weight_packed", DType::I32, {8, 4}}, {p + ".weight_scale", DType::F16, {8, 1}},
+                          {p + ".weight_shape", DType::I64, {2}}},
+                         {Bytes(128, '\x5a'), scales, Bytes(reinterpret_cast<const char*>(shape), sizeof(shape))}));
+  put("hf_model", "marlin24-linear",
+      ct_config("marlin-24") + Bytes(1, '\0') +
+          safetensors_of({{p + ".scale_packed", DType::F16, {1, 64}}, {p + ".weight_packed", DType::I32, {1, 128}},
+                          {p + ".meta", DType::I16, {1, 128}}},
+                         {Bytes(128, '\x3c'), Bytes(512, '\x5a'), Bytes(256, '\xee')}));
   put("hf_quant", "autoawq-tensors", Bytes(1, '\2') + R"({"w_bit":4,"q_group_size":32,"zero_point":true,"version":"GEMM"})" + Bytes(1, '\0') + awq);
 }
 

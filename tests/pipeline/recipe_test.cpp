@@ -76,6 +76,12 @@ TEST(Recipe, ReadsAnIntegerExport) {
   EXPECT_TRUE(r.steps[0].act_order);
   EXPECT_TRUE(r.steps[0].awq_clip);
   EXPECT_FALSE(r.has_calibration);
+  EXPECT_EQ(r.steps[0].int_export->ct_layout, CtLayout::kAuto);
+  const Recipe m = parse_recipe(
+      R"({"steps": [{"quantize": {"method": "gptq", "format": "compressed-tensors", "sym": true,
+                                   "ct_layout": "marlin-24"}}]})",
+      "r.json");
+  EXPECT_EQ(m.steps[0].int_export->ct_layout, CtLayout::kMarlin24);
 }
 
 TEST(Recipe, ReadsADistillStep) {
@@ -145,6 +151,10 @@ TEST(Recipe, MistakesNameTheFileAndTheKey) {
       {R"({"steps": [{"prune": {"pattern": "4:2"}}]})",
        "r.json: steps[0].prune.pattern: N:M needs 0 < N < M <= 256, got 4:2"},
       {R"({"steps": [{"prune": {"sparsity": 1.5}}]})", "r.json: steps[0].prune.sparsity: must be in (0, 1), got 1.5"},
+      {R"({"steps": [{"quantize": {"format": "compressed-tensors", "ct_layout": "24"}}]})",
+       "r.json: steps[0].quantize.ct_layout: must be auto, pack-quantized or marlin-24, got '24'"},
+      {R"({"steps": [{"quantize": {"type": "Q4_K_M", "ct_layout": "marlin-24"}}]})",
+       "r.json: steps[0].quantize.ct_layout: applies to format gptq, awq or compressed-tensors"},
       {R"({"steps": [{"prune": {"sparsity": 0.5, "typo": 1}}]})",
        "r.json: steps[0].prune.typo: unknown key (known here: block_size, damp, method, min_expert_tokens, pattern, "
        "sparsity)"},

@@ -30,6 +30,7 @@ const std::map<std::string, std::string>& shared_flags() {
       {"export.format", "--format"},
       {"export.group_size", "--group-size"},
       {"export.damp", "--damp"},
+      {"export.ct_layout", "--ct-layout"},
       {"type", "TYPE"},
       {"tensor_types", "--tensor-type"},
       {"output_type", "--output-type"},

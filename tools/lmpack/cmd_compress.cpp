@@ -59,6 +59,10 @@ nlohmann::json report_json(const CompressReport& r, const std::string& out) {
       step["distill"] = {{"steps", t.steps},         {"tokens", t.tokens_trained}, {"final_loss", t.final_loss},
                          {"tokens_per_s", t.tokens_per_s}, {"student_grid", s.distill->student_grid}};
     }
+    if (s.int_export) {
+      step["layout"] = s.int_export->layout;
+      if (!s.int_export->note.empty()) step["layout_note"] = s.int_export->note;
+    }
     j["steps"].push_back(step);
   }
   if (r.gguf) j["output_bytes"] = r.gguf->output_bytes, j["input_bytes"] = r.gguf->input_bytes;
@@ -119,6 +123,11 @@ Command add_compress_command(CLI::App& parent) {
                     static_cast<long long>(s.distill->training.tokens_trained), s.distill->training.final_loss,
                     s.distill->training.tokens_per_s);
       std::printf(", %.2f s\n", s.seconds);
+      if (s.int_export) {
+        std::printf("  layout %s", s.int_export->layout.c_str());
+        if (!s.int_export->note.empty()) std::printf(": %s", s.int_export->note.c_str());
+        std::printf("\n");
+      }
     }
     std::printf("output %s (%s)", o->out.c_str(), format_bytes(static_cast<int64_t>(r.file_bytes)).c_str());
     if (r.gguf)

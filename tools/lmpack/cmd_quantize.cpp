@@ -42,6 +42,7 @@ struct QuantizeCliOptions {
   int bits = 4;
   int64_t group_size = 128;
   bool sym = false;
+  std::string ct_layout = "auto";
   bool act_order = false;
   double damp = 0.01;
   int64_t min_expert_tokens = kMinExpertTokens;
@@ -69,6 +70,9 @@ CompressStep quantize_step(const QuantizeCliOptions& o) {
     spec.bits = o.bits;
     spec.group_size = o.group_size;
     spec.symmetric = o.sym;
+    const std::optional<CtLayout> layout = parse_ct_layout(o.ct_layout);
+    if (!layout) throw Error("--ct-layout", cat("must be auto, pack-quantized or marlin-24, got '", o.ct_layout, "'"));
+    spec.ct_layout = *layout;
     s.int_export = spec;
     return s;
   }
@@ -214,19 +218,23 @@ nlohmann::json report_json(const QuantizeReport& r) {
 
 void print_int_export(const QuantizeCliOptions& o, const CompressReport& r) {
   const StepReport& step = r.steps.front();
-  const bool symmetric = o.format == "gptq" && o.sym;
+  const bool symmetric = o.format != "awq" && o.sym;
+  const IntExportReport& e = *step.int_export;
   if (o.json) {
     nlohmann::json j = {{"out", o.request.output}, {"format", o.format},         {"method", o.method},
                         {"bits", o.bits},          {"group_size", o.group_size}, {"symmetric", symmetric},
                         {"act_order", o.act_order}, {"seconds", r.seconds},
-                        {"calibration_tokens", step.calibration_tokens}};
+                        {"calibration_tokens", step.calibration_tokens}, {"layout", e.layout}};
+    if (!e.note.empty()) j["layout_note"] = e.note;
     j["layers"] = layer_errors_json(step.layers);
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
+  const std::string layout = e.layout == o.format ? o.format : cat(o.format, " ", e.layout);
   std::printf("quantized %s -> %s (%s layout, %d-bit, group %lld, %s, method %s) in %.2f s\n", o.request.model.c_str(),
-              o.request.output.c_str(), o.format.c_str(), o.bits, static_cast<long long>(o.group_size),
+              o.request.output.c_str(), layout.c_str(), o.bits, static_cast<long long>(o.group_size),
               symmetric ? "symmetric" : "asymmetric", o.method.c_str(), r.seconds);
+  if (!e.note.empty()) std::printf("layout: %s\n", e.note.c_str());
   print_layer_errors(step.layers);
 }
 
@@ -279,6 +287,9 @@ Command add_quantize_command(CLI::App& parent) {
   app->add_option("--group-size", o->group_size, "Columns per group for --format gptq/awq (default 128; -1 per channel)");
   app->add_flag("--sym", o->sym, "Symmetric integer grid (--format gptq or compressed-tensors)");
   app->add_flag("--act-order", o->act_order, "GPTQ act-order with static groups (--format gptq)");
+  app->add_option("--ct-layout", o->ct_layout,
+                  "--format compressed-tensors: auto (default: marlin-24 when every linear is 2:4 sparse and the "
+                  "grid fits), pack-quantized or marlin-24");
   app->add_option("--damp", o->damp, "GPTQ dampening, fraction of mean diag(H) (default 0.01)");
   app->add_option("--min-expert-tokens", o->min_expert_tokens,
                   "Mixture of experts: an expert routed fewer calibration tokens is calibrated on every token of "
