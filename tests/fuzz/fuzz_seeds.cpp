@@ -17,6 +17,8 @@
 #include "core/error.h"
 #include "fuzz_shared.h"
 #include "gguf_test_writer.h"
+#include "formats/int_packing.h"
+#include "formats/marlin24_packing.h"
 #include "io/gguf_writer.h"
 #include "io/imatrix.h"
 #include "io/llama2c.h"
@@ -220,6 +222,75 @@ void safetensors_seeds() {
   put("hf_config", "llama3-rope.json", hf_config_to_json(llama3, {DType::BF16, 1, 2, ""}));
 }
 
+// A whole compressed-tensors folder in hf_model's form: a random Llama of
+// 64-wide linears (marlin-24 needs outputs in 64s, inputs in 32s) whose
+// block linears are stored as `format` ("pack-quantized" or "marlin-24"),
+// symmetric 4-bit per channel, every code the zero but the first of each row.
+Bytes compressed_tensors_folder(const std::string& format) {
+  RandomModelSpec spec;
+  ModelConfig& c = spec.config;
+  c.architecture = "llama";
+  c.dim = c.hidden_dim = 64;
+  c.n_layers = 1;
+  c.n_heads = c.n_kv_heads = 2;
+  c.head_dim = 32;
+  c.vocab_size = 16;
+  c.context_length = 64;
+  spec.dtype = DType::F16;
+  const fs::path dir = scratch("ct-" + format);
+  write_random_model(spec, dir.string());
+  const Bytes st_bytes = file_bytes((dir / "model.safetensors").string());
+  const SafetensorsFile st = parse_safetensors(reinterpret_cast<const uint8_t*>(st_bytes.data()), st_bytes.size(), "seed");
+  std::vector<SafetensorsEntry> entries;
+  std::vector<Bytes> data;
+  const int64_t n = 64;
+  std::vector<uint8_t> codes(n * n, 8);
+  for (int64_t r = 0; r < n; ++r) codes[r * n] = static_cast<uint8_t>(r % 16);
+  const Bytes scales(2 * n, '\x20');  // fp16 0x2020
+  for (const TensorInfo& t : st.tensors) {
+    const std::string& name = t.name;
+    const bool linear = t.shape.size() == 2 && name.find(".layers.") != std::string::npos;
+    if (!linear) {
+      entries.push_back({name, t.dtype, t.shape});
+      data.emplace_back(reinterpret_cast<const char*>(t.data), t.nbytes);
+      continue;
+    }
+    const std::string p = name.substr(0, name.size() - 7);  // without ".weight"
+    if (format == "marlin-24") {
+      std::vector<int32_t> words(marlin24_packed_rows(n) * marlin24_packed_cols(n, 4));
+      std::vector<int16_t> meta(marlin24_meta_rows(n) * marlin24_meta_cols(n));
+      pack_marlin24(words.data(), meta.data(), codes.data(), n, n, 4);
+      entries.push_back({p + ".scale_packed", DType::F16, {1, n}});
+      entries.push_back({p + ".weight_packed", DType::I32, {marlin24_packed_rows(n), marlin24_packed_cols(n, 4)}});
+      entries.push_back({p + ".meta", DType::I16, {marlin24_meta_rows(n), marlin24_meta_cols(n)}});
+      data.push_back(scales);
+      data.emplace_back(reinterpret_cast<const char*>(words.data()), words.size() * 4);
+      data.emplace_back(reinterpret_cast<const char*>(meta.data()), meta.size() * 2);
+    } else {
+      std::vector<int32_t> words(n * ct_packed_words(n, 4));
+      pack_ct_rows(words.data(), codes.data(), n, n, 4);
+      const int64_t shape[2] = {n, n};
+      entries.push_back({p + ".weight_packed", DType::I32, {n, ct_packed_words(n, 4)}});
+      entries.push_back({p + ".weight_scale", DType::F16, {n, 1}});
+      entries.push_back({p + ".weight_shape", DType::I64, {2}});
+      data.emplace_back(reinterpret_cast<const char*>(words.data()), words.size() * 4);
+      data.push_back(scales);
+      data.emplace_back(reinterpret_cast<const char*>(shape), sizeof(shape));
+    }
+  }
+  Json config = Json::parse(file_bytes((dir / "config.json").string()));
+  config["quantization_config"] = {
+      {"quant_method", "compressed-tensors"},
+      {"format", format},
+      {"config_groups",
+       {{"group_0",
+         {{"targets", {"Linear"}},
+          {"weights", {{"num_bits", 4}, {"type", "int"}, {"symmetric", true}, {"strategy", "channel"}}}}}}},
+      {"ignore", {"lm_head"}}};
+  if (format == "marlin-24") config["quantization_config"]["sparsity_config"] = {{"format", "dense"}};
+  return config.dump() + Bytes(1, '\0') + safetensors_of(entries, data);
+}
+
 void hf_quant_seeds() {
   // One 32-input, 8-output linear in each layout, 4-bit, one group.
   const std::string p = "model.layers.0.mlp.down_proj";
@@ -238,27 +309,8 @@ void hf_quant_seeds() {
   put("hf_quant", "autogptq-tensors", Bytes(1, '\1') + R"({"bits":4,"group_size":-1,"sym":true})" + Bytes(1, '\0') + gptq);
   // A folder whose only linear is GPTQ: names, config and packing together.
   put("hf_model", "gptq-linear", gptq_cfg + Bytes(1, '\0') + gptq);
-  // compressed-tensors: pack-quantized, and marlin-24 (a 64 x 32 linear: 2:4
-  // meta 0xEEEE keeps inputs 2 and 3 of every four).
-  const std::string ct_cfg = R"({"quantization_config":{"quant_method":"compressed-tensors","format":"FORMAT",)"
-                             R"("config_groups":{"group_0":{"targets":["Linear"],"weights":{"num_bits":4,)"
-                             R"("type":"int","symmetric":true,"strategy":"channel"}}}}})";
-  auto ct_config = [&](const std::string& format) {
-    std::string c = ct_cfg;
-    c.replace(c.find("FORMAT"), 6, format);
-    return c;
-  };
-  const int64_t shape[2] = {8, 32};
-  put("hf_model", "pack-quantized-linear",
-      ct_config("pack-quantized") + Bytes(1, '\0') +
-          safetensors_of({{p + ".weight_packed", DType::I32, {8, 4}}, {p + ".weight_scale", DType::F16, {8, 1}},
-                          {p + ".weight_shape", DType::I64, {2}}},
-                         {Bytes(128, '\x5a'), scales, Bytes(reinterpret_cast<const char*>(shape), sizeof(shape))}));
-  put("hf_model", "marlin24-linear",
-      ct_config("marlin-24") + Bytes(1, '\0') +
-          safetensors_of({{p + ".scale_packed", DType::F16, {1, 64}}, {p + ".weight_packed", DType::I32, {1, 128}},
-                          {p + ".meta", DType::I16, {1, 128}}},
-                         {Bytes(128, '\x3c'), Bytes(512, '\x5a'), Bytes(256, '\xee')}));
+  put("hf_model", "pack-quantized-folder", compressed_tensors_folder("pack-quantized"));
+  put("hf_model", "marlin24-folder", compressed_tensors_folder("marlin-24"));
   put("hf_quant", "autoawq-tensors", Bytes(1, '\2') + R"({"w_bit":4,"q_group_size":32,"zero_point":true,"version":"GEMM"})" + Bytes(1, '\0') + awq);
 }
 
