@@ -9,7 +9,12 @@
 # Without --all, the few tests that are quality or throughput sweeps over the
 # bigger model are left out: they take 10+ minutes under ASan and exercise no
 # code path that the smaller tests kept here do not (every GGUF type is
-# still quantized on stories260K, GPTQ/AWQ/SparseGPT run end to end on it).
+# still quantized on stories260K, GPTQ/AWQ/SparseGPT run end to end on it, and
+# the GPTQ/AWQ/compressed-tensors writers and readers run on small random
+# models in pipeline_tests). So are the comparisons with real llama.cpp
+# (LlamaCppCompat, LlamaCppArchCompat): the files they check are written and
+# read by the smaller tests too, and every architecture's forward runs in
+# model_tests and runtime_tests.
 # The interrupt stress test (label stress: 30 interrupted GPTQ/SparseGPT runs,
 # 6 minutes under ASan) is left out too; the Release suite runs it, and the
 # e2e interrupt tests run here.
@@ -30,7 +35,7 @@ cmake --build --preset asan -j "$(nproc)"
 echo "test_sanitizers.sh: asan build in $(( $(date +%s) - start )) s"
 
 # Sweeps over ts-llama-4.9M or every type x method; see above.
-kSlow='GgufQuantize\.TsLlamaEveryTypeUnderCeilings|CalibrateCli\.GptqAndAwqExportsLoadBackAndEvaluate|PrunePipeline\.SparseGptAndWandaBeatMagnitudeAt50PercentAnd2of4|CalibrateCli\.GptqQ4KMBeatsImportanceWeightedRtnAtTheSameSize|PrunePipeline\.ExactSparsityAndNmCountsInEveryLinear|LlamaCppCompat'
+kSlow='GgufQuantize\.TsLlamaEveryTypeUnderCeilings|CalibrateCli\.GptqAwqAndCompressedTensorsExportsLoadBackAndEvaluate|CalibrateCli\.SparseInt4ExportsAsMarlin24AndLoadsBack|PrunePipeline\.SparseGptAndWandaBeatMagnitudeAt50PercentAnd2of4|CalibrateCli\.GptqQ4KMBeatsImportanceWeightedRtnAtTheSameSize|PrunePipeline\.ExactSparsityAndNmCountsInEveryLinear|LlamaCpp(Arch)?Compat'
 exclude=()
 if [ "$ALL" = 0 ]; then exclude=(-E "$kSlow" -LE stress); fi
 
