@@ -352,6 +352,19 @@ TEST(ExportIntHfMarlin24, BrokenFilesNameTheTensor) {
     return true;
   });
   expect_load_error(bad, "tensor '" + k + "weight_scale' is not part of the marlin-24 format");
+
+  // weight_shape is optional (the published compressor writes none); when present it must agree.
+  auto with_shape = [&](int64_t out, int64_t in) {
+    std::vector<uint8_t> bytes(16);
+    const int64_t shape[2] = {out, in};
+    std::memcpy(bytes.data(), shape, 16);
+    rewrite(good, bad, [](TensorInfo&, std::vector<uint8_t>&) { return true; },
+            {{{k + "weight_shape", DType::I64, {2}}, bytes}});
+  };
+  with_shape(128, 128);
+  check_loaded(src, t, bad);
+  with_shape(128, 256);
+  expect_load_error(bad, k + "weight_shape': holds {128, 256}; '" + k + "weight_packed' holds [128, 128]");
 }
 
 }  // namespace

@@ -156,8 +156,15 @@ inline json read_json(const std::string& path) {
   return json::parse(s.str());
 }
 
+// Copies the folder `from` to `to` with its tensors passed through `edit`
+// (false drops one), then `added` tensors appended.
+struct AddedTensor {
+  SafetensorsEntry entry;
+  std::vector<uint8_t> bytes;
+};
 inline void rewrite(const std::string& from, const std::string& to,
-             const std::function<bool(TensorInfo&, std::vector<uint8_t>&)>& edit) {
+                    const std::function<bool(TensorInfo&, std::vector<uint8_t>&)>& edit,
+                    const std::vector<AddedTensor>& added = {}) {
   fs::remove_all(to);
   fs::create_directories(to);
   fs::copy(from + "/config.json", to + "/config.json");
@@ -169,6 +176,10 @@ inline void rewrite(const std::string& from, const std::string& to,
     if (!edit(t, bytes)) continue;
     entries.push_back({t.name, t.dtype, t.shape});
     data.push_back(std::move(bytes));
+  }
+  for (const AddedTensor& a : added) {
+    entries.push_back(a.entry);
+    data.push_back(a.bytes);
   }
   write_safetensors(to + "/model.safetensors", entries,
                     [&](size_t i, SafetensorsSink& sink) { sink.write(data[i].data(), data[i].size()); });
