@@ -138,6 +138,17 @@ std::vector<int32_t> int32s(const HfTensor& t, std::vector<int64_t> shape) {
   return v;
 }
 
+// Whether a part belongs to the format (weight_packed and weight_shape to both).
+bool in_format(Part p, bool marlin24) {
+  switch (p) {
+    case kPacked:
+    case kShape: return true;
+    case kScalePacked:
+    case kMeta: return marlin24;
+    default: return !marlin24;
+  }
+}
+
 [[noreturn]] void missing(const HfTensor& packed, const std::string& prefix, Part p) {
   throw Error(packed.file, cat("tensor '", printable(packed.info.name), "' has no '", printable(prefix), kParts[p],
                                "' beside it"));
@@ -209,9 +220,7 @@ HfTensor dequantize(const std::string& prefix, const HfTensor* const* part, cons
   if (s.marlin24) return dequantize_marlin24(prefix, part, s, ckpt);
   const HfTensor& packed = *part[kPacked];
   for (Part p : {kScale, kShape})
-    if (part[p] == nullptr)
-      throw Error(packed.file, cat("tensor '", printable(packed.info.name), "' has no '", printable(prefix), kParts[p],
-                                   "' beside it"));
+    if (part[p] == nullptr) missing(packed, prefix, p);
   const std::vector<int64_t> shape = integers(*part[kShape], {2});
   const int64_t out = shape[0], in = shape[1];
   if (out <= 0 || in <= 0 || out > kMaxModelWidth * 4 || in > kMaxModelWidth * 4)
@@ -221,12 +230,8 @@ HfTensor dequantize(const std::string& prefix, const HfTensor* const* part, cons
   const HfTensor& sc = *part[kScale];
   const int64_t gs = s.group_size == -1 ? in : s.group_size;
   const int64_t n_groups = part[kGIdx] != nullptr && sc.info.shape.size() == 2 ? sc.info.shape[1] : (in + gs - 1) / gs;
-  if (sc.info.shape != std::vector<int64_t>{out, n_groups} || n_groups <= 0)
-    bad(sc, cat("shape ", shape_string(sc.info.shape), "; expected [", out, ", ", n_groups, "]"));
-  if (sc.info.dtype != DType::F16 && sc.info.dtype != DType::BF16 && sc.info.dtype != DType::F32)
-    bad(sc, cat("dtype ", dtype_name(sc.info.dtype), "; expected F16, BF16 or F32"));
-  std::vector<float> scales(static_cast<size_t>(out * n_groups));
-  decode_to_f32(scales.data(), sc.info.data, sc.info.dtype, out * n_groups);
+  if (n_groups <= 0) bad(sc, cat("shape ", shape_string(sc.info.shape), "; expected [", out, ", ", n_groups, "]"));
+  const std::vector<float> scales = float_values(sc, {out, n_groups});
 
   std::vector<int32_t> zeros(static_cast<size_t>(out * n_groups), 1 << (s.bits - 1));
   if (!s.symmetric) {
@@ -282,10 +287,8 @@ void dequantize_compressed_tensors_linears(const HfQuantConfigText& config, std:
 
   for (const auto& [prefix, parts] : linears) {  // a part of the other format would be left unread
     if (parts[kPacked] == nullptr) continue;
-    static constexpr Part kNotMarlin[] = {kScale, kZero, kGIdx}, kNotPacked[] = {kScalePacked, kMeta};
-    for (Part p : s.marlin24 ? std::vector<Part>(std::begin(kNotMarlin), std::end(kNotMarlin))
-                             : std::vector<Part>(std::begin(kNotPacked), std::end(kNotPacked)))
-      if (parts[p] != nullptr)
+    for (int p = 0; p < kPartCount; ++p)
+      if (parts[p] != nullptr && !in_format(static_cast<Part>(p), s.marlin24))
         throw Error(parts[p]->file, cat("tensor '", printable(parts[p]->info.name), "' is not part of the ",
                                         s.marlin24 ? "marlin-24" : "pack-quantized", " format (", s.where, ")"));
   }

@@ -177,11 +177,17 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
   // The GGUF writer's type plan, made once: the engine compresses the block linears onto it.
   std::optional<GgufTypePlan> plan;
   if (gguf_out) plan = plan_gguf(*source, q);
-  // compressed-tensors' layout, chosen before calibration so that a refused one fails fast.
+  // An integer export's spec (the step's damp and act order) and its layout,
+  // chosen before calibration so that a refused one fails fast.
+  std::optional<IntExportSpec> spec;
   std::optional<IntExportReport> chosen;
   if (s.int_export) {
-    validate_int_export(*source, *s.int_export);
-    chosen = choose_int_export_layout(*source, *s.int_export);
+    spec = *s.int_export;
+    spec->damp = s.damp;
+    spec->act_order = s.act_order;
+    spec->recipe = recipe;
+    validate_int_export(*source, *spec);
+    chosen = choose_int_export_layout(*source, *spec);
   }
   std::unique_ptr<SequentialCalibration> engine;
   if (runs_engine(s, !windows.empty())) {
@@ -190,16 +196,9 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
     engine = std::make_unique<SequentialCalibration>(
         *source, windows, engine_recipe(s, *source, plan ? &*plan : nullptr, imatrix, req.show_progress));
   }
-  if (s.int_export) {
+  if (spec) {
     LMPACK_CHECK(engine != nullptr, "an integer export without the engine");
-    IntExportSpec spec = *s.int_export;
-    spec.damp = s.damp;
-    spec.act_order = s.act_order;
-    spec.recipe = recipe;
-    if (spec.format == IntExportFormat::kCompressedTensors)
-      spec.ct_layout = chosen->layout == "marlin-24" ? CtLayout::kMarlin24 : CtLayout::kPackQuantized;
-    sr.int_export = save_int_quantized_hf(*source, out, spec, *engine);
-    sr.int_export->note = chosen->note;
+    sr.int_export = save_int_quantized_hf(*source, out, *spec, *engine, &*chosen);
     report.file_bytes = folder_bytes(out);
   } else if (gguf_out) {
     QuantizeReport qr = quantize_to_gguf(*source, out, q, engine.get(), &*plan);

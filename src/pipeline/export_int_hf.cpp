@@ -540,18 +540,15 @@ IntExportReport choose_int_export_layout(const Checkpoint& ckpt, const IntExport
   r.layout = ct_layout_name(CtLayout::kPackQuantized);
   if (spec.ct_layout == CtLayout::kPackQuantized) return r;
   const bool asked = spec.ct_layout == CtLayout::kMarlin24;
-  if (asked) {
-    const std::string why = marlin24_spec_obstacle(spec);
-    if (!why.empty()) throw Error("export.ct_layout", cat("marlin-24 cannot hold ", why));
-  }
+  const std::string spec_why = marlin24_spec_obstacle(spec);
+  if (asked && !spec_why.empty()) throw Error("export.ct_layout", cat("marlin-24 cannot hold ", spec_why));
   int64_t zeros = 0, parameters = 0;
   const std::string dense = first_dense_group(ckpt, &zeros, &parameters);
   if (!dense.empty()) {
     if (asked) throw Error("export.ct_layout", cat("marlin-24 needs a 2:4 sparse model: ", dense));
     return r;  // a dense model: pack-quantized, nothing to say
   }
-  std::string why = marlin24_spec_obstacle(spec);
-  if (why.empty()) why = marlin24_model_obstacle(ckpt);
+  const std::string why = spec_why.empty() ? marlin24_model_obstacle(ckpt) : spec_why;
   if (!why.empty()) {
     if (asked) throw Error("export.ct_layout", cat("marlin-24 cannot hold ", why));
     r.note = cat("every linear is 2:4 sparse, but marlin-24 cannot hold ", why, ": written dense as pack-quantized");
@@ -564,11 +561,11 @@ IntExportReport choose_int_export_layout(const Checkpoint& ckpt, const IntExport
 }
 
 IntExportReport save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, const IntExportSpec& spec,
-                                      CalibratedTensors& tensors) {
+                                      CalibratedTensors& tensors, const IntExportReport* chosen) {
   validate_int_export(ckpt, spec);
-  const IntExportReport report = choose_int_export_layout(ckpt, spec);
+  const IntExportReport report = chosen != nullptr ? *chosen : choose_int_export_layout(ckpt, spec);
   IntExportSpec s = spec;  // the layout resolved
-  if (is_ct(s)) s.ct_layout = report.layout == "marlin-24" ? CtLayout::kMarlin24 : CtLayout::kPackQuantized;
+  if (is_ct(s)) s.ct_layout = parse_ct_layout(report.layout).value_or(CtLayout::kPackQuantized);
   const ModelConfig& c = ckpt.config;
   const std::string config_text = config_json(ckpt, s, report.global_sparsity);
   const std::string side_text = side_config_json(s);

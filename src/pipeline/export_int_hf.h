@@ -116,10 +116,12 @@ void validate_int_export(const Checkpoint& ckpt, const IntExportSpec& spec);
 // choose_int_export_layout picks. The linear weights of every block come
 // from tensors.take_matrix(name), integer groups (asked in block order);
 // other blk.N.* tensors that tensors.handles() come from take_f32; the rest
-// from the checkpoint. marlin-24: a supplied matrix with three codes other
+// from the checkpoint. `chosen`: what choose_int_export_layout(ckpt, spec)
+// returned, when the caller has it (null: chosen here; a matrix that breaks
+// the layout is refused either way). marlin-24: a supplied matrix with three codes other
 // than the zero in four inputs is an Error(out_dir, ...) naming the tensor,
 // row and inputs (nothing is left written).
 IntExportReport save_int_quantized_hf(const Checkpoint& ckpt, const std::string& out_dir, const IntExportSpec& spec,
-                                      CalibratedTensors& tensors);
+                                      CalibratedTensors& tensors, const IntExportReport* chosen = nullptr);
 
 }  // namespace lmpack

@@ -177,6 +177,17 @@ TEST(CalibrateCli, SparseInt4ExportsAsMarlin24AndLoadsBack) {
   EXPECT_LT(ppl_of["auto"], pruned * 1.03);
   EXPECT_LT(fs::file_size(d + "/auto/model.safetensors"), fs::file_size(d + "/pack-quantized/model.safetensors"));
 
+  // Act order (static groups) has no marlin-24 form: auto says so and writes pack-quantized.
+  std::vector<std::string> ordered = {"quantize", d + "/pruned", d + "/ordered", "--format", "compressed-tensors",
+                                      "--sym", "--method", "gptq", "--act-order"};
+  ordered.insert(ordered.end(), calib.begin(), calib.end());
+  r = run_cli(ordered);
+  ASSERT_EQ(r.exit_code, 0) << describe(ordered, r);
+  EXPECT_NE(r.out.find("layout: every linear is 2:4 sparse, but marlin-24 cannot hold act order"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(nlohmann::json::parse(slurp(d + "/ordered/config.json")).at("quantization_config").at("format"),
+            "pack-quantized");
+
   const std::vector<std::string> dense = {"quantize",    ts_llama_bin(), d + "/dense", "--tokenizer", tok512(),
                                           "--format",    "compressed-tensors",        "--sym", "--ct-layout",
                                           "marlin-24"};
