@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/temporaries.h"
 #include "formats/format_sizes.h"
 
 namespace lmpack {
@@ -110,23 +111,24 @@ GgufValue scalar(GgufType type) {
 
 }  // namespace
 
-GgufWriter::GgufWriter(std::string path, uint64_t alignment) : file_(std::move(path)), alignment_(alignment) {
+GgufWriter::GgufWriter(std::string path, uint64_t alignment)
+    : path_(std::move(path)), shown_(output_name(path_)), alignment_(alignment) {
   if (alignment_ < 8 || alignment_ > (uint64_t{1} << 30) || (alignment_ & (alignment_ - 1)) != 0)
-    throw Error(file_.path(), cat("GGUF alignment ", alignment_, " must be a power of two from 8 to 2^30"));
+    throw Error(shown_, cat("GGUF alignment ", alignment_, " must be a power of two from 8 to 2^30"));
 }
 
 void GgufWriter::add(const std::string& key, GgufValue value) {
-  if (data_begun_) throw Error(file_.path(), cat("metadata key ", key, " added after the tensor data began"));
-  if (key.empty()) throw Error(file_.path(), "empty metadata key");
+  if (data_begun_) throw Error(shown_, cat("metadata key ", key, " added after the tensor data began"));
+  if (key.empty()) throw Error(shown_, "empty metadata key");
   for (const auto& [k, v] : metadata_)
-    if (k == key) throw Error(file_.path(), cat("duplicate metadata key ", key));
-  check_value(file_.path(), key, value, 0);
+    if (k == key) throw Error(shown_, cat("duplicate metadata key ", key));
+  check_value(shown_, key, value, 0);
   if (key == kAlignmentKey) {
     // Copying metadata from another GGUF brings its alignment along: accept
     // it when it agrees with this writer's, refuse it otherwise.
     const bool agrees = is_integer_type(value.type) && value.u == alignment_;
     if (!agrees)
-      throw Error(file_.path(), cat("metadata key ", key, " does not match the writer's alignment ", alignment_));
+      throw Error(shown_, cat("metadata key ", key, " does not match the writer's alignment ", alignment_));
     value = scalar(GgufType::kUint32);
     value.u = alignment_;
     value.i = static_cast<int64_t>(alignment_);
@@ -189,7 +191,7 @@ void GgufWriter::add_i32_array(const std::string& key, const std::vector<int32_t
 }
 
 void GgufWriter::add_tensor(const std::string& name, DType type, const std::vector<int64_t>& shape) {
-  const std::string& path = file_.path();
+  const std::string& path = shown_;
   if (data_begun_) throw Error(path, cat("tensor ", name, " declared after the tensor data began"));
   if (name.empty()) throw Error(path, "empty tensor name");
   if (name.size() > kMaxNameBytes)
@@ -220,13 +222,32 @@ void GgufWriter::add_tensor(const std::string& name, DType type, const std::vect
 }
 
 void GgufWriter::begin_data() {
-  if (data_begun_) throw Error(file_.path(), "begin_data() called twice");
+  if (data_begun_) throw Error(shown_, "begin_data() called twice");
   // general.alignment is written only when it differs from GGUF's default.
   bool has_alignment = false;
   for (const auto& [k, v] : metadata_) has_alignment |= k == kAlignmentKey;
   if (!has_alignment && alignment_ != kDefaultAlignment) add_u32(kAlignmentKey, static_cast<uint32_t>(alignment_));
   data_begun_ = true;
+  file_.emplace(path_);
+  file_->write(encode_header());
+  file_->pad_to_alignment(alignment_);
+  data_start_ = file_->offset();
+}
 
+uint64_t GgufWriter::header_bytes() const {
+  uint64_t n = encode_header().size();
+  if (!data_begun_) {
+    bool has_alignment = false;
+    for (const auto& [k, v] : metadata_) has_alignment |= k == kAlignmentKey;
+    if (!has_alignment && alignment_ != kDefaultAlignment)  // begin_data adds it: key, type, u32
+      n += sizeof(uint64_t) + std::string(kAlignmentKey).size() + 2 * sizeof(uint32_t);
+  }
+  return (n + alignment_ - 1) / alignment_ * alignment_;
+}
+
+uint64_t GgufWriter::data_bytes() const { return data_size_; }
+
+std::string GgufWriter::encode_header() const {
   Encoder e;
   e.pod<uint32_t>(kGgufMagic);
   e.pod<uint32_t>(kGgufVersion);
@@ -244,22 +265,20 @@ void GgufWriter::begin_data() {
     e.pod<uint32_t>(static_cast<uint32_t>(t.type));
     e.pod<uint64_t>(t.offset);
   }
-  file_.write(e.bytes());
-  file_.pad_to_alignment(alignment_);
-  data_start_ = file_.offset();
+  return e.bytes();
 }
 
 void GgufWriter::write_tensor(const std::string& name, const void* data, size_t nbytes) {
   if (!data_begun_) begin_data();
   if (next_tensor_ >= tensors_.size())
-    throw Error(file_.path(), cat("tensor ", name, " written but all ", tensors_.size(), " declared tensors are done"));
+    throw Error(shown_, cat("tensor ", name, " written but all ", tensors_.size(), " declared tensors are done"));
   const Pending& t = tensors_[next_tensor_];
   if (t.name != name)
-    throw Error(file_.path(), cat("tensor ", name, " written where ", t.name, " comes next (declaration order)"));
+    throw Error(shown_, cat("tensor ", name, " written where ", t.name, " comes next (declaration order)"));
   if (written_in_tensor_ != 0)
-    throw Error(file_.path(), cat("tensor ", name, " written whole after ", written_in_tensor_, " bytes were appended"));
+    throw Error(shown_, cat("tensor ", name, " written whole after ", written_in_tensor_, " bytes were appended"));
   if (nbytes != t.nbytes)
-    throw Error(file_.path(), cat("tensor ", name, " (", dtype_name(t.type), " ", shape_string(t.shape), ") needs ",
+    throw Error(shown_, cat("tensor ", name, " (", dtype_name(t.type), " ", shape_string(t.shape), ") needs ",
                                   t.nbytes, " bytes, got ", nbytes));
   append_tensor_bytes(data, nbytes);
   end_tensor();
@@ -268,25 +287,25 @@ void GgufWriter::write_tensor(const std::string& name, const void* data, size_t 
 void GgufWriter::append_tensor_bytes(const void* data, size_t nbytes) {
   if (!data_begun_) begin_data();
   if (next_tensor_ >= tensors_.size())
-    throw Error(file_.path(), cat(nbytes, " tensor bytes appended but all ", tensors_.size(),
+    throw Error(shown_, cat(nbytes, " tensor bytes appended but all ", tensors_.size(),
                                   " declared tensors are done"));
   const Pending& t = tensors_[next_tensor_];
   if (nbytes > t.nbytes - written_in_tensor_)
-    throw Error(file_.path(), cat("tensor ", t.name, " needs ", t.nbytes, " bytes; appending ", nbytes, " after ",
+    throw Error(shown_, cat("tensor ", t.name, " needs ", t.nbytes, " bytes; appending ", nbytes, " after ",
                                   written_in_tensor_, " overruns it"));
-  LMPACK_CHECK(file_.offset() == data_start_ + t.offset + written_in_tensor_, "GGUF writer lost its place");
-  file_.write(data, nbytes);
+  LMPACK_CHECK(file_->offset() == data_start_ + t.offset + written_in_tensor_, "GGUF writer lost its place");
+  file_->write(data, nbytes);
   written_in_tensor_ += nbytes;
 }
 
 void GgufWriter::end_tensor() {
   if (!data_begun_ || next_tensor_ >= tensors_.size())
-    throw Error(file_.path(), "end_tensor() without a tensor in progress");
+    throw Error(shown_, "end_tensor() without a tensor in progress");
   const Pending& t = tensors_[next_tensor_];
   if (written_in_tensor_ != t.nbytes)
-    throw Error(file_.path(), cat("tensor ", t.name, " ended after ", written_in_tensor_, " of its ", t.nbytes,
+    throw Error(shown_, cat("tensor ", t.name, " ended after ", written_in_tensor_, " of its ", t.nbytes,
                                   " bytes"));
-  file_.pad_to_alignment(alignment_);
+  file_->pad_to_alignment(alignment_);
   written_in_tensor_ = 0;
   ++next_tensor_;
 }
@@ -295,11 +314,11 @@ void GgufWriter::finish() {
   if (!data_begun_) begin_data();
   if (written_in_tensor_ != 0 || next_tensor_ != tensors_.size()) {
     const std::string& missing = tensors_[next_tensor_].name;
-    throw Error(file_.path(), cat("finished with ", tensors_.size() - next_tensor_, " of ", tensors_.size(),
+    throw Error(shown_, cat("finished with ", tensors_.size() - next_tensor_, " of ", tensors_.size(),
                                   " declared tensors unwritten (next: ", missing, "); no file written"));
   }
-  LMPACK_CHECK(file_.offset() == data_start_ + data_size_, "GGUF data section size disagrees with the plan");
-  file_.commit();
+  LMPACK_CHECK(file_->offset() == data_start_ + data_size_, "GGUF data section size disagrees with the plan");
+  file_->commit();
 }
 
 }  // namespace lmpack

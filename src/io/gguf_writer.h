@@ -8,12 +8,15 @@
 // this writer is byte-identical): GGUF v3, keys in the order added,
 // general.alignment (u32) added only when the alignment is not 32, every
 // tensor offset and the end of every tensor's data padded with zeros to the
-// alignment. Misuse (a duplicate key or tensor, a name over 63 bytes, a row
+// alignment. The file (a temporary until finish()) is created by
+// begin_data(), so a writer that only declares can measure: header_bytes().
+// Misuse (a duplicate key or tensor, a name over 63 bytes, a row
 // that does not fit the type's block, tensors out of declaration order, a
 // wrong byte count, finish() with tensors unwritten) throws Error(path, ...).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,9 +53,17 @@ class GgufWriter {
   void end_tensor();
   void finish();  // checks every tensor was written, pads, renames into place
 
-  const std::string& path() const { return file_.path(); }
+  // The output as the user knows it, for messages.
+  const std::string& path() const { return shown_; }
+
+  // Bytes before the tensor data as declared so far (magic, counts,
+  // metadata, tensor infos, padding to the alignment), and the data
+  // section's bytes (tensors with their padding).
+  uint64_t header_bytes() const;
+  uint64_t data_bytes() const;
 
  private:
+  std::string encode_header() const;
   struct Pending {
     std::string name;
     DType type;
@@ -60,7 +71,9 @@ class GgufWriter {
     uint64_t offset;
     uint64_t nbytes;
   };
-  AtomicFile file_;
+  std::string path_;
+  std::string shown_;
+  std::optional<AtomicFile> file_;  // from begin_data()
   uint64_t alignment_;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::vector<Pending> tensors_;

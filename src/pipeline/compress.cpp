@@ -43,7 +43,7 @@ bool needs_calibration(const CompressStep& s) {
     case StepKind::kPrune:
       return s.prune != PruneMethod::kMagnitude;
     case StepKind::kQuantize:
-      return s.rounding == RoundingMethod::kGptq || s.awq || s.awq_clip;
+      return s.rounding == RoundingMethod::kGptq || s.awq || s.awq_clip || s.target.set();
     case StepKind::kDistill:
       return false;  // it trains on text, not on calibration windows
   }
@@ -125,7 +125,8 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
   const bool gguf_out = !last || is_gguf_path(out);
   // The GGUF target: the step's, or F32 for a step before the last.
   QuantizeOptions q = last ? s.gguf : QuantizeOptions{};
-  if (!last || q.type_name.empty()) {
+  const bool allocating = last && s.target.set();
+  if (!allocating && (!last || q.type_name.empty())) {
     q.type_name = last && !gguf_out ? std::string(dtype_name(s.hf_dtype)) : "f32";
     q.pure = true;
   }
@@ -174,6 +175,9 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
     sr.structure = std::move(res.report);
     source = &structured;
   }
+  // The importance the output is encoded with, read once for everyone.
+  if (!q.imatrix && !q.imatrix_path.empty()) q.imatrix = std::make_shared<const ImportanceMatrix>(read_imatrix(q.imatrix_path));
+  if (allocating) sr.allocation = allocate_to_target(*source, windows, s.target, q);
   // The GGUF writer's type plan, made once: the engine compresses the block linears onto it.
   std::optional<GgufTypePlan> plan;
   if (gguf_out) plan = plan_gguf(*source, q);
@@ -191,8 +195,7 @@ StepReport run_step(const CompressRequest& req, size_t index, const Checkpoint& 
   }
   std::unique_ptr<SequentialCalibration> engine;
   if (runs_engine(s, !windows.empty())) {
-    std::shared_ptr<const ImportanceMatrix> imatrix;
-    if (!q.imatrix_path.empty()) q.imatrix = imatrix = std::make_shared<const ImportanceMatrix>(read_imatrix(q.imatrix_path));
+    std::shared_ptr<const ImportanceMatrix> imatrix = q.imatrix;
     engine = std::make_unique<SequentialCalibration>(
         *source, windows, engine_recipe(s, *source, plan ? &*plan : nullptr, imatrix, req.show_progress));
   }
@@ -275,6 +278,13 @@ std::string describe_step(const CompressStep& s, const CalibrationSource& calibr
     j["damp"] = s.damp;
   if (s.min_expert_tokens != kMinExpertTokens) j["min_expert_tokens"] = s.min_expert_tokens;
   if (!s.gguf.type_name.empty()) j["type"] = s.gguf.type_name;
+  if (s.target.bits_per_weight > 0.0) j["target_bpw"] = s.target.bits_per_weight;
+  if (s.target.file_bytes > 0) j["target_size"] = s.target.file_bytes;
+  if (s.target.set() && !s.target.sensitivity.types.empty()) {
+    nlohmann::json t = nlohmann::json::array();
+    for (DType type : s.target.sensitivity.types) t.push_back(std::string(dtype_name(type)));
+    j["types"] = t;
+  }
   if (s.int_export) {
     j["format"] = int_export_format_name(s.int_export->format);
     j["bits"] = s.int_export->bits;
@@ -353,6 +363,20 @@ void validate_compress_request(const CompressRequest& r) {
     if (s.awq_clip && !s.int_export)
       throw Error(field(i, "awq_clip"), "the clipping search is for integer grids (format gptq/awq)");
     if (!s.gguf.type_name.empty()) parse_quantize_type(field(i, "type"), s.gguf.type_name);
+    if (s.target.set()) {
+      if (s.kind != StepKind::kQuantize || !last)
+        throw Error(field(i, "target"), "a size target belongs to the last step, a quantize step");
+      if (s.int_export || !is_gguf_path(r.output))
+        throw Error(field(i, "target"), "a size target chooses GGUF types: the output must be a .gguf file");
+      if (!s.gguf.type_name.empty())
+        throw Error(field(i, "target"), cat("a size target chooses every type; give no type (got ", s.gguf.type_name, ")"));
+      if (s.gguf.pure) throw Error(field(i, "target"), "a size target chooses every type; pure does not apply");
+      try {
+        validate_size_target(s.target);
+      } catch (const Error& e) {
+        throw Error(field(i, e.where() == "target" ? "target" : cat("target.", e.where()).c_str()), e.problem());
+      }
+    }
     for (const auto& [pattern, type] : s.gguf.tensor_types)
       make_tensor_type_override(field(i, "tensor_types"), pattern, type);
   }
@@ -424,7 +448,7 @@ CompressReport compress(const CompressRequest& req) {
       static const std::set<std::string> kStepFields = {
           "pattern",         "sparsity",          "structure.heads", "structure.ffn_width", "structure.drop_blocks",
           "structure.drop_experts",
-          "export.bits",     "export.format",     "export.group_size", "export.damp",       "export.ct_layout", "type",
+          "export.bits",     "export.format",     "export.group_size", "export.damp",       "export.ct_layout", "type", "target",
           "tensor_types",    "output_type",       "token_embedding_type", "awq_clip",        "importance",
           "min_expert_tokens"};
       if (kStepFields.count(e.where())) throw Error(cat("steps[", i, "].", e.where()), e.problem());

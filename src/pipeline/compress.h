@@ -7,7 +7,8 @@
 //   prune        magnitude, Wanda or SparseGPT masks on every block linear
 //                (the calibration engine, pipeline/sequential_calibration.h);
 //   quantize     RTN, GPTQ, AWQ or AWQ+GPTQ onto the step's grids: a GGUF
-//                type or llama.cpp mix, or integer groups for a GPTQ/AWQ folder;
+//                type or llama.cpp mix, a GGUF size target (a type per
+//                tensor, allocated), or integer groups for a GPTQ/AWQ folder;
 //   distill      the model so far, as a student, learns the job's input model
 //                (the teacher) on text (pipeline/distill_job.h): after a cut it
 //                wins back what the cut lost (Minitron), and as the last step
@@ -40,6 +41,7 @@
 #include "pipeline/export_int_hf.h"
 #include "pipeline/gguf_quantize.h"
 #include "pipeline/sequential_calibration.h"
+#include "pipeline/size_target.h"
 #include "pipeline/structured_prune.h"
 
 namespace lmpack {
@@ -86,6 +88,10 @@ struct CompressStep {
   // (the last step only; its damp and act_order are the step's); a Hugging
   // Face float folder: `hf_dtype`.
   QuantizeOptions gguf;
+  // A size target instead of a type (the last step, GGUF output): each
+  // matrix gets the type that a measured sensitivity and a knapsack choose
+  // (pipeline/size_target.h); needs calibration text.
+  SizeTarget target;
   std::optional<IntExportSpec> int_export;
   DType hf_dtype = DType::F32;
 };
@@ -107,6 +113,7 @@ struct StepReport {
   std::optional<StructuredPruneReport> structure;
   std::optional<DistillReport> distill;
   std::optional<IntExportReport> int_export;  // a GPTQ/AWQ/compressed-tensors folder: its layout
+  std::optional<SizeAllocation> allocation;   // a size target: what it chose and why
   ModelConfig config;  // the model after the step
   int64_t calibration_tokens = 0;
   double seconds = 0.0;

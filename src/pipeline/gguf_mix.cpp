@@ -362,7 +362,10 @@ std::vector<MixChoice> choose_tensor_types(const MixOptions& options, const Mode
     choice.quantizable = true;
     const Category c = category_of(t.name);
     DType type = base;
-    if (options.token_embedding_type && c == Category::kTokenEmbd) {
+    if (auto it = options.assigned.find(t.name); it != options.assigned.end()) {
+      type = it->second;
+      choice.note = cat("allocated ", dtype_name(type));
+    } else if (options.token_embedding_type && c == Category::kTokenEmbd) {
       type = *options.token_embedding_type;
       choice.note = cat("token_embedding_type ", dtype_name(type));
     } else if (options.output_type && c == Category::kOutput) {

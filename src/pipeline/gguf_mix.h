@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <regex>
 #include <string>
@@ -86,6 +87,10 @@ struct MixOptions {
   std::optional<DType> token_embedding_type;
   bool pure = false;
   bool has_imatrix = false;  // a few rules change with an imatrix (ffn_down of Q4_0/Q5_0, IQ4_NL)
+  // Types chosen tensor by tensor (a bit allocation, pipeline/bit_allocation.h),
+  // by exact name: they win over every rule above for the tensors they name
+  // (which must be matrices the mix quantizes); the row fallback still applies.
+  std::map<std::string, DType> assigned;
 };
 
 struct MixTensor {

@@ -138,6 +138,7 @@ MixOptions make_mix_options(const QuantizeOptions& options) {
     mix.token_embedding_type = parse_tensor_type("token_embedding_type", options.token_embedding_type);
   mix.pure = options.pure;
   mix.has_imatrix = options.imatrix != nullptr || !options.imatrix_path.empty();
+  mix.assigned = options.tensor_plan;
   return mix;
 }
 
@@ -246,6 +247,12 @@ GgufTypePlan plan_gguf(const Checkpoint& input, const QuantizeOptions& options) 
   plan.choices = choose_types(plan.mix, input, jobs);
   for (const Job& j : jobs)
     for (const TensorInfo* part : j.source.stacked) plan.stacked[j.info.name].push_back(part->name);
+  for (const auto& [name, type] : options.tensor_plan) {
+    const auto it = std::find_if(plan.choices.begin(), plan.choices.end(),
+                                 [&](const MixChoice& c) { return c.name == name; });
+    if (it == plan.choices.end()) throw Error("tensor_plan", cat("the output has no tensor named ", name));
+    if (!it->quantizable) throw Error("tensor_plan", cat(name, " is not a matrix the output quantizes"));
+  }
   return plan;
 }
 
@@ -270,6 +277,19 @@ TensorImportance tensor_importance(const MixOptions& mix, const MixChoice& choic
     out.values = &it->second;
   }
   return out;
+}
+
+uint64_t gguf_overhead_bytes(const Checkpoint& input, const QuantizeOptions& options, const GgufTypePlan& plan) {
+  GgufWriter writer(input.path + ".measure");  // declares only: no file is created
+  add_model_metadata(writer, input, static_cast<uint32_t>(plan.mix.type.file_type),
+                     options.model_name.empty() ? default_model_name(input.path) : options.model_name);
+  if (!options.recipe.empty()) writer.add_string("lmpack.recipe", options.recipe);
+  if (!options.allocation.empty()) writer.add_string("lmpack.allocation", options.allocation);
+  const std::vector<Job> jobs = plan_jobs(input);
+  LMPACK_CHECK(plan.choices.size() == jobs.size(), "a type plan of another model");
+  for (size_t i = 0; i < jobs.size(); ++i) writer.add_tensor(jobs[i].info.name, plan.choices[i].type, jobs[i].info.shape);
+  constexpr uint64_t kAlignment = 32;  // GgufWriter's default, as quantize_to_gguf writes
+  return writer.header_bytes() + jobs.size() * (kAlignment - 1);
 }
 
 QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options,
@@ -343,6 +363,7 @@ QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_
   add_model_metadata(writer, input, report.file_type,
                      options.model_name.empty() ? default_model_name(input.path) : options.model_name);
   if (!options.recipe.empty()) writer.add_string("lmpack.recipe", options.recipe);
+  if (!options.allocation.empty()) writer.add_string("lmpack.allocation", options.allocation);
   for (const Job& j : jobs) writer.add_tensor(j.info.name, j.info.type, j.info.shape);
   writer.begin_data();
 

@@ -38,6 +38,11 @@ struct QuantizeOptions {
   std::shared_ptr<const ImportanceMatrix> imatrix;
   std::string model_name;     // general.name ("" : derived from the input path)
   std::string recipe;         // lmpack.recipe (pipeline/compress.h; "" : not written)
+  // Exact types of named tensors, over the mix and every override (a bit
+  // allocation, pipeline/bit_allocation.h); Error("tensor_plan", ...) for a
+  // name that is not a matrix the output quantizes.
+  std::map<std::string, DType> tensor_plan;
+  std::string allocation;     // lmpack.allocation: the allocation that chose tensor_plan (JSON; "" : not written)
   bool show_progress = true;  // progress bar on a terminal
 };
 
@@ -110,6 +115,11 @@ TensorImportance tensor_importance(const MixOptions& mix, const MixChoice& choic
 // it (pipeline/calibrated_tensors.h): linear weights already encoded in the
 // type the plan chose, other block tensors as f32; the rest stream from the
 // checkpoint as usual.
+// The bytes of OUT that are not tensor data, at most: header, metadata,
+// tensor infos and the alignment padding (the largest it can be, whatever
+// the tensors' types). For size targets that count the whole file.
+uint64_t gguf_overhead_bytes(const Checkpoint& input, const QuantizeOptions& options, const GgufTypePlan& plan);
+
 QuantizeReport quantize_to_gguf(const Checkpoint& input, const std::string& out_path, const QuantizeOptions& options,
                                 CalibratedTensors* calibrated = nullptr, const GgufTypePlan* plan = nullptr);
 

@@ -11,24 +11,11 @@
 #include "core/progress.h"
 #include "model/load_model.h"
 #include "runtime/forward.h"
+#include "pipeline/act_stats_observer.h"
 #include "runtime/weights.h"
 #include "stats/act_stats.h"
 
 namespace lmpack {
-namespace {
-
-class StatsObserver final : public LinearInputObserver {
- public:
-  explicit StatsObserver(ActStats& stats) : stats_(stats) {}
-  void observe(const std::string& name, const float* x, int64_t m, int64_t cols) override {
-    stats_.add(name, x, m, cols);
-  }
-
- private:
-  ActStats& stats_;
-};
-
-}  // namespace
 
 ImportanceMatrix compute_importance_matrix(const Checkpoint& ckpt, const std::vector<std::vector<int32_t>>& windows,
                                            std::vector<std::string> datasets, bool show_progress) {
@@ -39,7 +26,7 @@ ImportanceMatrix compute_importance_matrix(const Checkpoint& ckpt, const std::ve
   const int64_t vocab = ckpt.config.vocab_size;
   std::unique_ptr<ForwardPass> forward = make_fast_forward(build_weights(ckpt), ctx);
   ActStats stats;
-  StatsObserver observer(stats);
+  ActStatsObserver observer(stats);
   forward->set_observer(&observer);
   std::vector<float> logits(static_cast<size_t>(ctx) * vocab);
   std::unique_ptr<Progress> progress;

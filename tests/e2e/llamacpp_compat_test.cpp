@@ -94,6 +94,11 @@ bool is_convert_type(const std::string& t) { return t == "F16" || t == "BF16" ||
 // type.
 const char* const kDistilledTypes[] = {"distilled-Q2_K", "distilled-Q3_K_M"};
 
+// Issue 13: size targets ("target-B": `lmpack quantize MODEL OUT --target-bpw B
+// --calib stories 200-999`): a type per tensor, allocated; the file is a
+// normal GGUF of mixed types.
+const char* const kTargetTypes[] = {"target-3.0", "target-4.0", "target-5.0"};
+
 // Absolute path of an executable found on PATH ("" when none).
 std::string find_on_path(const std::string& name) {
   const char* path = std::getenv("PATH");
@@ -253,6 +258,9 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
     write = {"distill", "--teacher", shared_path(m.model), "--student", start, "--student-type", mix,
              "--data", testing::calibration_stories_file(), "-o", out, "--steps", "6", "--batch", "2", "--seq", "64",
              "--lr", "3e-4", "-t", "1"};
+  } else if (type.rfind("target-", 0) == 0) {
+    write = {"quantize", shared_path(m.model), out, "--target-bpw", type.substr(7), "--calib",
+             testing::calibration_stories_file(), "--calib-samples", "16", "--sensitivity-tokens", "2048"};
   } else if (const size_t plus = type.find('+'); plus != std::string::npos) {
     write = {"quantize",  shared_path(m.model), out, type.substr(0, plus), "--method", type.substr(plus + 1),
              "--calib",   testing::calibration_stories_file(), "--calib-samples", "32", "--calib-ctx", "128"};
@@ -270,7 +278,7 @@ TEST_P(LlamaCppCompat, SamePerplexityAsLmpack) {
 std::string case_name(const ::testing::TestParamInfo<CompatParam>& info) {
   std::string type = std::get<1>(info.param);
   for (char& c : type)
-    if (c == '+' || c == '-') c = '_';
+    if (c == '+' || c == '-' || c == '.') c = '_';
   return std::string(std::get<0>(info.param).name) + "_" + type;
 }
 
@@ -414,6 +422,10 @@ INSTANTIATE_TEST_SUITE_P(Issue11Distilled, LlamaCppCompat,
                          case_name);
 INSTANTIATE_TEST_SUITE_P(Issue4Methods, LlamaCppCompat,
                          ::testing::Combine(::testing::ValuesIn(kCompatModels), ::testing::ValuesIn(kCalibratedTypes)),
+                         case_name);
+
+INSTANTIATE_TEST_SUITE_P(Issue13Targets, LlamaCppCompat,
+                         ::testing::Combine(::testing::Values(kCompatModels[1]), ::testing::ValuesIn(kTargetTypes)),
                          case_name);
 
 }  // namespace

@@ -370,3 +370,34 @@ TEST(GgufWriter, RewritesARealFileByteForByte) {
 
 }  // namespace
 }  // namespace lmpack
+
+namespace lmpack {
+namespace {
+
+// A writer that only declares creates no file and tells the header's size:
+// the size targets of `quantize --target-size` count it.
+TEST(GgufWriter, HeaderBytesBeforeAnyFileIsCreated) {
+  for (uint64_t alignment : {uint64_t{32}, uint64_t{64}}) {
+    const std::string path = temp("header_bytes.gguf");
+    fs::remove(path);
+    GgufWriter w(path, alignment);
+    w.add_string("general.name", "header test");
+    w.add_u32("some.count", 7);
+    w.add_tensor("a.weight", DType::Q4_0, {3, 64});
+    w.add_tensor("b.weight", DType::F32, {5});
+    const uint64_t header = w.header_bytes();
+    EXPECT_EQ(header % alignment, 0u);
+    EXPECT_EQ(w.data_bytes(), 128u + (alignment == 32 ? 32u : 64u));  // 3 rows of 2 Q4_0 blocks (108 B), 20 B: padded
+    for (const auto& entry : fs::directory_iterator(testing::temp_dir()))
+      EXPECT_EQ(entry.path().filename().string().rfind("header_bytes.gguf", 0), std::string::npos)
+          << "a file before begin_data: " << entry.path();
+    std::vector<uint8_t> a(dtype_bytes(DType::Q4_0, 3 * 64), 0), b(20, 0);
+    w.write_tensor("a.weight", a.data(), a.size());
+    w.write_tensor("b.weight", b.data(), b.size());
+    w.finish();
+    EXPECT_EQ(fs::file_size(path), header + w.data_bytes()) << "alignment " << alignment;
+  }
+}
+
+}  // namespace
+}  // namespace lmpack

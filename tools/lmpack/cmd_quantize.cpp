@@ -23,6 +23,7 @@
 #include "formats/format_sizes.h"
 #include "pipeline/compress.h"
 #include "pipeline/gguf_mix.h"
+#include "pipeline/size_target.h"
 #include "runtime/block_forward.h"
 
 namespace lmpack::cli {
@@ -48,7 +49,28 @@ struct QuantizeCliOptions {
   int64_t min_expert_tokens = kMinExpertTokens;
   bool awq_clip = false;
   int awq_grid = 20;
+  double target_bpw = 0.0;
+  std::string target_size;
+  std::vector<std::string> types;
+  std::string probe;
+  int64_t sensitivity_tokens = 4096;
+  std::string sensitivity_cache;
 };
+
+// --types q2_K,q4_K or repeated: the candidate types of a size target.
+std::vector<DType> parse_types(const std::vector<std::string>& args) {
+  std::vector<DType> out;
+  for (const std::string& arg : args) {
+    size_t at = 0;
+    while (at <= arg.size()) {
+      const size_t comma = std::min(arg.find(',', at), arg.size());
+      const std::string word = arg.substr(at, comma - at);
+      if (!word.empty()) out.push_back(parse_tensor_type("--types", word));
+      at = comma + 1;
+    }
+  }
+  return out;
+}
 
 // --method and --format are words of this command; everything else the library checks.
 CompressStep quantize_step(const QuantizeCliOptions& o) {
@@ -78,8 +100,16 @@ CompressStep quantize_step(const QuantizeCliOptions& o) {
   }
   if (o.format != "gguf")
     throw Error("--format", cat("must be gguf, gptq, awq or compressed-tensors, got '", o.format, "'"));
-  if (o.type.empty()) throw Error("TYPE", "is required for GGUF output (e.g. Q4_K_M)");
+  const bool targeted = o.target_bpw != 0.0 || !o.target_size.empty();
+  if (o.type.empty() && !targeted)
+    throw Error("TYPE", "is required for GGUF output (e.g. Q4_K_M), or a size target (--target-bpw, --target-size)");
   s.gguf.type_name = o.type;
+  s.target.bits_per_weight = o.target_bpw;
+  if (!o.target_size.empty()) s.target.file_bytes = parse_byte_size("--target-size", o.target_size);
+  s.target.sensitivity.types = parse_types(o.types);
+  if (!o.probe.empty()) s.target.sensitivity.probe = parse_tensor_type("--probe", o.probe);
+  s.target.sensitivity.max_tokens = o.sensitivity_tokens;
+  s.target.cache = o.sensitivity_cache;
   for (const std::string& arg : o.tensor_types) s.gguf.tensor_types.push_back(split_tensor_type_argument("--tensor-type", arg));
   s.gguf.output_type = o.output_type;
   s.gguf.token_embedding_type = o.token_embedding_type;
@@ -238,12 +268,45 @@ void print_int_export(const QuantizeCliOptions& o, const CompressReport& r) {
   print_layer_errors(step.layers);
 }
 
+void print_allocation(const SizeAllocation& a) {
+  const SensitivityTable& t = a.sensitivity;
+  std::printf("size target %s: %s of tensors allowed, %s allocated (%.3f bpw); predicted KL %.6f\n", a.target.c_str(),
+              format_bytes(static_cast<int64_t>(a.target_bytes)).c_str(),
+              format_bytes(static_cast<int64_t>(a.tensor_bytes)).c_str(), a.bits_per_weight(), a.predicted_kl);
+  std::printf("sensitivity: %lld tensors probed at %s on %lld windows (%lld tokens), %s\n",
+              static_cast<long long>(t.tensors.size()), std::string(dtype_name(t.probe)).c_str(),
+              static_cast<long long>(t.windows), static_cast<long long>(t.tokens),
+              t.from_cache ? "read from the cache" : cat("measured in ", t.seconds, " s").c_str());
+  std::printf("%-30s %-6s %12s %12s %12s\n", "tensor", "type", "bytes", "rel.err²", "pred. ΔKL");
+  for (const AllocatedTensor& x : a.tensors)
+    std::printf("%-30s %-6s %12llu %12.3e %12.3e%s\n", x.name.c_str(), std::string(dtype_name(x.type)).c_str(),
+                static_cast<unsigned long long>(x.bytes), x.error2, x.predicted_kl, x.fixed ? "  (fixed by an option)" : "");
+}
+
+nlohmann::json allocation_json(const SizeAllocation& a) {
+  nlohmann::json j = {{"target", a.target},           {"target_bytes", a.target_bytes},
+                      {"overhead_bytes", a.overhead_bytes}, {"fixed_bytes", a.fixed_bytes},
+                      {"tensor_bytes", a.tensor_bytes}, {"bits_per_weight", a.bits_per_weight()},
+                      {"predicted_kl", a.predicted_kl}, {"sensitivity_from_cache", a.sensitivity.from_cache},
+                      {"sensitivity_seconds", a.sensitivity.seconds}};
+  j["tensors"] = nlohmann::json::array();
+  for (const AllocatedTensor& x : a.tensors)
+    j["tensors"].push_back({{"name", x.name},
+                            {"type", std::string(dtype_name(x.type))},
+                            {"bytes", x.bytes},
+                            {"error2", x.error2},
+                            {"predicted_kl", x.predicted_kl},
+                            {"fixed", x.fixed}});
+  return j;
+}
+
 void print_gguf(const QuantizeCliOptions& o, const CompressReport& r) {
   const StepReport& step = r.steps.front();
   const bool calibrated = !step.layers.empty();
   if (o.json) {
     nlohmann::json j = report_json(*r.gguf);
     j["method"] = o.method;
+    if (step.allocation) j["allocation"] = allocation_json(*step.allocation);
     if (calibrated) {
       j["calibration_tokens"] = step.calibration_tokens;
       j["layers"] = layer_errors_json(step.layers);
@@ -252,6 +315,7 @@ void print_gguf(const QuantizeCliOptions& o, const CompressReport& r) {
     return;
   }
   print_summary(*r.gguf, o.request.model);
+  if (step.allocation) print_allocation(*step.allocation);
   if (calibrated) print_layer_errors(step.layers);
 }
 
@@ -296,6 +360,17 @@ Command add_quantize_command(CLI::App& parent) {
                   "its block (default 32)");
   app->add_flag("--awq-clip", o->awq_clip, "AWQ clipping search (integer grids)");
   app->add_option("--awq-grid", o->awq_grid, "AWQ α grid points (default 20)");
+  app->add_option("--target-bpw", o->target_bpw,
+                  "Instead of TYPE: the bits per weight to fit (tensor bytes x 8 / parameters); each matrix gets the "
+                  "type that a sensitivity measured on --calib predicts loses least");
+  app->add_option("--target-size", o->target_size, "Instead of TYPE: the file size to fit (e.g. 3GB, 2.5GiB, 750MB)");
+  app->add_option("--types", o->types,
+                  "Candidate types of a size target, comma-separated (default q2_K,q3_K,q4_K,q5_K,q6_K,q8_0)");
+  app->add_option("--probe", o->probe, "The type each tensor's sensitivity is measured in (default: the lowest candidate)");
+  app->add_option("--sensitivity-tokens", o->sensitivity_tokens,
+                  "Calibration tokens the sensitivity is measured on (whole windows; default 4096)");
+  app->add_option("--sensitivity-cache", o->sensitivity_cache,
+                  "JSON file that keeps the measured sensitivity; reused when the model, windows and options agree");
   add_calibration_options(app, req.calibration);
   cmd.run = [o] {
     o->request.steps = {quantize_step(*o)};
