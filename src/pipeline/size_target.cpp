@@ -50,29 +50,6 @@ std::string allocation_json(const SizeAllocation& a, const SizeTarget& target, c
 
 }  // namespace
 
-uint64_t parse_byte_size(const std::string& option, const std::string& text) {
-  size_t end = 0;
-  double value = 0.0;
-  try {
-    value = std::stod(text, &end);
-  } catch (const std::exception&) {
-    throw Error(option, cat("not a size: '", text, "' (e.g. 3GB, 2.5GiB, 750MB, 1500000)"));
-  }
-  std::string unit;
-  for (size_t i = end; i < text.size(); ++i)
-    if (!std::isspace(static_cast<unsigned char>(text[i]))) unit += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
-  static const std::map<std::string, double> kUnits = {
-      {"", 1.0},       {"b", 1.0},
-      {"k", 1e3},      {"kb", 1e3},   {"m", 1e6},     {"mb", 1e6},    {"g", 1e9},     {"gb", 1e9},
-      {"t", 1e12},     {"tb", 1e12},  {"kib", 1024.0}, {"mib", 1048576.0}, {"gib", 1073741824.0},
-      {"tib", 1099511627776.0}};
-  const auto it = kUnits.find(unit);
-  if (it == kUnits.end()) throw Error(option, cat("unknown size unit in '", text, "' (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"));
-  const double bytes = value * it->second;
-  if (!std::isfinite(bytes) || bytes < 1.0 || bytes > 1e18) throw Error(option, cat("size out of range: '", text, "'"));
-  return static_cast<uint64_t>(bytes);
-}
-
 std::string describe_size_target(const SizeTarget& t) {
   if (t.bits_per_weight > 0.0) {
     char buf[32];

@@ -35,11 +35,6 @@ struct SizeTarget {
   bool set() const { return bits_per_weight > 0.0 || file_bytes > 0; }
 };
 
-// "3GB", "2.5 GiB", "750MB", "1500000": bytes (k/M/G/T and KB/MB/GB/TB are
-// powers of 1000, KiB/MiB/GiB/TiB of 1024, case-insensitive);
-// Error(option, ...) for anything else or a size below 1 byte.
-uint64_t parse_byte_size(const std::string& option, const std::string& text);
-
 // "3.5 bpw" or "2.0 GB (2000000000 bytes)".
 std::string describe_size_target(const SizeTarget& target);
 

@@ -83,7 +83,7 @@ TEST(TrainCli, OptionMistakesNameTheFlag) {
   size.insert(size.end(), {"--activation-memory", "lots"});
   r = run_cli(size);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "lmpack: --activation-memory: 'lots' is not a size such as 512M or 2G\n");
+  EXPECT_EQ(r.err, "lmpack: --activation-memory: 'lots' is not a size such as 512M, 2.5GiB or 3GB\n");
   size.back() = "2K";
   r = run_cli(size);
   EXPECT_EQ(r.exit_code, 1);

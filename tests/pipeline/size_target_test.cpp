@@ -1,7 +1,7 @@
 // Size targets on ts-llama-4.9M: the allocation fits the target (bits per
 // weight or file bytes) within 1% below it, the written GGUF has the chosen
 // types and records the allocation, options that fix a tensor are kept,
-// and targets no candidate can reach are refused. Plus parse_byte_size.
+// and targets no candidate can reach are refused.
 #include "pipeline/size_target.h"
 
 #include <gtest/gtest.h>
@@ -142,22 +142,6 @@ TEST_F(SizeTargetTest, UnreachableTargetsAreRefused) {
   t.file_bytes = 1000;
   EXPECT_THROW(allocate_to_target(*model_, *windows_, t, q), Error);
   EXPECT_TRUE(q.tensor_plan.empty());
-}
-
-TEST(SizeTarget, ParsesByteSizesAndRefusesBadOnes) {
-  EXPECT_EQ(parse_byte_size("s", "1500000"), 1500000u);
-  EXPECT_EQ(parse_byte_size("s", "3GB"), 3000000000u);
-  EXPECT_EQ(parse_byte_size("s", "2.5 GiB"), 2684354560u);
-  EXPECT_EQ(parse_byte_size("s", "750mb"), 750000000u);
-  EXPECT_EQ(parse_byte_size("s", "4k"), 4000u);
-  for (const char* bad : {"", "GB", "3 parsecs", "-1GB", "0", "nan"}) {
-    try {
-      parse_byte_size("--target-size", bad);
-      FAIL() << bad;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.where(), "--target-size") << bad;
-    }
-  }
 }
 
 TEST(SizeTarget, ValidationNamesTheField) {

@@ -41,6 +41,7 @@ Command add_prune_command(CLI::App& parent);
 Command add_compress_command(CLI::App& parent);
 Command add_train_command(CLI::App& parent);
 Command add_distill_command(CLI::App& parent);
+Command add_sweep_command(CLI::App& parent);
 
 // Adds "-t,--threads N" bound to *command.threads.
 void add_threads_option(Command& command);
@@ -51,8 +52,5 @@ void require_existing_path(const std::string& option_or_path, const std::string&
 
 // Human-readable byte count: "1.23 MiB".
 std::string format_bytes(int64_t bytes);
-// "1048576", "512K", "512M", "2G", "1.5GiB" (binary units) as bytes; throws
-// Error(option, ...) for anything else or for 0.
-size_t parse_byte_size(const std::string& option, const std::string& text);
 
 }  // namespace lmpack::cli

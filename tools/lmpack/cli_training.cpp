@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
+#include "core/byte_size.h"
 
 namespace lmpack::cli {
 

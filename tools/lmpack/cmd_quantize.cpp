@@ -19,6 +19,7 @@
 #include "cli_calibration.h"
 #include "cli_common.h"
 #include "cli_errors.h"
+#include "core/byte_size.h"
 #include "core/error.h"
 #include "formats/format_sizes.h"
 #include "pipeline/compress.h"
@@ -363,7 +364,7 @@ Command add_quantize_command(CLI::App& parent) {
   app->add_option("--target-bpw", o->target_bpw,
                   "Instead of TYPE: the bits per weight to fit (tensor bytes x 8 / parameters); each matrix gets the "
                   "type that a sensitivity measured on --calib predicts loses least");
-  app->add_option("--target-size", o->target_size, "Instead of TYPE: the file size to fit (e.g. 3GB, 2.5GiB, 750MB)");
+  app->add_option("--target-size", o->target_size, "Instead of TYPE: the file size to fit (3GB: 3e9 bytes; 2.5GiB or 2.5G: 2.5 x 2^30)");
   app->add_option("--types", o->types,
                   "Candidate types of a size target, comma-separated (default q2_K,q3_K,q4_K,q5_K,q6_K,q8_0)");
   app->add_option("--probe", o->probe, "The type each tensor's sensitivity is measured in (default: the lowest candidate)");
