@@ -19,4 +19,13 @@ if ! llamacpp_log=$(scripts/install_llamacpp_check.sh 2>&1); then
 else
   echo "$llamacpp_log"
 fi
+# Debian's chromium for the report's browser test (tests/e2e/sweep_cli_test.cpp).
+# Optional as above: without it that test skips and says why.
+if ! report_log=$(scripts/install_report_check.sh 2>&1); then
+  echo "$report_log"
+  echo "test.sh: the report's browser test will be SKIPPED: scripts/install_report_check.sh failed:" \
+       "$(echo "$report_log" | tail -n 1)"
+else
+  echo "$report_log"
+fi
 ctest --test-dir build/release --output-on-failure -j "$(nproc)" --timeout 900
