@@ -247,7 +247,8 @@ GgufTypePlan plan_gguf(const Checkpoint& input, const QuantizeOptions& options) 
   plan.choices = choose_types(plan.mix, input, jobs);
   for (const Job& j : jobs)
     for (const TensorInfo* part : j.source.stacked) plan.stacked[j.info.name].push_back(part->name);
-  for (const auto& [name, type] : options.tensor_plan) {
+  for (const auto& entry : options.tensor_plan) {
+    const std::string& name = entry.first;  // a structured binding: clang 14 cannot capture it
     const auto it = std::find_if(plan.choices.begin(), plan.choices.end(),
                                  [&](const MixChoice& c) { return c.name == name; });
     if (it == plan.choices.end()) throw Error("tensor_plan", cat("the output has no tensor named ", name));
