@@ -35,7 +35,7 @@ cmake --build --preset asan -j "$(nproc)"
 echo "test_sanitizers.sh: asan build in $(( $(date +%s) - start )) s"
 
 # Sweeps over ts-llama-4.9M or every type x method; see above.
-kSlow='GgufQuantize\.TsLlamaEveryTypeUnderCeilings|CalibrateCli\.GptqAwqAndCompressedTensorsExportsLoadBackAndEvaluate|CalibrateCli\.SparseInt4ExportsAsMarlin24AndLoadsBack|PrunePipeline\.SparseGptAndWandaBeatMagnitudeAt50PercentAnd2of4|CalibrateCli\.GptqQ4KMBeatsImportanceWeightedRtnAtTheSameSize|PrunePipeline\.ExactSparsityAndNmCountsInEveryLinear|SizeTargetCli\.BeatsTheMixOfTheSameSizeOnTsLlama|LlamaCpp(Arch)?Compat'
+kSlow='GgufQuantize\.TsLlamaEveryTypeUnderCeilings|CalibrateCli\.GptqAwqAndCompressedTensorsExportsLoadBackAndEvaluate|CalibrateCli\.SparseInt4ExportsAsMarlin24AndLoadsBack|PrunePipeline\.SparseGptAndWandaBeatMagnitudeAt50PercentAnd2of4|CalibrateCli\.GptqQ4KMBeatsImportanceWeightedRtnAtTheSameSize|PrunePipeline\.ExactSparsityAndNmCountsInEveryLinear|SizeTargetCli\.BeatsTheMixOfTheSameSizeOnTsLlama|SweepCli\.|DemoCli\.TrainsAModelSweepsItAndWritesTheReport|LlamaCpp(Arch)?Compat'
 exclude=()
 if [ "$ALL" = 0 ]; then exclude=(-E "$kSlow" -LE stress); fi
 

@@ -66,4 +66,10 @@ void AtomicFile::commit() {
   }
 }
 
+void write_file_atomically(const std::string& path, const std::string& contents) {
+  AtomicFile f(path);
+  f.write(contents);
+  f.commit();
+}
+
 }  // namespace lmpack

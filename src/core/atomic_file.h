@@ -44,4 +44,7 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// A whole file at once: written to the temporary, then committed.
+void write_file_atomically(const std::string& path, const std::string& contents);
+
 }  // namespace lmpack

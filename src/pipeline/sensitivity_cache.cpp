@@ -100,9 +100,7 @@ std::optional<SensitivityTable> read_sensitivity_cache(const std::string& path, 
 }
 
 void write_sensitivity_cache(const std::string& path, const SensitivityTable& table) {
-  AtomicFile file(path);
-  file.write(sensitivity_table_json(table).dump(1) + "\n");
-  file.commit();
+  write_file_atomically(path, sensitivity_table_json(table).dump(1) + "\n");
 }
 
 SensitivityTable cached_tensor_sensitivity(const Checkpoint& ckpt, const std::vector<std::vector<int32_t>>& windows,

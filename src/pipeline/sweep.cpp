@@ -49,12 +49,6 @@ std::string target_text(double bpw) {
   return buf;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  AtomicFile f(path);
-  f.write(text);
-  f.commit();
-}
-
 EvalRequest eval_request(const SweepRequest& r, const std::string& model) {
   EvalRequest e;
   e.model = model;
@@ -194,8 +188,8 @@ SweepResults run_sweep(const SweepRequest& r, const std::function<void(const Swe
   const std::string dir = r.output;
   const auto save = [&] {
     res.seconds = clock.seconds();
-    write_text(dir + "/results.json", sweep_results_json(res).dump(1) + "\n");
-    write_text(dir + "/report.html", sweep_report_html(res));
+    write_file_atomically(dir + "/results.json", sweep_results_json(res).dump(1) + "\n");
+    write_file_atomically(dir + "/report.html", sweep_report_html(res));
   };
 
   // The base model's log-probabilities, once.

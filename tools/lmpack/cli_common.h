@@ -42,6 +42,7 @@ Command add_compress_command(CLI::App& parent);
 Command add_train_command(CLI::App& parent);
 Command add_distill_command(CLI::App& parent);
 Command add_sweep_command(CLI::App& parent);
+Command add_demo_command(CLI::App& parent);
 
 // Adds "-t,--threads N" bound to *command.threads.
 void add_threads_option(Command& command);

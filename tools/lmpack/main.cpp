@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     commands.push_back(cli::add_train_command(app));
     commands.push_back(cli::add_distill_command(app));
     commands.push_back(cli::add_sweep_command(app));
+    commands.push_back(cli::add_demo_command(app));
     for (cli::Command& c : commands) cli::add_threads_option(c);
   } catch (const std::exception& e) {
     return fail(cat("internal error while setting up options: ", e.what()));
