@@ -105,7 +105,8 @@ void write_sensitivity_cache(const std::string& path, const SensitivityTable& ta
 
 SensitivityTable cached_tensor_sensitivity(const Checkpoint& ckpt, const std::vector<std::vector<int32_t>>& windows,
                                            const SensitivityOptions& options, const std::string& cache_path) {
-  if (!cache_path.empty())
+  std::error_code ec;  // the key hashes every weight: only when there is a file to compare it with
+  if (!cache_path.empty() && std::filesystem::exists(cache_path, ec))
     if (std::optional<SensitivityTable> t = read_sensitivity_cache(cache_path, sensitivity_key(ckpt, windows, options)))
       return *t;
   SensitivityTable t = measure_tensor_sensitivity(ckpt, windows, options);

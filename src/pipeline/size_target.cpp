@@ -32,14 +32,13 @@ bool user_fixed(const QuantizeOptions& o, const std::string& name) {
   return false;
 }
 
-std::string allocation_json(const SizeAllocation& a, const SizeTarget& target, const std::vector<std::string>& types) {
+std::string allocation_json(const SizeAllocation& a, const std::vector<std::string>& types) {
   nlohmann::json j;
   j["target"] = a.target;
   j["target_bytes"] = a.target_bytes;
   j["predicted_kl"] = a.predicted_kl;
   j["probe"] = std::string(dtype_name(a.sensitivity.probe));
   j["sensitivity_tokens"] = a.sensitivity.tokens;
-  (void)target;
   nlohmann::json t = nlohmann::json::object();
   size_t i = 0;
   for (const AllocatedTensor& x : a.tensors)
@@ -124,7 +123,7 @@ SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std:
     draft.target_bytes = target.file_bytes;
     draft.predicted_kl = -1.2345678901234567e-300;  // the longest a double prints
     QuantizeOptions measure = options;
-    measure.allocation = allocation_json(draft, target, std::vector<std::string>(items.size(), longest));
+    measure.allocation = allocation_json(draft, std::vector<std::string>(items.size(), longest));
     a.overhead_bytes = gguf_overhead_bytes(ckpt, measure, plan);
     if (target.file_bytes <= a.overhead_bytes)
       throw Error("target", cat(a.target, " leaves no room for tensors: the file's header and metadata take up to ",
@@ -170,7 +169,7 @@ SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std:
     }
   options.type_name = std::string(dtype_name(dominant));
   options.pure = true;
-  options.allocation = allocation_json(a, target, {});
+  options.allocation = allocation_json(a, {});
   return a;
 }
 

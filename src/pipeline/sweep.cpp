@@ -142,8 +142,7 @@ void validate_sweep_request(const SweepRequest& r) {
     if (!(t > 0.0 && t <= 32.0)) throw Error("targets", cat("bits per weight must be in (0, 32], got ", t));
   if (!r.targets.empty()) resolved_sensitivity_options(r.sensitivity);
   validate_calibration_source(r.calibration, true);
-  EvalRequest e = eval_request(r, r.model);
-  e.base = "";
+  const EvalRequest e = eval_request(r, r.model);
   try {
     validate_eval_request(e);
   } catch (const Error& err) {

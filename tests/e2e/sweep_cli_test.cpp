@@ -82,7 +82,6 @@ TEST_F(SweepCli, ResultsHoldEveryRunAndTheTargetBeatsTheMix) {
   const nlohmann::json j = results();
   ASSERT_EQ(j["runs"].size(), 8u);
   EXPECT_EQ(j["model"]["parameters"].get<int64_t>(), 4852992);
-  EXPECT_EQ(j["eval"]["tokens"].get<int64_t>(), j["eval"]["tokens"].get<int64_t>());
   EXPECT_GT(j["eval"]["tokens"].get<int64_t>(), 5000);
   std::map<std::string, nlohmann::json> by;
   for (const auto& run : j["runs"]) {

@@ -58,21 +58,6 @@ struct QuantizeCliOptions {
   std::string sensitivity_cache;
 };
 
-// --types q2_K,q4_K or repeated: the candidate types of a size target.
-std::vector<DType> parse_types(const std::vector<std::string>& args) {
-  std::vector<DType> out;
-  for (const std::string& arg : args) {
-    size_t at = 0;
-    while (at <= arg.size()) {
-      const size_t comma = std::min(arg.find(',', at), arg.size());
-      const std::string word = arg.substr(at, comma - at);
-      if (!word.empty()) out.push_back(parse_tensor_type("--types", word));
-      at = comma + 1;
-    }
-  }
-  return out;
-}
-
 // --method and --format are words of this command; everything else the library checks.
 CompressStep quantize_step(const QuantizeCliOptions& o) {
   CompressStep s;
@@ -107,7 +92,7 @@ CompressStep quantize_step(const QuantizeCliOptions& o) {
   s.gguf.type_name = o.type;
   s.target.bits_per_weight = o.target_bpw;
   if (!o.target_size.empty()) s.target.file_bytes = parse_byte_size("--target-size", o.target_size);
-  s.target.sensitivity.types = parse_types(o.types);
+  for (const std::string& t : o.types) s.target.sensitivity.types.push_back(parse_tensor_type("--types", t));
   if (!o.probe.empty()) s.target.sensitivity.probe = parse_tensor_type("--probe", o.probe);
   s.target.sensitivity.max_tokens = o.sensitivity_tokens;
   s.target.cache = o.sensitivity_cache;
@@ -366,7 +351,8 @@ Command add_quantize_command(CLI::App& parent) {
                   "type that a sensitivity measured on --calib predicts loses least");
   app->add_option("--target-size", o->target_size, "Instead of TYPE: the file size to fit (3GB: 3e9 bytes; 2.5GiB or 2.5G: 2.5 x 2^30)");
   app->add_option("--types", o->types,
-                  "Candidate types of a size target, comma-separated (default q2_K,q3_K,q4_K,q5_K,q6_K,q8_0)");
+                  "Candidate types of a size target, comma-separated (default q2_K,q3_K,q4_K,q5_K,q6_K,q8_0)")
+      ->delimiter(',');
   app->add_option("--probe", o->probe, "The type each tensor's sensitivity is measured in (default: the lowest candidate)");
   app->add_option("--sensitivity-tokens", o->sensitivity_tokens,
                   "Calibration tokens the sensitivity is measured on (whole windows; default 4096)");

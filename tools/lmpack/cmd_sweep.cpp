@@ -27,20 +27,6 @@ struct SweepCliOptions {
   int64_t sensitivity_tokens = 4096;
 };
 
-// "a,b" and repeated options: the words.
-std::vector<std::string> words(const std::vector<std::string>& args) {
-  std::vector<std::string> out;
-  for (const std::string& arg : args) {
-    size_t at = 0;
-    while (at <= arg.size()) {
-      const size_t comma = std::min(arg.find(',', at), arg.size());
-      if (comma > at) out.push_back(arg.substr(at, comma - at));
-      at = comma + 1;
-    }
-  }
-  return out;
-}
-
 void print_run(const SweepResults& r, const SweepRun& run) {
   std::printf("%-22s %7.3f bpw %10.2f MB  KL %.5f  top-1 %6.2f%%  quality kept %6.2f%%  (%.1f s + %.1f s)\n",
               run.name.c_str(), run.bits_per_weight, static_cast<double>(run.file_bytes) / 1e6, run.kl_mean,
@@ -68,7 +54,7 @@ Command add_sweep_command(CLI::App& parent) {
   app->add_option("--doc-separator", o->eval_doc_separator, "Evaluate documents split on this string");
   app->add_option("--max-docs", o->eval_max_docs, "With --doc-separator: the first N documents (0: all)");
   app->add_option("--chunks", o->eval_chunks, "Without --doc-separator: at most N windows (0: all)");
-  app->add_option("--methods", o->methods, "Comma-separated: rtn, imatrix, gptq (default all three)");
+  app->add_option("--methods", o->methods, "Comma-separated: rtn, imatrix, gptq (default all three)")->delimiter(',');
   app->add_option("--types", o->types,
                   "llama.cpp mixes to run, comma-separated, or none (default: " +
                       [] {
@@ -76,9 +62,11 @@ Command add_sweep_command(CLI::App& parent) {
                         for (const std::string& m : default_sweep_mixes()) s += (s.empty() ? "" : ",") + m;
                         return s;
                       }() +
-                      ")");
+                      ")")
+      ->delimiter(',');
   app->add_option("--bpw-range", o->bpw_range, "Size targets A:B[:STEP] bits per weight (step 0.5), a type per tensor");
-  app->add_option("--target-types", o->target_types, "Candidate types of the size targets (default q2_K..q8_0)");
+  app->add_option("--target-types", o->target_types, "Candidate types of the size targets (default q2_K..q8_0)")
+      ->delimiter(',');
   app->add_option("--probe", o->probe, "The type the sensitivity is measured in (default: the lowest candidate)");
   app->add_option("--sensitivity-tokens", o->sensitivity_tokens, "Calibration tokens for the sensitivity (default 4096)");
   app->add_option("-o,--output", r.output, "Output folder: results.json, report.html")->required();
@@ -86,13 +74,13 @@ Command add_sweep_command(CLI::App& parent) {
   app->add_option("--tokenizer", r.tokenizer, "Vocabulary from elsewhere");
   cmd.run = [o, app] {
     SweepRequest& r = o->request;
-    r.methods = words(o->methods);
+    r.methods = o->methods;
     if (app->count("--types")) {
-      r.mixes = words(o->types);
+      r.mixes = o->types;
       if (r.mixes->size() == 1 && r.mixes->front() == "none") r.mixes->clear();
     }
     if (!o->bpw_range.empty()) r.targets = parse_bpw_range("--bpw-range", o->bpw_range);
-    for (const std::string& t : words(o->target_types)) r.sensitivity.types.push_back(parse_tensor_type("--target-types", t));
+    for (const std::string& t : o->target_types) r.sensitivity.types.push_back(parse_tensor_type("--target-types", t));
     if (!o->probe.empty()) r.sensitivity.probe = parse_tensor_type("--probe", o->probe);
     r.sensitivity.max_tokens = o->sensitivity_tokens;
     if (app->count("--eval-ctx")) r.eval_ctx = o->eval_ctx;
