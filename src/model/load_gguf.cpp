@@ -122,7 +122,7 @@ Checkpoint checkpoint_from_gguf(GgufFile g) {
       if (!(cfg.rope_scaling.factor > 0.0f) || !std::isfinite(cfg.rope_scaling.factor))
         throw Error(g.path, cat(p, "rope.scaling.factor is ", cfg.rope_scaling.factor, ", must be positive"));
     } else if (type != "none" && type != "longrope") {  // longrope: the factors are tensors (read_longrope_factors)
-      throw Error(g.path, cat("unsupported ", p, "rope.scaling.type '", type, "' (supported: none, linear, longrope; llama3 "
+      throw Error(g.path, cat("unsupported ", p, "rope.scaling.type '", printable(type), "' (supported: none, linear, longrope; llama3 "
                               "scaling comes as the rope_freqs.weight tensor)"));
     }
   }
