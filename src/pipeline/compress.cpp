@@ -451,7 +451,12 @@ CompressReport compress(const CompressRequest& req) {
           "export.bits",     "export.format",     "export.group_size", "export.damp",       "export.ct_layout", "type", "target",
           "tensor_types",    "output_type",       "token_embedding_type", "awq_clip",        "importance",
           "min_expert_tokens"};
-      if (kStepFields.count(e.where())) throw Error(cat("steps[", i, "].", e.where()), e.problem());
+      if (kStepFields.count(e.where())) {
+        const std::string where = cat("steps[", i, "].", e.where());
+        if (const auto* t = dynamic_cast<const TargetBelowSmallest*>(&e))  // a sweep tells it apart
+          throw TargetBelowSmallest(where, e.problem(), t->smallest_bits_per_weight);
+        throw Error(where, e.problem());
+      }
       throw;
     }
     if (!last) {

@@ -138,8 +138,9 @@ SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std:
   }
   if (smallest > a.target_bytes) {
     const double bpw = 8.0 * static_cast<double>(smallest) / static_cast<double>(a.parameters);
-    throw Error("target", cat(a.target, " is below the smallest model the candidate types make: ", smallest,
-                              " bytes of tensors (", bpw, " bpw)"));
+    throw TargetBelowSmallest("target", cat(a.target, " is below the smallest model the candidate types make: ", smallest,
+                                  " bytes of tensors (", bpw, " bpw)"),
+                              bpw);
   }
   const AllocationResult r = allocate_bits(items, a.target_bytes - a.fixed_bytes);
 

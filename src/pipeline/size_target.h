@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/error.h"
 #include "model/checkpoint.h"
 #include "pipeline/gguf_quantize.h"
 #include "pipeline/tensor_sensitivity.h"
@@ -66,12 +67,21 @@ struct SizeAllocation {
   }
 };
 
+// The target is below the smallest output the candidate types make (every
+// chosen tensor in its fewest-bytes type): a sweep skips such a target.
+class TargetBelowSmallest final : public Error {
+ public:
+  TargetBelowSmallest(const std::string& where, const std::string& problem, double smallest_bpw)
+      : Error(where, problem), smallest_bits_per_weight(smallest_bpw) {}
+  double smallest_bits_per_weight;
+};
+
 // Measures (or reads from the cache) the sensitivity of `ckpt` on `windows`,
 // allocates, and writes the result into `options`: tensor_plan (every
 // allocated tensor), allocation (the JSON stored as lmpack.allocation) and
 // type_name (the most common type by bytes, for general.file_type), with
 // pure set. options' imatrix (read) is the importance the errors are
-// measured with. Error("target", ...) when the target is below the smallest
+// measured with. TargetBelowSmallest when the target is below the smallest
 // model the candidates make.
 SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std::vector<int32_t>>& windows,
                                   const SizeTarget& target, QuantizeOptions& options);

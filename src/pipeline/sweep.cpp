@@ -18,6 +18,7 @@
 #include "pipeline/compress.h"
 #include "pipeline/gguf_mix.h"
 #include "pipeline/imatrix_job.h"
+#include "pipeline/size_target.h"
 #include "report/report_html.h"
 
 namespace lmpack {
@@ -150,7 +151,8 @@ void validate_sweep_request(const SweepRequest& r) {
   }
 }
 
-SweepResults run_sweep(const SweepRequest& r, const std::function<void(const SweepRun&)>& on_run) {
+SweepResults run_sweep(const SweepRequest& r, const std::function<void(const SweepRun&)>& on_run,
+                       const std::function<void(const SweepSkip&)>& on_skip) {
   Stopwatch clock;
   std::vector<std::string> inputs = {r.model, r.eval_text};
   if (!r.tokenizer.empty()) inputs.push_back(r.tokenizer);
@@ -254,7 +256,15 @@ SweepResults run_sweep(const SweepRequest& r, const std::function<void(const Swe
       s.target.cache = dir + (uses_imatrix(p.method) ? "/sensitivity-imatrix.json" : "/sensitivity-rtn.json");
     }
     cr.steps = {s};
-    const CompressReport c = compress(cr);
+    CompressReport c;
+    try {
+      c = compress(cr);
+    } catch (const TargetBelowSmallest& e) {  // the other targets still run
+      res.skipped.push_back({run.name, e.problem()});
+      save();
+      if (on_skip) on_skip(res.skipped.back());
+      continue;
+    }
     run.seconds = c.seconds;
     run.file_bytes = c.file_bytes;
     run.tensor_bytes = c.gguf->output_bytes;

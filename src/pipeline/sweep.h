@@ -64,7 +64,11 @@ std::vector<double> parse_bpw_range(const std::string& option, const std::string
 // "mixes", "targets", "eval.text", "output", "calibration.files", ...
 void validate_sweep_request(const SweepRequest& request);
 
-// Runs the sweep; `on_run` (optional) sees each run as it finishes.
-SweepResults run_sweep(const SweepRequest& request, const std::function<void(const SweepRun&)>& on_run = {});
+// Runs the sweep; `on_run` (optional) sees each run as it finishes, and
+// `on_skip` each run left out: a size target below the smallest model the
+// candidate types make is recorded in SweepResults::skipped (results.json
+// "skipped", a note in report.html) and the sweep goes on.
+SweepResults run_sweep(const SweepRequest& request, const std::function<void(const SweepRun&)>& on_run = {},
+                       const std::function<void(const SweepSkip&)>& on_skip = {});
 
 }  // namespace lmpack

@@ -234,6 +234,11 @@ std::string sweep_report_html(const SweepResults& r) {
     o += "</tr>\n";
   }
   o += "</tbody></table>\n";
+  if (!r.skipped.empty()) {
+    o += "<p class=\"note\" id=\"skipped\">Not run:</p>\n<ul class=\"skipped\">\n";
+    for (const SweepSkip& s : r.skipped) o += "<li>" + html_escape(s.name) + ": " + html_escape(s.reason) + "</li>\n";
+    o += "</ul>\n";
+  }
 
   const std::string heat = layer_heat_map(r);
   if (!heat.empty()) {

@@ -133,6 +133,8 @@ nlohmann::json sweep_results_json(const SweepResults& r) {
       x["layers"].push_back({{"name", l.name}, {"type", l.type}, {"relative_error", l.relative_error}});
     j["runs"].push_back(x);
   }
+  j["skipped"] = nlohmann::json::array();
+  for (const SweepSkip& s : r.skipped) j["skipped"].push_back({{"name", s.name}, {"reason", s.reason}});
   j["frontier"] = nlohmann::json::object();
   for (const std::string& method : sweep_methods(r)) {
     nlohmann::json names = nlohmann::json::array();
@@ -192,6 +194,9 @@ SweepResults sweep_results_from_json(const nlohmann::json& j, const std::string&
             {l.at("name").get<std::string>(), l.at("type").get<std::string>(), l.at("relative_error").get<double>()});
       r.runs.push_back(std::move(run));
     }
+    if (j.contains("skipped"))
+      for (const auto& x : j.at("skipped"))
+        r.skipped.push_back({x.at("name").get<std::string>(), x.at("reason").get<std::string>()});
     return r;
   } catch (const nlohmann::json::exception& e) {
     throw Error(path, cat("not sweep results: ", e.what()));

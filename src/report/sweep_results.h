@@ -37,6 +37,13 @@ struct SweepRun {
   std::vector<SweepLayer> layers;
 };
 
+// A run the sweep could not make, and why (a size target below the smallest
+// model the candidate types make).
+struct SweepSkip {
+  std::string name;    // as the run would have been named
+  std::string reason;  // one line
+};
+
 struct SweepModelInfo {
   std::string name;  // general.name / file name
   std::string path;
@@ -55,6 +62,7 @@ struct SweepResults {
   int64_t eval_tokens = 0;    // scored positions
   double base_perplexity = 0.0;
   std::vector<SweepRun> runs;
+  std::vector<SweepSkip> skipped;
   double seconds = 0.0;
   int threads = 1;
   std::string created;  // UTC time, ISO 8601

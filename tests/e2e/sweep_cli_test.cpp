@@ -167,6 +167,35 @@ TEST_F(SweepCli, ReportRendersInChromiumAsResultsJsonSays) {
   std::printf("[sweep] report screenshot: %s\n", (artifacts / "sweep-report.png").c_str());
 }
 
+// stories260K's smallest file is about 7 bpw (rows of 64 and 172 fit no
+// k-quant block): a 1 bpw target cannot be met, the sweep notes it and still
+// runs the 8 bpw one.
+TEST(SweepCliSkips, ATargetBelowTheSmallestModelIsNotedAndTheOthersRun) {
+  LMPACK_REQUIRE_SHARED();
+  const std::string dir = scratch_dir("sweep", "skips", true) + "/out";
+  const std::vector<std::string> args = {
+      "sweep", testing::stories260k_gguf(), "--calib", calibration_stories_file(), "--calib-samples", "4", "--eval",
+      testing::tinystories_valid(), "--doc-separator", "<|endoftext|>", "--max-docs", "5", "--eval-ctx", "128",
+      "--methods", "rtn", "--types", "none", "--bpw-range", "1:8:7", "--sensitivity-tokens", "256", "-o", dir};
+  const testing::CliResult r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << describe(args, r);
+  EXPECT_NE(r.out.find("rtn 1 bpw"), std::string::npos) << describe(args, r);
+  EXPECT_NE(r.out.find("skipped: 1 bpw is below the smallest model"), std::string::npos) << describe(args, r);
+  std::ifstream in(dir + "/results.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  ASSERT_EQ(j.at("runs").size(), 1u);
+  EXPECT_EQ(j.at("runs")[0].at("name"), "rtn 8 bpw");
+  EXPECT_LE(j.at("runs")[0].at("bits_per_weight").get<double>(), 8.0);
+  ASSERT_EQ(j.at("skipped").size(), 1u);
+  EXPECT_EQ(j.at("skipped")[0].at("name"), "rtn 1 bpw");
+  const std::string reason = j.at("skipped")[0].at("reason");
+  EXPECT_NE(reason.find("below the smallest model the candidate types make"), std::string::npos) << reason;
+  std::ifstream html(dir + "/report.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(count(page, "<tr class=\"run\""), 1u);
+  EXPECT_NE(page.find("<li>rtn 1 bpw: 1 bpw is below the smallest model"), std::string::npos);
+}
+
 TEST(SweepCliErrors, BadOptionsFailWithOneLine) {
   LMPACK_REQUIRE_SHARED();
   const std::string dir = scratch_dir("sweep", "errors", true);

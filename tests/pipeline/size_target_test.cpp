@@ -100,7 +100,9 @@ TEST_F(SizeTargetTest, TheWrittenFileHasTheChosenTypesFitsAFileTargetAndRecordsT
   EXPECT_EQ(r.output_bytes, a.tensor_bytes);
   const GgufFile g = read_gguf(out);
   for (const TensorInfo& ti : g.tensors)
-    if (q.tensor_plan.count(ti.name)) EXPECT_EQ(ti.dtype, q.tensor_plan.at(ti.name)) << ti.name;
+    if (q.tensor_plan.count(ti.name)) {
+      EXPECT_EQ(ti.dtype, q.tensor_plan.at(ti.name)) << ti.name;
+    }
   const GgufValue* v = g.find("lmpack.allocation");
   ASSERT_NE(v, nullptr);
   const nlohmann::json j = nlohmann::json::parse(v->str);
@@ -122,8 +124,12 @@ TEST_F(SizeTargetTest, TensorsTheOptionsFixAreKeptAndCounted) {
   EXPECT_LE(a.bits_per_weight(), 4.0);
   const QuantizeReport r = quantize_to_gguf(*model_, testing::temp_dir() + "/fixed.gguf", q);
   for (const QuantizedTensor& t : r.tensors) {
-    if (t.name == "token_embd.weight") EXPECT_EQ(t.type, DType::Q8_0);
-    if (t.name.find("attn_v") != std::string::npos) EXPECT_EQ(t.type, DType::Q6_K) << t.name;
+    if (t.name == "token_embd.weight") {
+      EXPECT_EQ(t.type, DType::Q8_0);
+    }
+    if (t.name.find("attn_v") != std::string::npos) {
+      EXPECT_EQ(t.type, DType::Q6_K) << t.name;
+    }
   }
   EXPECT_EQ(r.output_bytes, a.tensor_bytes);
 }

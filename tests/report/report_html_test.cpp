@@ -107,6 +107,14 @@ TEST(SweepResults, JsonReadsBackAndBadDocumentsNameTheFile) {
     EXPECT_EQ(std::isnan(back.runs[i].predicted_kl), std::isnan(r.runs[i].predicted_kl));
   }
   EXPECT_EQ(back.model.name, r.model.name);
+  EXPECT_TRUE(j["skipped"].empty());
+  SweepResults with_skip = r;
+  with_skip.skipped.push_back({"gptq 1 bpw", "1 bpw is below the smallest model the candidate types make"});
+  const SweepResults skip_back =
+      sweep_results_from_json(nlohmann::json::parse(sweep_results_json(with_skip).dump()), "results.json");
+  ASSERT_EQ(skip_back.skipped.size(), 1u);
+  EXPECT_EQ(skip_back.skipped[0].name, "gptq 1 bpw");
+  EXPECT_EQ(skip_back.skipped[0].reason, with_skip.skipped[0].reason);
   try {
     sweep_results_from_json(nlohmann::json::parse("{\"runs\": []}"), "x/results.json");
     FAIL();
@@ -125,6 +133,12 @@ TEST(ReportHtml, OnePointPerRunInEachChartAndOneRowPerRun) {
   EXPECT_EQ(count(html.substr(kl, top1 - kl), "class=\"point\""), r.runs.size());
   EXPECT_EQ(count(html.substr(top1, runs - top1), "class=\"point\""), r.runs.size());
   EXPECT_EQ(count(html, "<tr class=\"run\""), r.runs.size());
+  EXPECT_EQ(html.find("id=\"skipped\""), std::string::npos);  // nothing skipped, no note
+  SweepResults with_skip = r;
+  with_skip.skipped.push_back({"gptq <1> bpw", "below"});
+  const std::string noted = sweep_report_html(with_skip);
+  EXPECT_NE(noted.find("id=\"skipped\""), std::string::npos);
+  EXPECT_NE(noted.find("<li>gptq &lt;1&gt; bpw: below</li>"), std::string::npos);
   // Squares for the mixes, circles for the targets (4 mixes, 3 targets) in each chart.
   EXPECT_EQ(count(html.substr(kl, top1 - kl), "<rect class=\"point\""), 4u);
   EXPECT_EQ(count(html.substr(kl, top1 - kl), "<circle class=\"point\""), 3u);

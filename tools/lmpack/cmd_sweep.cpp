@@ -95,10 +95,14 @@ Command add_sweep_command(CLI::App& parent) {
                   run.bits_per_weight, static_cast<double>(run.file_bytes) / 1e6, run.kl_mean, 100.0 * run.top1,
                   run.seconds, run.eval_seconds);
       std::fflush(stdout);
+    }, [](const SweepSkip& s) {
+      std::printf("%-22s skipped: %s\n", s.name.c_str(), s.reason.c_str());
+      std::fflush(stdout);
     });
     std::printf("\n%s: base perplexity %.4f on %lld tokens; %zu runs in %.1f s\n", res.model.name.c_str(),
                 res.base_perplexity, static_cast<long long>(res.eval_tokens), res.runs.size(), res.seconds);
     for (const SweepRun& run : res.runs) print_run(res, run);
+    for (const SweepSkip& s : res.skipped) std::printf("%s: not run: %s\n", s.name.c_str(), s.reason.c_str());
     for (const SweepClaim& c : check_claims(res))
       std::printf("claim: %s: %s (%s)\n", c.claim.c_str(), c.verdict.c_str(), c.evidence.c_str());
     std::printf("wrote %s/results.json and %s/report.html\n", r.output.c_str(), r.output.c_str());
