@@ -74,21 +74,56 @@ SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std:
   validate_size_target(target);
   SizeAllocation a;
   a.target = describe_size_target(target);
-  SensitivityOptions so = target.sensitivity;
-  so.importance = options.imatrix;
-  so.show_progress = options.show_progress && so.show_progress;
-  a.sensitivity = cached_tensor_sensitivity(ckpt, windows, so, target.cache);
-
   // The tensors of the file; which ones are chosen here.
   QuantizeOptions fixed_options = options;
   fixed_options.type_name = "q8_0";
   fixed_options.pure = true;
   fixed_options.tensor_plan.clear();
   const GgufTypePlan plan = plan_gguf(ckpt, fixed_options);
+  std::map<std::string, int64_t> sizes, widths;  // every tensor of the file: its elements, its row length
+  for (const GgufTensorSource& s : gguf_tensor_plan(ckpt)) {
+    sizes[s.name] = elements(s.shape);
+    widths[s.name] = s.shape.back();
+  }
+
+  // A target that no allocation meets is refused before the sensitivity is
+  // measured (minutes on a large model): every chosen tensor in its fewest
+  // bytes is known from the shapes; a file target's header is not counted
+  // here (it is below).
+  {
+    const std::vector<DType> types = resolved_sensitivity_options(target.sensitivity).types;
+    uint64_t least_bytes = 0;
+    int64_t parameters = 0;
+    for (const MixChoice& c : plan.choices) {
+      const int64_t n = sizes.at(c.name);
+      parameters += n;
+      if (!c.quantizable || user_fixed(options, c.name)) {
+        least_bytes += dtype_bytes(c.type, n);
+        continue;
+      }
+      const int64_t cols = widths.at(c.name);
+      uint64_t least = UINT64_MAX;
+      for (DType t : types) least = std::min<uint64_t>(least, dtype_bytes(fallback_type(t, cols), n));
+      least_bytes += least;
+    }
+    const uint64_t allowed =
+        target.bits_per_weight > 0.0
+            ? static_cast<uint64_t>(std::floor(target.bits_per_weight * static_cast<double>(parameters) / 8.0))
+            : target.file_bytes;
+    if (least_bytes > allowed) {
+      const double bpw = 8.0 * static_cast<double>(least_bytes) / static_cast<double>(std::max<int64_t>(parameters, 1));
+      throw TargetBelowSmallest("target", cat(a.target, " is below the smallest model the candidate types make: ",
+                                              least_bytes, " bytes of tensors (", bpw, " bpw)"),
+                                bpw);
+    }
+  }
+
+  SensitivityOptions so = target.sensitivity;
+  so.importance = options.imatrix;
+  so.show_progress = options.show_progress && so.show_progress;
+  a.sensitivity = cached_tensor_sensitivity(ckpt, windows, so, target.cache);
   std::map<std::string, const TensorSensitivity*> measured;
   for (const TensorSensitivity& t : a.sensitivity.tensors) measured[t.name] = &t;
-  std::map<std::string, int64_t> sizes;  // every tensor of the file: its elements
-  for (const GgufTensorSource& s : gguf_tensor_plan(ckpt)) sizes[s.name] = elements(s.shape);
   std::vector<AllocationItem> items;
   std::vector<const TensorSensitivity*> item_tensors;
   for (const MixChoice& c : plan.choices) {

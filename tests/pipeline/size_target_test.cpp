@@ -137,13 +137,20 @@ TEST_F(SizeTargetTest, TensorsTheOptionsFixAreKeptAndCounted) {
 TEST_F(SizeTargetTest, UnreachableTargetsAreRefused) {
   LMPACK_REQUIRE_SHARED();
   QuantizeOptions q = options();
+  // Refused from the shapes alone, before any sensitivity is measured: the
+  // cache file it would be kept in is not written.
+  SizeTarget two = target_bpw(2.0);
+  two.cache = testing::temp_dir() + "/unreachable-sensitivity.json";
   try {
-    allocate_to_target(*model_, *windows_, target_bpw(2.0), q);
+    allocate_to_target(*model_, *windows_, two, q);
     FAIL() << "no error";
-  } catch (const Error& e) {
+  } catch (const TargetBelowSmallest& e) {
     EXPECT_EQ(e.where(), "target");
     EXPECT_NE(std::string(e.what()).find("below the smallest model"), std::string::npos) << e.what();
+    EXPECT_GT(e.smallest_bits_per_weight, 2.6);  // q2_K is 2.625 bpw; the norms are F32
+    EXPECT_LT(e.smallest_bits_per_weight, 2.8);
   }
+  EXPECT_FALSE(std::filesystem::exists(two.cache));
   SizeTarget t = target_bpw(0);
   t.file_bytes = 1000;
   EXPECT_THROW(allocate_to_target(*model_, *windows_, t, q), Error);
