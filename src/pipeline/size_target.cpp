@@ -47,6 +47,15 @@ std::string allocation_json(const SizeAllocation& a, const std::vector<std::stri
   return j.dump();
 }
 
+// The error for a target below `least_bytes` of tensors (every chosen
+// tensor in its fewest-bytes candidate) over `parameters`.
+TargetBelowSmallest below_smallest(const std::string& target, uint64_t least_bytes, int64_t parameters) {
+  const double bpw = 8.0 * static_cast<double>(least_bytes) / static_cast<double>(std::max<int64_t>(parameters, 1));
+  return TargetBelowSmallest("target", cat(target, " is below the smallest model the candidate types make: ",
+                                           least_bytes, " bytes of tensors (", bpw, " bpw)"),
+                             bpw);
+}
+
 }  // namespace
 
 std::string describe_size_target(const SizeTarget& t) {
@@ -110,12 +119,7 @@ SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std:
         target.bits_per_weight > 0.0
             ? static_cast<uint64_t>(std::floor(target.bits_per_weight * static_cast<double>(parameters) / 8.0))
             : target.file_bytes;
-    if (least_bytes > allowed) {
-      const double bpw = 8.0 * static_cast<double>(least_bytes) / static_cast<double>(std::max<int64_t>(parameters, 1));
-      throw TargetBelowSmallest("target", cat(a.target, " is below the smallest model the candidate types make: ",
-                                              least_bytes, " bytes of tensors (", bpw, " bpw)"),
-                                bpw);
-    }
+    if (least_bytes > allowed) throw below_smallest(a.target, least_bytes, parameters);
   }
 
   SensitivityOptions so = target.sensitivity;
@@ -171,12 +175,7 @@ SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std:
     for (const AllocationOption& o : item.options) least = std::min(least, o.bytes);
     smallest += least;
   }
-  if (smallest > a.target_bytes) {
-    const double bpw = 8.0 * static_cast<double>(smallest) / static_cast<double>(a.parameters);
-    throw TargetBelowSmallest("target", cat(a.target, " is below the smallest model the candidate types make: ", smallest,
-                                  " bytes of tensors (", bpw, " bpw)"),
-                              bpw);
-  }
+  if (smallest > a.target_bytes) throw below_smallest(a.target, smallest, a.parameters);
   const AllocationResult r = allocate_bits(items, a.target_bytes - a.fixed_bytes);
 
   std::map<DType, uint64_t> by_type;

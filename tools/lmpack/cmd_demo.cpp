@@ -55,6 +55,7 @@ Command add_demo_command(CLI::App& parent) {
       std::printf("%-20s %8.3f %10.3f %12.2f %12.2f%% %10.5f %7.2f%%\n", run.name.c_str(), run.bits_per_weight,
                   static_cast<double>(run.file_bytes) / 1e6, f32_bytes(s.model) / static_cast<double>(run.file_bytes),
                   100.0 * quality_kept(s, run), run.kl_mean, 100.0 * run.top1);
+    for (const SweepSkip& skip : s.skipped) std::printf("%-20s not run: %s\n", skip.name.c_str(), skip.reason.c_str());
     std::printf("\n");
     for (const SweepClaim& c : check_claims(s)) std::printf("claim: %s: %s\n", c.claim.c_str(), c.verdict.c_str());
     std::printf("\nreport: %s\ndemo done in %.1f s\n", d.report.c_str(), d.seconds);
