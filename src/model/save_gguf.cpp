@@ -76,6 +76,15 @@ void add_vocab(GgufWriter& w, const Checkpoint& ckpt) {
   if (v.model == "llama") w.add_bool("tokenizer.ggml.add_space_prefix", v.add_space_prefix);
 }
 
+// A plan entry of one part (stacked and values empty, rows in stored order).
+GgufTensorSource tensor_source(std::string name, std::vector<int64_t> shape, const TensorInfo* tensor) {
+  GgufTensorSource s;
+  s.name = std::move(name);
+  s.shape = std::move(shape);
+  s.tensor = tensor;
+  return s;
+}
+
 }  // namespace
 
 // "blk.N.<rest>" -> N and rest; false for other names.
@@ -273,14 +282,14 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
       if (required) throw Error(ckpt.path, cat("missing tensor ", name));
       return;
     }
-    GgufTensorSource s{name, t->shape, t, false};
+    GgufTensorSource s = tensor_source(name, t->shape, t);
     if (halves) s.rope_halves = is_query_or_key(name) || is_query_or_key_norm(name);
     plan.push_back(std::move(s));
     used.insert(name);
   };
 
   auto computed = [&](const char* name, std::vector<float> values) {
-    GgufTensorSource s{name, {static_cast<int64_t>(values.size())}, nullptr, false};
+    GgufTensorSource s = tensor_source(name, {static_cast<int64_t>(values.size())}, nullptr);
     s.values = std::move(values);
     plan.push_back(std::move(s));
   };
@@ -322,7 +331,8 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
           parts.push_back(t);
           used.insert(name);
         }
-        GgufTensorSource s{cat(p, kind, ".weight"), {c.n_experts, parts[0]->shape[0], parts[0]->shape[1]}, parts[0], false};
+        GgufTensorSource s =
+            tensor_source(cat(p, kind, ".weight"), {c.n_experts, parts[0]->shape[0], parts[0]->shape[1]}, parts[0]);
         s.stacked = std::move(parts);
         plan.push_back(std::move(s));
       }
@@ -334,7 +344,7 @@ std::vector<GgufTensorSource> gguf_tensor_plan(const Checkpoint& ckpt) {
         throw Error(ckpt.path, cat(p, "ffn_gate.weight (", dtype_name(gate->dtype), " ", shape_string(gate->shape), ") and ",
                                    p, "ffn_up.weight (", dtype_name(up->dtype), " ", shape_string(up->shape),
                                    ") cannot be stacked into llama.cpp's phi3 ffn_up"));
-      GgufTensorSource s{p + "ffn_up.weight", {gate->shape[0] + up->shape[0], gate->shape[1]}, gate, false};
+      GgufTensorSource s = tensor_source(p + "ffn_up.weight", {gate->shape[0] + up->shape[0], gate->shape[1]}, gate);
       s.stacked = {gate, up};
       plan.push_back(std::move(s));
       used.insert(p + "ffn_gate.weight");

@@ -309,9 +309,14 @@ std::string case_name(const ::testing::TestParamInfo<CompatParam>& info) {
 // written wrong and read back wrong) gives the same wrong model to both, so
 // llama.cpp's F32 perplexity is also held to lmpack's on the source folder.
 struct ArchCase {
+  // A constructor, not an aggregate: the table below leaves the later fields out.
+  ArchCase(const char* arch_, std::vector<std::string> shape_, const char* label_ = nullptr,
+           std::vector<std::pair<std::string, std::string>> refused_ = {}, std::vector<std::string> prune_extra_ = {})
+      : arch(arch_), shape(std::move(shape_)), label(label_), refused(std::move(refused_)),
+        prune_extra(std::move(prune_extra_)) {}
   const char* arch;
   std::vector<std::string> shape;  // random-model options
-  const char* label = nullptr;     // the case's name when not the architecture's
+  const char* label;               // the case's name when not the architecture's
   // Types lmpack must refuse to write for this model (no file llama.cpp
   // could run holds it, or a method not there yet), and what the refusal says.
   std::vector<std::pair<std::string, std::string>> refused;
@@ -407,9 +412,10 @@ TEST_P(LlamaCppArchCompat, SamePerplexityAsLmpack) {
   const double ppl_source = parse_json(e.out, "lmpack eval").value("perplexity", 0.0);
   fs::remove_all(model);
   const double ppl_llamacpp = expect_same_perplexity(out, "256", name, type, type == "F32" ? 0.001 : kMaxRelativeDiff);
-  if (type == "F32")
+  if (type == "F32") {
     EXPECT_LT(std::fabs(ppl_llamacpp / ppl_source - 1.0), 0.001)
         << name << ": llama.cpp " << ppl_llamacpp << " on lmpack's F32 GGUF, lmpack " << ppl_source << " on the source";
+  }
 }
 
 std::string arch_case_name(const ::testing::TestParamInfo<ArchParam>& info) {
