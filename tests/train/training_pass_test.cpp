@@ -269,7 +269,9 @@ TEST(TrainingPass, RecomputationGivesTheSameBitsInLessMemory) {
     std::vector<float> dlogits = run.logits;
     cross_entropy(dlogits.data(), dlogits.data(), targets.data(), rows, vocab);
     pass.backward(dlogits.data(), run.grads.data(), &block_grads);
-    if (budget > 0) EXPECT_LE(run.bytes, budget);
+    if (budget > 0) {
+      EXPECT_LE(run.bytes, budget);
+    }
     runs.push_back(std::move(run));
   }
   EXPECT_EQ(runs[0].bytes, all);
