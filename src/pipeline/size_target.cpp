@@ -47,6 +47,11 @@ std::string allocation_json(const SizeAllocation& a, const std::vector<std::stri
   return j.dump();
 }
 
+// The tensor bytes a bits-per-weight target allows `parameters`.
+uint64_t bpw_target_bytes(double bits_per_weight, int64_t parameters) {
+  return static_cast<uint64_t>(std::floor(bits_per_weight * static_cast<double>(parameters) / 8.0));
+}
+
 // The error for a target below `least_bytes` of tensors (every chosen
 // tensor in its fewest-bytes candidate) over `parameters`.
 TargetBelowSmallest below_smallest(const std::string& target, uint64_t least_bytes, int64_t parameters) {
@@ -116,9 +121,7 @@ SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std:
       least_bytes += least;
     }
     const uint64_t allowed =
-        target.bits_per_weight > 0.0
-            ? static_cast<uint64_t>(std::floor(target.bits_per_weight * static_cast<double>(parameters) / 8.0))
-            : target.file_bytes;
+        target.bits_per_weight > 0.0 ? bpw_target_bytes(target.bits_per_weight, parameters) : target.file_bytes;
     if (least_bytes > allowed) throw below_smallest(a.target, least_bytes, parameters);
   }
 
@@ -150,7 +153,7 @@ SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std:
   }
 
   if (target.bits_per_weight > 0.0) {
-    a.target_bytes = static_cast<uint64_t>(std::floor(target.bits_per_weight * static_cast<double>(a.parameters) / 8.0));
+    a.target_bytes = bpw_target_bytes(target.bits_per_weight, a.parameters);
   } else {
     // The metadata holds the allocation itself: measure it with the longest
     // type name in every place.
@@ -168,14 +171,16 @@ SizeAllocation allocate_to_target(const Checkpoint& ckpt, const std::vector<std:
       throw Error("target", cat(a.target, " leaves no room for tensors: the file's header and metadata take up to ",
                                 a.overhead_bytes, " bytes"));
     a.target_bytes = target.file_bytes - a.overhead_bytes;
+    // The check before the measurement left the header out; a bits-per-weight
+    // target was checked there exactly.
+    uint64_t smallest = a.fixed_bytes;
+    for (const AllocationItem& item : items) {
+      uint64_t least = item.options.front().bytes;
+      for (const AllocationOption& o : item.options) least = std::min(least, o.bytes);
+      smallest += least;
+    }
+    if (smallest > a.target_bytes) throw below_smallest(a.target, smallest, a.parameters);
   }
-  uint64_t smallest = a.fixed_bytes;
-  for (const AllocationItem& item : items) {
-    uint64_t least = item.options.front().bytes;
-    for (const AllocationOption& o : item.options) least = std::min(least, o.bytes);
-    smallest += least;
-  }
-  if (smallest > a.target_bytes) throw below_smallest(a.target, smallest, a.parameters);
   const AllocationResult r = allocate_bits(items, a.target_bytes - a.fixed_bytes);
 
   std::map<DType, uint64_t> by_type;
