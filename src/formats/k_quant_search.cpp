@@ -5,6 +5,7 @@
 
 #include "core/dtype.h"
 #include "formats/format_common.h"
+#include "formats/k_quant_search_x8.h"
 
 namespace lmpack {
 
@@ -26,11 +27,6 @@ float signed_max(const float* x, int n, float* amax_out) {
   return max;
 }
 
-// Sum of 8 partial sums, in a fixed order.
-inline float fold_lanes(const float* v) {
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
-
 }  // namespace
 
 float k_sum_squares(const float* x, int n) {
@@ -47,46 +43,37 @@ float k_search_symmetric(int n, int nmax, const float* x, const float* w, int8_t
     return 0.0f;
   }
   auto weight = [&](int i) { return w != nullptr ? w[i] : x[i] * x[i]; };
+  const float lo = static_cast<float>(-nmax), hi = static_cast<float>(nmax - 1);
+  // The weighted sums of one inverse scale, in element order: (w x) l and
+  // (w l) l, as GGML accumulates them.
+  auto fit = [&](float iscale, float* sumlx, float* suml2) {
+    float slx = 0.0f, sl2 = 0.0f;
+    for (int i = 0; i < n; ++i) {
+      const float l = k_round_clamped(iscale * x[i], lo, hi);
+      const float wi = weight(i);
+      slx += wi * x[i] * l;
+      sl2 += wi * l * l;
+    }
+    *sumlx = slx;
+    *suml2 = sl2;
+  };
+  auto write_levels = [&](float iscale) {
+    for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(k_round_clamped(iscale * x[i], lo, hi) + hi + 1.0f);
+  };
   float iscale = -static_cast<float>(nmax) / max;
   float sumlx = 0.0f, suml2 = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    const int l = k_round(iscale * x[i], -nmax, nmax - 1);
-    L[i] = static_cast<int8_t>(l + nmax);
-    const float wi = weight(i);
-    sumlx += wi * x[i] * static_cast<float>(l);
-    suml2 += wi * static_cast<float>(l * l);
-  }
+  fit(iscale, &sumlx, &suml2);
+  write_levels(iscale);
   float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
   float best = scale * sumlx;
-  // The 18 other candidates, with sums in 8 interleaved partial sums (n is
-  // a multiple of 8, at most 32) as in k_search_affine.
-  constexpr int kLanes = 8;
-  float wt[32], wx[32];
-  for (int i = 0; i < n; ++i) {
-    wt[i] = weight(i);
-    wx[i] = wt[i] * x[i];
-  }
-  const float lo = static_cast<float>(-nmax), hi = static_cast<float>(nmax - 1);
   for (int k = -9; k <= 9; ++k) {
     if (k == 0) continue;
     iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(k)) / max;
-    float a[kLanes] = {}, b[kLanes] = {};
-    for (int i = 0; i < n; i += kLanes) {
-      for (int j = 0; j < kLanes; ++j) {
-        float v = iscale * x[i + j];
-        v = v > lo ? v : lo;  // NaN -> lo
-        v = v < hi ? v : hi;
-        const float l = std::nearbyint(v);
-        a[j] += wx[i + j] * l;
-        b[j] += wt[i + j] * (l * l);
-      }
-    }
-    sumlx = fold_lanes(a);
-    suml2 = fold_lanes(b);
+    fit(iscale, &sumlx, &suml2);
     // A larger sumlx^2 / suml2 is a smaller weighted squared error at the
     // least-squares scale sumlx / suml2.
     if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
-      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(k_round(iscale * x[i], -nmax, nmax - 1) + nmax);
+      write_levels(iscale);
       scale = sumlx / suml2;
       best = scale * sumlx;
     }
@@ -108,19 +95,20 @@ float k_search_symmetric_refine(int n, int nmax, const float* x, int8_t* L) {
     L[i] = static_cast<int8_t>(l);
     const float wi = x[i] * x[i];
     sumlx += wi * x[i] * static_cast<float>(l);
-    suml2 += wi * static_cast<float>(l * l);
+    suml2 += wi * static_cast<float>(l) * static_cast<float>(l);
   }
   for (int sweep = 0; sweep < 5; ++sweep) {
     int changed = 0;
     for (int i = 0; i < n; ++i) {
       const float wi = x[i] * x[i];
-      float slx = sumlx - wi * x[i] * static_cast<float>(L[i]);
-      if (slx <= 0.0f) continue;
-      float sl2 = suml2 - wi * static_cast<float>(L[i] * L[i]);
+      const float li = static_cast<float>(L[i]);
+      float slx = sumlx - wi * x[i] * li;
+      if (!(slx > 0.0f)) continue;
+      float sl2 = suml2 - wi * li * li;
       const int nl = k_round(x[i] * sl2 / slx, -nmax, nmax - 1);
       if (nl == L[i]) continue;
       slx += wi * x[i] * static_cast<float>(nl);
-      sl2 += wi * static_cast<float>(nl * nl);
+      sl2 += wi * static_cast<float>(nl) * static_cast<float>(nl);
       if (sl2 > 0.0f && slx * slx * suml2 > sumlx * sumlx * sl2) {
         L[i] = static_cast<int8_t>(nl);
         sumlx = slx;
@@ -152,7 +140,8 @@ float k_search_affine(int n, int nmax, const float* x, const float* w, uint8_t* 
     return 0.0f;
   }
   auto error_of = [&](float diff) { return use_mad ? std::fabs(diff) : diff * diff; };
-  float iscale = static_cast<float>(nmax) / (max - min);
+  const float fmax_level = static_cast<float>(nmax);
+  float iscale = fmax_level / (max - min);
   float scale = 1.0f / iscale;
   float best_error = 0.0f;
   for (int i = 0; i < n; ++i) {
@@ -163,31 +152,18 @@ float k_search_affine(int n, int nmax, const float* x, const float* w, uint8_t* 
     *neg_min = -min;
     return scale;
   }
-  // The candidate loop is the encoders' hot spot. Its sums run in 8
-  // interleaved partial sums (n is 16 or 32), so the compiler can keep them
-  // in one vector register instead of a chain of dependent scalar adds; the
-  // results differ from an in-order sum only by float rounding.
-  constexpr int kLanes = 8;
   float trial[32];  // n <= 32: the k-quant sub-blocks are 16 or 32 long
-  const float fmax_level = static_cast<float>(nmax);
   for (int k = 0; k <= nstep; ++k) {
-    // The range uses the best (scale, min) so far, as GGML's search does.
+    // The range uses the best minimum so far, as GGML's search does.
     iscale = (rmin + rdelta * static_cast<float>(k) + fmax_level) / (max - min);
-    float sl[kLanes] = {}, sl2[kLanes] = {}, sxl[kLanes] = {};
-    for (int i = 0; i < n; i += kLanes) {
-      for (int j = 0; j < kLanes; ++j) {
-        float v = iscale * (x[i + j] - min);
-        v = v > 0.0f ? v : 0.0f;  // NaN -> 0
-        v = v < fmax_level ? v : fmax_level;
-        const float l = std::nearbyint(v);
-        trial[i + j] = l;
-        const float wl = w[i + j] * l;
-        sl[j] += wl;
-        sl2[j] += wl * l;
-        sxl[j] += wl * x[i + j];
-      }
+    float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
+    for (int i = 0; i < n; ++i) {
+      const float l = k_round_clamped(iscale * (x[i] - min), 0.0f, fmax_level);
+      trial[i] = l;
+      sum_l += w[i] * l;
+      sum_l2 += w[i] * l * l;
+      sum_xl += w[i] * l * x[i];
     }
-    const float sum_l = fold_lanes(sl), sum_l2 = fold_lanes(sl2), sum_xl = fold_lanes(sxl);
     const float det = sum_w * sum_l2 - sum_l * sum_l;
     if (!(det > 0.0f)) continue;
     float this_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
@@ -196,14 +172,8 @@ float k_search_affine(int n, int nmax, const float* x, const float* w, uint8_t* 
       this_min = 0.0f;
       this_scale = sum_xl / sum_l2;
     }
-    float e[kLanes] = {};
-    for (int i = 0; i < n; i += kLanes) {
-      for (int j = 0; j < kLanes; ++j) {
-        const float diff = this_scale * trial[i + j] + this_min - x[i + j];
-        e[j] += w[i + j] * (use_mad ? std::fabs(diff) : diff * diff);
-      }
-    }
-    const float err = fold_lanes(e);
+    float err = 0.0f;
+    for (int i = 0; i < n; ++i) err += w[i] * error_of(this_scale * trial[i] + this_min - x[i]);
     if (err < best_error) {
       for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(trial[i]);
       best_error = err;
@@ -248,18 +218,18 @@ float k_search_positive(int n, int nmax, const float* x, const float* w, uint8_t
     const int l = k_round(iscale * x[i], 0, nmax);
     L[i] = static_cast<uint8_t>(l);
     sumlx += w[i] * x[i] * static_cast<float>(l);
-    suml2 += w[i] * static_cast<float>(l * l);
+    suml2 += w[i] * static_cast<float>(l) * static_cast<float>(l);
   }
   for (int sweep = 0; sweep < 5; ++sweep) {
     int changed = 0;
     for (int i = 0; i < n; ++i) {
       float slx = sumlx - w[i] * x[i] * static_cast<float>(L[i]);
-      float sl2 = suml2 - w[i] * static_cast<float>(L[i] * L[i]);
+      float sl2 = suml2 - w[i] * static_cast<float>(L[i]) * static_cast<float>(L[i]);
       if (!(slx > 0.0f && sl2 > 0.0f)) continue;
       const int nl = k_round(x[i] * sl2 / slx, 0, nmax);
       if (nl == L[i]) continue;
       slx += w[i] * x[i] * static_cast<float>(nl);
-      sl2 += w[i] * static_cast<float>(nl * nl);
+      sl2 += w[i] * static_cast<float>(nl) * static_cast<float>(nl);
       if (slx * slx * suml2 > sumlx * sumlx * sl2) {
         L[i] = static_cast<uint8_t>(nl);
         sumlx = slx;
@@ -275,15 +245,18 @@ float k_search_positive(int n, int nmax, const float* x, const float* w, uint8_t
 void k_encode_scale_min_8x32(const float* x, const float* importance, int nmax, float ref_rmin, int ref_nstep,
                              uint8_t* scales12, uint16_t* d, uint16_t* dmin, uint8_t* L) {
   constexpr int kSub = 8;
-  float scales[kSub], mins[kSub], weights[32];
+  float scales[kSub], mins[kSub], weights[256];
+  static_assert(kSub == kSearchLanes);
   uint8_t ls[kSub], lm[kSub];
   if (importance == nullptr) {
     float max_scale = 0.0f, max_min = 0.0f;
     for (int j = 0; j < kSub; ++j) {
       const float* xs = x + 32 * j;
       const float av_x = std::sqrt(k_sum_squares(xs, 32) / 32.0f);
-      for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xs[l]);
-      scales[j] = k_search_affine(32, nmax, xs, weights, L + 32 * j, &mins[j], ref_rmin, 0.1f, ref_nstep, false);
+      for (int l = 0; l < 32; ++l) weights[32 * j + l] = av_x + std::fabs(xs[l]);
+    }
+    k_search_affine_x8(32, nmax, x, weights, L, scales, mins, ref_rmin, 0.1f, ref_nstep, false);
+    for (int j = 0; j < kSub; ++j) {
       if (scales[j] > max_scale) max_scale = scales[j];
       if (mins[j] > max_min) max_min = mins[j];
     }
@@ -303,12 +276,12 @@ void k_encode_scale_min_8x32(const float* x, const float* importance, int nmax, 
       const float* qw = importance + 32 * j;
       float sumw = 0.0f;
       for (int l = 0; l < 32; ++l) {
-        weights[l] = qw[l] * std::sqrt(sigma2 + xs[l] * xs[l]);
-        sumw += weights[l];
+        weights[32 * j + l] = qw[l] * std::sqrt(sigma2 + xs[l] * xs[l]);
+        sumw += weights[32 * j + l];
       }
       sw[j] = sumw;
-      scales[j] = k_search_affine(32, nmax, xs, weights, L + 32 * j, &mins[j], -0.9f, 0.05f, 36, false);
     }
+    k_search_affine_x8(32, nmax, x, weights, L, scales, mins, -0.9f, 0.05f, 36, false);
     *d = f32_to_fp16(k_search_positive(kSub, 63, scales, sw, ls));
     *dmin = f32_to_fp16(k_search_positive(kSub, 63, mins, sw, lm));
   }

@@ -23,6 +23,14 @@ inline int k_round(float v, int lo, int hi) {
   return static_cast<int>(std::nearbyint(v));
 }
 
+// k_round as a float: v clamped to [lo, hi] (integers), then rounded to the
+// nearest integer, ties to even; NaN gives lo.
+inline float k_round_clamped(float v, float lo, float hi) {
+  v = v > lo ? v : lo;  // NaN -> lo
+  v = v < hi ? v : hi;
+  return std::nearbyint(v);
+}
+
 // Symmetric levels with a signed scale: value(l) = scale * (L[i] - nmax),
 // L[i] in [0, 2 * nmax - 1]; n a multiple of 8, at most 32. The fan of 19
 // candidate inverse scales -(nmax + 0.1 k) / max (k = -9..9) around the

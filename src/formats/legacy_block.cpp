@@ -8,10 +8,6 @@
 #include "core/dtype.h"
 #include "formats/format_common.h"
 
-// No FMA contraction: GGML builds its encoders without it, and the bytes
-// must match llama.cpp's on every rounding boundary (formats/scale_search.cpp).
-#pragma GCC optimize("fp-contract=off")
-
 namespace lmpack {
 
 float block_signed_absmax(const float* x) {

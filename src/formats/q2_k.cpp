@@ -7,6 +7,7 @@
 #include "core/dtype.h"
 #include "formats/k_quant_dots.h"
 #include "formats/k_quant_search.h"
+#include "formats/k_quant_search_x8.h"
 #include "formats/q8_k.h"
 
 namespace lmpack {
@@ -40,12 +41,13 @@ void quantize_row_q2_k(void* out, const float* in, int64_t n, const float* impor
     const float* x = in + b * kQK_K;
     BlockQ2_K blk;
     uint8_t L[kQK_K], Ls[16], Lm[16];
-    float scales[16], mins[16], weight[16];
+    float scales[16], mins[16], weight[kQK_K];
     if (importance == nullptr) {
       float max_scale = 0.0f, max_min = 0.0f;
+      for (int l = 0; l < kQK_K; ++l) weight[l] = std::fabs(x[l]);
+      for (int h = 0; h < 16; h += kSearchLanes)
+        k_search_affine_x8(16, 3, x + 16 * h, weight + 16 * h, L + 16 * h, scales + h, mins + h, -0.5f, 0.1f, 15, true);
       for (int s = 0; s < 16; ++s) {
-        for (int l = 0; l < 16; ++l) weight[l] = std::fabs(x[16 * s + l]);
-        scales[s] = k_search_affine(16, 3, x + 16 * s, weight, L + 16 * s, &mins[s], -0.5f, 0.1f, 15, true);
         if (scales[s] > max_scale) max_scale = scales[s];
         if (mins[s] > max_min) max_min = mins[s];
       }
@@ -65,12 +67,13 @@ void quantize_row_q2_k(void* out, const float* in, int64_t n, const float* impor
         float sumw = 0.0f;
         for (int l = 0; l < 16; ++l) {
           const float v = x[16 * s + l];
-          weight[l] = qw[16 * s + l] * std::sqrt(sigma2 + v * v);
-          sumw += weight[l];
+          weight[16 * s + l] = qw[16 * s + l] * std::sqrt(sigma2 + v * v);
+          sumw += weight[16 * s + l];
         }
         sw[s] = sumw;
-        scales[s] = k_search_affine(16, 3, x + 16 * s, weight, L + 16 * s, &mins[s], -0.9f, 0.05f, 36, false);
       }
+      for (int h = 0; h < 16; h += kSearchLanes)
+        k_search_affine_x8(16, 3, x + 16 * h, weight + 16 * h, L + 16 * h, scales + h, mins + h, -0.9f, 0.05f, 36, false);
       blk.d = f32_to_fp16(k_search_positive(16, 15, scales, sw, Ls));
       blk.dmin = f32_to_fp16(k_search_positive(16, 15, mins, sw, Lm));
     }

@@ -6,6 +6,7 @@
 #include "core/dtype.h"
 #include "formats/k_quant_dots.h"
 #include "formats/k_quant_search.h"
+#include "formats/k_quant_search_x8.h"
 #include "formats/q8_k.h"
 
 namespace lmpack {
@@ -64,8 +65,8 @@ void quantize_row_q3_k(void* out, const float* in, int64_t n, const float* impor
     float d_block = 0.0f;
     if (importance == nullptr) {
       float max_scale = 0.0f, amax = 0.0f;
+      for (int h = 0; h < 16; h += kSearchLanes) k_search_symmetric_refine_x8(16, 4, x + 16 * h, L + 16 * h, scales + h);
       for (int s = 0; s < 16; ++s) {
-        scales[s] = k_search_symmetric_refine(16, 4, x + 16 * s, L + 16 * s);
         if (std::fabs(scales[s]) > amax) {
           amax = std::fabs(scales[s]);
           max_scale = scales[s];
@@ -81,17 +82,18 @@ void quantize_row_q3_k(void* out, const float* in, int64_t n, const float* impor
     } else {
       const float* qw = importance + b * kQK_K;
       const float sigma2 = 2.0f * k_sum_squares(x, kQK_K) / kQK_K;
-      float sw[16], weight[16];
+      float sw[16], weight[kQK_K];
       for (int s = 0; s < 16; ++s) {
         float sumw = 0.0f;
         for (int l = 0; l < 16; ++l) {
           const float v = x[16 * s + l];
-          weight[l] = qw[16 * s + l] * std::sqrt(sigma2 + v * v);
-          sumw += weight[l];
+          weight[16 * s + l] = qw[16 * s + l] * std::sqrt(sigma2 + v * v);
+          sumw += weight[16 * s + l];
         }
         sw[s] = sumw;
-        scales[s] = k_search_symmetric(16, 4, x + 16 * s, weight, L + 16 * s);
       }
+      for (int h = 0; h < 16; h += kSearchLanes)
+        k_search_symmetric_x8(16, 4, x + 16 * h, weight + 16 * h, L + 16 * h, scales + h);
       int8_t Ls[16];
       d_block = k_search_symmetric(16, 32, scales, sw, Ls);
       for (int s = 0; s < 16; ++s) S[s] = static_cast<uint8_t>(Ls[s]);

@@ -6,6 +6,7 @@
 #include "core/dtype.h"
 #include "formats/k_quant_dots.h"
 #include "formats/k_quant_search.h"
+#include "formats/k_quant_search_x8.h"
 #include "formats/q8_k.h"
 
 namespace lmpack {
@@ -47,8 +48,9 @@ void quantize_row_q6_k(void* out, const float* in, int64_t n, const float* impor
     int8_t L[kQK_K];
     float scales[16];
     float max_scale = 0.0f, max_abs_scale = 0.0f;
+    for (int h = 0; h < 16; h += kSearchLanes)
+      k_search_symmetric_x8(16, 32, x + 16 * h, qw != nullptr ? qw + 16 * h : nullptr, L + 16 * h, scales + h);
     for (int s = 0; s < 16; ++s) {
-      scales[s] = k_search_symmetric(16, 32, x + 16 * s, qw != nullptr ? qw + 16 * s : nullptr, L + 16 * s);
       if (std::fabs(scales[s]) > max_abs_scale) {
         max_abs_scale = std::fabs(scales[s]);
         max_scale = scales[s];

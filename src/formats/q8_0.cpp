@@ -11,10 +11,6 @@
 #include "formats/q8_block.h"
 #include "formats/quantize_q8_rows.h"
 
-// No FMA contraction: GGML builds its encoders without it, and the bytes
-// must match llama.cpp's on every rounding boundary (formats/scale_search.cpp).
-#pragma GCC optimize("fp-contract=off")
-
 namespace lmpack {
 
 float quantize_block_q8_scalar(int8_t* qs, const float* x, int* sum) {

@@ -8,10 +8,6 @@
 #include "formats/q8_block.h"
 #include "formats/quantize_q8_rows.h"
 
-// No FMA contraction: GGML builds its encoders without it, and the bytes
-// must match llama.cpp's on every rounding boundary (formats/scale_search.cpp).
-#pragma GCC optimize("fp-contract=off")
-
 namespace lmpack {
 
 void dequantize_row_q8_1(float* out, const void* in, int64_t n) {

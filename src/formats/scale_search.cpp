@@ -3,10 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-// GGML builds these searches without FMA contraction; so do we, so that the
-// same near-ties resolve the same way and the bytes match llama.cpp's.
-#pragma GCC optimize("fp-contract=off")
-
 namespace lmpack {
 namespace {
 
