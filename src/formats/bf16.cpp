@@ -7,7 +7,7 @@
 
 namespace lmpack {
 
-void dequantize_row_bf16(float* out, const void* in, int64_t n) {
+void dequantize_row_bf16_scalar(float* out, const void* in, int64_t n) {
   const uint8_t* p = static_cast<const uint8_t*>(in);
   for (int64_t i = 0; i < n; ++i) {
     uint16_t b;
@@ -26,6 +26,11 @@ void quantize_row_bf16_scalar(void* out, const float* in, int64_t n) {
 
 void quantize_row_bf16(void* out, const float* in, int64_t n) {
   static const auto fn = active_isa() >= Isa::kAvx2 ? &quantize_row_bf16_avx2 : &quantize_row_bf16_scalar;
+  fn(out, in, n);
+}
+
+void dequantize_row_bf16(float* out, const void* in, int64_t n) {
+  static const auto fn = active_isa() >= Isa::kAvx2 ? &dequantize_row_bf16_avx2 : &dequantize_row_bf16_scalar;
   fn(out, in, n);
 }
 

@@ -9,6 +9,10 @@ namespace lmpack {
 
 // out: [n] floats; in: [n] bfloat16 values.
 void dequantize_row_bf16(float* out, const void* in, int64_t n);
+// The variants it picks between on active_isa(), the same floats bit for bit
+// (the AVX2 one in formats/dequantize_avx2.cpp).
+void dequantize_row_bf16_scalar(float* out, const void* in, int64_t n);
+void dequantize_row_bf16_avx2(float* out, const void* in, int64_t n);
 // out: [n] bfloat16, rounded to nearest even (NaN stays NaN); in: [n] floats.
 void quantize_row_bf16(void* out, const float* in, int64_t n);
 

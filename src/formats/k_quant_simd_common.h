@@ -1,7 +1,8 @@
 // Building blocks shared by the k-quant SIMD dot files k_quant_dots_avx2.cpp
 // and k_quant_dots_avx512.cpp (both compile with AVX2 enabled): unpacking of
 // the 12-byte Q3_K/Q4_K/Q5_K scale fields into vectors, the exact integer
-// sums with the Q8_K bsums, and small loads. Include only from those files.
+// sums with the Q8_K bsums, and small loads. Include only from SIMD files
+// built with AVX2 (those two, formats/dequantize_avx2.cpp).
 // Everything here has internal linkage on purpose (anonymous namespace; see
 // DEVELOPERS.md "SIMD files"): one inline definition compiled with AVX-512
 // flags must never be picked by the linker for a lesser CPU's path.

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "formats/k4_block.h"
 #include "formats/k_quant_dots.h"
@@ -50,7 +51,7 @@ void levels_q4_k(const BlockQ4_K& blk, uint8_t* L) {
 
 }  // namespace
 
-void dequantize_row_q4_k(float* out, const void* in, int64_t n) {
+void dequantize_row_q4_k_scalar(float* out, const void* in, int64_t n) {
   const int64_t nb = n / kQK_K;
   for (int64_t b = 0; b < nb; ++b) {
     BlockQ4_K blk;
@@ -118,6 +119,11 @@ void set_row_codes_q4_k(void* row, const int32_t* codes, int64_t n) {
     for (int c = 0; c < 4; ++c)
       for (int l = 0; l < 32; ++l) qs[32 * c + l] = static_cast<uint8_t>(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
   }
+}
+
+void dequantize_row_q4_k(float* out, const void* in, int64_t n) {
+  static const auto fn = active_isa() >= Isa::kAvx2 ? &dequantize_row_q4_k_avx2 : &dequantize_row_q4_k_scalar;
+  fn(out, in, n);
 }
 
 }  // namespace lmpack

@@ -27,6 +27,10 @@ static_assert(sizeof(BlockQ4_K) == 144, "block_q4_K is 144 bytes in GGML");
 
 // out: [n] floats; in: [n / 256] blocks; n a multiple of 256.
 void dequantize_row_q4_k(float* out, const void* in, int64_t n);
+// The variants it picks between on active_isa(), the same floats bit for bit
+// (the AVX2 one in formats/dequantize_avx2.cpp).
+void dequantize_row_q4_k_scalar(float* out, const void* in, int64_t n);
+void dequantize_row_q4_k_avx2(float* out, const void* in, int64_t n);
 
 // out: [n / 256] blocks; in: [n]; importance: [n] or nullptr. Per 32-value
 // sub-block an affine (scale, min) search, then 6-bit scales and mins against

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "formats/k_quant_dots.h"
 #include "formats/k_quant_search.h"
@@ -11,7 +12,7 @@
 
 namespace lmpack {
 
-void dequantize_row_q6_k(float* out, const void* in, int64_t n) {
+void dequantize_row_q6_k_scalar(float* out, const void* in, int64_t n) {
   const int64_t nb = n / kQK_K;
   for (int64_t b = 0; b < nb; ++b) {
     BlockQ6_K blk;
@@ -137,6 +138,11 @@ void set_row_codes_q6_k(void* row, const int32_t* codes, int64_t n) {
     }
     std::memcpy(out, &blk, sizeof blk);
   }
+}
+
+void dequantize_row_q6_k(float* out, const void* in, int64_t n) {
+  static const auto fn = active_isa() >= Isa::kAvx2 ? &dequantize_row_q6_k_avx2 : &dequantize_row_q6_k_scalar;
+  fn(out, in, n);
 }
 
 }  // namespace lmpack

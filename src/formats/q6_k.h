@@ -29,6 +29,10 @@ static_assert(sizeof(BlockQ6_K) == 210, "block_q6_K is 210 bytes in GGML");
 
 // out: [n] floats; in: [n / 256] blocks; n a multiple of 256.
 void dequantize_row_q6_k(float* out, const void* in, int64_t n);
+// The variants it picks between on active_isa(), the same floats bit for bit
+// (the AVX2 one in formats/dequantize_avx2.cpp).
+void dequantize_row_q6_k_scalar(float* out, const void* in, int64_t n);
+void dequantize_row_q6_k_avx2(float* out, const void* in, int64_t n);
 
 // out: [n / 256] blocks; in: [n]; importance: [n] or nullptr. Per 16-value
 // sub-block a symmetric scale search (k_search_symmetric, weights x^2, or

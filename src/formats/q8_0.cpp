@@ -37,7 +37,7 @@ int dot_block_q8_q8(const int8_t* x, const int8_t* y) {
   return s;
 }
 
-void dequantize_row_q8_0(float* out, const void* in, int64_t n) {
+void dequantize_row_q8_0_scalar(float* out, const void* in, int64_t n) {
   const int64_t nb = n / kQK;
   for (int64_t b = 0; b < nb; ++b) {
     BlockQ8_0 blk;
@@ -83,6 +83,11 @@ void set_row_codes_q8_0(void* row, const int32_t* codes, int64_t n) {
     uint8_t* qs = static_cast<uint8_t*>(row) + b * sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs);
     for (int j = 0; j < kQK; ++j) qs[j] = static_cast<uint8_t>(static_cast<int8_t>(codes[b * kQK + j]));
   }
+}
+
+void dequantize_row_q8_0(float* out, const void* in, int64_t n) {
+  static const auto fn = active_isa() >= Isa::kAvx2 ? &dequantize_row_q8_0_avx2 : &dequantize_row_q8_0_scalar;
+  fn(out, in, n);
 }
 
 }  // namespace lmpack

@@ -19,6 +19,10 @@ static_assert(sizeof(BlockQ8_0) == 34, "block_q8_0 is 34 bytes in GGML");
 
 // out: [n] floats; in: [n / 32] blocks; n a multiple of 32.
 void dequantize_row_q8_0(float* out, const void* in, int64_t n);
+// The variants it picks between on active_isa(), the same floats bit for bit
+// (the AVX2 one in formats/dequantize_avx2.cpp).
+void dequantize_row_q8_0_scalar(float* out, const void* in, int64_t n);
+void dequantize_row_q8_0_avx2(float* out, const void* in, int64_t n);
 
 // Encoder, GGML's reference rounding: d = max|x| / 127, q = round(x / d)
 // (half away from zero). Importance is ignored (as in GGML: 8 bits leave
