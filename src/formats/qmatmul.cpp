@@ -33,9 +33,13 @@ constexpr double kSerialWork = double(1 << 18);
 // Bytes of packed weight rows per dot tile: a few L1s' worth, so that the
 // tile stays in L2 while every activation row passes over it.
 constexpr size_t kDotTileBytes = 64 * 1024;
-// Weight rows decoded per sgemm tile: 64 rows x 4096 x 4 B = 1 MB of fp32,
-// in L2 while oneDNN streams the activation rows over it.
-constexpr int64_t kGemmTileRows = 64;
+// Decoded weights per sgemm tile: 4 MiB of fp32 (256 rows of 4096, 95 of
+// 11008), at least 64 rows. Every sgemm call packs all m activation rows
+// again, so the tile must be large enough to pay for that: on the 7B-shaped
+// files of bench/llamacpp_bench.cpp (m = 512, 2 threads) 64-row tiles made
+// `lmpack eval` of BF16/Q8_0 17.6-18.8 s, 256-1024-row tiles 12.8-14.5 s.
+constexpr size_t kGemmTileBytes = size_t{4} << 20;
+constexpr int64_t kGemmTileMinRows = 64;
 // Activation rows from which decode+sgemm beats dots (the table above).
 constexpr int64_t kGemmMinRows = 112;
 constexpr int64_t kGemmMinRowsFloat = 192;  // F16, BF16
@@ -86,14 +90,21 @@ void qmatmul_dot(float* y, QuantizedActivations& x, const WeightMatrix& w, const
 void qmatmul_dequant_gemm(float* y, const QuantizedActivations& x, const WeightMatrix& w, const FormatOps& ops,
                           bool accumulate) {
   const int64_t m = x.m(), n = w.rows, k = w.cols;
-  const int64_t n_tiles = (n + kGemmTileRows - 1) / kGemmTileRows;
   const bool parallel = is_parallel_worth(m, n, k);
+  // The byte budget's rows, but at least two tiles per thread (a small
+  // matrix must not run on one thread), and never fewer than
+  // kGemmTileMinRows rows unless the matrix has fewer.
+  const int64_t threads = parallel ? num_threads() : 1;
+  int64_t tile_rows = static_cast<int64_t>(kGemmTileBytes / (sizeof(float) * std::max<int64_t>(k, 1)));
+  tile_rows = std::min(tile_rows, (n + 2 * threads - 1) / (2 * threads));
+  tile_rows = std::max(tile_rows, std::min(kGemmTileMinRows, n));
+  const int64_t n_tiles = (n + tile_rows - 1) / tile_rows;
   const float beta = accumulate ? 1.0f : 0.0f;
   for_tiles(n_tiles, parallel, [&](int64_t t) {
-    const int64_t j0 = t * kGemmTileRows, rows = std::min(kGemmTileRows, n - j0);
-    // Each thread's decoded rows, kept between calls (1-3 MB a thread).
+    const int64_t j0 = t * tile_rows, rows = std::min(tile_rows, n - j0);
+    // Each thread's decoded rows, kept between calls (about 4 MiB a thread).
     thread_local std::vector<float> scratch;
-    if (scratch.size() < static_cast<size_t>(kGemmTileRows * k)) scratch.resize(static_cast<size_t>(kGemmTileRows * k));
+    if (scratch.size() < static_cast<size_t>(tile_rows * k)) scratch.resize(static_cast<size_t>(tile_rows * k));
     float* tile = scratch.data();  // [rows, k]
     for (int64_t r = 0; r < rows; ++r) ops.dequantize_row(tile + r * k, w.row(j0 + r), k);
     // Inside the team this sgemm runs on the calling thread (no nested teams).
