@@ -69,7 +69,8 @@ TEST_P(AttentionTest, MatchesNaive) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                          ::testing::Values(Case{1, 0, 8}, Case{1, 37, 8}, Case{16, 0, 8}, Case{5, 11, 32},
-                                           Case{16, 100, 64}, Case{3, 0, 2}, Case{7, 250, 128}));
+                                           Case{16, 100, 64}, Case{3, 0, 2}, Case{7, 250, 128},
+                                           Case{70, 0, 16}, Case{130, 33, 32}));
 
 TEST(Attention, FirstPositionReturnsItsOwnValue) {
   // With a single key, softmax is 1 and the output is v_0 whatever q is.
@@ -106,6 +107,31 @@ TEST(Attention, SlidingWindowDropsTheKeysBeforeIt) {
   attention_causal(out.data(), q.data(), k.data(), v.data(), scratch.data(), n_q, pos0, hd, hd, hd, hd, 0.3f, 1);
   for (int64_t i = 0; i < n_q; ++i)
     for (int64_t d = 0; d < hd; ++d) ASSERT_EQ(out[i * hd + d], v[(pos0 + i) * hd + d]);
+}
+
+}  // namespace
+}  // namespace lmpack
+
+namespace lmpack {
+namespace {
+
+// Blocks of 8 or more queries take the matrix-product path (blocks of 64
+// queries, keys masked per row); it must agree with the reference with
+// sliding windows and Gemma 2's soft cap too, across block boundaries.
+TEST(Attention, BlockedPathAgreesWithTheReferenceWithWindowsAndSoftcap) {
+  const int64_t hd = 16, n_q = 150, pos0 = 30, n_kv = pos0 + n_q;
+  auto q = random_vector(n_q * hd, 7), k = random_vector(n_kv * hd, 8), v = random_vector(n_kv * hd, 9);
+  for (int64_t window : {0, 1, 20, 100}) {
+    for (float softcap : {0.0f, 0.5f}) {
+      SCOPED_TRACE("window " + std::to_string(window) + " softcap " + std::to_string(softcap));
+      std::vector<float> fast(n_q * hd), ref(n_q * hd), scratch(n_kv);
+      attention_causal(fast.data(), q.data(), k.data(), v.data(), scratch.data(), n_q, pos0, hd, hd, hd, hd, 0.7f,
+                       window, softcap);
+      attention_causal_reference(ref.data(), q.data(), k.data(), v.data(), scratch.data(), n_q, pos0, hd, hd, hd, hd,
+                                 0.7f, window, softcap);
+      for (int64_t i = 0; i < n_q * hd; ++i) ASSERT_NEAR(fast[i], ref[i], 1e-5f) << "element " << i;
+    }
+  }
 }
 
 }  // namespace
