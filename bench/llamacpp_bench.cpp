@@ -13,7 +13,8 @@
 // test from ../shared, 2 windows of 512 tokens, the second half of each scored
 // (`llama-perplexity -c 512 -b 512 --chunks 2`; `lmpack eval --ctx 512
 // --chunks 2 --score-second-half`). Before each timed pair the input file is
-// read once, so that both tools find it in the page cache.
+// read once, so that both tools find it in the page cache, and the page
+// cache's dirty pages are written back (sync) before each command starts.
 //
 // llama.cpp's tools: scripts/install_llamacpp_check.sh --with-tools puts them
 // in $LMPACK_LLAMACPP_DIR/bin (default <repo>/build-llamacpp/bin).
@@ -54,6 +55,9 @@ Run run(const std::vector<std::string>& argv, const std::string& dir,
   Run r;
   const std::string log = dir + "/run.log";
   std::fflush(nullptr);  // else the child's freopen writes the parent's buffered lines into the log
+  // No dirty pages of an earlier command (the other tool's output file) may
+  // be written back to disk during this one, on the same two threads.
+  sync();
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid == 0) {

@@ -21,4 +21,13 @@ void parallel_for(int64_t n, Fn&& fn) {
   for (int64_t i = 0; i < n; ++i) fn(i);
 }
 
+// Runs fn(i) for i in [0, n) across the team in chunks of `grain` taken in
+// order by whichever thread is free (dynamic schedule): for items of uneven
+// cost, such as one long item (a file write) among many short ones.
+template <typename Fn>
+void parallel_for_dynamic(int64_t n, int64_t grain, Fn&& fn) {
+#pragma omp parallel for schedule(dynamic, grain)
+  for (int64_t i = 0; i < n; ++i) fn(i);
+}
+
 }  // namespace lmpack
