@@ -4,7 +4,9 @@
 // GCC 12 warns inside its own AVX-512 headers (_mm512_cast*256*512 and the
 // reduce helpers start from an "undefined" vector); the warning is spurious.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)  // GCC's name; clang has no such group and warns about the pragma
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <immintrin.h>
 
