@@ -3,8 +3,12 @@
 // a scale (and for the affine formats a minimum) plus integer levels that
 // make sum_i w[i] * (x[i] - value(level[i]))^2 (or |.| with use_mad) small.
 // They follow GGML's k-quant searches (ggml-quants.c: make_qx_quants,
-// make_q3_quants, make_qkx2_quants / make_qkx3_quants, make_qp_quants) so
-// that our files match llama.cpp's in quality; the code is our own.
+// make_q3_quants, make_qkx2_quants / make_qkx3_quants, make_qp_quants) down
+// to the order of operations (sums in element order, (w l) l, no FMA
+// contraction), so that our files are byte-identical to llama.cpp's
+// (tests/formats/ggml_bytes_test.cpp); the code is our own. The encoders
+// call the eight-lane versions in formats/k_quant_search_x8.h, which give
+// these functions' results bit for bit; these stay as their reference.
 //
 // All functions are total: an all-zero (or constant-zero) block gives scale 0
 // and levels 0, NaN-free; out-of-range products are clamped before rounding.
