@@ -2,7 +2,7 @@
 // random model shaped like two Llama-7B layers (hidden 4096, FFN 11008, 32
 // heads, vocab 32000) is written once, converted to GGUF F32, Q8_0, Q4_K
 // and Q4_0 (every 2-D weight that type, token embedding and output
-// included) with quantize_to_gguf, and each file is then loaded and run in
+// included) and to llama.cpp's Q4_K_M mix with quantize_to_gguf, and each file is then loaded and run in
 // its own child process (so that peak RSS is that model's alone): a
 // 128-token prompt in one call, then single-token generation steps.
 //
@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
       write_random_model(spec, hf);
       std::printf("(wrote the random Llama-7B-shaped 2-layer model to %s in %.1f s)\n", hf.c_str(), sw.seconds());
     }
-    const char* kTypes[] = {"f32", "q8_0", "q4_K", "q4_0"};
+    // Tensor types (every matrix that type), and llama.cpp's Q4_K_M mix.
+    const char* kTypes[] = {"f32", "q8_0", "q4_K", "Q4_K_M", "q4_0"};
     std::vector<std::string> files;
     for (const char* type : kTypes) {
       const std::string out = cat(dir, "/random-7b-2l-", type, ".gguf");
@@ -151,7 +152,7 @@ int main(int argc, char** argv) {
       input.vocab = load_vocab(shared_dir() + "/data/llamacpp-vocab-tests/ggml-vocab-llama-spm.gguf");
       QuantizeOptions o;
       o.type_name = type;
-      o.pure = true;
+      o.pure = std::string(type) != "Q4_K_M";
       o.show_progress = false;
       Stopwatch sw;
       quantize_to_gguf(input, out, o);
