@@ -17,6 +17,9 @@ namespace lmpack {
 constexpr int64_t kQK = 32;        // elements per block of the legacy formats (Q4_0 ... Q8_0)
 constexpr int64_t kQK_K = 256;     // elements per super-block of the k-quants
 constexpr int kKScaleBytes = 12;   // Q4_K/Q5_K: 8 scales + 8 mins, 6 bits each
+// Below this max |x| (or max |scale|) a block counts as all zero, as GGML's
+// GROUP_MAX_EPS: the encoders and scale searches store zeros for it.
+constexpr float kGroupMaxEps = 1e-15f;
 
 // Q4_K/Q5_K scales[12]: sub-block j (0..7) has a 6-bit scale and a 6-bit min.
 //   j < 4:  scale = scales[j] & 63,        min = scales[j + 4] & 63

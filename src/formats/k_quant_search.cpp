@@ -11,8 +11,6 @@ namespace lmpack {
 
 namespace {
 
-constexpr float kGroupMaxEps = 1e-15f;  // below this max |x| a block counts as all zero
-
 // Index and value of the element of largest magnitude (the first on ties).
 float signed_max(const float* x, int n, float* amax_out) {
   float max = 0.0f, amax = 0.0f;

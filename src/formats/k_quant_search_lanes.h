@@ -1,5 +1,5 @@
-// The bodies of k_search_affine_x8 and k_search_symmetric_x8 (formats/
-// k_quant_search_x8.h), written once over a lane type V and compiled per ISA:
+// The bodies of k_search_affine_x8, k_search_symmetric_x8 and
+// k_search_symmetric_refine_x8 (formats/k_quant_search_x8.h), written once over a lane type V and compiled per ISA:
 // k_quant_search_x8.cpp with plain float arrays, k_quant_search_x8_avx2.cpp
 // with AVX registers. Include only from those files. Everything here has
 // internal linkage (DEVELOPERS.md, "SIMD files").
@@ -7,19 +7,19 @@
 // V holds kSearchLanes floats and provides: V::load(p), V::splat(f),
 // v.store(p), + - * /, max_or(a, b) = a > b ? a : b and min_or(a, b) =
 // a < b ? a : b per lane (so NaN gives b, as the scalar clamps), round_even,
-// abs; masks from gt, lt, ne, combined with & and |, select(m, a, b) =
+// abs; masks from gt, lt, ne, combined with &, select(m, a, b) =
 // m ? a : b, any(m), lane(m, s).
 #pragma once
 
 #include <cstdint>
 
+#include "formats/format_common.h"
 #include "formats/k_quant_search_x8.h"
 
 namespace lmpack {
 namespace {
 
-constexpr int kLanesMaxN = 32;           // the k-quant sub-blocks are 16 or 32 long
-constexpr float kLanesGroupMaxEps = 1e-15f;  // as in k_quant_search.cpp
+constexpr int kLanesMaxN = 32;  // the k-quant sub-blocks are 16 or 32 long
 
 // x[s * n + i] -> t[i * kSearchLanes + s].
 inline void lanes_transpose(int n, const float* x, float* t) {
@@ -61,7 +61,7 @@ template <class V>
 inline void lanes_store_symmetric(int n, int nmax, V amax, V scale, const V* levels, int8_t* L, float* scales) {
   constexpr int kS = kSearchLanes;
   alignas(64) float buf[kLanesMaxN * kS], out_scale[kS];
-  const auto dead = lt(amax, V::splat(kLanesGroupMaxEps));
+  const auto dead = lt(amax, V::splat(kGroupMaxEps));
   select(dead, V::splat(0.0f), scale).store(out_scale);
   const V offset = V::splat(static_cast<float>(nmax));
   for (int i = 0; i < n; ++i) (levels[i] + offset).store(buf + i * kS);

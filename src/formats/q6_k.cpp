@@ -57,7 +57,7 @@ void quantize_row_q6_k(void* out, const float* in, int64_t n, const float* impor
         max_scale = scales[s];
       }
     }
-    if (max_abs_scale >= 1e-15f) {
+    if (max_abs_scale >= kGroupMaxEps) {
       const float iscale = -128.0f / max_scale;
       blk.d = f32_to_fp16(1.0f / iscale);
       for (int s = 0; s < 16; ++s) blk.scales[s] = static_cast<int8_t>(k_round(iscale * scales[s], -128, 127));

@@ -3,12 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "formats/format_common.h"
+
 namespace lmpack {
-namespace {
-
-constexpr float kGroupMaxEps = 1e-15f;  // below this max-abs a block counts as all zero
-
-}  // namespace
 
 float search_scale_symmetric(int n, int nmax, const float* x, const float* w, uint8_t* levels) {
   float max = 0, amax = 0;
