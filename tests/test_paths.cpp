@@ -4,8 +4,10 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <string>
 
 namespace lmpack::testing {
 
@@ -23,6 +25,31 @@ std::string lmpack_binary() {
 #endif
 }
 
+namespace {
+
+std::string& scratch_path() {
+  static std::string path;
+  return path;
+}
+pid_t scratch_owner = 0;
+
+// At exit, the scratch directory goes, unless a test failed (its files then
+// help to see why: the path is printed) or LMPACK_KEEP_TEST_DIR is set. Only
+// the process that made it removes it: a forked child that exits must not.
+void remove_scratch_at_exit() {
+  const std::string& path = scratch_path();
+  if (path.empty() || ::getpid() != scratch_owner) return;
+  const ::testing::UnitTest* unit = ::testing::UnitTest::GetInstance();
+  if (std::getenv("LMPACK_KEEP_TEST_DIR") != nullptr || (unit != nullptr && unit->Failed())) {
+    std::fprintf(stderr, "test scratch directory kept: %s\n", path.c_str());
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+}  // namespace
+
 std::string temp_dir() {
   namespace fs = std::filesystem;
   static std::string dir = [] {
@@ -34,6 +61,9 @@ std::string temp_dir() {
     std::error_code ec;
     fs::remove_all(p, ec);
     fs::create_directories(p);
+    scratch_path() = p.string();
+    scratch_owner = ::getpid();
+    std::atexit(remove_scratch_at_exit);
     return p.string();
   }();
   return dir;

@@ -12,7 +12,9 @@ namespace lmpack::testing {
 // LMPACK_SHARED_DIR in the environment overrides.
 std::string shared_dir();
 std::string shared_path(const std::string& relative);  // shared_dir() + "/" + relative
-std::string temp_dir();  // a fresh per-process scratch directory
+// A fresh per-process scratch directory, removed when the process exits unless
+// a test failed (then its path is printed) or LMPACK_KEEP_TEST_DIR is set.
+std::string temp_dir();
 // The repository's root and the built lmpack binary (absolute). They are
 // compiled into test_paths.cpp alone, so that no other test file's object
 // depends on where the checkout is (ccache shares them between clones).
