@@ -21,6 +21,7 @@
 #include "bench_child.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/process_memory.h"
 #include "core/progress.h"
 #include "core/resource_usage.h"
 #include "core/stopwatch.h"
@@ -38,6 +39,7 @@ using namespace lmpack;
 // Child: prints "seconds peak_rss_bytes rounding_seconds".
 int run_one(const std::string& dir, const std::string& mode, int threads, int64_t samples, int64_t ctx) {
   install_interrupt_handler();
+  keep_freed_memory();  // as the lmpack command does (core/process_memory.h)
   set_num_threads(threads);
   LoadOptions lo;
   lo.tokenizer_path = bench::llama_vocab_path();

@@ -26,6 +26,7 @@
 #include "bench_child.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/process_memory.h"
 #include "core/progress.h"
 #include "core/resource_usage.h"
 #include "model/checkpoint.h"
@@ -41,6 +42,7 @@ using namespace lmpack;
 // TYPE "convert": writes DIR/model.gguf (F32) from the HF folder instead.
 int run_one(const std::string& dir, const std::string& type, int threads) {
   install_interrupt_handler();
+  keep_freed_memory();  // as the lmpack command does (core/process_memory.h)
   set_num_threads(threads);
   if (type == "convert") {
     LoadOptions lo;

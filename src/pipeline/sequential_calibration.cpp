@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/large_buffer.h"
 #include "core/mapped_page_releaser.h"
 #include "core/progress.h"
 #include "core/stopwatch.h"
@@ -70,7 +71,7 @@ SequentialCalibration::SequentialCalibration(const Checkpoint& ckpt, std::vector
     s.tokens = s.n_windows * s.ctx;
     const std::shared_ptr<const ModelWeights> weights = build_weights(ckpt);
     s.rope = make_rope_tables(*weights, s.ctx);
-    s.x.resize(static_cast<size_t>(s.tokens * c.dim));
+    s.x = large_vector<float>(static_cast<size_t>(s.tokens * c.dim));
     for (int64_t w = 0; w < s.n_windows; ++w)
       for (int64_t i = 0; i < s.ctx; ++i) {
         const int32_t tok = windows[w][i];
@@ -124,7 +125,7 @@ void SequentialCalibration::run_block(int64_t layer) {
   // 1. The method's transform of the whole block (AWQ), on its input.
   if (have_data) {
     method.transform_block([&](const std::function<void(const LinearStage&)>& visit) {
-      std::vector<float> x = s.x;  // [T, dim]: the walk must not move the residual stream
+      std::vector<float> x = large_copy(s.x);  // [T, dim]: the walk must not move the residual stream
       walk_block_stages(b, c, s.rope, s.n_windows, x.data(), /*add_ffn_output=*/false, [&](const BlockStage& bs) {
         LinearStage st;
         st.input = bs.input;
@@ -158,7 +159,7 @@ void SequentialCalibration::run_block(int64_t layer) {
       e.routed_tokens = stage->routed_tokens;
     }
     e.relative_error = NAN;
-    const std::vector<float> w_ref = have_data ? w : std::vector<float>();
+    const std::vector<float> w_ref = have_data ? large_copy(w) : std::vector<float>();
     const std::vector<float>* imp = importance_of(name);
     LinearLayer layer{name, w.data(), rows, cols, h, imp ? imp->data() : nullptr, s.plan.grids.at(name).get(),
                       is_query_or_key(name)};

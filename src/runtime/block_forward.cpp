@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/large_buffer.h"
 #include "core/parallel.h"
 #include "formats/decode.h"
 #include "kernels/attention.h"
@@ -23,7 +24,7 @@ constexpr int64_t kRowChunk = 512;  // rows of the FFN intermediates held at onc
 
 std::vector<float> decode_tensor(const Checkpoint& ckpt, const std::string& name) {
   const TensorInfo& t = ckpt.tensor(name);
-  std::vector<float> out(static_cast<size_t>(t.n_elements()));
+  std::vector<float> out = large_vector<float>(static_cast<size_t>(t.n_elements()));
   decode_to_f32(out.data(), t.data, t.dtype, t.n_elements());
   return out;
 }
@@ -133,7 +134,7 @@ void block_attention(float* att, const float* xn, const BlockF32& b, const Model
 
 void block_ffn_act(float* act, const float* xn, const BlockF32& b, const ModelConfig& c, int64_t tokens) {
   const int64_t dim = c.dim, hidden = c.hidden_dim;
-  std::vector<float> up(static_cast<size_t>(std::min(kRowChunk, tokens) * hidden));  // [chunk, hidden]
+  std::vector<float> up = large_vector<float>(static_cast<size_t>(std::min(kRowChunk, tokens) * hidden));  // [chunk, hidden]
   for (int64_t r0 = 0; r0 < tokens; r0 += kRowChunk) {
     const int64_t m = std::min(kRowChunk, tokens - r0);
     float* gate = act + r0 * hidden;  // [m, hidden]
@@ -153,7 +154,7 @@ void add_output(float* x, const float* in, const std::vector<float>& w, const st
     matmul_xwt(x, in, w.data(), tokens, c.dim, cols, /*accumulate=*/true);
     return;
   }
-  std::vector<float> out(static_cast<size_t>(tokens * c.dim));  // [T, dim]
+  std::vector<float> out = large_vector<float>(static_cast<size_t>(tokens * c.dim));  // [T, dim]
   matmul_xwt(out.data(), in, w.data(), tokens, c.dim, cols);
   parallel_for(tokens, [&](int64_t i) {
     rmsnorm(out.data() + i * c.dim, out.data() + i * c.dim, post_norm.data(), c.dim, c.rms_eps);
@@ -263,7 +264,7 @@ void walk_block_stages(BlockF32& b, const ModelConfig& c, const RopeTables& rope
                        int64_t min_expert_tokens) {
   const int64_t T = n_windows * rope.ctx, dim = c.dim, q_dim = c.q_dim(), hidden = c.hidden_dim;
   const std::vector<BlockLinear> all = block_linears(b, c);
-  std::vector<float> xn(static_cast<size_t>(T * dim));  // [T, dim]
+  std::vector<float> xn = large_vector<float>(static_cast<size_t>(T * dim));  // [T, dim]
   block_rmsnorm(xn.data(), x, b.attn_norm.data(), T, dim, c.rms_eps);
   {
     BlockStage st;
@@ -275,7 +276,7 @@ void walk_block_stages(BlockF32& b, const ModelConfig& c, const RopeTables& rope
     visit(st);
   }
   {
-    std::vector<float> att(static_cast<size_t>(T * q_dim));  // [T, q_dim]
+    std::vector<float> att = large_vector<float>(static_cast<size_t>(T * q_dim));  // [T, q_dim]
     block_attention(att.data(), xn.data(), b, c, rope, n_windows);
     BlockStage st;
     st.input = att.data();
@@ -304,7 +305,7 @@ void walk_block_stages(BlockF32& b, const ModelConfig& c, const RopeTables& rope
     st.producer_norm = &b.ffn_norm;
     visit(st);
   }
-  std::vector<float> act(static_cast<size_t>(T * hidden));  // [T, hidden]
+  std::vector<float> act = large_vector<float>(static_cast<size_t>(T * hidden));  // [T, hidden]
   block_ffn_act(act.data(), xn.data(), b, c, T);
   std::vector<float>().swap(xn);
   BlockStage st;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/large_buffer.h"
 #include "core/parallel.h"
 #include "kernels/matmul.h"
 
@@ -72,7 +73,7 @@ Hessian make_hessian(int64_t cols) {
   if (cols <= 0) throw Error("hessian", cat("cols must be > 0, got ", cols));
   Hessian hessian;
   hessian.cols = cols;
-  hessian.h.assign(static_cast<size_t>(cols * cols), 0.0);
+  hessian.h = large_vector<double>(static_cast<size_t>(cols * cols));
   return hessian;
 }
 

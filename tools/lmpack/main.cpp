@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/parallel.h"
+#include "core/process_memory.h"
 
 namespace {
 
@@ -32,6 +33,7 @@ int fail(const std::string& message) {
 int main(int argc, char** argv) {
   using namespace lmpack;
   install_interrupt_handler();  // first: before any thread exists
+  keep_freed_memory();          // big per-layer buffers reuse the heap instead of fresh pages
 
   CLI::App app{"lmpack: load, run, evaluate and compress Llama-family models on a CPU", "lmpack"};
   app.require_subcommand(1);
