@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "stats/hessian.h"
@@ -34,5 +35,22 @@ std::vector<double> gptq_clear_dead_columns(float* w, int64_t rows, int64_t cols
 // U [cols, cols] row-major (upper triangle set, the rest 0) with H⁻¹ = Uᵀ·U.
 // Throws Error("gptq", ...) suggesting a larger damp when a Cholesky fails.
 std::vector<float> gptq_inverse_factor(std::vector<double> h, int64_t cols, double damp);
+
+// U depends on H's contents, the damp and the column order alone, so a sweep
+// keeps it with the Hessian (Hessian::derived) for the next layer with the
+// same inputs. The key names H by a 64-bit fingerprint of its cols, samples
+// and every entry's bits (a change to any one entry changes it), so a Hessian
+// edited in place after a sweep is not mistaken for the one U came from.
+struct GptqFactorKey {
+  double damp = 0.0;
+  bool act_order = false;
+  uint64_t fingerprint = 0;
+};
+GptqFactorKey gptq_factor_key(const Hessian& hessian, double damp, bool act_order);
+// The U kept with hessian under this key, or null.
+std::shared_ptr<const std::vector<float>> gptq_kept_factor(const Hessian& hessian, const GptqFactorKey& key);
+// Keeps u with hessian under key (replacing what was kept) and returns it.
+std::shared_ptr<const std::vector<float>> gptq_keep_factor(const Hessian& hessian, const GptqFactorKey& key,
+                                                           std::vector<float> u);
 
 }  // namespace lmpack

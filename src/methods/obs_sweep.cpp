@@ -2,10 +2,12 @@
 #include "methods/obs_sweep.h"
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 #include <utility>
 
 #include "core/error.h"
+#include "core/large_buffer.h"
 #include "core/parallel.h"
 #include "kernels/matmul.h"
 #include "methods/gptq_hessian.h"
@@ -78,36 +80,46 @@ ObsSweepResult obs_sweep(const float* w, int64_t rows, int64_t cols, const Hessi
   const SparsityPattern* prune = o.prune;
   const bool nm = prune != nullptr && prune->is_n_m();
 
-  std::vector<float> w0(w, w + rows * cols);  // [rows, cols]
+  std::vector<float> w0 = large_copy(w, static_cast<size_t>(rows * cols));  // [rows, cols]
   const std::vector<double> diag = gptq_clear_dead_columns(w0.data(), rows, cols, hessian);
   if (grid != nullptr && o.act_order) grid->fit_all(w0.data());  // static groups, from the unpermuted weights
 
   // Column order: descending diag(H) with act_order (stable, so ties keep
-  // order). wp [rows, cols] and hp [cols, cols] are W and H in that order
-  // (one copy of H in double: at 11008 columns it is ~1 GB).
+  // order). wp [rows, cols] is W in that order.
   std::vector<int64_t> perm(static_cast<size_t>(cols));
   std::iota(perm.begin(), perm.end(), 0);
-  std::vector<float> wp;
-  std::vector<double> hp;
-  if (o.act_order) {
+  if (o.act_order)
     std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return diag[a] > diag[b]; });
-    wp.resize(static_cast<size_t>(rows * cols));
+  std::vector<float> wp;
+  if (o.act_order) {
+    wp = large_vector<float>(static_cast<size_t>(rows * cols));
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < cols; ++i) wp[r * cols + i] = w0[r * cols + perm[i]];
     std::vector<float>().swap(w0);
-    hp.resize(static_cast<size_t>(cols * cols));
-    const std::vector<double>& h = hessian.h;
-    parallel_for(cols, [&](int64_t i) {
-      for (int64_t j = 0; j < cols; ++j) hp[i * cols + j] = h[perm[i] * cols + perm[j]];
-      hp[i * cols + i] = diag[perm[i]];
-    });
   } else {
     wp = std::move(w0);
-    hp = hessian.h;
-    for (int64_t i = 0; i < cols; ++i) hp[i * cols + i] = diag[i];
   }
-  // Dampen, then U = upper Cholesky factor of H⁻¹ (H⁻¹ = Uᵀ·U).
-  const std::vector<float> u = gptq_inverse_factor(std::move(hp), cols, o.damp);  // [cols, cols]
+  // U = upper Cholesky factor of the dampened H⁻¹ in that order, from an
+  // earlier sweep over the same H when there was one (q, k and v share it),
+  // else from hp, H in that order (one copy in double: ~1 GB at 11008 columns).
+  const GptqFactorKey key = gptq_factor_key(hessian, o.damp, o.act_order);
+  std::shared_ptr<const std::vector<float>> u_kept = gptq_kept_factor(hessian, key);
+  if (u_kept == nullptr) {
+    std::vector<double> hp;
+    if (o.act_order) {
+      hp = large_vector<double>(static_cast<size_t>(cols * cols));
+      const std::vector<double>& h = hessian.h;
+      parallel_for(cols, [&](int64_t i) {
+        for (int64_t j = 0; j < cols; ++j) hp[i * cols + j] = h[perm[i] * cols + perm[j]];
+        hp[i * cols + i] = diag[perm[i]];
+      });
+    } else {
+      hp = large_copy(hessian.h);
+      for (int64_t i = 0; i < cols; ++i) hp[i * cols + i] = diag[i];
+    }
+    u_kept = gptq_keep_factor(hessian, key, gptq_inverse_factor(std::move(hp), cols, o.damp));
+  }
+  const std::vector<float>& u = *u_kept;  // [cols, cols]
 
   ObsSweepResult res;
   if (prune != nullptr) res.mask = SparsityMask{rows, cols, std::vector<uint8_t>(static_cast<size_t>(rows * cols), 0)};

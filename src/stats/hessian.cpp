@@ -84,6 +84,7 @@ void hessian_add(Hessian& hessian, const float* x, int64_t rows) {
   if (rows < 0) throw Error("hessian", cat("row count must be >= 0, got ", rows));
   if (rows == 0) return;
 
+  hessian.derived.reset();
   const int64_t total = hessian.samples + rows;
   const double keep = static_cast<double>(hessian.samples) / static_cast<double>(total);
   const double add = 2.0 / static_cast<double>(total);

@@ -9,14 +9,26 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace lmpack {
+
+// Something a method derived from a Hessian at O(cols³) cost (GPTQ's factor of
+// H⁻¹, methods/gptq_hessian.h), kept with the Hessian so that the layers that
+// read the same inputs (q, k and v; gate and up) derive it once. The method
+// that stores it checks that it still belongs to h's contents before reusing
+// it.
+struct HessianDerived {
+  virtual ~HessianDerived() = default;
+};
 
 struct Hessian {
   int64_t cols = 0;       // input features (the layer's in dimension)
   int64_t samples = 0;    // input rows accumulated so far (N)
   std::vector<double> h;  // [cols, cols] row-major, full symmetric
+  // See HessianDerived; hessian_add drops it. Not for two threads at once.
+  mutable std::shared_ptr<const HessianDerived> derived;
 };
 
 // A zero Hessian for inputs of width cols (> 0).
