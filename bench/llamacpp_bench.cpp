@@ -185,6 +185,7 @@ int main(int argc, char** argv) {
         const std::string ours = dir + "/lmpack-" + type + ".gguf", theirs = dir + "/llama-" + type + ".gguf";
         warm(f16);
         const Run l = run({bin + "/llama-quantize", f16, theirs, type, t}, dir, llama_env);
+        fs::remove(ours);  // as theirs is: neither side pays for dropping an earlier run's file
         warm(f16);
         const Run m = run({lmpack, "quantize", f16, ours, type, "-t", t}, dir);
         if (!l.ok || !m.ok) {
