@@ -77,9 +77,12 @@ std::string story(Draw& d) {
     do colors[k] = d.pick(kColors);
     while (colors[k] == colors[0] || (k == 2 && colors[k] == colors[1]));
   }
-  s += " " + capital(he) + " had a " + colors[0] + " " + things[0] + ", a " + colors[1] + " " + things[1] + " and a " +
+  // ' ' on its own, not " " + capital(he): GCC 12 warns (-Wrestrict) inside libstdc++ on that form.
+  s += ' ';
+  s += capital(he) + " had a " + colors[0] + " " + things[0] + ", a " + colors[1] + " " + things[1] + " and a " +
        colors[2] + " " + things[2] + ".";
-  s += " " + capital(he) + " liked to " + play + " with " + his + " " + object + " in the " + place + ".";
+  s += ' ';
+  s += capital(he) + " liked to " + play + " with " + his + " " + object + " in the " + place + ".";
   if (d.chance(60)) s += " " + name + " was very " + d.pick(kFeelings) + ".";
   s += " Then " + he + " saw a " + (d.chance(50) ? std::string(d.pick(kLooks)) + " " : "") + animal + ".";
   s += " The " + animal + " wanted to " + d.pick(kPlays) + " too.";
@@ -95,7 +98,8 @@ std::string story(Draw& d) {
   const size_t asked = d.below(3);
   s += " At home, " + name + " looked at the " + things[asked] + ". It was " + colors[asked] + ".";
   s += " " + name + " and the " + animal + " became good friends.";
-  s += " " + replace_all(replace_all(d.pick(kEndings), "{place}", place), "{Name}", name);
+  s += ' ';
+  s += replace_all(replace_all(d.pick(kEndings), "{place}", place), "{Name}", name);
   return s;
 }
 

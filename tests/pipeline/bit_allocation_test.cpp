@@ -43,7 +43,7 @@ std::vector<AllocationItem> random_items(std::mt19937& rng, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const uint64_t p = static_cast<uint64_t>(params(rng)) * 256;
     const double g = gain(rng);
-    items[i].name = "t" + std::to_string(i);
+    items[i].name = cat("t", i);  // not "t" + std::to_string(i): GCC 12 warns (-Wrestrict) inside libstdc++ on that
     for (double b : bits) items[i].options.push_back({static_cast<uint64_t>(p * b / 8), g * std::pow(2.0, -2.0 * b)});
   }
   return items;
