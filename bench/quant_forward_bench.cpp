@@ -2,9 +2,10 @@
 // random model shaped like two Llama-7B layers (hidden 4096, FFN 11008, 32
 // heads, vocab 32000) is written once, converted to GGUF F32, Q8_0, Q4_K
 // and Q4_0 (every 2-D weight that type, token embedding and output
-// included) and to llama.cpp's Q4_K_M mix with quantize_to_gguf, and each file is then loaded and run in
-// its own child process (so that peak RSS is that model's alone): a
-// 128-token prompt in one call, then single-token generation steps.
+// included) and to llama.cpp's Q4_K_M mix with quantize_to_gguf, and each
+// file is then loaded and run in its own child process (so that peak RSS
+// is that model's alone): a 128-token prompt in one call, then single-token
+// generation steps.
 //
 // Usage: quant_forward_bench [--dir DIR] [--threads N] [--steps N] [--reps N]
 //   DIR keeps the generated files between runs (default: a fresh temporary

@@ -1,5 +1,6 @@
 // The bodies of k_search_affine_x8, k_search_symmetric_x8 and
-// k_search_symmetric_refine_x8 (formats/k_quant_search_x8.h), written once over a lane type V and compiled per ISA:
+// k_search_symmetric_refine_x8 (formats/k_quant_search_x8.h), written once
+// over a lane type V and compiled per ISA:
 // k_quant_search_x8.cpp with plain float arrays, k_quant_search_x8_avx2.cpp
 // with AVX registers. Include only from those files. Everything here has
 // internal linkage (DEVELOPERS.md, "SIMD files").

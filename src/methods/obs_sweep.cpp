@@ -88,10 +88,9 @@ ObsSweepResult obs_sweep(const float* w, int64_t rows, int64_t cols, const Hessi
   // order). wp [rows, cols] is W in that order.
   std::vector<int64_t> perm(static_cast<size_t>(cols));
   std::iota(perm.begin(), perm.end(), 0);
-  if (o.act_order)
-    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return diag[a] > diag[b]; });
   std::vector<float> wp;
   if (o.act_order) {
+    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return diag[a] > diag[b]; });
     wp = large_vector<float>(static_cast<size_t>(rows * cols));
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < cols; ++i) wp[r * cols + i] = w0[r * cols + perm[i]];
